@@ -1,0 +1,296 @@
+"""All tables, in one file (SQLModel). Every tenant table carries `org_id`; every query filters on it.
+
+Indexes live next to the models so that `alembic revision --autogenerate` sees them:
+HNSW (cosine) on chunk vectors, GIN on the generated tsvector, GIN trigram on identifiers, btree org_id.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from pgvector.sqlalchemy import Vector
+from sqlalchemy import (
+    BigInteger,
+    Column,
+    Computed,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+    func,
+)
+from sqlalchemy.dialects.postgresql import JSONB, TSVECTOR
+from sqlmodel import Field, SQLModel
+
+from techdocs_app.providers.base import EMBED_DIM
+
+ROLES = ("owner", "admin", "member")
+DOCUMENT_STATUSES = ("pending", "processing", "ready", "failed")
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+def _created() -> Any:
+    return Field(
+        default_factory=utcnow,
+        sa_column_kwargs={"server_default": func.now()},
+        sa_type=DateTime(timezone=True),
+        nullable=False,
+    )
+
+
+def _org_fk() -> Any:
+    return Field(
+        sa_column=Column(
+            BigInteger,
+            ForeignKey("organizations.id", ondelete="CASCADE"),
+            nullable=False,
+            index=True,
+        )
+    )
+
+
+class Organization(SQLModel, table=True):
+    __tablename__ = "organizations"
+
+    id: int | None = Field(default=None, sa_type=BigInteger, primary_key=True)
+    name: str = Field(sa_type=String(200))
+    plan: str = Field(default="trial", sa_type=String(20))
+    seat_limit: int = Field(default=5)
+    trial_ends_at: datetime | None = Field(default=None, sa_type=DateTime(timezone=True))
+    stripe_customer_id: str | None = Field(default=None, sa_type=String(255), unique=True)
+    stripe_subscription_id: str | None = Field(default=None, sa_type=String(255))
+    subscription_status: str | None = Field(default=None, sa_type=String(40))
+    clerk_org_id: str | None = Field(default=None, sa_type=String(255), unique=True)
+    index_version: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
+    """Bumped by every ingest/delete: answer caches keyed on it go stale."""
+    created_at: datetime = _created()
+
+
+class User(SQLModel, table=True):
+    __tablename__ = "users"
+
+    id: int | None = Field(default=None, sa_type=BigInteger, primary_key=True)
+    email: str = Field(sa_type=String(320), unique=True)
+    """Stored lower-cased."""
+    password_hash: str | None = Field(default=None, sa_type=String(255))
+    name: str = Field(default="", sa_type=String(200))
+    clerk_user_id: str | None = Field(default=None, sa_type=String(255), unique=True)
+    created_at: datetime = _created()
+
+
+class Membership(SQLModel, table=True):
+    __tablename__ = "memberships"
+    __table_args__ = (UniqueConstraint("org_id", "user_id", name="uq_memberships_org_user"),)
+
+    id: int | None = Field(default=None, sa_type=BigInteger, primary_key=True)
+    org_id: int = _org_fk()
+    user_id: int = Field(
+        sa_column=Column(
+            BigInteger, ForeignKey("users.id", ondelete="CASCADE"), nullable=False, index=True
+        )
+    )
+    role: str = Field(default="member", sa_type=String(20))
+    created_at: datetime = _created()
+
+
+class Invitation(SQLModel, table=True):
+    __tablename__ = "invitations"
+
+    id: int | None = Field(default=None, sa_type=BigInteger, primary_key=True)
+    org_id: int = _org_fk()
+    email: str = Field(sa_type=String(320))
+    role: str = Field(default="member", sa_type=String(20))
+    token_hash: str = Field(sa_type=String(64), unique=True)
+    invited_by: int | None = Field(
+        default=None,
+        sa_column=Column(BigInteger, ForeignKey("users.id", ondelete="SET NULL"), nullable=True),
+    )
+    expires_at: datetime = Field(sa_type=DateTime(timezone=True))
+    accepted_at: datetime | None = Field(default=None, sa_type=DateTime(timezone=True))
+    created_at: datetime = _created()
+
+
+class AuthSession(SQLModel, table=True):
+    """A signed-in browser. The cookie holds a random token; only its sha256 is stored."""
+
+    __tablename__ = "auth_sessions"
+
+    id: int | None = Field(default=None, sa_type=BigInteger, primary_key=True)
+    token_hash: str = Field(sa_type=String(64), unique=True)
+    user_id: int = Field(
+        sa_column=Column(
+            BigInteger, ForeignKey("users.id", ondelete="CASCADE"), nullable=False, index=True
+        )
+    )
+    org_id: int = _org_fk()
+    expires_at: datetime = Field(sa_type=DateTime(timezone=True))
+    revoked_at: datetime | None = Field(default=None, sa_type=DateTime(timezone=True))
+    created_at: datetime = _created()
+
+
+class Document(SQLModel, table=True):
+    __tablename__ = "documents"
+    __table_args__ = (UniqueConstraint("org_id", "sha256", name="uq_documents_org_sha256"),)
+
+    id: int | None = Field(default=None, sa_type=BigInteger, primary_key=True)
+    org_id: int = _org_fk()
+    filename: str = Field(sa_type=String(500))
+    title: str = Field(default="", sa_type=String(500))
+    sha256: str = Field(sa_type=String(64))
+    size_bytes: int = Field(sa_type=BigInteger)
+    pages: int = Field(default=0)
+    pages_done: int = Field(default=0)
+    chunk_count: int = Field(default=0)
+    ocr_pages: int = Field(default=0)
+    status: str = Field(default="pending", sa_type=String(20), index=True)
+    error_message: str | None = Field(default=None, sa_type=Text)
+    embed_model: str | None = Field(default=None, sa_type=String(100))
+    storage_key: str = Field(sa_type=String(500))
+    uploaded_by: int | None = Field(
+        default=None,
+        sa_column=Column(BigInteger, ForeignKey("users.id", ondelete="SET NULL"), nullable=True),
+    )
+    created_at: datetime = _created()
+    updated_at: datetime = _created()
+    processed_at: datetime | None = Field(default=None, sa_type=DateTime(timezone=True))
+
+
+class Chunk(SQLModel, table=True):
+    __tablename__ = "chunks"
+    __table_args__ = (
+        Index(
+            "ix_chunks_embedding_hnsw",
+            "embedding",
+            postgresql_using="hnsw",
+            postgresql_with={"m": 16, "ef_construction": 64},
+            postgresql_ops={"embedding": "vector_cosine_ops"},
+        ),
+        Index("ix_chunks_tsv", "tsv", postgresql_using="gin"),
+        Index(
+            "ix_chunks_identifiers_trgm",
+            "identifiers",
+            postgresql_using="gin",
+            postgresql_ops={"identifiers": "gin_trgm_ops"},
+        ),
+        Index("ix_chunks_document_ordinal", "document_id", "ordinal"),
+    )
+
+    id: int | None = Field(default=None, sa_type=BigInteger, primary_key=True)
+    org_id: int = _org_fk()
+    document_id: int = Field(
+        sa_column=Column(BigInteger, ForeignKey("documents.id", ondelete="CASCADE"), nullable=False)
+    )
+    parent_id: int | None = Field(
+        default=None,
+        sa_column=Column(BigInteger, ForeignKey("chunks.id", ondelete="CASCADE"), nullable=True),
+    )
+    ordinal: int = Field(sa_type=Integer)
+    kind: str = Field(default="text", sa_type=String(10))
+    """text | table (searched) or section (parent context, not embedded)."""
+    page_start: int
+    page_end: int
+    section_path: list[str] = Field(default_factory=list, sa_type=JSONB)
+    heading: str = Field(default="", sa_type=Text)
+    """Document title and heading path: weighted above the body in full text."""
+    content: str = Field(sa_type=Text)
+    identifiers: str = Field(default="", sa_type=Text)
+    """Extracted part numbers/codes, normalised, space separated (trigram-indexed)."""
+    positions: list[dict[str, Any]] = Field(default_factory=list, sa_type=JSONB)
+    token_count: int = Field(default=0)
+    embed_model: str | None = Field(default=None, sa_type=String(100))
+    embedding: list[float] | None = Field(default=None, sa_type=Vector(EMBED_DIM))
+    tsv: str | None = Field(
+        default=None,
+        sa_column=Column(
+            TSVECTOR,
+            Computed(
+                "setweight(to_tsvector('english'::regconfig, coalesce(heading, '')), 'A') || "
+                "setweight(to_tsvector('english'::regconfig, coalesce(identifiers, '')), 'A') || "
+                "setweight(to_tsvector('english'::regconfig, content), 'B')",
+                persisted=True,
+            ),
+        ),
+    )
+
+
+class Conversation(SQLModel, table=True):
+    __tablename__ = "conversations"
+
+    id: int | None = Field(default=None, sa_type=BigInteger, primary_key=True)
+    org_id: int = _org_fk()
+    user_id: int | None = Field(
+        default=None,
+        sa_column=Column(
+            BigInteger, ForeignKey("users.id", ondelete="SET NULL"), nullable=True, index=True
+        ),
+    )
+    title: str = Field(default="", sa_type=String(300))
+    document_ids: list[int] = Field(default_factory=list, sa_type=JSONB)
+    created_at: datetime = _created()
+    updated_at: datetime = _created()
+
+
+class Message(SQLModel, table=True):
+    __tablename__ = "messages"
+
+    id: int | None = Field(default=None, sa_type=BigInteger, primary_key=True)
+    org_id: int = _org_fk()
+    conversation_id: int = Field(
+        sa_column=Column(
+            BigInteger,
+            ForeignKey("conversations.id", ondelete="CASCADE"),
+            nullable=False,
+            index=True,
+        )
+    )
+    role: str = Field(sa_type=String(20))
+    content: str = Field(sa_type=Text)
+    standalone_query: str | None = Field(default=None, sa_type=Text)
+    sources: list[dict[str, Any]] = Field(default_factory=list, sa_type=JSONB)
+    not_found: bool = False
+    offline_answer: bool = False
+    latency_ms: int | None = None
+    feedback: int = Field(default=0)
+    """-1 thumbs down, 0 none, 1 thumbs up."""
+    created_at: datetime = _created()
+
+
+class QueryLog(SQLModel, table=True):
+    __tablename__ = "query_logs"
+
+    id: int | None = Field(default=None, sa_type=BigInteger, primary_key=True)
+    org_id: int = _org_fk()
+    user_id: int | None = Field(default=None, sa_type=BigInteger)
+    conversation_id: int | None = Field(default=None, sa_type=BigInteger)
+    question: str = Field(sa_type=Text)
+    standalone_query: str = Field(default="", sa_type=Text)
+    cache_hit: bool = False
+    n_sources: int = 0
+    not_found: bool = False
+    error: str | None = Field(default=None, sa_type=Text)
+    timings: dict[str, float] = Field(default_factory=dict, sa_type=JSONB)
+    created_at: datetime = _created()
+
+
+class WebhookEvent(SQLModel, table=True):
+    """Idempotency for vendor webhooks: (provider, event_id) is processed once."""
+
+    __tablename__ = "webhook_events"
+    __table_args__ = (
+        UniqueConstraint("provider", "event_id", name="uq_webhook_events_provider_event"),
+    )
+
+    id: int | None = Field(default=None, sa_type=BigInteger, primary_key=True)
+    provider: str = Field(sa_type=String(20))
+    event_id: str = Field(sa_type=String(255))
+    event_type: str = Field(default="", sa_type=String(100))
+    payload: dict[str, Any] = Field(default_factory=dict, sa_type=JSONB)
+    received_at: datetime = _created()
+    processed_at: datetime | None = Field(default=None, sa_type=DateTime(timezone=True))

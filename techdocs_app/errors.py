@@ -1,0 +1,65 @@
+"""One exception tree for the product.
+
+Every error a person can see carries `user_message`: a plain sentence saying what happened and what to
+do. Vendor and library errors are translated into these at the boundary (provider modules, upload
+validation, auth); `str(exc)` of anything else is never shown to a user.
+
+TechDocsError
+├── ValidationFailed      bad input from a person (form fields, questions)
+├── AuthError             sign-in, session and permission problems
+│   └── PermissionDenied
+├── NotFound              the object does not exist in the caller's organization
+├── UploadRejected        a file we will not store (not a PDF, encrypted, too big …)
+├── IngestFailed          a stored document that could not be processed
+├── LimitReached          seats, trial or plan limits
+└── ProviderError         a remote/vendor call failed
+    └── ProviderTimeout
+"""
+
+from __future__ import annotations
+
+
+class TechDocsError(Exception):
+    user_message: str = "Something went wrong. Please try again."
+
+    def __init__(self, user_message: str | None = None, *, detail: str | None = None) -> None:
+        if user_message is not None:
+            self.user_message = user_message
+        self.detail = detail
+        super().__init__(detail or self.user_message)
+
+
+class ValidationFailed(TechDocsError):
+    user_message = "Please check the form and try again."
+
+
+class AuthError(TechDocsError):
+    user_message = "Please sign in again."
+
+
+class PermissionDenied(AuthError):
+    user_message = "You do not have permission to do that."
+
+
+class NotFound(TechDocsError):
+    user_message = "That item was not found."
+
+
+class UploadRejected(TechDocsError):
+    user_message = "This file cannot be uploaded."
+
+
+class IngestFailed(TechDocsError):
+    user_message = "This manual could not be processed."
+
+
+class LimitReached(TechDocsError):
+    user_message = "Your plan's limit has been reached."
+
+
+class ProviderError(TechDocsError):
+    user_message = "A service we depend on failed. Please try again in a moment."
+
+
+class ProviderTimeout(ProviderError):
+    user_message = "The answer service took too long to respond. Please try again."

@@ -1,0 +1,149 @@
+"""Typed settings: environment variables and `.env`, with embedded offline defaults.
+
+Every setting has a default that runs the product on one machine with no keys and no network.
+`ENVIRONMENT=production` refuses the defaults that are unsafe there (see `check_production`).
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+DEV_SESSION_SECRET = "dev-only-session-secret-change-me"
+
+
+class UnsafeProductionSettings(RuntimeError):
+    """Raised when ENVIRONMENT=production still uses a development default."""
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_file=PROJECT_ROOT / ".env",
+        env_file_encoding="utf-8",
+        extra="ignore",
+        case_sensitive=False,
+    )
+
+    environment: Literal["development", "test", "production"] = "development"
+
+    # Services. Empty means "the embedded one that `make services` starts".
+    database_url: str = ""
+    redis_url: str = ""
+    pg_port: int = 54329
+    pg_user: str = "techdocs"
+    pg_database: str = "techdocs"
+    data_dir: Path = PROJECT_ROOT / ".data"
+
+    # Web
+    app_url: str = "http://127.0.0.1:3000"
+    session_secret: SecretStr = SecretStr(DEV_SESSION_SECRET)
+    session_days: int = 14
+
+    # Providers: a key switches from the embedded default to the vendor.
+    openai_api_key: SecretStr | None = None
+    openai_base_url: str | None = None
+    openai_embed_model: str = "text-embedding-3-small"
+    anthropic_api_key: SecretStr | None = None
+    anthropic_base_url: str | None = None
+    anthropic_model: str = "claude-sonnet-4-5"
+    cohere_api_key: SecretStr | None = None
+    cohere_base_url: str | None = None
+    cohere_rerank_model: str = "rerank-v3.5"
+    provider_timeout_s: float = 20.0
+
+    # Auth, billing, storage
+    clerk_secret_key: SecretStr | None = None
+    clerk_jwt_key: str | None = None
+    clerk_webhook_secret: SecretStr | None = None
+    clerk_authorized_parties: str = ""
+    stripe_secret_key: SecretStr | None = None
+    stripe_webhook_secret: SecretStr | None = None
+    stripe_price_id: str | None = None
+    stripe_base_url: str | None = None
+    supabase_url: str | None = None
+    supabase_service_key: SecretStr | None = None
+    supabase_bucket: str = "manuals"
+    upload_dir: Path = PROJECT_ROOT / ".data" / "uploads"
+
+    # Plans
+    trial_days: int = 14
+    default_seat_limit: int = 5
+
+    # RAG (the seed's values, tuned where the issue notes say so)
+    chunk_tokens: int = 200
+    chunk_overlap_tokens: int = 40
+    parent_chunk_tokens: int = 800
+    retrieval_top_k: int = 20
+    rerank_top_n: int = 5
+    semantic_weight: float = 0.7
+    keyword_weight: float = 0.3
+    identifier_weight: float = 0.5
+    rrf_k: int = 60
+    hnsw_ef_search: int = 100
+    max_upload_mb: int = 50
+    max_pages: int = 5000
+    max_question_chars: int = 2000
+
+    # Memory and caches
+    memory_turns: int = 5
+    memory_ttl_s: int = 3600
+    cache_ttl_s: int = 24 * 3600
+    ingest_job_timeout_s: int = 3600
+    ingest_retries: int = 3
+
+    workers_per_ingest: int = Field(default=2, ge=1)
+
+    @property
+    def max_upload_bytes(self) -> int:
+        return self.max_upload_mb * 1024 * 1024
+
+    @property
+    def effective_database_url(self) -> str:
+        return self.database_url or (
+            f"postgresql+psycopg://{self.pg_user}@127.0.0.1:{self.pg_port}/{self.pg_database}"
+        )
+
+    @property
+    def effective_redis_url(self) -> str:
+        return self.redis_url or "redis://127.0.0.1:6379/0"
+
+    def check_production(self) -> None:
+        """Refuse unsafe development defaults when ENVIRONMENT=production."""
+        if self.environment != "production":
+            return
+        problems: list[str] = []
+        if not self.database_url:
+            problems.append("DATABASE_URL (the embedded Postgres is for development only)")
+        if not self.redis_url:
+            problems.append("REDIS_URL (the embedded Redis is for development only)")
+        if self.session_secret.get_secret_value() == DEV_SESSION_SECRET:
+            problems.append("SESSION_SECRET (a long random string; the default is public)")
+        if self.stripe_secret_key and not self.stripe_webhook_secret:
+            problems.append(
+                "STRIPE_WEBHOOK_SECRET (Stripe is configured without webhook verification)"
+            )
+        if self.clerk_secret_key and not self.clerk_webhook_secret:
+            problems.append(
+                "CLERK_WEBHOOK_SECRET (Clerk is configured without webhook verification)"
+            )
+        if not self.supabase_url and self.upload_dir == PROJECT_ROOT / ".data" / "uploads":
+            problems.append(
+                "SUPABASE_URL and SUPABASE_SERVICE_KEY, or UPLOAD_DIR on a persistent volume"
+            )
+        if problems:
+            raise UnsafeProductionSettings(
+                "ENVIRONMENT=production refuses development defaults. Set: " + "; ".join(problems)
+            )
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    settings = Settings()
+    settings.check_production()
+    return settings

@@ -1,0 +1,54 @@
+"""Settings: embedded defaults with nothing set; production refuses unsafe defaults."""
+
+from __future__ import annotations
+
+import pytest
+
+from techdocs_app.settings import Settings, UnsafeProductionSettings
+
+
+def test_defaults_need_no_variables(monkeypatch: pytest.MonkeyPatch) -> None:
+    for key in ("DATABASE_URL", "REDIS_URL", "ENVIRONMENT"):
+        monkeypatch.delenv(key, raising=False)
+    s = Settings(_env_file=None)
+    assert s.effective_database_url.startswith("postgresql+psycopg://techdocs@127.0.0.1:")
+    assert s.effective_redis_url == "redis://127.0.0.1:6379/0"
+    assert (s.retrieval_top_k, s.rerank_top_n, s.max_upload_mb) == (20, 5, 50)
+    assert (s.memory_turns, s.memory_ttl_s, s.cache_ttl_s) == (5, 3600, 86400)
+    assert (s.semantic_weight, s.keyword_weight) == (0.7, 0.3)
+    s.check_production()  # development: nothing refused
+
+
+def test_production_refuses_defaults_and_names_variables() -> None:
+    s = Settings(_env_file=None, environment="production")
+    with pytest.raises(UnsafeProductionSettings) as err:
+        s.check_production()
+    msg = str(err.value)
+    for name in ("DATABASE_URL", "REDIS_URL", "SESSION_SECRET", "SUPABASE_URL"):
+        assert name in msg
+
+
+def test_production_with_everything_set_starts() -> None:
+    s = Settings(
+        _env_file=None,
+        environment="production",
+        database_url="postgresql://u:p@db.example/techdocs",
+        redis_url="redis://cache.example:6379/0",
+        session_secret="a-long-random-secret-for-production-use",
+        upload_dir="/srv/uploads",
+    )
+    s.check_production()
+
+
+def test_production_requires_webhook_secrets_for_configured_vendors() -> None:
+    s = Settings(
+        _env_file=None,
+        environment="production",
+        database_url="postgresql://u:p@db.example/techdocs",
+        redis_url="redis://cache.example:6379/0",
+        session_secret="a-long-random-secret-for-production-use",
+        upload_dir="/srv/uploads",
+        stripe_secret_key="sk_live_x",
+    )
+    with pytest.raises(UnsafeProductionSettings, match="STRIPE_WEBHOOK_SECRET"):
+        s.check_production()
