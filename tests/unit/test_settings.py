@@ -52,3 +52,15 @@ def test_production_requires_webhook_secrets_for_configured_vendors() -> None:
     )
     with pytest.raises(UnsafeProductionSettings, match="STRIPE_WEBHOOK_SECRET"):
         s.check_production()
+
+
+def test_empty_values_in_env_file_mean_unset(tmp_path, monkeypatch: pytest.MonkeyPatch) -> None:  # noqa: ANN001
+    env = tmp_path / ".env"
+    env.write_text("OPENAI_API_KEY=\nDATABASE_URL=\nUPLOAD_DIR=.data/uploads\nRERANK_TOP_N=4\n")
+    for key in ("OPENAI_API_KEY", "DATABASE_URL", "UPLOAD_DIR", "RERANK_TOP_N"):
+        monkeypatch.delenv(key, raising=False)
+    s = Settings(_env_file=env)
+    assert s.openai_api_key is None
+    assert s.database_url == ""
+    assert s.upload_dir.is_absolute() and s.upload_dir.name == "uploads"
+    assert s.rerank_top_n == 4

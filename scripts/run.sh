@@ -1,0 +1,28 @@
+#!/usr/bin/env bash
+# `make run`: one RQ ingestion worker and the Reflex app on http://127.0.0.1:3000.
+# Ctrl-C (or SIGTERM) stops both cleanly.
+set -euo pipefail
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$ROOT"
+VENV="${VENV:-$ROOT/.venv}"
+mkdir -p .data/logs
+
+"$VENV/bin/python" -m workers.worker >>.data/logs/worker.log 2>&1 &
+worker=$!
+echo "worker: started (pid $worker, log .data/logs/worker.log)"
+
+app=""
+stop() {
+  trap - INT TERM EXIT
+  echo "stopping worker and app..."
+  [[ -n "$app" ]] && kill -TERM "$app" 2>/dev/null || true
+  kill -TERM "$worker" 2>/dev/null || true
+  wait 2>/dev/null || true
+  echo "stopped."
+}
+trap stop INT TERM EXIT
+
+echo "app: building and starting on http://${HOST:-127.0.0.1}:${PORT:-3000} (first build takes a minute)"
+scripts/run_app.sh "$@" &
+app=$!
+wait "$app"
