@@ -21,7 +21,7 @@ def build_parser() -> argparse.ArgumentParser:
         try:
             module = importlib.import_module(f"techdocs_app.cli.{name}")
         except ModuleNotFoundError as exc:
-            if exc.name == f"techdocs_app.cli.{name}":
+            if exc.name and f"techdocs_app.cli.{name}".startswith(exc.name):
                 continue
             raise
         module.register(sub)

@@ -23,7 +23,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         try:
             module = importlib.import_module(f"techdocs_app.bench.{name}")
         except ModuleNotFoundError as exc:
-            if exc.name == f"techdocs_app.bench.{name}":
+            if exc.name and f"techdocs_app.bench.{name}".startswith(exc.name):
                 continue
             raise
         bp = bsub.add_parser(name, help=help_text)
