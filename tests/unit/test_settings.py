@@ -7,6 +7,13 @@ import pytest
 from techdocs_app.settings import Settings, UnsafeProductionSettings
 
 
+@pytest.fixture(autouse=True)
+def _plain_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The test harness points DATABASE_URL etc. at the test services: judge defaults without them."""
+    for key in ("DATABASE_URL", "REDIS_URL", "UPLOAD_DIR", "ENVIRONMENT", "SESSION_SECRET"):
+        monkeypatch.delenv(key, raising=False)
+
+
 def test_defaults_need_no_variables(monkeypatch: pytest.MonkeyPatch) -> None:
     for key in ("DATABASE_URL", "REDIS_URL", "ENVIRONMENT"):
         monkeypatch.delenv(key, raising=False)
