@@ -56,6 +56,8 @@ class Settings(BaseSettings):
     cohere_base_url: str | None = None
     cohere_rerank_model: str = "rerank-v3.5"
     provider_timeout_s: float = 20.0
+    embed_threads: int = 2
+    """onnxruntime threads of the local embedder."""
 
     # Auth, billing, storage
     clerk_secret_key: SecretStr | None = None

@@ -1,0 +1,166 @@
+"""Condensers: the offline rules on the dev set's follow-up chains, and Claude via the local fake."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from techdocs_app.providers.anthropic_condense import ClaudeCondenser
+from techdocs_app.providers.base import Condenser, Turn
+from techdocs_app.providers.local_condense import LocalCondenser, condense_locally, is_followup
+from tests.fakes.vendors import FakeVendors, running_fake_vendors
+
+DEV = Path(__file__).resolve().parents[3] / "shared" / "eval" / "dev.jsonl"
+
+
+def _turn(question: str, standalone: str = "") -> Turn:
+    return Turn(question=question, answer="(answer)", standalone_query=standalone or question)
+
+
+def test_standalone_questions_unchanged() -> None:
+    history = [_turn("What is the factory default IP address of the RL14 receiver's network card?")]
+    for question in (
+        "What torque should the Ender 3 nozzle be tightened to?",
+        "How do I restore the RL14's default network adapter IP addresses?",
+        "Which MCU is used on the BTT SKR MINI E3 V2.0 board?",
+    ):
+        assert not is_followup(question, history)
+        assert condense_locally(question, history) == question
+    assert condense_locally("And the slide pins?", []) == "And the slide pins?"
+
+
+def test_pronoun_replaced_by_previous_subject() -> None:
+    history = [_turn("What Rx sensitivity and overload does the TS2017-S31C-SO have?")]
+    assert (
+        condense_locally("Where does it assert and clear LOS?", history)
+        == "Where does the TS2017-S31C-SO assert and clear LOS?"
+    )
+    history = [
+        _turn("The Power LED on my R11 receiver is blinking yellow. What does that indicate?")
+    ]
+    assert (
+        condense_locally("And what supply voltage is it supposed to get?", history)
+        == "What supply voltage is the R11 receiver supposed to get?"
+    )
+    brakes = [_turn("How do I replace the front brake pads on a 2015 Ford F-150?")]
+    assert condense_locally("what about its torque specs?", brakes).startswith(
+        "The 2015 Ford F-150's torque specs?"
+    )
+
+
+def test_short_followups_carry_noun_phrases() -> None:
+    history = [
+        _turn("Which Contact ID code does the R11 use for high RF noise, and does it send it?")
+    ]
+    condensed = condense_locally("And once the noise clears?", history)
+    assert condensed.startswith("Once the noise clears? (")
+    for phrase in ("R11", "Contact ID code", "high RF noise"):
+        assert phrase in condensed
+    brakes = [_turn("How do I replace the front brake pads on a 2015 Ford F-150?")]
+    condensed = condense_locally("and the slide pins?", brakes)
+    assert condensed.startswith("The slide pins? (") and "F-150" in condensed
+    assert "brake pads" in condensed
+
+
+def test_dev_set_followup_chains_keep_their_subject() -> None:
+    """Every follow-up in dev.jsonl, asked after its chain, names what the chain was about."""
+    rows = {row["id"]: row for row in map(json.loads, DEV.read_text().splitlines())}
+    expected = {  # a word of the subject each follow-up leaves implicit
+        "d08": "R11",
+        "d11": "RL14",
+        "d43": "RF noise",
+        "d55": "TS2017-S31C-SO",
+        "d64": "F103",
+        "d65": "F103",
+        "d73": "lacing tape",
+        "d74": "double-lace",
+    }
+    standalone: dict[str, str] = {}
+    checked = 0
+    for rid, row in rows.items():
+        if not row.get("followup_of"):
+            continue
+        chain, parent = [], row["followup_of"]
+        while parent:
+            chain.insert(0, parent)
+            parent = rows[parent].get("followup_of")
+        history = [_turn(rows[c]["question"], standalone.get(c, "")) for c in chain]
+        assert is_followup(row["question"], history), rid
+        standalone[rid] = condense_locally(row["question"], history)
+        assert expected[rid] in standalone[rid], (rid, standalone[rid])
+        checked += 1
+    assert checked == len(expected)
+
+
+@pytest.fixture(scope="module")
+def vendors() -> Iterator[FakeVendors]:
+    with running_fake_vendors() as fake:
+        yield fake
+
+
+@pytest.fixture
+def fake(vendors: FakeVendors) -> FakeVendors:
+    vendors.reset()
+    return vendors
+
+
+HISTORY = [_turn("What Rx sensitivity and overload does the TS2017-S31C-SO have?")]
+
+
+def _claude(fake: FakeVendors, timeout_s: float = 5.0) -> ClaudeCondenser:
+    return ClaudeCondenser(api_key="k", base_url=fake.url, model="claude-test", timeout_s=timeout_s)
+
+
+async def test_local_condenser_protocol() -> None:
+    condenser = LocalCondenser()
+    assert isinstance(condenser, Condenser)
+    assert await condenser.condense(
+        question="Where does it assert and clear LOS?", history=HISTORY
+    ) == ("Where does the TS2017-S31C-SO assert and clear LOS?")
+
+
+async def test_claude_condenser_returns_rewrite(fake: FakeVendors) -> None:
+    fake.state.message_text = '"Where does the TS2017-S31C-SO assert and clear LOS?"\n'
+    condenser = _claude(fake)
+    assert isinstance(condenser, Condenser)
+    result = await condenser.condense(
+        question="Where does it assert and clear LOS?", history=HISTORY
+    )
+    assert result == "Where does the TS2017-S31C-SO assert and clear LOS?"
+    (call,) = fake.state.requests_to("messages")
+    assert not call.body.get("stream")
+    assert call.body["model"] == "claude-test"
+    assert "standalone" in call.body["system"]
+    content = call.body["messages"][0]["content"]
+    assert "TS2017-S31C-SO" in content and "Follow-up question: Where does it" in content
+
+
+async def test_claude_condenser_skips_call_without_history(fake: FakeVendors) -> None:
+    assert await _claude(fake).condense(question="  What is LOS? ", history=[]) == "What is LOS?"
+    assert fake.state.requests_to("messages") == []
+
+
+@pytest.mark.parametrize("status", [500, 529])
+async def test_claude_condenser_falls_back_on_error(fake: FakeVendors, status: int) -> None:
+    fake.state.fail_next("messages", status)
+    result = await _claude(fake).condense(
+        question="Where does it assert and clear LOS?", history=HISTORY
+    )
+    assert result == "Where does the TS2017-S31C-SO assert and clear LOS?"
+
+
+async def test_claude_condenser_falls_back_on_timeout_and_empty(fake: FakeVendors) -> None:
+    fake.state.delay_s["messages"] = 2.0
+    result = await _claude(fake, timeout_s=0.2).condense(
+        question="Where does it assert and clear LOS?", history=HISTORY
+    )
+    assert result == "Where does the TS2017-S31C-SO assert and clear LOS?"
+    fake.reset()
+    fake.state.message_text = "   "
+    result = await _claude(fake).condense(
+        question="Where does it assert and clear LOS?", history=HISTORY
+    )
+    assert result == "Where does the TS2017-S31C-SO assert and clear LOS?"
