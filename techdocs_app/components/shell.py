@@ -1,0 +1,91 @@
+"""The signed-in frame: header (organization, user, sign out), navigation, page body.
+
+Navigation lists only pages that exist. Components receive Vars and event handlers, never a State.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import reflex as rx
+
+from techdocs_app.components.brand import brand
+
+# (label, route, lucide icon) of every signed-in page, in menu order.
+NAV_ITEMS: Sequence[tuple[str, str, str]] = (
+    ("Chat", "/", "message_square"),
+    ("Library", "/library", "library"),
+)
+
+
+def _nav_link(label: str, route: str, icon: str, *, active: bool) -> rx.Component:
+    return rx.link(
+        rx.hstack(rx.icon(icon, size=20), rx.text(label), align="center", spacing="2"),
+        href=route,
+        class_name="td-nav-link td-nav-link-active" if active else "td-nav-link",
+        aria_current="page" if active else None,
+        underline="none",
+    )
+
+
+def _header(org_name: rx.Var[str], user_email: rx.Var[str], on_sign_out) -> rx.Component:
+    return rx.flex(
+        brand(size="32px"),
+        rx.flex(
+            rx.vstack(
+                rx.text(org_name, weight="bold", size="3", class_name="td-org-name"),
+                rx.text(user_email, size="2", class_name="td-user-email"),
+                spacing="0",
+                align="end",
+                class_name="td-identity",
+            ),
+            rx.button(
+                rx.icon("log_out", size=18),
+                "Sign out",
+                variant="outline",
+                color_scheme="gray",
+                size="3",
+                on_click=on_sign_out,
+                class_name="td-touch",
+            ),
+            align="center",
+            spacing="3",
+            class_name="td-header-right",
+        ),
+        justify="between",
+        align="center",
+        wrap="wrap",
+        spacing="3",
+        class_name="td-header",
+    )
+
+
+def app_shell(
+    *children: rx.Component,
+    active_route: str,
+    ready: rx.Var[bool],
+    org_name: rx.Var[str],
+    user_email: rx.Var[str],
+    on_sign_out,
+) -> rx.Component:
+    """Page frame for signed-in pages; renders nothing private until `ready` (session checked)."""
+    return rx.cond(
+        ready,
+        rx.box(
+            rx.box(
+                _header(org_name, user_email, on_sign_out),
+                rx.el.nav(
+                    *[
+                        _nav_link(label, route, icon, active=route == active_route)
+                        for label, route, icon in NAV_ITEMS
+                    ],
+                    aria_label="Main",
+                    class_name="td-nav",
+                ),
+                class_name="td-topbar",
+            ),
+            rx.el.main(*children, class_name="td-main"),
+            class_name="td-app",
+        ),
+        rx.center(rx.spinner(size="3"), height="100vh", aria_label="Loading"),
+    )

@@ -1,0 +1,71 @@
+"""The Reflex app: pages, theme, and the HTTP API served on the same port.
+
+`reflex run --env prod` (scripts/run_app.sh) serves the compiled pages, the state websocket,
+uploads and the routes of `api` below from one process group on one port.
+"""
+
+from __future__ import annotations
+
+import logging
+
+import reflex as rx
+from reflex.event import EventSpec
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+from starlette.routing import Route
+
+from techdocs_app.errors import TechDocsError
+from techdocs_app.pages import chat, library, signin, signup
+from techdocs_app.state.base import SessionState
+
+log = logging.getLogger(__name__)
+
+GENERIC_ERROR = "Something went wrong. Please try again."
+
+
+async def health(request: Request) -> JSONResponse:
+    return JSONResponse({"status": "ok"})
+
+
+api = Starlette(routes=[Route("/api/health", health, methods=["GET"])])
+
+
+def backend_exception_handler(exception: Exception) -> EventSpec:
+    """Log the traceback; show the person only a safe message (never `str(exception)`)."""
+    log.error("unhandled error in an event handler", exc_info=exception)
+    message = exception.user_message if isinstance(exception, TechDocsError) else GENERIC_ERROR
+    return rx.toast.error(message, id="backend_error", position="top-center")
+
+
+app = rx.App(
+    stylesheets=["/styles.css"],
+    head_components=[
+        rx.el.link(rel="icon", type="image/svg+xml", href="/favicon.svg"),
+        rx.el.meta(name="theme-color", content="#0f2a4a"),
+    ],
+    api_transformer=api,
+    backend_exception_handler=backend_exception_handler,
+)
+
+app.add_page(
+    signin.signin_page,
+    route=signin.ROUTE,
+    title=signin.TITLE,
+    on_load=SessionState.redirect_if_signed_in,
+)
+app.add_page(
+    signup.signup_page,
+    route=signup.ROUTE,
+    title=signup.TITLE,
+    on_load=SessionState.redirect_if_signed_in,
+)
+app.add_page(
+    chat.chat_page, route=chat.ROUTE, title=chat.TITLE, on_load=SessionState.require_principal
+)
+app.add_page(
+    library.library_page,
+    route=library.ROUTE,
+    title=library.TITLE,
+    on_load=SessionState.require_principal,
+)
