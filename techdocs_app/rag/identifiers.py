@@ -1,0 +1,107 @@
+"""Identifiers in technical text: part numbers, model codes, fault/event codes, register and pin names.
+
+They are matched exactly (after `normalize_identifier`) by the retrieval's identifier arm, where
+embeddings and stemmed full text are weakest ("E302", "CFP2-LIC-UPG-200G", "PLS[2:0]").
+
+A token counts as an identifier when it mixes letters and digits (STM32F103RCT6, PA9, E130), is a
+digit group joined to letters by a hyphen (4471-A23), carries a bit range (PLS[2:0]), or is an
+upper-case name joined by "_" (USART1_TX). Plain words, plain numbers, quantities with units
+(12V, 150mA, 2.4GHz, 100mm) and dates are not identifiers.
+"""
+
+from __future__ import annotations
+
+import re
+
+_TOKEN = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9_\-./+#]*[A-Za-z0-9])?(?:\[\d+(?::\d+)?\])?")
+
+_UNITS = (
+    "v|mv|kv|uv|µv|μv|a|ma|ua|µa|μa|na|w|mw|kw|uw|µw|hz|khz|mhz|ghz|ohm|kohm|mohm|f|pf|nf|uf|µf|μf|"
+    "h|mh|uh|µh|μh|s|ms|us|µs|μs|ns|ps|min|h|mm|cm|m|km|um|µm|μm|nm|in|ft|mil|mils|g|kg|mg|lb|lbs|"
+    "oz|nm|n|kn|c|°c|f|k|db|dbm|dbi|bps|kbps|mbps|gbps|kb|mb|gb|tb|kbyte|kbytes|mbit|gbit|rpm|pa|"
+    "kpa|mpa|bar|psi|ah|mah|wh|kwh|va|pcs|x|st|nd|rd|th|gbd|gbaud|pin|pins|bit|bits|byte|bytes|lux"
+)
+_QUANTITY = re.compile(rf"^[+\-]?\d+(?:[.,]\d+)?(?:{_UNITS})$", re.I)
+_RANGE_QUANTITY = re.compile(rf"^\d+(?:[.,]\d+)?(?:-\d+(?:[.,]\d+)?)+(?:{_UNITS})?$", re.I)
+_DATE = re.compile(
+    r"^(?:\d{4}-\d{2}-\d{2}|\d{1,2}[./-]\d{1,2}[./-]\d{2,4}|\d{4}[./]\d{1,2}[./]\d{1,2})$"
+)
+_VERSIONISH = re.compile(r"^[vV]?\d+(?:\.\d+)+$")
+_BIT_RANGE = re.compile(r"^[A-Z][A-Z0-9_]*\[\d+(?::\d+)?\]$")
+_SNAKE = re.compile(r"^[A-Z][A-Z0-9]*(?:_[A-Z0-9]+)+$")
+_HYPHEN_CODE = re.compile(r"^[A-Z0-9]+(?:-[A-Z0-9]+)+$")
+_ORDINAL = re.compile(r"^\d+(?:st|nd|rd|th)$", re.I)
+_DIM = re.compile(r"^\d+(?:[.,]\d+)?x\d+(?:[.,]\d+)?(?:x\d+(?:[.,]\d+)?)?(?:mm|cm|m|in)?$", re.I)
+
+
+def normalize_identifier(s: str) -> str:
+    """Upper-case, without surrounding punctuation: how identifiers are stored and compared."""
+    return s.strip().strip(".,;:!?()'\"<>{}").strip().upper()
+
+
+def _is_identifier(tok: str, *, lenient: bool) -> bool:
+    if len(tok) < 2 or len(tok) > 40:
+        return False
+    if _DATE.match(tok) or _VERSIONISH.match(tok) or _ORDINAL.match(tok) or _DIM.match(tok):
+        return False
+    if _QUANTITY.match(tok) or _RANGE_QUANTITY.match(tok):
+        return False
+    has_alpha = any(c.isalpha() for c in tok)
+    has_digit = any(c.isdigit() for c in tok)
+    upper = tok.upper() == tok
+    if _BIT_RANGE.match(tok):
+        return True
+    if _SNAKE.match(tok):
+        return True
+    if has_alpha and has_digit:
+        if "/" in tok or "." in tok and not upper:
+            return False
+        letters = sum(c.isalpha() for c in tok)
+        # "E302", "PA9", "STM32F103RCT6", "QSFP-100G-ERL4"; mostly-lower-case words with a digit
+        # (e.g. "mp3" is fine, "step2done" is not) only in lenient (query) mode.
+        if upper or lenient:
+            return letters >= 1
+        return sum(c.isupper() for c in tok) >= max(1, letters // 2)
+    if has_digit and not has_alpha:
+        # "4471-23": digit groups with hyphens look like part numbers, plain numbers do not.
+        return bool(re.match(r"^\d{3,}(?:-\d+)+$", tok)) and not _DATE.match(tok)
+    if has_alpha and "-" in tok and _HYPHEN_CODE.match(tok):
+        # All-caps hyphenated codes such as "SPROG-1" are caught above; letters-only ones
+        # ("RS-A", "TX-EN") only when short segments suggest a code rather than words.
+        return lenient and all(len(part) <= 4 for part in tok.split("-"))
+    return False
+
+
+def _candidates(text: str) -> list[str]:
+    out = []
+    for m in _TOKEN.finditer(text):
+        tok = m.group(0).rstrip(".-/")
+        # Split "USART1_TX(8)/TIM1_CH2(8)" style pin lists on "/" when both sides are identifiers.
+        parts = tok.split("/") if "/" in tok else [tok]
+        if len(parts) > 1 and all(len(p) >= 2 for p in parts):
+            out.extend(parts)
+        else:
+            out.append(tok)
+    return out
+
+
+def _extract(text: str, *, lenient: bool) -> list[str]:
+    seen: set[str] = set()
+    found: list[str] = []
+    for tok in _candidates(text):
+        if _is_identifier(tok, lenient=lenient):
+            norm = normalize_identifier(tok)
+            if norm and norm not in seen:
+                seen.add(norm)
+                found.append(norm)
+    return found
+
+
+def extract_identifiers(text: str) -> list[str]:
+    """Identifiers in document text, normalized, deduplicated, in order of appearance."""
+    return _extract(text, lenient=False)
+
+
+def query_identifiers(query: str) -> list[str]:
+    """Identifiers in a user question; accepts lower-case typing ("e302", "stm32f103rct6")."""
+    return _extract(query, lenient=True)
