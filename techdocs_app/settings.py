@@ -98,6 +98,7 @@ class Settings(BaseSettings):
     cache_ttl_s: int = 24 * 3600
     ingest_job_timeout_s: int = 3600
     ingest_retries: int = 3
+    ingest_retry_intervals_s: list[int] = [5, 30, 120]
 
     workers_per_ingest: int = Field(default=2, ge=1)
 

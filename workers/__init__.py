@@ -1,0 +1,1 @@
+"""RQ workers: `python -m workers.worker` runs one; `workers.tasks` holds the job functions."""
