@@ -76,13 +76,33 @@ def clean_filename(filename: str) -> str:
 _JUNK_TITLE = re.compile(r"^(untitled|microsoft word|document\d*$|.*\.(docx?|pdf|indd|qxd)$)", re.I)
 
 
+_GENERIC_WORDS = {"datasheet", "manual", "guide", "user", "service", "data", "sheet", "the", "and"}
+
+
+def _words(text: str) -> set[str]:
+    return {w for w in re.findall(r"[a-z0-9]{3,}", text.lower()) if w not in _GENERIC_WORDS}
+
+
 def document_title(filename: str, metadata_title: str | None) -> str:
-    """A readable title: the PDF's own title when it looks like one, else the file name."""
-    meta = " ".join((metadata_title or "").split())
-    if 4 <= len(meta) <= 200 and not _JUNK_TITLE.match(meta):
-        return meta
+    """A readable title: the file name the shop gave it, or the PDF's own title when that is
+    clearly about the same thing (shares a distinctive word with the file name).
+
+    PDF metadata titles are mostly junk in practice ("X00  2001", "Job1", "Microsoft Word - …",
+    "DATASHEET SEARCH SITE == …"), and the title is shown on every source and prepended to every
+    chunk's heading, so a wrong one costs more than a plain file name.
+    """
     stem = PurePath(filename).stem
-    return " ".join(re.sub(r"[_]+", " ", stem).split()) or filename
+    from_name = " ".join(re.sub(r"[_]+", " ", stem).split()) or filename
+    meta = " ".join((metadata_title or "").split())
+    if (
+        4 <= len(meta) <= 200
+        and not _JUNK_TITLE.match(meta)
+        and _words(meta) & _words(stem)
+        and "search site" not in meta.lower()
+        and "_" not in meta
+    ):
+        return meta
+    return from_name
 
 
 @dataclass(frozen=True)
