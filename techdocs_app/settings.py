@@ -85,8 +85,8 @@ class Settings(BaseSettings):
     rerank_top_n: int = 5
     semantic_weight: float = 0.7
     keyword_weight: float = 0.3
-    identifier_weight: float = 0.5
-    rrf_k: int = 60
+    identifier_weight: float = 1.0
+    rrf_k: int = 5
     hnsw_ef_search: int = 100
     max_upload_mb: int = 50
     max_pages: int = 5000

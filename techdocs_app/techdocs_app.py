@@ -10,25 +10,17 @@ import logging
 
 import reflex as rx
 from reflex.event import EventSpec
-from starlette.applications import Starlette
-from starlette.requests import Request
-from starlette.responses import JSONResponse
-from starlette.routing import Route
 
+from techdocs_app.api import api
 from techdocs_app.errors import TechDocsError
 from techdocs_app.pages import chat, library, signin, signup
 from techdocs_app.state.base import SessionState
+from techdocs_app.state.chat import ChatState
+from techdocs_app.state.library import LibraryState
 
 log = logging.getLogger(__name__)
 
 GENERIC_ERROR = "Something went wrong. Please try again."
-
-
-async def health(request: Request) -> JSONResponse:
-    return JSONResponse({"status": "ok"})
-
-
-api = Starlette(routes=[Route("/api/health", health, methods=["GET"])])
 
 
 def backend_exception_handler(exception: Exception) -> EventSpec:
@@ -61,11 +53,14 @@ app.add_page(
     on_load=SessionState.redirect_if_signed_in,
 )
 app.add_page(
-    chat.chat_page, route=chat.ROUTE, title=chat.TITLE, on_load=SessionState.require_principal
+    chat.chat_page,
+    route=chat.ROUTE,
+    title=chat.TITLE,
+    on_load=[SessionState.require_principal, ChatState.load],
 )
 app.add_page(
     library.library_page,
     route=library.ROUTE,
     title=library.TITLE,
-    on_load=SessionState.require_principal,
+    on_load=[SessionState.require_principal, LibraryState.load],
 )

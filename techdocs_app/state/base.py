@@ -6,8 +6,8 @@ the token by `auth.sessions` on every protected page load, so a revoked session 
 loses access at once. Reflex cannot set an HttpOnly cookie from state, which is why the token is
 random, hashed server-side and revocable.
 
-This module imports no other part of the app except auth, errors and settings (for the cookie's
-lifetime and `Secure` flag), so every page state can depend on it.
+This module imports no other part of the app except auth, settings (for the cookie's lifetime and
+`Secure` flag) and the cookie's name from api (the page-image route reads the same cookie), so every page state can depend on it.
 """
 
 from __future__ import annotations
@@ -17,13 +17,13 @@ import logging
 
 import reflex as rx
 
+from techdocs_app.api import SESSION_COOKIE
 from techdocs_app.auth import Principal
 from techdocs_app.auth.sessions import issue_session, principal_from_session, revoke_session
 from techdocs_app.settings import get_settings
 
 log = logging.getLogger(__name__)
 
-SESSION_COOKIE = "techdocs_session"
 SIGN_IN_ROUTE = "/signin"
 HOME_ROUTE = "/"
 

@@ -1,10 +1,310 @@
-"""Library page state: the organization's manuals (filled by the library service later)."""
+"""Library page state: upload manuals, watch them being processed, delete, re-index, filter.
+
+Processing happens in the RQ worker; this state only reads the documents' status. While any
+document is pending or processing, one background event per tab (`poll_documents`) re-reads the
+list every POLL_S seconds and stops by itself once everything is Ready or Failed.
+"""
 
 from __future__ import annotations
 
+import asyncio
+import logging
+import time
+from dataclasses import dataclass
+from typing import Any
+
 import reflex as rx
+
+from techdocs_app import library
+from techdocs_app.auth import Principal
+from techdocs_app.errors import TechDocsError
+from techdocs_app.library import DocumentView
+from techdocs_app.state.base import SIGN_IN_ROUTE, current_principal
+
+log = logging.getLogger(__name__)
+
+UPLOAD_ID = "manuals"
+POLL_S = 1.0
+POLL_MAX_S = 3600.0
+"""A poller gives up after this long (a worker that never comes back); a reload restarts it."""
+UNFINISHED = ("pending", "processing")
+STATUS_LABELS = {
+    "pending": "Processing",
+    "processing": "Processing",
+    "ready": "Ready",
+    "failed": "Failed",
+}
+
+
+@dataclass
+class DocItem:
+    id: int = 0
+    title: str = ""
+    filename: str = ""
+    status: str = ""
+    status_label: str = ""
+    pages: int = 0
+    pages_done: int = 0
+    chunk_count: int = 0
+    progress: int = 0
+    progress_label: str = ""
+    error: str = ""
+    details: str = ""
+
+
+@dataclass
+class UploadItem:
+    name: str = ""
+    size: int = 0
+    progress: int = 0
+    state: str = "waiting"  # waiting | sending | stored | rejected
+    message: str = ""
+
+
+def _size_label(n: int) -> str:
+    if n >= 1024 * 1024:
+        return f"{n / (1024 * 1024):.1f} MB"
+    return f"{max(1, round(n / 1024))} KB"
+
+
+def doc_item(doc: DocumentView) -> DocItem:
+    label = STATUS_LABELS.get(doc.status, doc.status.title())
+    if doc.status == "pending":
+        progress_label = "Waiting to start…"
+    elif doc.status == "processing":
+        progress_label = f"{doc.pages_done} / {doc.pages} pages"
+    else:
+        progress_label = ""
+    details = [f"{doc.pages} page{'s' if doc.pages != 1 else ''}"]
+    if doc.status == "ready":
+        details.append(f"{doc.chunk_count} passage{'s' if doc.chunk_count != 1 else ''} indexed")
+    details.append(_size_label(doc.size_bytes))
+    return DocItem(
+        id=doc.id,
+        title=doc.title or doc.filename,
+        filename=doc.filename,
+        status=doc.status,
+        status_label=label,
+        pages=doc.pages,
+        pages_done=doc.pages_done,
+        chunk_count=doc.chunk_count,
+        progress=round(doc.progress * 100),
+        progress_label=progress_label,
+        error=doc.error_message or "This manual could not be processed. Try Re-index.",
+        details=" · ".join(details),
+    )
+
+
+def upload_progress_by_file(sizes: list[int], loaded: int, total: int) -> list[int]:
+    """Per-file percentages from the progress of the one multipart request carrying all files.
+
+    The browser sends the files in order; multipart framing adds a little to `total`, which is
+    spread over the files in proportion to their size.
+    """
+    payload = sum(sizes)
+    if not sizes or payload <= 0 or total <= 0:
+        return [0 for _ in sizes]
+    scale = payload / total
+    sent = loaded * scale
+    out: list[int] = []
+    offset = 0
+    for size in sizes:
+        done = min(max(sent - offset, 0), size)
+        out.append(100 if size == 0 else min(100, int(done * 100 / size)))
+        offset += size
+    return out
 
 
 class LibraryState(rx.State):
-    error: str = ""
-    document_count: int = 0
+    documents: list[DocItem] = []
+    name_filter: str = ""
+    loaded: bool = False
+    total_documents: int = 0
+
+    uploads: list[UploadItem] = []
+    uploading: bool = False
+
+    _polling: bool = False
+
+    @rx.var
+    def has_unfinished(self) -> bool:
+        return any(d.status in UNFINISHED for d in self.documents)
+
+    async def _list(self, principal: Principal) -> None:
+        docs = await asyncio.to_thread(
+            library.list_documents, principal, name_filter=self.name_filter
+        )
+        self.documents = [doc_item(d) for d in docs]
+        if self.name_filter:
+            every = await asyncio.to_thread(library.list_documents, principal)
+            self.total_documents = len(every)
+        else:
+            self.total_documents = len(docs)
+        self.loaded = True
+
+    @rx.event
+    async def load(self):
+        """on_load: the list, and a poller if something is still being processed."""
+        principal = await current_principal(self)
+        if principal is None:
+            return rx.redirect(SIGN_IN_ROUTE)
+        await self._list(principal)
+        return LibraryState.poll_documents if self.has_unfinished else None
+
+    @rx.event
+    async def set_name_filter(self, value: str):
+        principal = await current_principal(self)
+        if principal is None:
+            return rx.redirect(SIGN_IN_ROUTE)
+        self.name_filter = " ".join(value.split())[:200]
+        await self._list(principal)
+        return None
+
+    @rx.event(background=True)
+    async def poll_documents(self):
+        async with self:
+            if self._polling:
+                return
+            self._polling = True
+            principal = await current_principal(self)
+        try:
+            if principal is None:
+                return
+            started = time.monotonic()
+            while time.monotonic() - started < POLL_MAX_S:
+                await asyncio.sleep(POLL_S)
+                async with self:
+                    name_filter = self.name_filter
+                try:
+                    docs = await asyncio.to_thread(
+                        library.list_documents, principal, name_filter=name_filter
+                    )
+                except Exception:  # noqa: BLE001 - a failed poll is retried at the next tick
+                    log.exception("polling the library failed")
+                    continue
+                items = [doc_item(d) for d in docs]
+                async with self:
+                    if self.name_filter == name_filter:
+                        self.documents = items
+                    unfinished = any(d.status in UNFINISHED for d in self.documents)
+                if not unfinished:
+                    return
+        finally:
+            async with self:
+                self._polling = False
+
+    # --- upload ----------------------------------------------------------------------------------
+
+    @rx.event
+    def begin_upload(self, names: list[str], sizes: list[int]):
+        """Runs just before the files go out: the rows that show per-file progress."""
+        if not names:
+            return rx.toast.error("Choose one or more PDF files first.")
+        sizes = [int(s) for s in sizes] if len(sizes) == len(names) else [0] * len(names)
+        self.uploads = [
+            UploadItem(name=n, size=s, progress=0, state="sending")
+            for n, s in zip(names, sizes, strict=True)
+        ]
+        self.uploading = True
+        return None
+
+    @rx.event
+    def upload_progress(self, progress: dict[str, Any]):
+        loaded = int(progress.get("loaded") or 0)
+        total = int(progress.get("total") or 0)
+        percents = upload_progress_by_file([u.size for u in self.uploads], loaded, total)
+        self.uploads = [
+            UploadItem(
+                name=u.name,
+                size=u.size,
+                progress=p if u.state == "sending" else u.progress,
+                state=u.state,
+                message=u.message,
+            )
+            for u, p in zip(self.uploads, percents, strict=True)
+        ]
+
+    @rx.event
+    async def receive_uploads(self, files: list[rx.UploadFile]):
+        """The files have arrived: validate and store each, queue processing, report per file."""
+        principal = await current_principal(self)
+        if principal is None:
+            self.uploading = False
+            yield rx.redirect(SIGN_IN_ROUTE)
+            return
+        items = {u.name: u for u in self.uploads}
+        results: list[UploadItem] = []
+        stored = duplicates = 0
+        for file in files:
+            name = file.name or "manual.pdf"
+            item = items.get(name) or UploadItem(name=name, size=file.size or 0)
+            try:
+                data = await asyncio.to_thread(file.file.read)
+                result = await asyncio.to_thread(
+                    library.upload_document, principal, filename=name, data=data
+                )
+            except TechDocsError as exc:
+                item = UploadItem(
+                    name=name,
+                    size=item.size,
+                    progress=100,
+                    state="rejected",
+                    message=exc.user_message,
+                )
+                yield rx.toast.error(f"{name}: {exc.user_message}", duration=10000)
+            else:
+                if result.duplicate:
+                    duplicates += 1
+                    message = "Already in your library."
+                else:
+                    stored += 1
+                    message = "Uploaded. Processing…"
+                item = UploadItem(
+                    name=name, size=item.size, progress=100, state="stored", message=message
+                )
+            results.append(item)
+        self.uploads = results
+        self.uploading = False
+        await self._list(principal)
+        if stored:
+            yield rx.toast.success(
+                f"{stored} manual{'s' if stored != 1 else ''} uploaded. Processing has started."
+            )
+        if duplicates:
+            yield rx.toast.info(
+                f"{duplicates} file{'s were' if duplicates != 1 else ' was'} already in your "
+                "library."
+            )
+        yield rx.clear_selected_files(UPLOAD_ID)
+        yield LibraryState.poll_documents
+
+    @rx.event
+    def clear_uploads(self):
+        self.uploads = []
+
+    # --- actions on a document -------------------------------------------------------------------
+
+    @rx.event
+    async def delete_document(self, document_id: int):
+        principal = await current_principal(self)
+        if principal is None:
+            return rx.redirect(SIGN_IN_ROUTE)
+        title = next((d.filename for d in self.documents if d.id == document_id), "The manual")
+        try:
+            await asyncio.to_thread(library.delete_document, principal, document_id=document_id)
+        except TechDocsError as exc:
+            return rx.toast.error(exc.user_message)
+        await self._list(principal)
+        return rx.toast.success(f"{title} was deleted.")
+
+    @rx.event
+    async def reindex_document(self, document_id: int):
+        principal = await current_principal(self)
+        if principal is None:
+            return rx.redirect(SIGN_IN_ROUTE)
+        try:
+            await asyncio.to_thread(library.reindex_document, principal, document_id=document_id)
+        except TechDocsError as exc:
+            return rx.toast.error(exc.user_message)
+        await self._list(principal)
+        return [rx.toast.info("Re-indexing started."), LibraryState.poll_documents]

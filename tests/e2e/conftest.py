@@ -5,8 +5,9 @@
 - an app already answering `/api/health` on 127.0.0.1:3000 (`make run`): reuse it. Starting a
   second copy would rebuild `.web/build` underneath the running one.
 - otherwise: start the embedded services (the harness's `services` fixture, which points
-  DATABASE_URL/REDIS_URL at the test database) and `scripts/run_app.sh` on a free port, in
-  production mode, and stop it at the end. Its log goes to artifacts/e2e_app.log.
+  DATABASE_URL/REDIS_URL at the test database), one RQ ingestion worker
+  (`python -m workers.worker`, as `make run` does) and `scripts/run_app.sh` on a free port, in
+  production mode, and stop both at the end. Logs: artifacts/e2e_app.log, e2e_worker.log.
 
 Chromium is `/usr/bin/chromium` through Python Playwright; `playwright install` is never used.
 """
@@ -17,6 +18,7 @@ import os
 import signal
 import socket
 import subprocess
+import sys
 import time
 import urllib.error
 import urllib.request
@@ -79,7 +81,16 @@ def app_url(request: pytest.FixtureRequest) -> Iterator[str]:
     ARTIFACTS.mkdir(exist_ok=True)
     log_path = ARTIFACTS / "e2e_app.log"
     env = {**os.environ, "PORT": str(port), "HOST": "127.0.0.1"}
-    with log_path.open("wb") as log:
+    worker_log_path = ARTIFACTS / "e2e_worker.log"
+    with log_path.open("wb") as log, worker_log_path.open("wb") as worker_log:
+        worker = subprocess.Popen(
+            [sys.executable, "-m", "workers.worker"],
+            cwd=REPO,
+            env=env,
+            stdout=worker_log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
         process = subprocess.Popen(
             [str(REPO / "scripts" / "run_app.sh")],
             cwd=REPO,
@@ -104,6 +115,7 @@ def app_url(request: pytest.FixtureRequest) -> Iterator[str]:
             yield base_url
         finally:
             _stop(process)
+            _stop(worker)
 
 
 @pytest.fixture(scope="session")

@@ -1,0 +1,113 @@
+"""HTTP routes served on the app's own port (Reflex `api_transformer`): health and page images.
+
+Page images: `GET /api/pages/{document_id}/{page}.png[?chunk=<chunk id>]` renders one page of a
+stored manual with PyMuPDF (`library.render_page_png`), the cited chunk's boxes highlighted. The
+organization comes only from the session cookie (the same random token the Reflex state keeps in
+`techdocs_session`), never from the URL: another organization's document answers 404 exactly like
+a missing one, and no session answers 401.
+
+This module must not import reflex (services never do; the layering test enforces it).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import Any
+
+from sqlmodel import select
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from techdocs_app import library
+from techdocs_app.auth import Principal
+from techdocs_app.auth.sessions import principal_from_session
+from techdocs_app.db.engine import session_scope
+from techdocs_app.db.models import Chunk
+from techdocs_app.errors import NotFound, TechDocsError
+
+log = logging.getLogger(__name__)
+
+SESSION_COOKIE = "techdocs_session"
+"""Name of the browser cookie holding the session token (also used by state/base.py)."""
+
+PAGE_ZOOM = 1.6
+MAX_HIGHLIGHT_BOXES = 200
+
+
+def page_image_url(document_id: int, page: int, chunk_id: int | None = None) -> str:
+    """The same-origin URL of a page image (the browser sends the session cookie with it)."""
+    url = f"/api/pages/{int(document_id)}/{int(page)}.png"
+    return f"{url}?chunk={int(chunk_id)}" if chunk_id else url
+
+
+async def health(request: Request) -> JSONResponse:
+    return JSONResponse({"status": "ok"})
+
+
+def _chunk_positions(principal: Principal, *, document_id: int, chunk_id: int) -> list[dict]:
+    """The highlight boxes of one chunk of the caller's organization (empty when not theirs)."""
+    with session_scope() as session:
+        positions: Any = session.exec(
+            select(Chunk.positions).where(
+                Chunk.org_id == principal.org_id,
+                Chunk.document_id == document_id,
+                Chunk.id == chunk_id,
+            )
+        ).first()
+    if not isinstance(positions, list):
+        return []
+    return [p for p in positions if isinstance(p, dict)][:MAX_HIGHLIGHT_BOXES]
+
+
+def _render(principal: Principal, document_id: int, page: int, chunk_id: int | None) -> bytes:
+    highlight = (
+        _chunk_positions(principal, document_id=document_id, chunk_id=chunk_id)
+        if chunk_id
+        else None
+    )
+    return library.render_page_png(
+        principal, document_id=document_id, page=page, highlight=highlight, zoom=PAGE_ZOOM
+    )
+
+
+def _plain(status: int, message: str) -> JSONResponse:
+    return JSONResponse({"error": message}, status_code=status)
+
+
+async def page_image(request: Request) -> Response:
+    token = request.cookies.get(SESSION_COOKIE)
+    principal = await asyncio.to_thread(principal_from_session, token)
+    if principal is None:
+        return _plain(401, "Sign in to see this page.")
+    document_id = int(request.path_params["document_id"])
+    page = int(request.path_params["page"])
+    raw_chunk = request.query_params.get("chunk", "")
+    chunk_id = int(raw_chunk) if raw_chunk.isdigit() else None
+    try:
+        png = await asyncio.to_thread(_render, principal, document_id, page, chunk_id)
+    except NotFound as exc:
+        return _plain(404, exc.user_message)
+    except TechDocsError as exc:
+        log.warning("page image failed: %s", type(exc).__name__)
+        return _plain(400, exc.user_message)
+    return Response(
+        png,
+        media_type="image/png",
+        # Private: the image is only for members of the owning organization.
+        headers={"Cache-Control": "private, max-age=600", "Vary": "Cookie"},
+    )
+
+
+api = Starlette(
+    routes=[
+        Route("/api/health", health, methods=["GET"]),
+        Route(
+            "/api/pages/{document_id:int}/{page:int}.png",
+            page_image,
+            methods=["GET"],
+        ),
+    ]
+)

@@ -1,0 +1,281 @@
+"""Library pieces: the drop zone with per-file progress, document rows, the empty state.
+
+Components receive Vars and event handlers, never a State.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from typing import Any
+
+import reflex as rx
+
+MAX_FILES = 20
+
+
+def selected_file_sizes(upload_id: str) -> rx.Var:
+    """Sizes in bytes of the files picked in an `rx.upload` (to split upload progress per file)."""
+    names = rx.selected_files(upload_id)
+    key = json.dumps(upload_id)
+    return rx.Var(
+        _js_expr=f"(filesById[{key}] ? filesById[{key}].map((f) => f.size) : [])",
+        _var_type=list[int],
+        _var_data=names._get_all_var_data(),
+    )
+
+
+def drop_zone(*, upload_id: str, max_bytes: int, disabled: rx.Var[bool]) -> rx.Component:
+    return rx.upload(
+        rx.vstack(
+            rx.icon("file_up", size=36, class_name="td-drop-icon"),
+            rx.text("Drop PDF manuals here", weight="bold", size="4"),
+            rx.text("or", size="2", class_name="td-muted"),
+            rx.button(
+                rx.icon("folder_open", size=18),
+                "Choose PDFs",
+                type="button",
+                variant="outline",
+                size="3",
+                class_name="td-touch",
+            ),
+            rx.text(
+                f"PDF only, up to {max_bytes // (1024 * 1024)} MB each, several at once.",
+                size="2",
+                class_name="td-muted",
+            ),
+            align="center",
+            spacing="2",
+        ),
+        id=upload_id,
+        accept={"application/pdf": [".pdf"]},
+        multiple=True,
+        max_files=MAX_FILES,
+        max_size=max_bytes,
+        disabled=disabled,
+        border="2px dashed var(--accent-8)",
+        padding="24px 16px",
+        class_name="td-drop-zone",
+    )
+
+
+def selected_list(names: rx.Var[list[str]]) -> rx.Component:
+    return rx.cond(
+        names.length() > 0,
+        rx.vstack(
+            rx.text("Ready to upload", weight="bold", size="2"),
+            rx.foreach(
+                names,
+                lambda name: rx.hstack(
+                    rx.icon("file_text", size=18, class_name="td-muted"),
+                    rx.text(name, size="3", class_name="td-file-name"),
+                    align="center",
+                    spacing="2",
+                    class_name="td-file-row",
+                ),
+            ),
+            spacing="1",
+            width="100%",
+        ),
+    )
+
+
+def upload_row(item: rx.Var[Any]) -> rx.Component:
+    return rx.vstack(
+        rx.hstack(
+            rx.match(
+                item.state,
+                ("stored", rx.icon("circle_check", size=18, color="var(--green-11)")),
+                ("rejected", rx.icon("circle_x", size=18, color="var(--red-11)")),
+                rx.spinner(size="2"),
+            ),
+            rx.text(item.name, size="3", weight="medium", class_name="td-file-name"),
+            rx.spacer(),
+            rx.text(
+                rx.match(
+                    item.state,
+                    ("sending", f"{item.progress}%"),
+                    ("stored", "Sent"),
+                    ("rejected", "Not uploaded"),
+                    "",
+                ),
+                size="2",
+                class_name="td-muted",
+            ),
+            align="center",
+            spacing="2",
+            width="100%",
+        ),
+        rx.progress(
+            value=item.progress,
+            max=100,
+            size="2",
+            color_scheme=rx.cond(item.state == "rejected", "red", "indigo"),
+            aria_label=f"Upload of {item.name}",
+        ),
+        rx.cond(
+            item.message != "",
+            rx.text(
+                item.message,
+                size="2",
+                class_name=rx.cond(item.state == "rejected", "td-error-text", "td-muted"),
+            ),
+        ),
+        spacing="1",
+        width="100%",
+        class_name="td-upload-row",
+    )
+
+
+def _status_badge(doc: rx.Var[Any]) -> rx.Component:
+    return rx.match(
+        doc.status,
+        (
+            "ready",
+            rx.badge(rx.icon("circle_check", size=14), "Ready", color_scheme="green", size="2"),
+        ),
+        (
+            "failed",
+            rx.badge(rx.icon("circle_x", size=14), "Failed", color_scheme="red", size="2"),
+        ),
+        rx.badge(rx.spinner(size="1"), "Processing", color_scheme="blue", size="2"),
+    )
+
+
+def _delete_button(doc: rx.Var[Any], on_delete: Callable[[Any], Any]) -> rx.Component:
+    return rx.alert_dialog.root(
+        rx.alert_dialog.trigger(
+            rx.button(
+                rx.icon("trash_2", size=18),
+                "Delete",
+                variant="soft",
+                color_scheme="red",
+                size="3",
+                class_name="td-touch",
+            )
+        ),
+        rx.alert_dialog.content(
+            rx.alert_dialog.title(f"Delete {doc.filename}?"),
+            rx.alert_dialog.description(
+                "The manual and everything indexed from it are removed for everyone in your "
+                "shop. Answers will no longer cite it. This cannot be undone.",
+                size="3",
+            ),
+            rx.flex(
+                rx.alert_dialog.cancel(
+                    rx.button(
+                        "Cancel",
+                        variant="soft",
+                        color_scheme="gray",
+                        size="3",
+                        class_name="td-touch",
+                    )
+                ),
+                rx.alert_dialog.action(
+                    rx.button(
+                        "Delete manual",
+                        color_scheme="red",
+                        size="3",
+                        on_click=on_delete(doc.id),
+                        class_name="td-touch",
+                    )
+                ),
+                spacing="3",
+                justify="end",
+                wrap="wrap",
+                margin_top="16px",
+            ),
+            max_width="min(480px, 94vw)",
+        ),
+    )
+
+
+def document_row(
+    doc: rx.Var[Any],
+    *,
+    on_delete: Callable[[Any], Any],
+    on_reindex: Callable[[Any], Any],
+) -> rx.Component:
+    return rx.box(
+        rx.vstack(
+            rx.flex(
+                rx.vstack(
+                    # The file name the shop uploaded first: PDF metadata titles are often codes.
+                    rx.text(doc.filename, weight="bold", size="4", class_name="td-doc-title"),
+                    rx.cond(
+                        doc.filename != doc.title,
+                        rx.text(doc.title, size="2", class_name="td-muted td-file-name"),
+                    ),
+                    rx.text(doc.details, size="2", class_name="td-muted td-doc-details"),
+                    spacing="1",
+                    min_width="0",
+                    flex="1",
+                ),
+                _status_badge(doc),
+                justify="between",
+                align="start",
+                spacing="3",
+                width="100%",
+            ),
+            rx.cond(
+                (doc.status == "processing") | (doc.status == "pending"),
+                rx.vstack(
+                    rx.progress(
+                        value=doc.progress, max=100, size="3", aria_label="Processing progress"
+                    ),
+                    rx.text(doc.progress_label, size="2", class_name="td-muted"),
+                    spacing="1",
+                    width="100%",
+                ),
+            ),
+            rx.cond(
+                doc.status == "failed",
+                rx.callout(
+                    doc.error, icon="triangle_alert", color_scheme="red", size="2", width="100%"
+                ),
+            ),
+            rx.flex(
+                rx.button(
+                    rx.icon("refresh_cw", size=18),
+                    "Re-index",
+                    variant="outline",
+                    size="3",
+                    on_click=on_reindex(doc.id),
+                    disabled=doc.status == "processing",
+                    class_name="td-touch",
+                ),
+                _delete_button(doc, on_delete),
+                spacing="2",
+                wrap="wrap",
+                justify="end",
+                width="100%",
+            ),
+            spacing="3",
+            width="100%",
+        ),
+        class_name="td-doc-row",
+        data_status=doc.status,
+    )
+
+
+def empty_library() -> rx.Component:
+    return rx.vstack(
+        rx.icon("file_text", size=36, class_name="td-muted"),
+        rx.heading("No manuals yet", size="5", as_="h2"),
+        rx.text(
+            "Upload your first service manual (PDF) to get started. Once it is processed, "
+            "everyone in your shop can ask questions about it in Chat.",
+            size="3",
+            class_name="td-muted",
+            text_align="center",
+        ),
+        rx.el.ol(
+            rx.el.li("Drop the PDFs above, or tap Choose PDFs."),
+            rx.el.li("Tap Upload. Each manual shows Processing, then Ready (about a minute)."),
+            rx.el.li("Open Chat and ask: torque specs, part numbers, fault codes, procedures."),
+            class_name="td-steps",
+        ),
+        align="center",
+        spacing="2",
+        class_name="td-empty",
+    )

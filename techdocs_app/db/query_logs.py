@@ -1,0 +1,49 @@
+"""Query log: one row per question with per-stage timings (keyword-only, org-scoped)."""
+
+from __future__ import annotations
+
+from sqlmodel import Session, col, select
+
+from techdocs_app.db.models import QueryLog
+
+
+def add_query_log(
+    session: Session,
+    *,
+    org_id: int,
+    user_id: int | None,
+    conversation_id: int | None,
+    question: str,
+    standalone_query: str = "",
+    cache_hit: bool = False,
+    n_sources: int = 0,
+    not_found: bool = False,
+    error: str | None = None,
+    timings: dict[str, float] | None = None,
+) -> QueryLog:
+    row = QueryLog(
+        org_id=org_id,
+        user_id=user_id,
+        conversation_id=conversation_id,
+        question=question[:10000],
+        standalone_query=standalone_query[:10000],
+        cache_hit=cache_hit,
+        n_sources=n_sources,
+        not_found=not_found,
+        error=error,
+        timings={k: round(float(v), 2) for k, v in (timings or {}).items()},
+    )
+    session.add(row)
+    session.flush()
+    return row
+
+
+def list_query_logs(session: Session, *, org_id: int, limit: int = 100) -> list[QueryLog]:
+    return list(
+        session.exec(
+            select(QueryLog)
+            .where(QueryLog.org_id == org_id)
+            .order_by(col(QueryLog.id).desc())
+            .limit(limit)
+        ).all()
+    )

@@ -1,0 +1,329 @@
+"""Hybrid search: one parameterised SQL statement, three arms, weighted reciprocal rank fusion.
+
+Arms (each org-scoped, each limited to searchable chunks — kind text/table, an embedding from the
+query embedder's model — and to the optional document filter):
+
+- vector: HNSW cosine (`hnsw.iterative_scan = relaxed_order` so the org filter still yields k rows;
+  re-sorted by exact distance afterwards because relaxed order may be slightly out of order);
+- keyword: `websearch_to_tsquery('english', ...)` over the generated tsvector (headings and
+  identifiers weight A, body weight B), ranked with `ts_rank_cd`. The question's words are joined
+  with `or`: a natural-language question ANDed word by word would match almost nothing;
+- identifier: the part numbers/codes found in the query (`rag.identifiers.query_identifiers`)
+  matched as whole tokens of the `identifiers` column with a case-insensitive regex, which the
+  trigram GIN index serves (pg_trgm cannot use the index for `ILIKE ANY(array)`).
+
+Fusion: score = sum over arms of weight_arm / (rrf_k + rank_arm). Whole-chunk `similarity()` and
+full scans are never used: every arm is an index scan (see `explain_hybrid_search`).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import Connection, text
+
+from techdocs_app.db.engine import get_engine
+from techdocs_app.settings import get_settings
+
+ARM_MIN_K = 40
+"""Each arm contributes at least this many candidates to the fusion."""
+
+TS_RANK_WEIGHTS = "{0.1, 0.2, 0.4, 1.0}"
+"""ts_rank_cd weights for D, C, B, A: heading/identifier words (A) count 2.5x body words (B)."""
+
+TS_RANK_NORMALIZATION = 1
+"""ts_rank_cd normalisation 1: divide by 1 + log(length), so long chunks don't win by size alone."""
+
+_WORD_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9.+/_-]*[A-Za-z0-9+]|[A-Za-z0-9]")
+_WEBSEARCH_OPERATORS = frozenset({"or", "and", "not"})
+
+
+@dataclass
+class SearchHit:
+    chunk_id: int
+    document_id: int
+    document_title: str
+    filename: str
+    page_start: int
+    page_end: int
+    heading: str
+    section_path: list[str]
+    content: str
+    kind: str
+    parent_id: int | None
+    positions: list[dict[str, Any]]
+    identifiers: list[str]
+    score: float
+    """Fused (weighted RRF) score."""
+    vector_rank: int | None = None
+    keyword_rank: int | None = None
+    identifier_rank: int | None = None
+    vector_similarity: float = 0.0
+    """Cosine similarity of this chunk to the query (computed for every returned hit)."""
+    keyword_score: float = 0.0
+    """ts_rank_cd of this chunk for the keyword query (0 when it does not match)."""
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+def keyword_query(query: str) -> str:
+    """The websearch_to_tsquery input: the query's words joined with `or`.
+
+    Quotes and leading `-` (websearch's phrase and negation syntax) are dropped so that a question
+    can never turn into an exclusion; the english config drops stopwords itself.
+    """
+    words: list[str] = []
+    seen: set[str] = set()
+    for match in _WORD_RE.finditer(query):
+        word = match.group(0).strip("-._/")
+        low = word.lower()
+        if not word or low in _WEBSEARCH_OPERATORS or low in seen:
+            continue
+        seen.add(low)
+        words.append(word)
+    return " or ".join(words[:64])
+
+
+def identifier_regex(identifiers: Sequence[str]) -> str | None:
+    """A Postgres ARE matching any identifier as a whole space-separated token (None if none)."""
+    cleaned = sorted({i.strip() for i in identifiers if i and i.strip()}, key=len, reverse=True)
+    if not cleaned:
+        return None
+    alternatives = "|".join(re.sub(r"([^A-Za-z0-9])", r"\\\1", ident) for ident in cleaned[:32])
+    return f"(^| )({alternatives})( |$)"
+
+
+def vector_literal(vector: Sequence[float]) -> str:
+    return "[" + ",".join(f"{float(x):.7g}" for x in vector) + "]"
+
+
+HYBRID_SQL = """
+WITH vector_arm AS MATERIALIZED (
+    SELECT c.id, c.embedding <=> CAST(:query_vector AS vector) AS distance
+    FROM chunks c
+    WHERE
+      c.org_id = :org_id
+      AND c.kind IN ('text', 'table')
+      AND c.embedding IS NOT NULL
+      AND c.embed_model = :embed_model
+      AND (CAST(:document_ids AS bigint[]) IS NULL
+           OR c.document_id = ANY (CAST(:document_ids AS bigint[])))
+
+    ORDER BY c.embedding <=> CAST(:query_vector AS vector)
+    LIMIT :arm_k
+),
+vector_ranked AS (
+    SELECT id, row_number() OVER (ORDER BY distance, id) AS rank FROM vector_arm
+),
+keyword_arm AS MATERIALIZED (
+    SELECT c.id,
+           ts_rank_cd(CAST(:ts_weights AS real[]), c.tsv,
+                      websearch_to_tsquery('english', :keyword_query), :ts_norm) AS kscore
+    FROM chunks c
+    WHERE
+      c.org_id = :org_id
+      AND c.kind IN ('text', 'table')
+      AND c.embedding IS NOT NULL
+      AND c.embed_model = :embed_model
+      AND (CAST(:document_ids AS bigint[]) IS NULL
+           OR c.document_id = ANY (CAST(:document_ids AS bigint[])))
+
+      AND c.tsv @@ websearch_to_tsquery('english', :keyword_query)
+    ORDER BY kscore DESC, c.id
+    LIMIT :arm_k
+),
+keyword_ranked AS (
+    SELECT id, row_number() OVER (ORDER BY kscore DESC, id) AS rank FROM keyword_arm
+),
+identifier_arm AS MATERIALIZED (
+    SELECT c.id,
+           (SELECT count(*) FROM unnest(CAST(:identifiers AS text[])) AS i(ident)
+             WHERE (' ' || lower(c.identifiers) || ' ') LIKE ('% ' || lower(i.ident) || ' %'))
+             AS hits,
+           ts_rank_cd(CAST(:ts_weights AS real[]), c.tsv,
+                      websearch_to_tsquery('english', :keyword_query), :ts_norm) AS kscore
+    FROM chunks c
+    WHERE
+      c.org_id = :org_id
+      AND c.kind IN ('text', 'table')
+      AND c.embedding IS NOT NULL
+      AND c.embed_model = :embed_model
+      AND (CAST(:document_ids AS bigint[]) IS NULL
+           OR c.document_id = ANY (CAST(:document_ids AS bigint[])))
+
+      AND CAST(:identifier_regex AS text) IS NOT NULL
+      AND c.identifiers ~* CAST(:identifier_regex AS text)
+    ORDER BY hits DESC, kscore DESC, c.id
+    LIMIT :arm_k
+),
+identifier_ranked AS (
+    SELECT id, row_number() OVER (ORDER BY hits DESC, kscore DESC, id) AS rank
+    FROM identifier_arm
+),
+fused AS (
+    SELECT id,
+           sum(weight / (:rrf_k + rank)) AS score,
+           min(rank) FILTER (WHERE arm = 'v') AS vector_rank,
+           min(rank) FILTER (WHERE arm = 'k') AS keyword_rank,
+           min(rank) FILTER (WHERE arm = 'i') AS identifier_rank
+    FROM (
+        SELECT id, rank, 'v' AS arm, CAST(:w_vector AS float8) AS weight FROM vector_ranked
+        UNION ALL
+        SELECT id, rank, 'k', CAST(:w_keyword AS float8) FROM keyword_ranked
+        UNION ALL
+        SELECT id, rank, 'i', CAST(:w_identifier AS float8) FROM identifier_ranked
+    ) AS arms
+    GROUP BY id
+    ORDER BY score DESC, id
+    LIMIT :k
+)
+SELECT c.id AS chunk_id, c.document_id, d.title AS document_title, d.filename,
+       c.page_start, c.page_end, c.heading, c.section_path, c.content, c.kind, c.parent_id,
+       c.positions, c.identifiers,
+       f.score, f.vector_rank, f.keyword_rank, f.identifier_rank,
+       1 - (c.embedding <=> CAST(:query_vector AS vector)) AS vector_similarity,
+       ts_rank_cd(CAST(:ts_weights AS real[]), c.tsv,
+                      websearch_to_tsquery('english', :keyword_query), :ts_norm) AS keyword_score
+FROM fused f
+JOIN chunks c ON c.id = f.id AND c.org_id = :org_id
+JOIN documents d ON d.id = c.document_id AND d.org_id = :org_id
+ORDER BY f.score DESC, c.id
+"""
+
+
+def _query_identifiers(query: str) -> list[str]:
+    from techdocs_app.rag.identifiers import query_identifiers
+
+    return list(query_identifiers(query))
+
+
+def search_params(
+    *,
+    org_id: int,
+    query: str,
+    query_vector: Sequence[float],
+    embed_model: str,
+    document_ids: Sequence[int] | None,
+    k: int,
+    identifiers: Sequence[str] | None = None,
+    weights: tuple[float, float, float] | None = None,
+    rrf_k: int | None = None,
+) -> dict[str, Any]:
+    settings = get_settings()
+    idents = list(identifiers) if identifiers is not None else _query_identifiers(query)
+    w_vector, w_keyword, w_identifier = weights or (
+        settings.semantic_weight,
+        settings.keyword_weight,
+        settings.identifier_weight,
+    )
+    return {
+        "org_id": int(org_id),
+        "query_vector": vector_literal(query_vector),
+        "keyword_query": keyword_query(query),
+        "embed_model": embed_model,
+        "document_ids": [int(d) for d in document_ids] if document_ids is not None else None,
+        "identifiers": idents,
+        "identifier_regex": identifier_regex(idents),
+        "ts_weights": TS_RANK_WEIGHTS,
+        "ts_norm": TS_RANK_NORMALIZATION,
+        "arm_k": max(int(k), ARM_MIN_K),
+        "k": int(k),
+        "rrf_k": int(rrf_k if rrf_k is not None else settings.rrf_k),
+        "w_vector": float(w_vector),
+        "w_keyword": float(w_keyword),
+        "w_identifier": float(w_identifier),
+    }
+
+
+def _configure(conn: Connection) -> None:
+    """Transaction-local HNSW settings (bound through set_config: SET takes no parameters)."""
+    conn.execute(
+        text(
+            "SELECT set_config('hnsw.iterative_scan', 'relaxed_order', true), "
+            "set_config('hnsw.ef_search', :ef, true)"
+        ),
+        {"ef": str(get_settings().hnsw_ef_search)},
+    )
+
+
+def _row_to_hit(row: Any) -> SearchHit:
+    m = row._mapping
+    return SearchHit(
+        chunk_id=int(m["chunk_id"]),
+        document_id=int(m["document_id"]),
+        document_title=m["document_title"] or m["filename"],
+        filename=m["filename"],
+        page_start=int(m["page_start"]),
+        page_end=int(m["page_end"]),
+        heading=m["heading"] or "",
+        section_path=list(m["section_path"] or []),
+        content=m["content"],
+        kind=m["kind"],
+        parent_id=m["parent_id"],
+        positions=list(m["positions"] or []),
+        identifiers=(m["identifiers"] or "").split(),
+        score=float(m["score"]),
+        vector_rank=m["vector_rank"],
+        keyword_rank=m["keyword_rank"],
+        identifier_rank=m["identifier_rank"],
+        vector_similarity=float(m["vector_similarity"] or 0.0),
+        keyword_score=float(m["keyword_score"] or 0.0),
+    )
+
+
+def hybrid_search(
+    *,
+    org_id: int,
+    query: str,
+    query_vector: Sequence[float],
+    document_ids: Sequence[int] | None = None,
+    k: int = 20,
+    embed_model: str | None = None,
+    identifiers: Sequence[str] | None = None,
+    weights: tuple[float, float, float] | None = None,
+    rrf_k: int | None = None,
+) -> list[SearchHit]:
+    """The top `k` chunks of the organization for `query`, fused over the three arms.
+
+    `embed_model` defaults to the configured embedder's model: vectors of other models are never
+    compared with the query vector. `identifiers` defaults to those extracted from `query`.
+    """
+    if embed_model is None:
+        from techdocs_app.providers import get_embedder
+
+        embed_model = get_embedder().model_name
+    params = search_params(
+        org_id=org_id,
+        query=query,
+        query_vector=query_vector,
+        embed_model=embed_model,
+        document_ids=document_ids,
+        k=k,
+        identifiers=identifiers,
+        weights=weights,
+        rrf_k=rrf_k,
+    )
+    if document_ids is not None and not params["document_ids"]:
+        return []
+    with get_engine().connect() as conn, conn.begin():
+        _configure(conn)
+        rows = conn.execute(text(HYBRID_SQL), params).all()
+    return [_row_to_hit(r) for r in rows]
+
+
+def explain_hybrid_search(**kwargs: Any) -> str:
+    """EXPLAIN (ANALYZE) of the statement `hybrid_search` runs with these arguments (for checks)."""
+    embed_model = kwargs.pop("embed_model", None)
+    if embed_model is None:
+        from techdocs_app.providers import get_embedder
+
+        embed_model = get_embedder().model_name
+    kwargs.setdefault("document_ids", None)
+    kwargs.setdefault("k", 20)
+    params = search_params(embed_model=embed_model, **kwargs)
+    with get_engine().connect() as conn, conn.begin():
+        _configure(conn)
+        rows = conn.execute(text("EXPLAIN (ANALYZE, COSTS OFF) " + HYBRID_SQL), params).all()
+    return "\n".join(r[0] for r in rows)

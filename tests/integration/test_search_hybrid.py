@@ -1,0 +1,229 @@
+"""hybrid_search against the real Postgres with the real embedder: each arm finds what only it can
+find, the fusion keeps it, and an organization never sees another's chunks."""
+
+from __future__ import annotations
+
+import hashlib
+
+import pytest
+
+pytestmark = pytest.mark.integration
+
+
+def insert_chunks(org_id: int, title: str, texts: list[tuple[str, str, str]]) -> list[int]:
+    """Store one ready document with `texts` (content, heading, identifiers) as embedded chunks.
+
+    Uses the real embedder and the real table (generated tsvector, HNSW/GIN indexes); returns the
+    chunk ids in order.
+    """
+    from techdocs_app.db.engine import session_scope
+    from techdocs_app.db.models import Chunk, Document
+    from techdocs_app.providers import get_embedder
+
+    embedder = get_embedder()
+    vectors = embedder.embed_documents([f"{title}\n{h}\n{c}" for c, h, _ in texts])
+    with session_scope() as session:
+        doc = Document(
+            org_id=org_id,
+            filename=f"{title.lower().replace(' ', '_')}.pdf",
+            title=title,
+            sha256=hashlib.sha256(f"{org_id}:{title}".encode()).hexdigest(),
+            size_bytes=1000,
+            pages=len(texts),
+            pages_done=len(texts),
+            chunk_count=len(texts),
+            status="ready",
+            embed_model=embedder.model_name,
+            storage_key=f"test/{org_id}/{title}",
+        )
+        session.add(doc)
+        session.flush()
+        chunks = [
+            Chunk(
+                org_id=org_id,
+                document_id=doc.id,
+                ordinal=i,
+                kind="text",
+                page_start=i + 1,
+                page_end=i + 1,
+                section_path=[heading],
+                heading=f"{title} > {heading}",
+                content=content,
+                identifiers=identifiers,
+                positions=[{"page": i + 1, "x0": 10, "y0": 10, "x1": 100, "y1": 40}],
+                token_count=len(content.split()),
+                embed_model=embedder.model_name,
+                embedding=vector,
+            )
+            for i, ((content, heading, identifiers), vector) in enumerate(
+                zip(texts, vectors, strict=True)
+            )
+        ]
+        session.add_all(chunks)
+        session.flush()
+        return [c.id for c in chunks]
+
+
+def search(org_id: int, query: str, **kwargs):  # noqa: ANN201
+    from techdocs_app.providers import get_embedder
+    from techdocs_app.rag.retrieve import hybrid_search
+
+    vector = get_embedder().embed_query(query)
+    return hybrid_search(org_id=org_id, query=query, query_vector=vector, **kwargs)
+
+
+# Many distractors that share the query's common words, so that the target can only come from the
+# arm under test (each arm keeps its top 40).
+BATTERY = [
+    (
+        f"Battery charging voltage and charging current: model {i} charges its battery at "
+        f"{100 + i} mA; the battery voltage must stay between 11 and 15 V while charging.",
+        "Battery charging",
+        "",
+    )
+    for i in range(60)
+]
+
+
+def test_identifier_arm_finds_a_code_the_other_arms_bury(make_org) -> None:  # noqa: ANN001
+    org = make_org("Codes")
+    ids = insert_chunks(
+        org.org_id,
+        "Receiver manual",
+        BATTERY + [("Event table row: low level, sent.", "Event codes", "E302 0130299000")],
+    )
+    target = ids[-1]
+    hits = search(org.org_id, "battery charging voltage current E302")
+    by_id = {h.chunk_id: h for h in hits}
+    assert target in by_id, "the identifier arm must bring the coded row into the top 20"
+    hit = by_id[target]
+    assert hit.identifier_rank == 1
+    assert hit.vector_rank is None and hit.keyword_rank is None
+    assert hit.identifiers == ["E302", "0130299000"]
+
+
+def test_keyword_arm_finds_a_rare_word_the_vectors_miss(make_org) -> None:  # noqa: ANN001
+    org = make_org("Words")
+    paraphrases = [
+        (
+            f"Adjusting the measuring instrument before use is essential; buying one is "
+            f"expensive (variant {i}). Ask your dealer for the purchase price of the instrument.",
+            "Instruments",
+            "",
+        )
+        for i in range(60)
+    ]
+    ids = insert_chunks(
+        org.org_id,
+        "Workshop guide",
+        paraphrases + [("Zorblax appears in appendix four.", "Appendix", "")],
+    )
+    target = ids[-1]
+    hits = search(org.org_id, "What does a Zorblax calibration gauge cost?")
+    by_id = {h.chunk_id: h for h in hits}
+    assert target in by_id
+    assert by_id[target].keyword_rank == 1
+    assert by_id[target].vector_rank is None
+    assert by_id[target].identifier_rank is None
+
+
+def test_vector_arm_finds_a_paraphrase_without_shared_words(make_org) -> None:  # noqa: ANN001
+    org = make_org("Meaning")
+    word_matches = [
+        (
+            f"Parts list {i}: printer plastic parts, stop bracket, leaking seal kit, between-frame "
+            "spacer. Order the plastic parts of the printer by number.",
+            "Parts list",
+            "",
+        )
+        for i in range(60)
+    ]
+    ids = insert_chunks(
+        org.org_id,
+        "3D printer guide",
+        word_matches
+        + [
+            (
+                "Stringing and oozing: thin hairs of filament appear across gaps. Enable "
+                "retraction and lower the nozzle temperature to reduce them.",
+                "Troubleshooting",
+                "",
+            )
+        ],
+    )
+    target = ids[-1]
+    hits = search(org.org_id, "How do I get rid of the thin strands of filament across gaps?")
+    ranks = [h.chunk_id for h in hits]
+    assert target in ranks[:3]
+    hit = hits[ranks.index(target)]
+    assert hit.vector_rank == 1
+    assert hit.vector_similarity > 0.4
+
+
+def test_results_carry_what_the_answer_needs(make_org) -> None:  # noqa: ANN001
+    org = make_org("Fields")
+    ids = insert_chunks(
+        org.org_id,
+        "RT2 manual",
+        [
+            (
+                "The RT2 module is powered from 12.6 V; current not exceeding 150 mA.",
+                "Specs",
+                "RT2",
+            ),
+            ("Press Read, change the parameters and press Write.", "Programming", "RT2 SPROG-1"),
+        ],
+    )
+    hits = search(org.org_id, "RT2 supply current")
+    assert hits[0].chunk_id == ids[0]
+    first = hits[0]
+    assert first.document_title == "RT2 manual" and first.filename == "rt2_manual.pdf"
+    assert (first.page_start, first.page_end) == (1, 1)
+    assert first.heading == "RT2 manual > Specs" and first.kind == "text"
+    assert first.positions and first.positions[0]["page"] == 1
+    assert first.score > 0 and hits[0].score >= hits[-1].score
+    assert {first.vector_rank, first.keyword_rank, first.identifier_rank} >= {1}
+
+
+def test_document_filter_and_other_models(make_org) -> None:  # noqa: ANN001
+    from sqlalchemy import text
+
+    from techdocs_app.db.engine import get_engine
+
+    org = make_org("Filter")
+    a = insert_chunks(org.org_id, "Manual A", [("Torque the bolt to 40 Nm.", "Torque", "")])
+    b = insert_chunks(org.org_id, "Manual B", [("Torque the nut to 25 Nm.", "Torque", "")])
+    with get_engine().begin() as conn:
+        doc_a = conn.execute(text("SELECT document_id FROM chunks WHERE id = :i"), {"i": a[0]})
+        doc_a_id = doc_a.scalar_one()
+    only_a = search(org.org_id, "bolt torque", document_ids=[doc_a_id])
+    assert [h.chunk_id for h in only_a] == a
+    assert search(org.org_id, "bolt torque", document_ids=[]) == []
+    # Chunks embedded by another model are never compared with this query's vector.
+    with get_engine().begin() as conn:
+        conn.execute(
+            text("UPDATE chunks SET embed_model = 'other-model' WHERE id = :i"), {"i": b[0]}
+        )
+    assert {h.chunk_id for h in search(org.org_id, "nut torque")} == set(a)
+
+
+def test_tenancy_org_b_never_receives_org_a_chunks(make_org) -> None:  # noqa: ANN001
+    from sqlalchemy import text
+
+    from techdocs_app.db.engine import get_engine
+
+    a = make_org("Shop A")
+    b = make_org("Shop B")
+    a_ids = insert_chunks(
+        a.org_id, "Secret A", [("Compressor part 4471-A23 torque is 12 Nm.", "Specs", "4471-A23")]
+    )
+    b_ids = insert_chunks(b.org_id, "Manual B", [("Fan belt tension is 5 mm.", "Belts", "")])
+    with get_engine().begin() as conn:
+        a_doc = conn.execute(
+            text("SELECT document_id FROM chunks WHERE id = :i"), {"i": a_ids[0]}
+        ).scalar_one()
+    for kwargs in ({}, {"document_ids": [a_doc]}):
+        hits = search(b.org_id, "compressor part 4471-A23 torque", **kwargs)
+        assert all(h.chunk_id in b_ids for h in hits)
+    assert search(b.org_id, "compressor 4471-A23", document_ids=[a_doc]) == []
+    assert [h.chunk_id for h in search(a.org_id, "4471-A23")] == a_ids
