@@ -28,6 +28,8 @@ ENV PATH="/app/.venv/bin:$PATH"
 
 COPY --chown=techdocs:techdocs . .
 USER techdocs
+# Build the int8-compute embedding graph once (cached under ~/.cache/techdocs).
+RUN python -c "from techdocs_app.providers.local_embed import LocalEmbedder; LocalEmbedder().warm_up()"
 # Build the production frontend once, at image build (no network needed at run time).
 RUN ENVIRONMENT=development reflex export --frontend-only --no-zip --env prod
 

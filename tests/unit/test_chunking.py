@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from techdocs_app.rag.chunking import chunk_document
+from techdocs_app.rag.chunking import EMBED_TEXT_TOKENS, chunk_document
 from techdocs_app.rag.pdf import Block, PageContent, render_table
 from techdocs_app.rag.tokens import EMBEDDER_MAX_TOKENS, count_tokens
 
@@ -53,7 +53,9 @@ def test_heading_paths_and_parent_links() -> None:
         assert parent.token_count <= 800
         assert c.content.splitlines()[-1] in parent.content
         assert c.embed_text.startswith("Lathe manual\n3 Maintenance > ")
-        assert count_tokens(c.embed_text) + 2 <= EMBEDDER_MAX_TOKENS
+        assert count_tokens(c.embed_text) + 2 <= EMBED_TEXT_TOKENS
+        # Children are sized for the 256-token window; embed texts are cut to fewer tokens.
+        assert count_tokens(c.content) + 2 <= EMBEDDER_MAX_TOKENS
 
 
 def test_text_children_are_sized_and_overlap() -> None:
@@ -94,7 +96,8 @@ def test_long_titles_and_paths_still_fit_the_embedder() -> None:
     chunks = chunk_document(pages, title="A very long manual title " * 10)
     for c in chunks:
         if c.kind != "section":
-            assert count_tokens(c.embed_text) + 2 <= EMBEDDER_MAX_TOKENS
+            assert count_tokens(c.embed_text) + 2 <= EMBED_TEXT_TOKENS
+            assert count_tokens(c.content) + 2 <= EMBEDDER_MAX_TOKENS
 
 
 def test_output_is_deterministic() -> None:

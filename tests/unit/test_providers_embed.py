@@ -25,7 +25,7 @@ def _cos(a: list[float], b: list[float]) -> float:
 
 def test_local_embedder_shape_and_normalised(local: LocalEmbedder) -> None:
     assert isinstance(local, Embedder)
-    assert local.model_name == "local:all-MiniLM-L6-v2-int8"
+    assert local.model_name == "local:all-MiniLM-L6-v2-int8dyn@128"
     vectors = local.embed_documents(
         ["Tighten the caliper bolts to 35 Nm.", "", "x " * 600]  # empty and over-long inputs too
     )
