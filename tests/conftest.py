@@ -123,3 +123,21 @@ def corpus_dir() -> Path:
 def dev_questions_path() -> Path:
     assert DEV_QUESTIONS.exists(), f"dev questions missing at {DEV_QUESTIONS}"
     return DEV_QUESTIONS
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Browser tests run last: their app and worker (started once for the session) share the test
+    database and Redis, and Playwright's sync API keeps an event loop running until the session ends,
+    so nothing else may run after them."""
+    e2e_dir = Path(__file__).resolve().parent / "e2e"
+
+    def is_e2e(item: pytest.Item) -> bool:
+        return e2e_dir in Path(str(item.fspath)).resolve().parents
+
+    items.sort(key=is_e2e)
+    for item in items:
+        path = Path(str(item.fspath)).resolve()
+        if is_e2e(item):
+            item.add_marker(pytest.mark.e2e)
+        elif "integration" in path.parts:
+            item.add_marker(pytest.mark.integration)
