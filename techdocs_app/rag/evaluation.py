@@ -59,7 +59,7 @@ class QuestionResult:
     evidence_found: bool = False
     cache_hit: bool = False
     total_ms: float = 0.0
-    evidence_features: dict[str, float] = field(default_factory=dict)
+    evidence_features: dict[str, Any] = field(default_factory=dict)
     top: list[str] = field(default_factory=list)
 
 
@@ -176,7 +176,8 @@ def bump_scratch_index(principal: Principal) -> None:
 
 
 def _fold(text: str) -> str:
-    return " ".join(text.lower().split())
+    """Case, whitespace and table pipes folded: a quoted table row '| a | b |' reads 'a b'."""
+    return " ".join(text.lower().replace("|", " ").split())
 
 
 def relevant_rank(ranked: Sequence[dict[str, Any]], q: Question, limit: int = 10) -> int | None:

@@ -159,3 +159,46 @@ async def test_unknown_conversation_fails_without_touching_it(make_org) -> None:
     events = await collect(shop, "What is the supply voltage?", conversation_id=987654)
     assert len(events) == 1 and isinstance(events[0], Failed)
     assert "conversation was not found" in events[0].user_message
+
+
+async def test_rt2_library_answers_a_spec_and_its_followup(make_org, corpus_dir) -> None:  # noqa: ANN001
+    """The browser test's conversation: a library holding only the RT2 manual."""
+    from techdocs_app.rag.answer import AnswerTrace, Done, Sources
+
+    shop = make_org("RT2 only")
+    ingest(shop, corpus_dir, "trikdis_rt2.pdf")
+    first_trace = AnswerTrace()
+    events = await collect(
+        shop,
+        "What supply voltage range and maximum current does the RT2 module accept?",
+        trace=first_trace,
+    )
+    sources, done = events[1], events[-1]
+    assert isinstance(sources, Sources) and isinstance(done, Done)
+    assert not done.not_found and done.citations, first_trace.evidence
+    cited = [sources.sources[n - 1] for n in done.citations]
+    assert any(s.page_start <= 2 <= s.page_end for s in cited)
+    assert "150" in done.answer
+
+    trace = AnswerTrace()
+    events = await collect(
+        shop,
+        "and what is its operating temperature range?",
+        conversation_id=events[0].conversation_id,
+        trace=trace,
+    )
+    followup = events[-1]
+    assert isinstance(followup, Done) and not followup.not_found, trace.evidence
+    assert followup.citations and "temperature" in followup.answer.lower()
+
+
+async def test_a_missing_attribute_of_a_known_product_is_not_found(make_org, corpus_dir) -> None:  # noqa: ANN001
+    from techdocs_app.rag.answer import AnswerTrace, Done
+
+    shop = make_org("RT2 password")
+    ingest(shop, corpus_dir, "trikdis_rt2.pdf")
+    trace = AnswerTrace()
+    events = await collect(shop, "What's the default password for the RT2 in GProg?", trace=trace)
+    done = events[-1]
+    assert isinstance(done, Done) and done.not_found
+    assert trace.evidence["focus_missing"] == ["password"]

@@ -7,17 +7,23 @@ import pytest
 
 from techdocs_app.cache import answer_key, normalize_query
 from techdocs_app.rag.answer import (
+    DocumentProfile,
     QuestionRejected,
+    _present,
+    assess_attributes,
     assess_evidence,
+    build_profile,
     check_citations,
     check_question,
     is_weak,
     key_terms,
     not_found_text,
+    question_parts,
 )
 from techdocs_app.rag.evaluation import (
     Question,
     QuestionResult,
+    _fold,
     conversation_order,
     metrics,
     relevant_rank,
@@ -170,3 +176,90 @@ def test_relevant_rank_and_metrics() -> None:
     assert m["not_found_acc"] == 1.0 and m["false_refusal"] == pytest.approx(1 / 3)
     assert summary_line(m).startswith("eval: recall@5=0.667 mrr@10=0.444 not_found_acc=1.000")
     assert summary_line(m).endswith("n=4")
+
+
+def _profile(doc_id: int, filename: str, *sections: str) -> DocumentProfile:
+    return build_profile(doc_id, filename.removesuffix(".pdf"), filename, list(sections))
+
+
+def _hit_in(doc_id: int, filename: str) -> SearchHit:
+    return SearchHit(
+        chunk_id=doc_id * 10,
+        document_id=doc_id,
+        document_title=filename.removesuffix(".pdf"),
+        filename=filename,
+        page_start=1,
+        page_end=1,
+        heading="",
+        section_path=[],
+        content="",
+        kind="text",
+        parent_id=None,
+        positions=[],
+        identifiers=[],
+        score=0.01,
+    )
+
+
+PRINTER = _profile(
+    1,
+    "acme_p3_printer.pdf",
+    "Nozzle: tighten the nozzle while the hot end is at 240 C. Hot bed temperature is shown.",
+    "Heated bed: 220 x 220 mm.",
+)
+BEARINGS = _profile(2, "bearing_setting.pdf", "Tighten the nut to a torque of 50 N.m.")
+BOARD = _profile(
+    3,
+    "xyz_board_v2.pdf",
+    "Features: the power chip gives a maximum output current of 2.5A.",
+    "Motor driver: UART mode of onboard TMC2209. Baud rate 115200.",
+)
+
+
+def test_question_parts_split_subject_from_the_asked_for_attribute() -> None:
+    parts = question_parts(
+        "What's the maximum heated-bed temperature of the Acme P3? (printer)", PRINTER.names
+    )
+    assert {"acme", "p3"} <= parts.subject
+    assert [t for t, _ in parts.focus] == ["heated", "bed", "temperature"]  # "maximum" qualifies
+    assert "printer" not in {t for t, _ in parts.attributes}  # condenser context is not asked for
+
+
+def test_an_attribute_the_subjects_manual_never_mentions_is_not_found() -> None:
+    profiles = {1: PRINTER, 2: BEARINGS}
+    hits = [_hit_in(1, "acme_p3_printer.pdf"), _hit_in(2, "bearing_setting.pdf")]
+    # "torque" is in the library, but only in another product's manual.
+    evidence = assess_attributes("What torque should the Acme P3 nozzle have?", hits, profiles)
+    assert evidence["focus_missing"] == ["torque"] and evidence["manuals"] == [1]
+    assert is_weak(evidence)
+    # The words are there but never together: no section states a heated-bed temperature.
+    evidence = assess_attributes(
+        "What is the heated bed temperature of the Acme P3?", hits, profiles
+    )
+    assert not evidence["focus_missing"] and not evidence["together"] and is_weak(evidence)
+    answerable = assess_attributes("What bed size does the Acme P3 have?", hits, profiles)
+    assert answerable["together"] and not is_weak(answerable)
+
+
+def test_a_component_and_its_attribute_must_share_a_section() -> None:
+    hits = [_hit_in(3, "xyz_board_v2.pdf")]
+    missing = assess_attributes(
+        "What is the current rating of the TMC2209 drivers on the XYZ board?", hits, {3: BOARD}
+    )
+    assert not missing["together"] and is_weak(missing)
+    found = assess_attributes(
+        "Which UART mode do the TMC2209 drivers on the XYZ board use?", hits, {3: BOARD}
+    )
+    assert not is_weak(found)
+
+
+def test_present_allows_abbreviations_spellings_and_common_synonyms() -> None:
+    profile = _profile(4, "x.pdf", "Operating temperature: -10 to 50 C. Indicator colors: red.")
+    assert _present("temp", "temp", profile.lexicon)
+    assert _present("colour", "colour", profile.lexicon)
+    assert _present("led", "led", profile.lexicon)  # an LED is an indicator
+    assert not _present("mtbf", "mtbf", profile.lexicon)
+
+
+def test_fold_reads_table_rows_as_text() -> None:
+    assert _fold("| Low Battery | 0130299000 | E302 |") == "low battery 0130299000 e302"
