@@ -167,6 +167,9 @@ def _load_model() -> _LoadedModel:
         options.intra_op_num_threads = 1 if DYNAMIC_INT8 else threads
         options.inter_op_num_threads = 1
         options.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
+        # Idle ORT threads must not spin: the app, workers and forked PDF processes share 2 cores.
+        options.add_session_config_entry("session.intra_op.allow_spinning", "0")
+        options.add_session_config_entry("session.inter_op.allow_spinning", "0")
         session = ort.InferenceSession(
             str(path), sess_options=options, providers=["CPUExecutionProvider"]
         )

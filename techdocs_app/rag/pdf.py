@@ -19,14 +19,26 @@ enough to pay for them.
 
 from __future__ import annotations
 
+import bisect
 import glob
+import logging
 import os
 import re
+import shutil
+import string
+import subprocess
 import time
 import unicodedata
 from collections import Counter
 from collections.abc import Callable, Sequence
-from concurrent.futures import ProcessPoolExecutor, as_completed
+from concurrent.futures import (
+    FIRST_COMPLETED,
+    Future,
+    ProcessPoolExecutor,
+    ThreadPoolExecutor,
+    as_completed,
+    wait,
+)
 from dataclasses import dataclass, field
 from functools import lru_cache
 from multiprocessing import get_context
@@ -51,10 +63,18 @@ EMPTY_PAGE_LETTERS = 20
 MIN_OCR_IMAGE_SHARE = 0.05
 OCR_DPI = 150
 OCR_MAX_PIXELS = 1_200_000
+OCR_PROGRAM_MIN_PIXELS = 120_000
+"""Smaller regions are read by the OCR linked into PyMuPDF: no process start-up (~0.3 s)."""
 MAX_TABLE_PATHS = 5000
 """More vector paths than this is artwork (PCB exports, drawings), not a table."""
 PARALLEL_MIN_PAGES = 24
 PAGES_PER_TASK = 8
+
+
+OCR_TIMEOUT_S = 120
+"""One region that takes longer than this is skipped (logged), not the whole document."""
+
+log = logging.getLogger(__name__)
 
 
 class OcrUnavailable(IngestFailed):
@@ -181,15 +201,21 @@ class _Line:
 
 
 @dataclass(slots=True)
-class _RawPage:
+class RawPage:
+    """One page read from its text layer and vector graphics, before OCR and document-wide
+    assembly. Plain data (pickles cheaply between processes)."""
+
     number: int
     width: float
     height: float
     lines: list[_Line]
     tables: list[Block]
-    ocr_blocks: list[Block]
-    ocr_seconds: float
     size_hist: dict[float, int]
+    ocr_regions: list[BBox] = field(default_factory=list)
+    """Regions (page points) whose text only OCR can read; filled in by `run_ocr`."""
+    ocr_blocks: list[Block] = field(default_factory=list)
+    ocr_seconds: float = 0.0
+    """Time spent rendering and recognising this page's regions (summed over regions)."""
 
 
 _TEXT_FLAGS = (
@@ -197,20 +223,29 @@ _TEXT_FLAGS = (
 )
 
 
+_UNREADABLE = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ue000-\uf8ff\ufffd]")
+"""Replacement and private-use glyphs and control characters: text without a usable Unicode map."""
+_DROP_ASCII_LETTERS = str.maketrans("", "", string.ascii_letters)
+
+
 def _letters(text: str) -> tuple[int, int]:
+    """(letters, non-ASCII letters). Per-character Python loops only for non-ASCII text."""
+    if text.isascii():
+        return len(text) - len(text.translate(_DROP_ASCII_LETTERS)), 0
     letters = [c for c in text if c.isalpha()]
     return len(letters), sum(1 for c in letters if not c.isascii())
 
 
 def _is_unreadable(c: str) -> bool:
-    o = ord(c)
-    return o == 0xFFFD or 0xE000 <= o <= 0xF8FF or (o < 32 and c not in "\t\n\r")
+    return _UNREADABLE.match(c) is not None
 
 
 def _is_garbled(text: str) -> bool:
     """Broken font encodings: replacement/private-use glyphs or mostly non-ASCII letters."""
+    if text.isascii() and not _UNREADABLE.search(text):
+        return False  # nothing non-ASCII, nothing unreadable: the share is 0
     n, non_ascii = _letters(text)
-    bad = sum(1 for c in text if _is_unreadable(c))
+    bad = len(_UNREADABLE.findall(text))
     total = n + bad
     return total >= GARBLED_MIN_LETTERS and (non_ascii + bad) / total > GARBLED_NON_ASCII_SHARE
 
@@ -231,26 +266,28 @@ def _reads_as_text(text: str) -> bool:
     return sum(w in _STOPWORDS for w in words) >= 0.08 * len(words)
 
 
-def _text_blocks(page: pymupdf.Page) -> tuple[list[dict], list[BBox], int]:
+def _text_blocks(page: pymupdf.Page) -> tuple[list[dict], list[BBox], pymupdf.TextPage]:
     """Text blocks, and the boxes of blocks whose text layer is unreadable (to OCR).
 
     Some PDFs (NEETS chapter 1) use fonts without a Unicode map: MuPDF returns U+FFFD for them.
     Their character ids are often plain ASCII codes, so the page is re-read with
     TEXT_USE_CID_FOR_UNKNOWN_UNICODE and each such block is kept when it then reads as language;
     only blocks that still fail go to OCR.
+
+    Returns the text page the kept blocks come from, so that table cells are filled from the same
+    reading of the page (each text page costs a full interpretation of the page). Not with
+    TEXT_COLLECT_VECTORS (which would count paths for free): it changes MuPDF's block segmentation.
     """
+    textpage = page.get_textpage(flags=_TEXT_FLAGS)
     blocks = [
-        b for b in page.get_text("dict", flags=_TEXT_FLAGS, sort=True)["blocks"] if b["type"] == 0
+        b for b in page.get_text("dict", textpage=textpage, sort=True)["blocks"] if b["type"] == 0
     ]
     bad = [i for i, b in enumerate(blocks) if _is_garbled(_block_text(b))]
     if not bad:
-        return blocks, [], _TEXT_FLAGS
+        return blocks, [], textpage
+    cid_page = page.get_textpage(flags=_TEXT_FLAGS | pymupdf.TEXT_USE_CID_FOR_UNKNOWN_UNICODE)
     cid = [
-        b
-        for b in page.get_text(
-            "dict", flags=_TEXT_FLAGS | pymupdf.TEXT_USE_CID_FOR_UNKNOWN_UNICODE, sort=True
-        )["blocks"]
-        if b["type"] == 0
+        b for b in page.get_text("dict", textpage=cid_page, sort=True)["blocks"] if b["type"] == 0
     ]
     by_box = {tuple(round(v) for v in b["bbox"]): b for b in cid}
     garbled: list[BBox] = []
@@ -261,8 +298,7 @@ def _text_blocks(page: pymupdf.Page) -> tuple[list[dict], list[BBox], int]:
         else:
             garbled.append(tuple(blocks[i]["bbox"]))
     garbled_set = set(garbled)
-    flags = _TEXT_FLAGS | pymupdf.TEXT_USE_CID_FOR_UNKNOWN_UNICODE
-    return [b for b in blocks if tuple(b["bbox"]) not in garbled_set], garbled, flags
+    return [b for b in blocks if tuple(b["bbox"]) not in garbled_set], garbled, cid_page
 
 
 def _block_text(block: dict) -> str:
@@ -274,12 +310,14 @@ def _inside(bbox: BBox, rects: Sequence[BBox], pad: float = 1.0) -> bool:
     return any(r[0] - pad <= cx <= r[2] + pad and r[1] - pad <= cy <= r[3] + pad for r in rects)
 
 
-def _extract_raw(page: pymupdf.Page) -> _RawPage:
+def _extract_raw(page: pymupdf.Page) -> RawPage:
+    """Text lines, tables and the regions to OCR of one page; OCR itself is left to `run_ocr`."""
     rect = page.rect
-    text_blocks, garbled, flags = _text_blocks(page)
+    text_blocks, garbled, textpage = _text_blocks(page)
+    paths = page.get_cdrawings()
 
     tables = []
-    for table in _find_tables(page, flags):
+    for table in _find_tables(page, textpage, paths):
         if _is_garbled(table.text):
             garbled.append(table.bbox)  # no usable text layer: OCR the table as text
         else:
@@ -333,24 +371,16 @@ def _extract_raw(page: pymupdf.Page) -> _RawPage:
     regions = list(garbled)
     if page_letters < SPARSE_PAGE_LETTERS:
         regions += _image_regions(page, lines)
-        if not regions and page_letters < EMPTY_PAGE_LETTERS and _has_graphics(page):
+        if not regions and page_letters < EMPTY_PAGE_LETTERS and (paths or page.get_images()):
             regions.append((rect.x0, rect.y0, rect.x1, rect.y1))
-    ocr_blocks: list[Block] = []
-    ocr_seconds = 0.0
-    if regions:
-        t0 = time.perf_counter()
-        for region in regions:
-            ocr_blocks += _ocr_region(page, region)
-        ocr_seconds = time.perf_counter() - t0
-    return _RawPage(
+    return RawPage(
         number=page.number + 1,
         width=rect.width,
         height=rect.height,
         lines=lines,
         tables=tables,
-        ocr_blocks=ocr_blocks,
-        ocr_seconds=ocr_seconds,
         size_hist=dict(size_hist),
+        ocr_regions=regions,
     )
 
 
@@ -360,9 +390,11 @@ _LEADERS = re.compile(r"(?:[ \t]*[.\u2026_\-=·]){4,}[ \t]*")
 def _clean_line(text: str) -> str:
     """NFKC (Ω/µ/ligature variants match what people type), collapse whitespace and
     table-of-contents leaders (each dot would be a token)."""
-    text = _LEADERS.sub(" ... ", unicodedata.normalize("NFKC", text))
-    if any(_is_unreadable(c) for c in text):  # stray glyphs without Unicode (a few per page)
-        text = "".join(" " if _is_unreadable(c) else c for c in text)
+    if not text.isascii():  # NFKC leaves ASCII unchanged
+        text = unicodedata.normalize("NFKC", text)
+    text = _LEADERS.sub(" ... ", text)
+    if _UNREADABLE.search(text):  # stray glyphs without Unicode (a few per page)
+        text = _UNREADABLE.sub(" ", text)
     return re.sub(r"[ \t\u00a0]+", " ", text).strip()
 
 
@@ -395,10 +427,6 @@ def _merge_same_row(lines: list[_Line]) -> list[_Line]:
     return out
 
 
-def _has_graphics(page: pymupdf.Page) -> bool:
-    return bool(page.get_images()) or bool(page.get_cdrawings())
-
-
 def _image_regions(page: pymupdf.Page, lines: list[_Line]) -> list[BBox]:
     """Large images that carry no text-layer text: these hold text only OCR can read."""
     area = abs(page.rect)
@@ -424,16 +452,87 @@ def _overlap(a: BBox, b: BBox) -> float:
     return ix * iy / small
 
 
-def _ocr_region(page: pymupdf.Page, region: BBox) -> list[Block]:
-    """Render one region, run Tesseract on it, map the text lines back to page coordinates."""
-    tessdata = tessdata_dir()
+def _render_region(page: pymupdf.Page, region: BBox, *, grey: bool) -> pymupdf.Pixmap:
+    """The region at OCR_DPI, or lower so that it stays under OCR_MAX_PIXELS."""
     clip = pymupdf.Rect(region)
     dpi = OCR_DPI
     pixels = (clip.width / 72 * dpi) * (clip.height / 72 * dpi)
     if pixels > OCR_MAX_PIXELS:
         dpi = int(dpi * (OCR_MAX_PIXELS / pixels) ** 0.5)
+    colorspace = pymupdf.csGRAY if grey else pymupdf.csRGB
+    return page.get_pixmap(dpi=dpi, clip=clip, alpha=False, colorspace=colorspace)
+
+
+@lru_cache(maxsize=1)
+def _tesseract_program() -> str | None:
+    return shutil.which("tesseract")
+
+
+def _tesseract_tsv(png: bytes, tessdata: str, program: str) -> tuple[str, float]:
+    """Recognise one image with the `tesseract` program: (TSV words, seconds).
+
+    Thread-safe (the work happens in a child process), so several regions are recognised at
+    once. Debian's build is also several times faster than the OCR linked into PyMuPDF (SIMD),
+    and lets us turn off the second, inverted-colours pass over every low-confidence line
+    (`tessedit_do_invert`), which costs much on photos and never helps printed manuals.
+    """
+    cmd = [program, "stdin", "stdout", "--tessdata-dir", tessdata, "-l", "eng", "--psm", "3"]
+    cmd += ["-c", "tessedit_do_invert=0", "-c", "tessedit_create_tsv=1"]
+    cmd += ["-c", "tessedit_create_txt=0"]
+    env = {**os.environ, "OMP_THREAD_LIMIT": "1"}
+    t0 = time.perf_counter()
+    try:
+        proc = subprocess.run(
+            cmd, input=png, capture_output=True, timeout=OCR_TIMEOUT_S, env=env, check=False
+        )
+    except subprocess.TimeoutExpired:
+        log.warning("tesseract timed out after %s s on one region; skipped", OCR_TIMEOUT_S)
+        return "", time.perf_counter() - t0
+    seconds = time.perf_counter() - t0
+    if proc.returncode != 0:
+        err = proc.stderr.decode(errors="replace")[-500:]
+        if "traineddata" in err or "loading language" in err.lower():
+            raise OcrUnavailable(detail=f"tesseract: {err}")
+        log.warning("tesseract failed (exit %s) on one region; skipped: %s", proc.returncode, err)
+        return "", seconds
+    return proc.stdout.decode(errors="replace"), seconds
+
+
+def _tsv_blocks(tsv: str, clip: BBox, sx: float, sy: float) -> list[Block]:
+    """Tesseract paragraphs → text blocks in page coordinates (pixels scaled by sx, sy)."""
+    paras: dict[tuple[str, str], dict[str, list[tuple[str, int, int, int, int]]]] = {}
+    for row in tsv.splitlines()[1:]:
+        cols = row.split("\t")
+        if len(cols) < 12 or cols[0] != "5" or not cols[11].strip():
+            continue
+        left, top, width, height = (int(v) for v in cols[6:10])
+        lines = paras.setdefault((cols[2], cols[3]), {})
+        lines.setdefault(cols[4], []).append((cols[11].strip(), left, top, width, height))
+    blocks: list[Block] = []
+    for lines in paras.values():
+        text = _join_lines([" ".join(w[0] for w in words) for words in lines.values()])
+        if sum(c.isalnum() for c in text) < 3:
+            continue
+        words = [w for ws in lines.values() for w in ws]
+        x0 = min(w[1] for w in words)
+        y0 = min(w[2] for w in words)
+        x1 = max(w[1] + w[3] for w in words)
+        y1 = max(w[2] + w[4] for w in words)
+        blocks.append(
+            Block(
+                kind="text",
+                text=text,
+                bbox=(clip[0] + x0 * sx, clip[1] + y0 * sy, clip[0] + x1 * sx, clip[1] + y1 * sy),
+            )
+        )
+    return blocks
+
+
+def _ocr_with_mupdf(page: pymupdf.Page, region: BBox, tessdata: str) -> list[Block]:
+    """Fallback without the `tesseract` program: the OCR linked into PyMuPDF (slower, serial)."""
+    clip = pymupdf.Rect(region)
     # RGB: Tesseract through MuPDF silently returns nothing for grey pixmaps.
-    pix = page.get_pixmap(dpi=dpi, clip=clip, alpha=False)
+    pix = _render_region(page, region, grey=False)
     try:
         pdf_bytes = pix.pdfocr_tobytes(language="eng", tessdata=tessdata)
     except Exception as exc:
@@ -470,6 +569,121 @@ def _ocr_region(page: pymupdf.Page, region: BBox) -> list[Block]:
     return blocks
 
 
+class _PageSource:
+    """Pages by (document or path, number), keeping the last opened file open."""
+
+    def __init__(self) -> None:
+        self._path: str | None = None
+        self._doc: pymupdf.Document | None = None
+
+    def get(self, source: pymupdf.Document | str, number: int) -> pymupdf.Page:
+        if isinstance(source, pymupdf.Document):
+            return source[number - 1]
+        if self._path != source:
+            self.close()
+            self._doc, self._path = pymupdf.open(source), source
+        assert self._doc is not None
+        return self._doc[number - 1]
+
+    def close(self) -> None:
+        if self._doc is not None:
+            self._doc.close()
+        self._doc = self._path = None
+
+    def __enter__(self) -> _PageSource:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def run_ocr(
+    docs: Sequence[tuple[pymupdf.Document | str | os.PathLike[str], Sequence[RawPage]]],
+    *,
+    workers: int = 2,
+    on_page: Callable[[RawPage], None] | None = None,
+) -> None:
+    """OCR every pending region of the given pages (of one or several documents), in place.
+
+    This thread renders the regions (PyMuPDF is not thread-safe) while up to `workers` Tesseract
+    processes recognise them, so rendering overlaps recognition and all cores are used. Each
+    page's `ocr_seconds` is the time of its own render and recognition calls.
+    `on_page(raw)` is called when all regions of a page are done.
+    """
+    pending = [
+        (src if isinstance(src, pymupdf.Document) else os.fspath(src), raw)
+        for src, raws in docs
+        for raw in raws
+        if raw.ocr_regions
+    ]
+    if not pending:
+        return
+    tessdata = tessdata_dir()
+    program = _tesseract_program()
+    if program is None:
+        with _PageSource() as pages:
+            for source, raw in pending:
+                page = pages.get(source, raw.number)
+                for region in raw.ocr_regions:
+                    t0 = time.perf_counter()
+                    raw.ocr_blocks += _ocr_with_mupdf(page, region, tessdata)
+                    raw.ocr_seconds += time.perf_counter() - t0
+                if on_page:
+                    on_page(raw)
+        return
+
+    workers = max(1, workers)
+    results: dict[tuple[int, int], list[Block]] = {}
+    left = {id(raw): len(raw.ocr_regions) for _, raw in pending}
+    in_flight: dict[Future, tuple[RawPage, int, BBox, float, float]] = {}
+
+    def collect(futures: set[Future]) -> None:
+        for fut in futures:
+            raw, index, clip, sx, sy = in_flight.pop(fut)
+            tsv, seconds = fut.result()
+            raw.ocr_seconds += seconds
+            results[(id(raw), index)] = _tsv_blocks(tsv, clip, sx, sy)
+            left[id(raw)] -= 1
+            _page_finished(raw)
+
+    def _page_finished(raw: RawPage) -> None:
+        if left[id(raw)] == 0:
+            raw.ocr_blocks += [
+                b for i in range(len(raw.ocr_regions)) for b in results.pop((id(raw), i))
+            ]
+            if on_page:
+                on_page(raw)
+
+    pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="ocr")
+    with pool, _PageSource() as pages:
+        for source, raw in pending:
+            page = pages.get(source, raw.number)
+            for index, region in enumerate(raw.ocr_regions):
+                if len(in_flight) >= 2 * workers:  # bound the rendered images held in memory
+                    done, _ = wait(in_flight, return_when=FIRST_COMPLETED)
+                    collect(done)
+                t0 = time.perf_counter()
+                pix = _render_region(page, region, grey=True)
+                if pix.width * pix.height < OCR_PROGRAM_MIN_PIXELS:
+                    # A line or two: starting a Tesseract process costs more than reading it
+                    # here, and page segmentation (--psm 3) finds no text in so thin a strip.
+                    results[(id(raw), index)] = _ocr_with_mupdf(page, region, tessdata)
+                    raw.ocr_seconds += time.perf_counter() - t0
+                    left[id(raw)] -= 1
+                    _page_finished(raw)
+                    continue
+                png = pix.tobytes("png")  # PNG carries the dpi, which Tesseract uses
+                clip = (region[0], region[1], region[2], region[3])
+                sx = (region[2] - region[0]) / pix.width
+                sy = (region[3] - region[1]) / pix.height
+                raw.ocr_seconds += time.perf_counter() - t0
+                fut = pool.submit(_tesseract_tsv, png, tessdata, program)
+                in_flight[fut] = (raw, index, clip, sx, sy)
+        while in_flight:
+            done, _ = wait(in_flight, return_when=FIRST_COMPLETED)
+            collect(done)
+
+
 # ---- tables from ruling lines -----------------------------------------------------------------
 
 
@@ -480,8 +694,7 @@ class _Seg:
     hi: float
 
 
-def _segments(page: pymupdf.Page) -> tuple[list[_Seg], list[_Seg]] | None:
-    paths = page.get_cdrawings()
+def _segments(page: pymupdf.Page, paths: list[dict]) -> tuple[list[_Seg], list[_Seg]] | None:
     if len(paths) > MAX_TABLE_PATHS or len(paths) < 2:
         return None
     page_area = abs(page.rect)
@@ -544,8 +757,10 @@ def _cluster(values: list[float], tol: float = 2.0) -> list[float]:
     return [sum(c) / len(c) for c in out]
 
 
-def _find_tables(page: pymupdf.Page, flags: int = _TEXT_FLAGS) -> list[Block]:
-    segs = _segments(page)
+def _find_tables(
+    page: pymupdf.Page, textpage: pymupdf.TextPage, paths: list[dict] | None = None
+) -> list[Block]:
+    segs = _segments(page, page.get_cdrawings() if paths is None else paths)
     if segs is None:
         return []
     hs, vs = segs
@@ -558,9 +773,16 @@ def _find_tables(page: pymupdf.Page, flags: int = _TEXT_FLAGS) -> list[Block]:
             i = parent[i]
         return i
 
+    # Rules that cross: only the vertical rules whose x lies within a horizontal rule's span
+    # (found by bisection over the sorted x positions) are tested.
+    v_order = sorted(range(len(vs)), key=lambda j: vs[j].pos)
+    v_pos = [vs[j].pos for j in v_order]
     for i, h in enumerate(hs):
-        for j, v in enumerate(vs):
-            if h.lo - tol <= v.pos <= h.hi + tol and v.lo - tol <= h.pos <= v.hi + tol:
+        lo = bisect.bisect_left(v_pos, h.lo - tol)
+        hi = bisect.bisect_right(v_pos, h.hi + tol)
+        for j in v_order[lo:hi]:
+            v = vs[j]
+            if v.lo - tol <= h.pos <= v.hi + tol:
                 a, b = find(i), find(len(hs) + j)
                 if a != b:
                     parent[a] = b
@@ -578,7 +800,7 @@ def _find_tables(page: pymupdf.Page, flags: int = _TEXT_FLAGS) -> list[Block]:
         if len(ys) < 3 or len(xs) < 3:
             continue
         if words is None:
-            words = page.get_text("words", flags=flags)
+            words = page.get_text("words", textpage=textpage)
         table = _fill_grid(ys, xs, ghs, gvs, words)
         if table is not None:
             tables.append(table)
@@ -590,13 +812,13 @@ def _fill_grid(
 ) -> Block | None:
     n_rows, n_cols = len(ys) - 1, len(xs) - 1
     # For each row, which inner column boundaries are really drawn (else the cells are merged).
+    vsegs_at = [[v for v in vsegs if abs(v.pos - x) <= 2.0] for x in xs]
     starts: list[list[int]] = []
     for r in range(n_rows):
         mid = (ys[r] + ys[r + 1]) / 2
         row_starts = [0]
         for c in range(1, n_cols):
-            x = xs[c]
-            if any(abs(v.pos - x) <= 2.0 and v.lo - 2 <= mid <= v.hi + 2 for v in vsegs):
+            if any(v.lo - 2 <= mid <= v.hi + 2 for v in vsegs_at[c]):
                 row_starts.append(c)
         starts.append(row_starts)
     cells: list[list[list[tuple]]] = [[[] for _ in range(n_cols)] for _ in range(n_rows)]
@@ -742,7 +964,7 @@ def _body_size(hist: Counter[float] | dict[float, int]) -> float:
 
 def _heading_candidate(line: _Line, body: float) -> bool:
     text = line.text
-    if len(text) > 120 or len(text.split()) > 14 or sum(c.isalpha() for c in text) < 3:
+    if len(text) > 120 or len(text.split()) > 14 or _letters(text)[0] < 3:
         return False
     if text.endswith((".", ",", ";")) and not _NUMBERED.match(text):
         return False
@@ -761,7 +983,7 @@ def _heading_candidate(line: _Line, body: float) -> bool:
 
 
 def _build_page(
-    raw: _RawPage, body: float, heading_sizes: list[float], drop: set[str] | None = None
+    raw: RawPage, body: float, heading_sizes: list[float], drop: set[str] | None = None
 ) -> PageContent:
     """Group lines into heading/text blocks and merge in tables and OCR text by position."""
     page = PageContent(
@@ -862,7 +1084,7 @@ def _in_margin(bbox: BBox, height: float) -> bool:
     return bbox[3] < height * 0.12 or bbox[1] > height * 0.86
 
 
-def _running_lines(raws: list[_RawPage]) -> set[str]:
+def _running_lines(raws: list[RawPage]) -> set[str]:
     """Header/footer lines repeated on most pages (document names, page numbers, site stamps)."""
     if len(raws) < 4:
         return set()
@@ -875,7 +1097,7 @@ def _running_lines(raws: list[_RawPage]) -> set[str]:
     return {k for k, n in counts.items() if n >= max(3, 0.4 * len(raws))}
 
 
-def _heading_sizes(raws: list[_RawPage], body: float) -> list[float]:
+def _heading_sizes(raws: list[RawPage], body: float) -> list[float]:
     sizes = Counter()
     for raw in raws:
         for ln in raw.lines:
@@ -884,7 +1106,7 @@ def _heading_sizes(raws: list[_RawPage], body: float) -> list[float]:
     return sorted(sizes, reverse=True)[:4]
 
 
-def _assemble(raws: list[_RawPage]) -> list[PageContent]:
+def _assemble(raws: list[RawPage]) -> list[PageContent]:
     hist: Counter[float] = Counter()
     for raw in raws:
         hist.update(raw.size_hist)
@@ -900,19 +1122,30 @@ def _assemble(raws: list[_RawPage]) -> list[PageContent]:
 def extract_page(
     doc_or_path: pymupdf.Document | str | os.PathLike[str], page_number: int
 ) -> PageContent:
-    """One page (1-based), with heading sizes judged against that page alone."""
+    """One page (1-based), OCR included, with heading sizes judged against that page alone."""
     if isinstance(doc_or_path, pymupdf.Document):
         raw = _extract_raw(doc_or_path[page_number - 1])
+        run_ocr([(doc_or_path, [raw])])
     else:
-        with pymupdf.open(doc_or_path) as doc:
-            raw = _extract_raw(doc[page_number - 1])
+        raw = parse_pages(doc_or_path, [page_number])[0]
+        run_ocr([(doc_or_path, [raw])])
     return _assemble([raw])[0]
 
 
-def _extract_range(path: str, numbers: list[int]) -> list[_RawPage]:
-    os.environ.setdefault("OMP_THREAD_LIMIT", "1")
-    with pymupdf.open(path) as doc:
-        return [_extract_raw(doc[n - 1]) for n in numbers]
+def parse_pages(
+    path: str | os.PathLike[str], numbers: Sequence[int] | None = None
+) -> list[RawPage]:
+    """Pages (1-based; all when None) read in this process without OCR: their `ocr_regions` are
+    left for `run_ocr`, and `assemble_pages` turns the whole document's pages into content."""
+    with pymupdf.open(os.fspath(path)) as doc:
+        nums = range(1, doc.page_count + 1) if numbers is None else numbers
+        return [_extract_raw(doc[n - 1]) for n in nums]
+
+
+def assemble_pages(raws: Sequence[RawPage]) -> list[PageContent]:
+    """All pages of one document, in order (heading sizes and running headers are judged over
+    the whole document)."""
+    return _assemble(list(raws))
 
 
 def extract_document(
@@ -921,8 +1154,18 @@ def extract_document(
     workers: int = 2,
     on_page: Callable[[int, int], None] | None = None,
 ) -> list[PageContent]:
-    """All pages of a PDF, in order. Large documents are split over `workers` processes."""
+    """All pages of a PDF, in order: text and tables first (large documents split over `workers`
+    processes), then OCR of the regions that need it (`workers` Tesseract processes at once).
+    `on_page(done, total)` counts finished pages; pages waiting for OCR finish last."""
     path = os.fspath(path)
+    done = 0
+
+    def page_done(_: object = None) -> None:
+        nonlocal done
+        done += 1
+        if on_page:
+            on_page(done, total)
+
     try:
         with pymupdf.open(path) as doc:
             total = doc.page_count
@@ -930,9 +1173,11 @@ def extract_document(
                 raws = []
                 for i in range(total):
                     raws.append(_extract_raw(doc[i]))
-                    if on_page:
-                        on_page(i + 1, total)
-                return _assemble(raws)
+                    if not raws[-1].ocr_regions:
+                        page_done()
+            else:
+                raws = _parse_in_processes(path, total, workers, page_done)
+        run_ocr([(path, raws)], workers=workers, on_page=page_done)
     except OcrUnavailable:
         raise
     except (RuntimeError, ValueError, pymupdf.FileDataError) as exc:
@@ -940,23 +1185,26 @@ def extract_document(
             "This manual could not be read as a PDF. Upload it again or export a fresh copy.",
             detail=repr(exc),
         ) from exc
+    return _assemble(raws)
 
+
+def _parse_in_processes(
+    path: str, total: int, workers: int, page_done: Callable[[], None]
+) -> list[RawPage]:
     # Interleave ranges so that heavy stretches (tables, scans) are spread over the workers.
     tasks = [
         list(range(s + 1, min(s + PAGES_PER_TASK, total) + 1))
         for s in range(0, total, PAGES_PER_TASK)
     ]
-    results: dict[int, _RawPage] = {}
-    done = 0
+    results: dict[int, RawPage] = {}
     # "fork": children start in milliseconds and never re-import the caller's __main__ (which
     # "spawn" does, breaking scripts without a main guard). They only run MuPDF on their own
     # freshly opened document, so no parent thread state (embedder, DB pool) is used there.
     with ProcessPoolExecutor(max_workers=workers, mp_context=get_context("fork")) as pool:
-        futures = [pool.submit(_extract_range, path, nums) for nums in tasks]
+        futures = [pool.submit(parse_pages, path, nums) for nums in tasks]
         for fut in as_completed(futures):
             for raw in fut.result():
                 results[raw.number] = raw
-            done += len(fut.result())
-            if on_page:
-                on_page(done, total)
-    return _assemble([results[n] for n in range(1, total + 1)])
+                if not raw.ocr_regions:
+                    page_done()
+    return [results[n] for n in range(1, total + 1)]

@@ -163,3 +163,40 @@ def test_headings_levels_and_progress() -> None:
     assert headings.get("5.3.2 Operating conditions at power-up / power-down") == 3
     # Running headers/footers are not content.
     assert not any("Doc ID 14611" in b.text for p in pages[5:] for b in p.blocks)
+
+
+def test_ocr_of_several_documents_at_once_keeps_each_page_its_own_text(tmp_path: Path) -> None:
+    """`run_ocr` over two documents (as the ingest benchmark does): two Tesseract processes."""
+    first, second = tmp_path / "first.pdf", tmp_path / "second.pdf"
+    _image_only_pdf(first, ["Torque spec 25 Nm", "Fault code E302 low battery"])
+    _image_only_pdf(second, ["Replace fuse F3 with 2 A slow blow"])
+    raws = {path: pdfmod.parse_pages(path) for path in (first, second)}
+    assert all(raw.ocr_regions and not raw.ocr_blocks for rs in raws.values() for raw in rs)
+    finished: list[int] = []
+    pdfmod.run_ocr(list(raws.items()), workers=2, on_page=lambda raw: finished.append(raw.number))
+    assert finished == [1, 1]
+    [one] = pdfmod.assemble_pages(raws[first])
+    [two] = pdfmod.assemble_pages(raws[second])
+    one_text = " ".join(b.text for b in one.blocks)
+    two_text = " ".join(b.text for b in two.blocks)
+    assert "E302" in one_text and "fuse" not in one_text
+    assert "fuse F3" in two_text and "E302" not in two_text
+    assert one.ocr and two.ocr and one.ocr_seconds > 0 and two.ocr_seconds > 0
+    assert all(100 <= b.bbox[1] and b.bbox[3] <= 360 for b in one.blocks + two.blocks)
+
+
+def test_ocr_without_the_tesseract_program_uses_the_linked_ocr(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Only the language data installed (no `tesseract` on PATH): still read, in-process."""
+    path = tmp_path / "scan.pdf"
+    _image_only_pdf(path, ["Torque spec 25 Nm"])
+    monkeypatch.setattr(pdfmod.shutil, "which", lambda name: None)
+    pdfmod._tesseract_program.cache_clear()
+    calls: list[tuple[int, int]] = []
+    try:
+        [page] = extract_document(path, on_page=lambda done, total: calls.append((done, total)))
+    finally:
+        pdfmod._tesseract_program.cache_clear()
+    assert page.ocr and "Torque spec 25 Nm" in " ".join(b.text for b in page.blocks)
+    assert calls == [(1, 1)]
