@@ -7,6 +7,12 @@ cd "$ROOT"
 VENV="${VENV:-$ROOT/.venv}"
 mkdir -p .data/logs
 
+# Reflex state in Redis lets two backend workers share the load (one per core). With the embedded
+# Redis we use its database 1; with REDIS_URL set, set REFLEX_REDIS_URL yourself to opt in.
+if [[ -z "${REFLEX_REDIS_URL:-}" && -z "${REDIS_URL:-}" ]] && ! grep -qs '^REDIS_URL=.' .env; then
+  export REFLEX_REDIS_URL="redis://127.0.0.1:6379/1"
+fi
+
 "$VENV/bin/python" -m workers.worker >>.data/logs/worker.log 2>&1 &
 worker=$!
 echo "worker: started (pid $worker, log .data/logs/worker.log)"
