@@ -6,6 +6,7 @@ uploads and the routes of `api` below from one process group on one port.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 
 import reflex as rx
@@ -39,6 +40,19 @@ app = rx.App(
     api_transformer=api,
     backend_exception_handler=backend_exception_handler,
 )
+
+
+async def warm_up_models() -> None:
+    """Load the embedding model at start, so the first technician's question is not the slow one."""
+    from techdocs_app.providers import warm_up_providers
+
+    try:
+        await asyncio.to_thread(warm_up_providers)
+    except Exception:  # noqa: BLE001 - a failed warm-up only means the first question loads it
+        log.warning("model warm-up failed; the first question will load the models", exc_info=True)
+
+
+app.register_lifespan_task(warm_up_models)
 
 app.add_page(
     signin.signin_page,

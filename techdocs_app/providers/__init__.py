@@ -73,3 +73,15 @@ def reset_providers() -> None:
     """Forget the cached providers so the next call re-reads settings."""
     for factory in (get_embedder, get_reranker, get_answerer, get_condenser):
         factory.cache_clear()
+
+
+def warm_up_providers() -> None:
+    """Load models before the first question (app start): the first answer must not pay for it.
+
+    Called in a thread at app start; never in a process that will fork workers afterwards.
+    """
+    embedder = get_embedder()
+    embedder.embed_query("warm up")
+    get_reranker()
+    get_answerer()
+    get_condenser()
