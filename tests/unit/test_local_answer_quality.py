@@ -1,0 +1,164 @@
+"""What the extractive answer quotes: the asked-for values, whole steps in order, clean text."""
+
+from __future__ import annotations
+
+import re
+
+from techdocs_app.providers.base import SourcePassage
+from techdocs_app.providers.local_answer import ExtractiveAnswerer, select_units, split_units
+
+
+def _source(number: int, text: str, *, title: str = "X00 2001", heading: str = "") -> SourcePassage:
+    return SourcePassage(
+        number=number,
+        document_title=title,
+        page_start=2,
+        page_end=2,
+        heading=heading or f"{title} > Specifications",
+        text=text,
+    )
+
+
+async def _answer(question: str, sources: list[SourcePassage]) -> str:
+    stream = ExtractiveAnswerer().stream_answer(question=question, sources=sources, history=[])
+    return "".join([piece async for piece in stream])
+
+
+SPECS = _source(
+    1,
+    "Specifications\n"
+    "1. Receiving module RT2 provides data reception via telephonic lines. Type of telephone "
+    "line is tonal or pulse.\n"
+    "2. Receiving module RT2 operates with lines with operating voltage up to 65V. 3. Receiving "
+    "module RT2 receives messages by using following protocols:\n"
+    "Contact ID; Ademco Express 4+2; SIA Format\n"
+    "4. Receiving module RT2 is mounted into receiver RD10 and is powered with its 12,6 V "
+    "voltage. Permissible voltage variation is from 11 to 15 V. Current not exceeding 150 mA. "
+    "5. Receiving module RT2 has four LEDs.",
+)
+
+
+async def test_spec_answer_keeps_the_values_of_the_same_item() -> None:
+    answer = await _answer(
+        "What supply voltage range and maximum current does the RT2 receiving module accept?",
+        [SPECS],
+    )
+    assert "Permissible voltage variation is from 11 to 15 V." in answer
+    assert "Current not exceeding 150 mA." in answer
+    assert "four LEDs" not in answer  # names the module, says nothing that was asked
+    # List numbers of the manual are not quoted as if they were the answer's.
+    assert not re.search(r"(?:^|\s)\d\.\s+Receiving", answer)
+    assert set(re.findall(r"\[(\d+)\]", answer)) == {"1"}
+
+
+def test_inline_list_items_become_their_own_units_without_numbers() -> None:
+    texts = [u.text for u in split_units(SPECS)]
+    assert "Receiving module RT2 receives messages by using following protocols:" in texts
+    assert not any(re.match(r"\d\.", t) for t in texts)
+
+
+async def test_key_value_table_without_header_is_quoted_as_pairs() -> None:
+    source = _source(
+        1,
+        "Configuring the receiver\n"
+        "Default addresses of network adapter card:\n"
+        "IP address | 192.168.100.3\n"
+        "Port | 55000\n"
+        "Subnet mask | 255.255.255.0\n\n"
+        "Enter the default IP address of the receiver network adapter card and click OK.",
+        title="trikdis rl14",
+    )
+    answer = await _answer(
+        "What is the factory default IP address and port of the RL14 network card?", [source]
+    )
+    assert "IP address — 192.168.100.3" in answer
+    assert "Port — 55000" in answer
+    assert "[1]" in answer and "[2]" not in answer
+
+
+async def test_procedure_quotes_steps_from_the_first_with_heading_and_drops_figure_labels() -> None:
+    source = _source(
+        1,
+        "Tip: Replacing the Filament\n"
+        "Preheat the nozzle then pull out the existing filament.\n"
+        "4. Bed Leveling\n"
+        "1. Prepare →Auto Home. Wait for the nozzle to move to the front of the platform.\n"
+        "2. Prepare→Disable Steppers\n"
+        "3 4\n"
+        "1 2\n"
+        "3. Move the nozzle to the front/left leveling screw and adjust the platform height. "
+        "4. Complete the adjustment on all 4 corners.\n"
+        "5. Repeat above steps 1-2 times if necessary.",
+        title="ender3 quickstart",
+        heading="ender3 quickstart > 4. Bed Leveling",
+    )
+    answer = await _answer("What is the bed leveling procedure for the Ender 3?", [source])
+    lines = answer.strip().splitlines()
+    assert lines[0] == "Bed Leveling:"
+    assert lines[1].startswith("1. Prepare →Auto Home.")
+    assert lines[2] == "2. Prepare→Disable Steppers [1]"
+    order = [answer.index(s) for s in ("Auto Home", "Disable Steppers", "Move the nozzle")]
+    assert order == sorted(order)
+    assert "Repeat above steps" in answer
+    assert "3 4" not in answer and "Preheat" not in answer
+
+
+async def test_troubleshooting_answer_keeps_the_case_heading() -> None:
+    source = _source(
+        1,
+        "Circles not round,Lines not touching?\n"
+        "If X/Y belt is loose,you can find circles are not round.Tighten all belts.\n"
+        "Stringing or oozing\n"
+        "1.In the software,you can add retraction\n"
+        "speed and distance to avoid this\n"
+        "phenomenon.\n"
+        "2.Lower nozzle temperature (5-10 °C).\n"
+        "3.Change other material may improve .",
+        title="ender3 troubleshooting",
+    )
+    answer = await _answer("How do I reduce stringing/oozing on the Ender 3?", [source])
+    assert answer.startswith("Stringing or oozing:")
+    # PDF line wraps are rejoined into one step.
+    assert "1. In the software,you can add retraction speed and distance to avoid this" in answer
+    assert "2. Lower nozzle temperature (5-10 °C). [1]" in answer
+    assert "belts" not in answer
+
+
+async def test_table_keeps_caption_and_merges_a_two_line_header() -> None:
+    source = SourcePassage(
+        number=2,
+        document_title="timken bearing setting",
+        page_start=5,
+        page_end=5,
+        heading="timken bearing setting > Setting methods",
+        kind="table",
+        text=(
+            "TABLE 1 - COMPARISON OF SETTING METHODS\n"
+            "Requirements | SETTING METHOD |  | \n"
+            "Requirements | Manual | Acro-Set | Torque-Set\n"
+            "Mounted bearing setting range, in. | 0.004 - 0.010 | 0.004 - 0.006 | 0.005 - 0.007\n"
+            "Apply set-up load? | Yes | Yes (constant) | Yes\n"
+            "Shim gap measurement? | Yes | Yes | No"
+        ),
+    )
+    answer = await _answer(
+        "What mounted bearing setting range does the Acro-Set method achieve?", [source]
+    )
+    assert answer.startswith("TABLE 1 - COMPARISON OF SETTING METHODS\n\n")
+    assert "| Requirements | SETTING METHOD Manual | Acro-Set | Torque-Set |" in answer
+    assert "| Mounted bearing setting range, in. | 0.004 - 0.010 | 0.004 - 0.006 |" in answer
+    assert "Shim gap" not in answer
+    assert answer.rstrip().endswith("[2]")
+
+
+def test_units_naming_only_the_product_are_not_selected() -> None:
+    source = _source(
+        1,
+        "BTT SKR MINI E3 V2.0 is a customized motherboard for Ender3 printers.\n"
+        "MCU: ARM Cortex-M3 STM32F103RCT6\n"
+        "Layer: 4 layers",
+        title="btt skr mini e3 v2 manual",
+        heading="btt skr mini e3 v2 manual > SKR MINI E3 V2.0 > Motherboard parameters",
+    )
+    chosen = select_units("Which MCU is used on the BTT SKR MINI E3 V2.0 board?", [source])
+    assert [u.text for u in chosen] == ["MCU: ARM Cortex-M3 STM32F103RCT6"]
