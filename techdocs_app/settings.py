@@ -87,7 +87,7 @@ class Settings(BaseSettings):
     keyword_weight: float = 0.3
     identifier_weight: float = 1.0
     rrf_k: int = 5
-    hnsw_ef_search: int = 100
+    hnsw_ef_search: int = 200
     max_upload_mb: int = 50
     max_pages: int = 5000
     max_question_chars: int = 2000

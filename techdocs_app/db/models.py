@@ -169,10 +169,11 @@ class Chunk(SQLModel, table=True):
             "ix_chunks_embedding_hnsw",
             "embedding",
             postgresql_using="hnsw",
-            postgresql_with={"m": 16, "ef_construction": 64},
+            postgresql_with={"m": 16, "ef_construction": 128},
             postgresql_ops={"embedding": "vector_cosine_ops"},
         ),
         Index("ix_chunks_tsv", "tsv", postgresql_using="gin"),
+        Index("ix_chunks_parent_id", "parent_id"),
         Index(
             "ix_chunks_identifiers_trgm",
             "identifiers",

@@ -7,10 +7,21 @@ query embedder's model — and to the optional document filter):
   re-sorted by exact distance afterwards because relaxed order may be slightly out of order);
 - keyword: `websearch_to_tsquery('english', ...)` over the generated tsvector (headings and
   identifiers weight A, body weight B), ranked with `ts_rank_cd`. The question's words are joined
-  with `or`: a natural-language question ANDed word by word would match almost nothing;
+  with `or`: a natural-language question ANDed word by word would match almost nothing. But at
+  100k chunks the OR of a question's words matches a third of the organization, and ranking them
+  all costs ~0.5 s, so candidates are selected through the GIN index by the question's *rarer*
+  words only (lexeme frequencies from the planner statistics, `pg_stats` for chunks.tsv and the
+  organization's share of chunks.org_id): rarest first while the expected count stays within
+  KEYWORD_BUDGET; if even the rarest word is common, the AND of the rarest words. A one-time
+  filter adds the matches of the three rarest words only when that finds fewer than an arm's
+  worth. At most
+  KEYWORD_POOL candidates are read; ts_rank keeps the best RANK_POOL and ts_rank_cd (six times
+  costlier) orders those. A small organization, or a table not yet analysed, expects few rows for
+  every word and so selects with all of them: the full OR query, as before;
 - identifier: the part numbers/codes found in the query (`rag.identifiers.query_identifiers`)
   matched as whole tokens of the `identifiers` column with a case-insensitive regex, which the
-  trigram GIN index serves (pg_trgm cannot use the index for `ILIKE ANY(array)`).
+  trigram GIN index serves (pg_trgm cannot use the index for `ILIKE ANY(array)`); at most
+  IDENTIFIER_POOL matches are ranked (most identifiers matched, then the keyword score).
 
 Fusion: score = sum over arms of weight_arm / (rrf_k + rank_arm). Whole-chunk `similarity()` and
 full scans are never used: every arm is an index scan (see `explain_hybrid_search`).
@@ -31,11 +42,24 @@ from techdocs_app.settings import get_settings
 ARM_MIN_K = 40
 """Each arm contributes at least this many candidates to the fusion."""
 
+KEYWORD_BUDGET = 1000
+"""Expected full-text candidates the keyword arm may select by its rarer words (see HYBRID_SQL)."""
+
+KEYWORD_POOL = 1000
+"""Hard cap on the candidates the keyword arm reads and ranks (bounds its cost)."""
+
+RANK_POOL = 120
+"""Candidates per full-text-ranked arm that ts_rank passes on to the costlier ts_rank_cd."""
+
+IDENTIFIER_POOL = 300
+"""Hard cap on the identifier matches the identifier arm ranks (a model name in every heading of
+its manual matches thousands of chunks in a large organization)."""
+
 TS_RANK_WEIGHTS = "{0.1, 0.2, 0.4, 1.0}"
-"""ts_rank_cd weights for D, C, B, A: heading/identifier words (A) count 2.5x body words (B)."""
+"""ts_rank(_cd) weights for D, C, B, A: heading/identifier words (A) count 2.5x body words (B)."""
 
 TS_RANK_NORMALIZATION = 1
-"""ts_rank_cd normalisation 1: divide by 1 + log(length), so long chunks don't win by size alone."""
+"""ts_rank(_cd) normalisation 1: divide by 1 + log(length), so long chunks don't win by size alone."""
 
 _WORD_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9.+/_-]*[A-Za-z0-9+]|[A-Za-z0-9]")
 _WEBSEARCH_OPERATORS = frozenset({"or", "and", "not"})
@@ -99,8 +123,47 @@ def vector_literal(vector: Sequence[float]) -> str:
     return "[" + ",".join(f"{float(x):.7g}" for x in vector) + "]"
 
 
+VECTOR_ARM_SQL = """
+vector_arm AS MATERIALIZED (
+    SELECT c.id, c.embedding <=> CAST(:query_vector AS vector) AS distance
+    FROM chunks c
+    WHERE
+      c.org_id = :org_id
+      AND c.kind IN ('text', 'table')
+      AND c.embedding IS NOT NULL
+      AND c.embed_model = :embed_model
+      AND (CAST(:document_ids AS bigint[]) IS NULL
+           OR c.document_id = ANY (CAST(:document_ids AS bigint[])))
+
+    ORDER BY c.embedding <=> CAST(:query_vector AS vector)
+    LIMIT :arm_k
+)
+"""
+"""The vector arm, verbatim as in HYBRID_SQL (`vector_arm_ids` runs it alone for the benchmark's
+recall; a test checks that HYBRID_SQL contains it)."""
+
+VECTOR_ARM_IDS_SQL = """
+WITH
+vector_arm AS MATERIALIZED (
+    SELECT c.id, c.embedding <=> CAST(:query_vector AS vector) AS distance
+    FROM chunks c
+    WHERE
+      c.org_id = :org_id
+      AND c.kind IN ('text', 'table')
+      AND c.embedding IS NOT NULL
+      AND c.embed_model = :embed_model
+      AND (CAST(:document_ids AS bigint[]) IS NULL
+           OR c.document_id = ANY (CAST(:document_ids AS bigint[])))
+
+    ORDER BY c.embedding <=> CAST(:query_vector AS vector)
+    LIMIT :arm_k
+)
+SELECT id FROM vector_arm ORDER BY distance, id
+"""
+
 HYBRID_SQL = """
-WITH vector_arm AS MATERIALIZED (
+WITH
+vector_arm AS MATERIALIZED (
     SELECT c.id, c.embedding <=> CAST(:query_vector AS vector) AS distance
     FROM chunks c
     WHERE
@@ -117,10 +180,64 @@ WITH vector_arm AS MATERIALIZED (
 vector_ranked AS (
     SELECT id, row_number() OVER (ORDER BY distance, id) AS rank FROM vector_arm
 ),
-keyword_arm AS MATERIALIZED (
-    SELECT c.id,
-           ts_rank_cd(CAST(:ts_weights AS real[]), c.tsv,
-                      websearch_to_tsquery('english', :keyword_query), :ts_norm) AS kscore
+-- Keyword arm (see the module docstring). Candidates are selected through the GIN index by the
+-- question's rarer words, from the lexeme frequencies ANALYZE keeps for chunks.tsv and this
+-- organization's share of the table: rarest first while the expected count stays within
+-- :kw_budget, or, when even the rarest word is common, the AND of the rarest words until the
+-- expected count is within it. At most :kw_pool candidates, ranked against the full OR query.
+org_share AS MATERIALIZED (
+    SELECT coalesce((
+        SELECT s.freq
+        FROM pg_stats ps,
+             unnest(CAST(CAST(ps.most_common_vals AS text) AS bigint[]), ps.most_common_freqs)
+               AS s(org_id, freq)
+        WHERE ps.schemaname = current_schema() AND ps.tablename = 'chunks'
+          AND ps.attname = 'org_id' AND s.org_id = :org_id
+    ), 0) * greatest((SELECT reltuples FROM pg_class
+                      WHERE oid = to_regclass('chunks')), 0) AS org_rows
+),
+lexeme_freq AS MATERIALIZED (
+    SELECT e.lexeme, e.freq
+    FROM pg_stats ps,
+         unnest(CAST(CAST(ps.most_common_elems AS text) AS text[]), ps.most_common_elem_freqs)
+           AS e(lexeme, freq)
+    WHERE ps.schemaname = current_schema() AND ps.tablename = 'chunks' AND ps.attname = 'tsv'
+      AND e.lexeme IS NOT NULL
+),
+kw_terms AS MATERIALIZED (
+    -- A word missing from the statistics is rarer than the rarest word they keep: half that.
+    SELECT t.lexeme,
+           coalesce(f.freq, (SELECT min(freq) / 2 FROM lexeme_freq), 0) AS freq,
+           coalesce(f.freq, (SELECT min(freq) / 2 FROM lexeme_freq), 0)
+             * (SELECT org_rows FROM org_share) AS est
+    FROM unnest(tsvector_to_array(to_tsvector('english', :keyword_query))) AS t(lexeme)
+    LEFT JOIN lexeme_freq f ON f.lexeme = t.lexeme
+),
+kw_ordered AS MATERIALIZED (
+    SELECT lexeme, est,
+           row_number() OVER w AS n,
+           sum(est) OVER w AS running_est,
+           (SELECT org_rows FROM org_share)
+             * exp(sum(ln(greatest(freq, 1e-9))) OVER w) AS and_est
+    FROM kw_terms
+    WINDOW w AS (ORDER BY est, lexeme ROWS UNBOUNDED PRECEDING)
+),
+kw_select AS MATERIALIZED (
+    SELECT CASE
+        WHEN (SELECT min(est) FROM kw_ordered) <= :kw_budget THEN (
+            SELECT string_agg(quote_literal(lexeme), ' | ' ORDER BY n)
+            FROM kw_ordered WHERE n = 1 OR running_est <= :kw_budget)
+        ELSE (
+            SELECT string_agg(quote_literal(lexeme), ' & ' ORDER BY n)
+            FROM kw_ordered o
+            WHERE o.n = 1 OR o.n <= 1 + (SELECT count(*) FROM kw_ordered p
+                                         WHERE p.and_est > :kw_budget))
+        END AS terms,
+        (SELECT string_agg(quote_literal(lexeme), ' | ' ORDER BY n)
+         FROM kw_ordered WHERE n <= 3) AS fallback_terms
+),
+kw_pool AS MATERIALIZED (
+    SELECT c.id, c.tsv
     FROM chunks c
     WHERE
       c.org_id = :org_id
@@ -130,32 +247,80 @@ keyword_arm AS MATERIALIZED (
       AND (CAST(:document_ids AS bigint[]) IS NULL
            OR c.document_id = ANY (CAST(:document_ids AS bigint[])))
 
-      AND c.tsv @@ websearch_to_tsquery('english', :keyword_query)
-    ORDER BY kscore DESC, c.id
+      AND c.tsv @@ CAST((SELECT terms FROM kw_select) AS tsquery)
+    LIMIT :kw_pool
+),
+-- One-time filter: only when the selection found fewer than :arm_k rows (rare words that are
+-- absent, or an AND that nothing satisfies), the OR of the three rarest words adds candidates.
+kw_fallback AS MATERIALIZED (
+    SELECT c.id, c.tsv
+    FROM chunks c
+    WHERE
+      c.org_id = :org_id
+      AND c.kind IN ('text', 'table')
+      AND c.embedding IS NOT NULL
+      AND c.embed_model = :embed_model
+      AND (CAST(:document_ids AS bigint[]) IS NULL
+           OR c.document_id = ANY (CAST(:document_ids AS bigint[])))
+
+      AND (SELECT count(*) FROM kw_pool) < :arm_k
+      AND c.tsv @@ CAST((SELECT fallback_terms FROM kw_select) AS tsquery)
+      AND c.id NOT IN (SELECT id FROM kw_pool)
+    LIMIT :kw_pool
+),
+keyword_arm AS MATERIALIZED (
+    -- ts_rank_cd costs ~6x ts_rank (covers over every query word): ts_rank picks the best
+    -- :rank_pool candidates, ts_rank_cd orders those.
+    SELECT r.id,
+           ts_rank_cd(CAST(:ts_weights AS real[]), r.tsv,
+                      websearch_to_tsquery('english', :keyword_query), :ts_norm) AS kscore
+    FROM (
+        SELECT p.id, p.tsv
+        FROM (SELECT id, tsv FROM kw_pool
+              UNION ALL
+              SELECT id, tsv FROM kw_fallback) AS p
+        ORDER BY ts_rank(CAST(:ts_weights AS real[]), p.tsv,
+                         websearch_to_tsquery('english', :keyword_query), :ts_norm) DESC, p.id
+        LIMIT :rank_pool
+    ) AS r
+    ORDER BY kscore DESC, r.id
     LIMIT :arm_k
 ),
 keyword_ranked AS (
     SELECT id, row_number() OVER (ORDER BY kscore DESC, id) AS rank FROM keyword_arm
 ),
 identifier_arm AS MATERIALIZED (
-    SELECT c.id,
-           (SELECT count(*) FROM unnest(CAST(:identifiers AS text[])) AS i(ident)
-             WHERE (' ' || lower(c.identifiers) || ' ') LIKE ('% ' || lower(i.ident) || ' %'))
-             AS hits,
-           ts_rank_cd(CAST(:ts_weights AS real[]), c.tsv,
+    SELECT r.id, r.hits,
+           ts_rank_cd(CAST(:ts_weights AS real[]), r.tsv,
                       websearch_to_tsquery('english', :keyword_query), :ts_norm) AS kscore
-    FROM chunks c
-    WHERE
-      c.org_id = :org_id
-      AND c.kind IN ('text', 'table')
-      AND c.embedding IS NOT NULL
-      AND c.embed_model = :embed_model
-      AND (CAST(:document_ids AS bigint[]) IS NULL
-           OR c.document_id = ANY (CAST(:document_ids AS bigint[])))
-
-      AND CAST(:identifier_regex AS text) IS NOT NULL
-      AND c.identifiers ~* CAST(:identifier_regex AS text)
-    ORDER BY hits DESC, kscore DESC, c.id
+    FROM (
+        SELECT p.id, p.tsv,
+               (SELECT count(*) FROM unnest(CAST(:identifiers AS text[])) AS i(ident)
+                 WHERE (' ' || lower(p.identifiers) || ' ') LIKE ('% ' || lower(i.ident) || ' %'))
+                 AS hits
+        FROM (
+            -- A model name in every heading of its manual matches thousands of chunks in a
+            -- large organization: rank at most :id_pool of them.
+            SELECT c.id, c.identifiers, c.tsv
+            FROM chunks c
+            WHERE
+              c.org_id = :org_id
+              AND c.kind IN ('text', 'table')
+              AND c.embedding IS NOT NULL
+              AND c.embed_model = :embed_model
+              AND (CAST(:document_ids AS bigint[]) IS NULL
+                   OR c.document_id = ANY (CAST(:document_ids AS bigint[])))
+              AND CAST(:identifier_regex AS text) IS NOT NULL
+              AND c.identifiers ~* CAST(:identifier_regex AS text)
+            LIMIT :id_pool
+        ) AS p
+        ORDER BY hits DESC,
+                 ts_rank(CAST(:ts_weights AS real[]), p.tsv,
+                         websearch_to_tsquery('english', :keyword_query), :ts_norm) DESC,
+                 p.id
+        LIMIT :rank_pool
+    ) AS r
+    ORDER BY r.hits DESC, kscore DESC, r.id
     LIMIT :arm_k
 ),
 identifier_ranked AS (
@@ -185,7 +350,7 @@ SELECT c.id AS chunk_id, c.document_id, d.title AS document_title, d.filename,
        f.score, f.vector_rank, f.keyword_rank, f.identifier_rank,
        1 - (c.embedding <=> CAST(:query_vector AS vector)) AS vector_similarity,
        ts_rank_cd(CAST(:ts_weights AS real[]), c.tsv,
-                      websearch_to_tsquery('english', :keyword_query), :ts_norm) AS keyword_score
+                  websearch_to_tsquery('english', :keyword_query), :ts_norm) AS keyword_score
 FROM fused f
 JOIN chunks c ON c.id = f.id AND c.org_id = :org_id
 JOIN documents d ON d.id = c.document_id AND d.org_id = :org_id
@@ -210,6 +375,7 @@ def search_params(
     identifiers: Sequence[str] | None = None,
     weights: tuple[float, float, float] | None = None,
     rrf_k: int | None = None,
+    keyword_budget: int | None = None,
 ) -> dict[str, Any]:
     settings = get_settings()
     idents = list(identifiers) if identifiers is not None else _query_identifiers(query)
@@ -229,6 +395,10 @@ def search_params(
         "ts_weights": TS_RANK_WEIGHTS,
         "ts_norm": TS_RANK_NORMALIZATION,
         "arm_k": max(int(k), ARM_MIN_K),
+        "kw_budget": int(keyword_budget if keyword_budget is not None else KEYWORD_BUDGET),
+        "kw_pool": KEYWORD_POOL,
+        "rank_pool": RANK_POOL,
+        "id_pool": IDENTIFIER_POOL,
         "k": int(k),
         "rrf_k": int(rrf_k if rrf_k is not None else settings.rrf_k),
         "w_vector": float(w_vector),
@@ -284,6 +454,7 @@ def hybrid_search(
     identifiers: Sequence[str] | None = None,
     weights: tuple[float, float, float] | None = None,
     rrf_k: int | None = None,
+    keyword_budget: int | None = None,
 ) -> list[SearchHit]:
     """The top `k` chunks of the organization for `query`, fused over the three arms.
 
@@ -304,6 +475,7 @@ def hybrid_search(
         identifiers=identifiers,
         weights=weights,
         rrf_k=rrf_k,
+        keyword_budget=keyword_budget,
     )
     if document_ids is not None and not params["document_ids"]:
         return []
@@ -327,3 +499,29 @@ def explain_hybrid_search(**kwargs: Any) -> str:
         _configure(conn)
         rows = conn.execute(text("EXPLAIN (ANALYZE, COSTS OFF) " + HYBRID_SQL), params).all()
     return "\n".join(r[0] for r in rows)
+
+
+def vector_arm_ids(*, exact: bool = False, **kwargs: Any) -> list[int]:
+    """The vector arm's ranked chunk ids, run exactly as inside `hybrid_search` (same SQL, same
+    HNSW settings); `exact=True` disables index and bitmap scans so the same arm becomes a
+    sequential scan with a full sort: the exact nearest neighbours (the benchmark's recall)."""
+    embed_model = kwargs.pop("embed_model", None)
+    if embed_model is None:
+        from techdocs_app.providers import get_embedder
+
+        embed_model = get_embedder().model_name
+    kwargs.setdefault("document_ids", None)
+    kwargs.setdefault("k", 20)
+    params = search_params(embed_model=embed_model, **kwargs)
+    with get_engine().connect() as conn, conn.begin():
+        _configure(conn)
+        if exact:
+            conn.execute(
+                text(
+                    "SELECT set_config('enable_indexscan', 'off', true), "
+                    "set_config('enable_bitmapscan', 'off', true), "
+                    "set_config('max_parallel_workers_per_gather', '0', true)"
+                )
+            )
+        rows = conn.execute(text(VECTOR_ARM_IDS_SQL), params).all()
+    return [int(r[0]) for r in rows]

@@ -227,3 +227,118 @@ def test_tenancy_org_b_never_receives_org_a_chunks(make_org) -> None:  # noqa: A
         assert all(h.chunk_id in b_ids for h in hits)
     assert search(b.org_id, "compressor 4471-A23", document_ids=[a_doc]) == []
     assert [h.chunk_id for h in search(a.org_id, "4471-A23")] == a_ids
+
+
+def test_vector_arm_ids_is_the_arm_hybrid_search_runs(make_org) -> None:  # noqa: ANN001
+    """The benchmark's recall checks `vector_arm_ids`: it must be hybrid_search's own vector arm."""
+    from techdocs_app.providers import get_embedder
+    from techdocs_app.rag.retrieve import HYBRID_SQL, VECTOR_ARM_SQL, vector_arm_ids
+
+    assert VECTOR_ARM_SQL.strip() in HYBRID_SQL
+    org = make_org("Arm")
+    ids = insert_chunks(org.org_id, "Charger manual", BATTERY[:30])
+    query = "battery charging current of model 7"
+    vector = get_embedder().embed_query(query)
+    approx = vector_arm_ids(org_id=org.org_id, query=query, query_vector=vector)
+    exact = vector_arm_ids(org_id=org.org_id, query=query, query_vector=vector, exact=True)
+    assert len(approx) == len(exact) == 30 and set(exact) == set(ids)
+    # At 30 rows the index scan finds every row; both orders are by exact distance.
+    assert approx == exact
+    ranked = [h for h in search(org.org_id, query) if h.vector_rank]
+    assert ranked
+    assert all(exact[h.vector_rank - 1] == h.chunk_id for h in ranked)
+
+
+def _analyze_chunks() -> None:
+    from sqlalchemy import text
+
+    from techdocs_app.db.engine import get_engine
+
+    with get_engine().connect() as conn:
+        conn.execution_options(isolation_level="AUTOCOMMIT").execute(text("ANALYZE chunks"))
+
+
+def _explain_section(plan: str, cte: str) -> str:
+    """The lines of an EXPLAIN text that belong to `CTE <cte>`."""
+    lines = plan.splitlines()
+    start = next(i for i, line in enumerate(lines) if line.strip() == f"CTE {cte}")
+    indent = len(lines[start]) - len(lines[start].lstrip())
+    section = [lines[start]]
+    for line in lines[start + 1 :]:
+        if len(line) - len(line.lstrip()) <= indent:
+            break
+        section.append(line)
+    return "\n".join(section)
+
+
+def test_keyword_arm_selects_by_rare_words_and_falls_back_when_they_find_few(
+    make_org,  # noqa: ANN001
+) -> None:
+    """With statistics that make the common words too costly (a tiny budget stands in for a
+    100k-chunk organization), candidates come from the rare word only; as it finds fewer rows than
+    an arm needs, the one-time fallback adds the rows matching any word, all ranked as usual."""
+    from techdocs_app.providers import get_embedder
+    from techdocs_app.rag.retrieve import explain_hybrid_search
+
+    org = make_org("Rare words")
+    ids = insert_chunks(
+        org.org_id,
+        "Charger manual",
+        BATTERY
+        + [
+            (
+                "Flumox: battery charging stops. Flumox means the battery charging fuse opened; "
+                "replace the flumox fuse before charging the battery again.",
+                "Battery charging faults",
+                "",
+            )
+        ],
+    )
+    _analyze_chunks()
+    query = "battery charging flumox"
+    hits = search(org.org_id, query, keyword_budget=5)
+    by_id = {h.chunk_id: h for h in hits}
+    assert by_id[ids[-1]].keyword_rank == 1
+    assert sum(1 for h in hits if h.keyword_rank) > 1, "the fallback adds the common-word rows"
+    plan = explain_hybrid_search(
+        org_id=org.org_id,
+        query=query,
+        query_vector=get_embedder().embed_query(query),
+        keyword_budget=5,
+    )
+    assert "never executed" not in _explain_section(plan, "kw_fallback")
+    # Without statistics pressure (the default budget at this size) every word selects, the rare
+    # word's chunk still ranks first, and the fallback is not needed.
+    plan = explain_hybrid_search(
+        org_id=org.org_id, query=query, query_vector=get_embedder().embed_query(query)
+    )
+    assert "never executed" in _explain_section(plan, "kw_fallback")
+    assert {h.chunk_id: h for h in search(org.org_id, query)}[ids[-1]].keyword_rank == 1
+
+
+def test_keyword_arm_ands_the_rarest_words_when_every_word_is_common(
+    make_org,  # noqa: ANN001
+) -> None:
+    from techdocs_app.providers import get_embedder
+    from techdocs_app.rag.retrieve import explain_hybrid_search
+
+    org = make_org("Common words")
+    mixed = [
+        (f"Battery charging note {i}: charge at room temperature.", "Charging", "")
+        for i in range(40)
+    ] + [(f"Battery storage note {i}: store it half charged.", "Storage", "") for i in range(40)]
+    ids = insert_chunks(org.org_id, "Battery guide", mixed)
+    _analyze_chunks()
+    query = "battery charging temperature"
+    hits = search(org.org_id, query, keyword_budget=5)
+    keyword_hits = [h for h in hits if h.keyword_rank]
+    assert keyword_hits
+    # The AND of the words keeps only the 40 charging notes: no storage note reaches the arm.
+    assert all(ids.index(h.chunk_id) < 40 for h in keyword_hits)
+    plan = explain_hybrid_search(
+        org_id=org.org_id,
+        query=query,
+        query_vector=get_embedder().embed_query(query),
+        keyword_budget=5,
+    )
+    assert "never executed" in _explain_section(plan, "kw_fallback")
