@@ -1,17 +1,17 @@
 """Sign-up form: a new shop (organization) and its owner, then straight into the app.
 
-A background event for the same reason as sign-in: password hashing is slow on purpose.
+A background event for the same reason as sign-in (see `auth_form`): password hashing is slow.
 """
 
 from __future__ import annotations
 
-import asyncio
+from functools import partial
 
 import reflex as rx
 
 from techdocs_app.auth.local import sign_up
-from techdocs_app.errors import TechDocsError
-from techdocs_app.state.base import HOME_ROUTE, begin_session
+from techdocs_app.state.auth_form import submit_auth_form
+from techdocs_app.state.base import HOME_ROUTE
 
 
 class SignUpState(rx.State):
@@ -20,27 +20,11 @@ class SignUpState(rx.State):
 
     @rx.event(background=True)
     async def submit(self, form_data: dict[str, str]):
-        async with self:
-            if self.submitting:
-                return
-            self.error = ""
-            self.submitting = True
-        try:
-            principal = await asyncio.to_thread(
-                sign_up,
-                org_name=form_data.get("org_name", ""),
-                email=form_data.get("email", ""),
-                password=form_data.get("password", ""),
-            )
-            async with self:
-                await begin_session(self, principal)
-        except TechDocsError as exc:
-            async with self:
-                self.error = exc.user_message
-            return
-        finally:
-            # Also after an unexpected error (the app's exception handler shows a generic
-            # message), so the form never stays stuck in its loading state.
-            async with self:
-                self.submitting = False
-        yield rx.redirect(HOME_ROUTE)
+        authenticate = partial(
+            sign_up,
+            org_name=form_data.get("org_name", ""),
+            email=form_data.get("email", ""),
+            password=form_data.get("password", ""),
+        )
+        if await submit_auth_form(self, authenticate):
+            yield rx.redirect(HOME_ROUTE)

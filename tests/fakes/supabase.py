@@ -13,18 +13,17 @@ Path segments arrive percent-encoded and are stored decoded. Tests can queue fai
 
 from __future__ import annotations
 
-import threading
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from urllib.parse import unquote
 
-import uvicorn
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
+
+from tests.fakes.server import serve_in_thread
 
 
 @dataclass
@@ -126,25 +125,5 @@ class FakeSupabase:
 @contextmanager
 def running_fake_supabase(service_key: str = "service-role-test-key") -> Iterator[FakeSupabase]:
     state = SupabaseState(service_key=service_key)
-    config = uvicorn.Config(
-        build_app(state),
-        host="127.0.0.1",
-        port=0,
-        log_level="warning",
-        lifespan="off",
-        timeout_graceful_shutdown=1,
-    )
-    server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, name="fake-supabase", daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 10
-    while not server.started:
-        if not thread.is_alive() or time.monotonic() > deadline:
-            raise RuntimeError("the fake Supabase server did not start")
-        time.sleep(0.01)
-    port = server.servers[0].sockets[0].getsockname()[1]
-    try:
-        yield FakeSupabase(state=state, url=f"http://127.0.0.1:{port}")
-    finally:
-        server.should_exit = True
-        thread.join(timeout=5)
+    with serve_in_thread(build_app(state), name="fake-supabase") as url:
+        yield FakeSupabase(state=state, url=url)

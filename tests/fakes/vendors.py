@@ -20,19 +20,18 @@ import base64
 import hashlib
 import json
 import re
-import threading
-import time
 from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
-import uvicorn
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
+
+from tests.fakes.server import serve_in_thread
 
 ERROR_TYPES = {
     400: "invalid_request_error",
@@ -263,25 +262,5 @@ class FakeVendors:
 def running_fake_vendors() -> Iterator[FakeVendors]:
     """Serve the fake on a random free port of 127.0.0.1 for the duration of the block."""
     state = FakeVendorState()
-    config = uvicorn.Config(
-        build_app(state),
-        host="127.0.0.1",
-        port=0,
-        log_level="warning",
-        lifespan="off",
-        timeout_graceful_shutdown=1,
-    )
-    server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, name="fake-vendors", daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 10
-    while not server.started:
-        if not thread.is_alive() or time.monotonic() > deadline:
-            raise RuntimeError("the fake vendor server did not start")
-        time.sleep(0.01)
-    port = server.servers[0].sockets[0].getsockname()[1]
-    try:
-        yield FakeVendors(state=state, url=f"http://127.0.0.1:{port}")
-    finally:
-        server.should_exit = True
-        thread.join(timeout=5)
+    with serve_in_thread(build_app(state), name="fake-vendors") as url:
+        yield FakeVendors(state=state, url=url)

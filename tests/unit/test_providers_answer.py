@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import pytest
 
 from techdocs_app.errors import ProviderError, ProviderTimeout
@@ -11,7 +9,7 @@ from techdocs_app.providers.anthropic_answer import ClaudeAnswerer
 from techdocs_app.providers.base import Answerer, AnswerStreamInfo, SourcePassage, Turn
 from techdocs_app.providers.local_answer import ExtractiveAnswerer
 from techdocs_app.rag.prompts import NOT_FOUND_SENTENCE
-from tests.fakes.vendors import FakeVendors, running_fake_vendors
+from tests.fakes.vendors import FakeVendors
 
 RT2 = SourcePassage(
     number=1,
@@ -110,18 +108,6 @@ async def test_extractive_not_found_and_first_piece_streams() -> None:
     first = await anext(stream)
     assert "150 mA" in first and first.endswith("[1]")
     await stream.aclose()
-
-
-@pytest.fixture(scope="module")
-def vendors() -> Iterator[FakeVendors]:
-    with running_fake_vendors() as fake:
-        yield fake
-
-
-@pytest.fixture
-def fake(vendors: FakeVendors) -> FakeVendors:
-    vendors.reset()
-    return vendors
 
 
 def _claude(fake: FakeVendors, timeout_s: float = 5.0) -> ClaudeAnswerer:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -11,7 +10,7 @@ import pytest
 from techdocs_app.providers.anthropic_condense import ClaudeCondenser
 from techdocs_app.providers.base import Condenser, Turn
 from techdocs_app.providers.local_condense import LocalCondenser, condense_locally, is_followup
-from tests.fakes.vendors import FakeVendors, running_fake_vendors
+from tests.fakes.vendors import FakeVendors
 
 DEV = Path(__file__).resolve().parents[3] / "shared" / "eval" / "dev.jsonl"
 
@@ -93,18 +92,6 @@ def test_dev_set_followup_chains_keep_their_subject() -> None:
         assert expected[rid] in standalone[rid], (rid, standalone[rid])
         checked += 1
     assert checked == len(expected)
-
-
-@pytest.fixture(scope="module")
-def vendors() -> Iterator[FakeVendors]:
-    with running_fake_vendors() as fake:
-        yield fake
-
-
-@pytest.fixture
-def fake(vendors: FakeVendors) -> FakeVendors:
-    vendors.reset()
-    return vendors
 
 
 HISTORY = [_turn("What Rx sensitivity and overload does the TS2017-S31C-SO have?")]

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import numpy as np
 import pytest
 
@@ -11,7 +9,7 @@ from techdocs_app.errors import ProviderError, ProviderTimeout
 from techdocs_app.providers.base import EMBED_DIM, Embedder
 from techdocs_app.providers.local_embed import LocalEmbedder
 from techdocs_app.providers.openai_embed import OpenAIEmbedder
-from tests.fakes.vendors import FakeVendors, fake_vector, running_fake_vendors
+from tests.fakes.vendors import FakeVendors, fake_vector
 
 
 @pytest.fixture(scope="module")
@@ -62,18 +60,6 @@ def test_local_embedder_deterministic_and_batch_independent(local: LocalEmbedder
     np.testing.assert_allclose(first, one_by_one, atol=1e-4)
     small_batches = LocalEmbedder(batch_size=1).embed_documents(texts)
     np.testing.assert_allclose(first, np.array(small_batches), atol=1e-4)
-
-
-@pytest.fixture(scope="module")
-def vendors() -> Iterator[FakeVendors]:
-    with running_fake_vendors() as fake:
-        yield fake
-
-
-@pytest.fixture
-def fake(vendors: FakeVendors) -> FakeVendors:
-    vendors.reset()
-    return vendors
 
 
 def _openai(fake: FakeVendors, **kwargs: object) -> OpenAIEmbedder:

@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator
 
 import pytest
 
 from techdocs_app.providers.base import RerankCandidate, Reranker
 from techdocs_app.providers.cohere_rerank import CohereReranker
 from techdocs_app.providers.local_rerank import LocalReranker, find_identifiers, stem, terms
-from tests.fakes.vendors import FakeVendors, running_fake_vendors
+from tests.fakes.vendors import FakeVendors
 
 PASSAGES = [
     RerankCandidate(
@@ -95,18 +94,6 @@ async def test_local_reranker_uses_order_when_no_fused_scores() -> None:
     same = [RerankCandidate(text="identical passage about bearings") for _ in range(3)]
     results = await LocalReranker().rerank("bearing", same, 3)
     assert [r.index for r in results] == [0, 1, 2]
-
-
-@pytest.fixture(scope="module")
-def vendors() -> Iterator[FakeVendors]:
-    with running_fake_vendors() as fake:
-        yield fake
-
-
-@pytest.fixture
-def fake(vendors: FakeVendors) -> FakeVendors:
-    vendors.reset()
-    return vendors
 
 
 async def test_cohere_reranker_success(fake: FakeVendors) -> None:
