@@ -47,6 +47,7 @@ _IDENT_RE = re.compile(
 _SUFFIXES = ("ingly", "edly", "ings", "ing", "ies", "ied", "es", "ed", "ly", "s", "e")
 
 
+@lru_cache(maxsize=65536)
 def stem(word: str) -> str:
     """A deliberately small suffix stripper: 'pins'/'pin', 'lacing'/'lace', 'clears'/'clear'."""
     if len(word) <= 3 or not word.isalpha():
@@ -68,6 +69,12 @@ def raw_tokens(text: str) -> list[str]:
 def terms(text: str, *, parts: bool = True) -> list[str]:
     """Content terms in order: stop words dropped, stemmed; compounds like `qsfp-100g-er4l` also
     yield their parts (`parts=False` keeps only the compound, so one name counts once)."""
+    return list(_terms(text, parts))
+
+
+@lru_cache(maxsize=8192)
+def _terms(text: str, parts: bool) -> tuple[str, ...]:
+    """Cached: the same chunks come back as candidates question after question."""
     out: list[str] = []
     for token in raw_tokens(text):
         if token in STOPWORDS:
@@ -79,7 +86,7 @@ def terms(text: str, *, parts: bool = True) -> list[str]:
                 out.extend(stem(p) for p in pieces if len(p) >= 2 and p not in STOPWORDS)
         else:
             out.append(stem(token))
-    return out
+    return tuple(out)
 
 
 def _local_normalize_identifier(value: str) -> str:
@@ -129,6 +136,7 @@ def find_identifiers(text: str) -> list[str]:
     return out
 
 
+@lru_cache(maxsize=65536)
 def compact(text: str) -> str:
     """Upper-case letters and digits only: 'QSFP-100G ER4L' -> 'QSFP100GER4L'."""
     return re.sub(r"[^A-Z0-9]", "", text.upper())

@@ -19,6 +19,7 @@ import time
 from collections import OrderedDict
 from collections.abc import AsyncIterator, Awaitable, Sequence
 from dataclasses import asdict, dataclass, field
+from functools import lru_cache
 from typing import Any, TypeVar
 
 from sqlmodel import col, select
@@ -184,6 +185,7 @@ _STOP = frozenset(
 _WORD_RE = re.compile(r"[a-z0-9]+(?:[.,/+-][a-z0-9]+)*")
 
 
+@lru_cache(maxsize=65536)
 def _stem(word: str) -> str:
     if len(word) <= 4 or not word.isalpha():
         return word
@@ -197,13 +199,15 @@ def key_terms(text: str) -> list[str]:
     return list(dict.fromkeys(_stem(w) for w in _WORD_RE.findall(text.lower()) if w not in _STOP))
 
 
-def _term_set(text: str) -> set[str]:
+@lru_cache(maxsize=8192)
+def _term_set(text: str) -> frozenset[str]:
+    """Cached: the same chunks come back as candidates question after question."""
     out: set[str] = set()
     for word in _WORD_RE.findall(text.lower()):
         out.add(_stem(word))
         if any(ch in word for ch in ".,/+-"):
             out.update(_stem(p) for p in re.split(r"[.,/+-]", word) if p)
-    return out
+    return frozenset(out)
 
 
 def assess_evidence(
