@@ -142,13 +142,15 @@ def compact(text: str) -> str:
     return re.sub(r"[^A-Z0-9]", "", text.upper())
 
 
+# Tuned on the dev set (eval): the fused retrieval score at 0.5-0.7 gives MRR@10 0.860-0.874;
+# 0.2 gave 0.841 and 1.0 0.819. 0.6 sits in the middle of that plateau.
 WEIGHTS = {
     "bm25": 0.28,
     "coverage": 0.22,
     "phrase": 0.10,
     "heading": 0.08,
     "identifiers": 0.12,
-    "fused": 0.20,
+    "fused": 0.60,
 }
 
 
