@@ -51,7 +51,7 @@ class Settings(BaseSettings):
     openai_embed_model: str = "text-embedding-3-small"
     anthropic_api_key: SecretStr | None = None
     anthropic_base_url: str | None = None
-    anthropic_model: str = "claude-sonnet-4-5"
+    anthropic_model: str = "claude-sonnet-5-5"
     cohere_api_key: SecretStr | None = None
     cohere_base_url: str | None = None
     cohere_rerank_model: str = "rerank-v3.5"

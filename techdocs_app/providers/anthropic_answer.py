@@ -60,7 +60,7 @@ class ClaudeAnswerer:
         *,
         api_key: str,
         base_url: str | None = None,
-        model: str = "claude-sonnet-4-5",
+        model: str = "claude-sonnet-5-5",
         timeout_s: float = 20.0,
         max_tokens: int = 1024,
         history_turns: int = 5,

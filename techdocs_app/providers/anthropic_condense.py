@@ -29,7 +29,7 @@ class ClaudeCondenser:
         *,
         api_key: str,
         base_url: str | None = None,
-        model: str = "claude-sonnet-4-5",
+        model: str = "claude-sonnet-5-5",
         timeout_s: float = 8.0,
         history_turns: int = 5,
     ) -> None:
