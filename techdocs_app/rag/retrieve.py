@@ -110,12 +110,21 @@ def keyword_query(query: str) -> str:
     return " or ".join(words[:64])
 
 
+PREFIX_MATCH_MIN_CHARS = 6
+
+
 def identifier_regex(identifiers: Sequence[str]) -> str | None:
     """A Postgres ARE matching any identifier as a whole space-separated token (None if none)."""
     cleaned = sorted({i.strip() for i in identifiers if i and i.strip()}, key=len, reverse=True)
     if not cleaned:
         return None
-    alternatives = "|".join(re.sub(r"([^A-Za-z0-9])", r"\\\1", ident) for ident in cleaned[:32])
+    alternatives = "|".join(
+        re.sub(r"([^A-Za-z0-9])", r"\\\1", ident)
+        # A long code also finds its variants: "STM32F103" matches "STM32F103RCT6" (exact
+        # matches still rank first through `hits`). Short codes ("E1") stay exact.
+        + ("[A-Za-z0-9]*" if len(ident) >= PREFIX_MATCH_MIN_CHARS else "")
+        for ident in cleaned[:32]
+    )
     return f"(^| )({alternatives})( |$)"
 
 
