@@ -1285,30 +1285,22 @@ async def ask(
             timings=timings,
             cache_hit=False,
         )
-    except TechDocsError as exc:
-        timings["total"] = _ms(started)
-        log.warning(
-            "answer failed org_id=%s conversation_id=%s: %s (%s)",
-            principal.org_id,
-            ctx.conversation_id if ctx else conversation_id,
-            type(exc).__name__,
-            exc.detail or "",
-        )
-        trace.error = f"{type(exc).__name__}:{exc.detail or ''}"
-        await asyncio.to_thread(
-            _log_failure,
-            principal,
-            conversation_id=ctx.conversation_id if ctx else conversation_id,
-            question=cleaned,
-            standalone_query=standalone,
-            error=trace.error,
-            timings=timings,
-        )
-        yield Failed(exc.user_message)
     except Exception as exc:  # noqa: BLE001 - the stream must end with a plain message
         timings["total"] = _ms(started)
-        log.exception("answer crashed org_id=%s", principal.org_id)
-        trace.error = f"{type(exc).__name__}"
+        if isinstance(exc, TechDocsError):
+            log.warning(
+                "answer failed org_id=%s conversation_id=%s: %s (%s)",
+                principal.org_id,
+                ctx.conversation_id if ctx else conversation_id,
+                type(exc).__name__,
+                exc.detail or "",
+            )
+            trace.error = f"{type(exc).__name__}:{exc.detail or ''}"
+            message = exc.user_message
+        else:
+            log.exception("answer crashed org_id=%s", principal.org_id)
+            trace.error = type(exc).__name__
+            message = "Something went wrong while answering. Please try again."
         await asyncio.to_thread(
             _log_failure,
             principal,
@@ -1318,7 +1310,7 @@ async def ask(
             error=trace.error,
             timings=timings,
         )
-        yield Failed("Something went wrong while answering. Please try again.")
+        yield Failed(message)
 
 
 async def _answer_from_cache(
