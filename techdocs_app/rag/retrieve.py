@@ -205,22 +205,23 @@ org_share AS MATERIALIZED (
     ), 0) * greatest((SELECT reltuples FROM pg_class
                       WHERE oid = to_regclass('chunks')), 0) AS org_rows
 ),
-lexeme_freq AS MATERIALIZED (
-    SELECT e.lexeme, e.freq
-    FROM pg_stats ps,
-         unnest(CAST(CAST(ps.most_common_elems AS text) AS text[]), ps.most_common_elem_freqs)
-           AS e(lexeme, freq)
+tsv_stats AS MATERIALIZED (
+    -- most_common_elem_freqs lists one frequency per element, then the minimum of those.
+    SELECT CAST(CAST(ps.most_common_elems AS text) AS text[]) AS elems,
+           ps.most_common_elem_freqs AS freqs
+    FROM pg_stats ps
     WHERE ps.schemaname = current_schema() AND ps.tablename = 'chunks' AND ps.attname = 'tsv'
-      AND e.lexeme IS NOT NULL
 ),
 kw_terms AS MATERIALIZED (
     -- A word missing from the statistics is rarer than the rarest word they keep: half that.
-    SELECT t.lexeme,
-           coalesce(f.freq, (SELECT min(freq) / 2 FROM lexeme_freq), 0) AS freq,
-           coalesce(f.freq, (SELECT min(freq) / 2 FROM lexeme_freq), 0)
-             * (SELECT org_rows FROM org_share) AS est
-    FROM unnest(tsvector_to_array(to_tsvector('english', :keyword_query))) AS t(lexeme)
-    LEFT JOIN lexeme_freq f ON f.lexeme = t.lexeme
+    SELECT w.lexeme, w.freq, w.freq * (SELECT org_rows FROM org_share) AS est
+    FROM (
+        SELECT t.lexeme,
+               coalesce(s.freqs[array_position(s.elems, t.lexeme)],
+                        s.freqs[cardinality(s.elems) + 1] / 2, 0) AS freq
+        FROM unnest(tsvector_to_array(to_tsvector('english', :keyword_query))) AS t(lexeme)
+        LEFT JOIN tsv_stats s ON true
+    ) AS w
 ),
 kw_ordered AS MATERIALIZED (
     SELECT lexeme, est,
