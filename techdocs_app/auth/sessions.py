@@ -13,7 +13,7 @@ from datetime import timedelta
 from techdocs_app.auth import Principal
 from techdocs_app.db import accounts
 from techdocs_app.db.engine import session_scope
-from techdocs_app.db.models import AuthSession, User, utcnow
+from techdocs_app.db.models import AuthSession, utcnow
 from techdocs_app.settings import get_settings
 
 
@@ -39,21 +39,11 @@ def principal_from_session(token: str | None) -> Principal | None:
     if not token or len(token) > 200:
         return None
     with session_scope() as session:
-        row = accounts.get_active_session(session, token_hash=_hash(token), now=utcnow())
-        if row is None:
-            return None
-        membership = accounts.get_membership(session, org_id=row.org_id, user_id=row.user_id)
-        user = session.get(User, row.user_id)
-        org = accounts.get_org(session, org_id=row.org_id)
-        if membership is None or user is None or org is None:
-            return None
-        return Principal(
-            user_id=row.user_id,
-            org_id=row.org_id,
-            role=membership.role,
-            email=user.email,
-            org_name=org.name,
-        )
+        row = accounts.session_principal_row(session, token_hash=_hash(token), now=utcnow())
+    if row is None:
+        return None
+    user_id, org_id, role, email, org_name = row
+    return Principal(user_id=user_id, org_id=org_id, role=role, email=email, org_name=org_name)
 
 
 def revoke_session(token: str | None) -> None:

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import update
+from sqlalchemy import and_, update
+from sqlalchemy import select as sa_select
 from sqlmodel import Session, select
 
 from techdocs_app.db.models import AuthSession, Membership, Organization, User, utcnow
@@ -34,14 +36,34 @@ def count_members(session: Session, *, org_id: int) -> int:
     return len(session.exec(select(Membership.id).where(Membership.org_id == org_id)).all())
 
 
-def get_active_session(session: Session, *, token_hash: str, now: datetime) -> AuthSession | None:
-    return session.exec(
-        select(AuthSession).where(
+def session_principal_row(session: Session, *, token_hash: str, now: datetime) -> Any | None:
+    """(user_id, org_id, role, email, org_name) of an active session whose user is still a member
+    of its organization, in one statement (it runs on every protected request and every
+    question, so no ORM objects are built)."""
+    stmt = (
+        sa_select(
+            AuthSession.user_id,
+            AuthSession.org_id,
+            Membership.role,
+            User.email,
+            Organization.name,
+        )
+        .join(
+            Membership,
+            and_(
+                Membership.org_id == AuthSession.org_id, Membership.user_id == AuthSession.user_id
+            ),
+        )
+        .join(User, User.id == AuthSession.user_id)
+        .join(Organization, Organization.id == AuthSession.org_id)
+        .where(
             AuthSession.token_hash == token_hash,
             AuthSession.revoked_at.is_(None),  # type: ignore[union-attr]
             AuthSession.expires_at > now,
         )
-    ).first()
+        .limit(1)
+    )
+    return session.connection().execute(stmt).first()
 
 
 def revoke_session(session: Session, *, token_hash: str) -> None:
