@@ -74,6 +74,10 @@ FOLLOW_UPS = (
 
 @dataclass
 class Sample:
+    accepted_ms: float | None = None
+    """Until the app showed the question (the `streaming` flag set)."""
+    sources_ms: float | None = None
+    """Until the sources were shown (search and rerank done)."""
     ttft_ms: float | None = None
     total_ms: float | None = None
     error: str | None = None
@@ -204,12 +208,16 @@ def _chat_delta(update: dict[str, Any], names: Names) -> dict[str, Any]:
 async def _hydrate(sock: ReflexSocket, names: Names, session_token: str, timeout: float) -> None:
     await sock.emit_event(names.hydrate, {"vars": {names.cookie_var: session_token}})
     deadline = time.monotonic() + timeout
+    signed_in = loaded = False
     while True:
         update = await asyncio.wait_for(sock.updates.get(), deadline - time.monotonic())
         if "__error__" in update:
             raise ConnectionError(update["__error__"])
         session = (update.get("delta") or {}).get(names.session_state) or {}
-        if session.get("signed_in" + FIELD_SUFFIX) is True:
+        signed_in = signed_in or session.get("signed_in" + FIELD_SUFFIX) is True
+        # The chat page's on_load (history and manuals) has finished: a person could type now.
+        loaded = loaded or _chat_delta(update, names).get("library_loaded" + FIELD_SUFFIX) is True
+        if signed_in and loaded:
             return
         for event in update.get("events") or []:
             if "redirect" in json.dumps(event) and "/signin" in json.dumps(event):
@@ -238,6 +246,10 @@ async def _ask(sock: ReflexSocket, names: Names, question: str, timeout: float) 
         chat = _chat_delta(update, names)
         if chat.get("streaming" + FIELD_SUFFIX) is True:
             started = True
+            if sample.accepted_ms is None:
+                sample.accepted_ms = (time.perf_counter() - sent) * 1000
+        if sample.sources_ms is None and chat.get("draft_sources" + FIELD_SUFFIX):
+            sample.sources_ms = (time.perf_counter() - sent) * 1000
         if sample.ttft_ms is None and chat.get("draft_content" + FIELD_SUFFIX):
             sample.ttft_ms = (time.perf_counter() - sent) * 1000
         messages = chat.get("messages" + FIELD_SUFFIX)
@@ -393,6 +405,20 @@ def run(args: argparse.Namespace) -> int:
             f"bench-chat: ttft mean {statistics.fmean(ttft):.0f} ms, max {max(ttft):.0f} ms; "
             f"total mean {statistics.fmean(total):.0f} ms, max {max(total):.0f} ms; "
             f"{len(samples)} answers in {wall_s:.1f} s"
+        )
+        ok = [s for s in samples if not s.error]
+        phases = {
+            "accepted": [s.accepted_ms for s in ok if s.accepted_ms is not None],
+            "sources": [s.sources_ms for s in ok if s.sources_ms is not None],
+            "first_token": ttft,
+        }
+        print(
+            "bench-chat: p50/p95 ms from sending the question until "
+            + "; ".join(
+                f"{name} {_percentile(v, 50):.0f}/{_percentile(v, 95):.0f}"
+                for name, v in phases.items()
+                if v
+            )
         )
     print(
         f"bench-chat: users={args.users} questions={args.questions} errors={errors} "

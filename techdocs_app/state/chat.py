@@ -34,6 +34,9 @@ log = logging.getLogger(__name__)
 
 FLUSH_S = 0.05
 """Tokens are written to the browser at most this often (one state update per batch)."""
+SOURCES_HOLD_S = 0.15
+"""Sources are written together with the first words when those follow within this time (the
+offline answerer's do, at once), otherwise on their own: one state update less per answer."""
 STOP_CHECK_S = 1.0
 """While nothing streams (searching), the Stop flag is still looked at this often. Each look
 takes the state lock, so it is rare: the flag is also read at every flush."""
@@ -405,8 +408,10 @@ class ChatState(rx.State):
             yield rx.redirect(SIGN_IN_ROUTE)
             return
 
-        outcome = await self._stream(principal, question, conversation_id, document_ids)
+        outcome, started_id = await self._stream(principal, question, conversation_id, document_ids)
         async with self:
+            if started_id:
+                self.conversation_id = started_id
             outcome.key = self._next_key()
             self.messages.append(outcome)
             self.streaming = False
@@ -426,14 +431,21 @@ class ChatState(rx.State):
         if outcome.failed:
             yield rx.toast.error(outcome.content)
 
+    def _show_sources(self, started_id: int, sources: list[SourceItem]) -> None:
+        """Under the state lock: the answer's sources, and a new conversation's id."""
+        if started_id:
+            self.conversation_id = started_id
+        self.draft_sources = sources
+
     async def _stream(
         self,
         principal: Principal,
         question: str,
         conversation_id: int | None,
         document_ids: list[int] | None,
-    ) -> ChatMessage:
-        """Run `ask` and mirror it into the draft vars; return the finished message."""
+    ) -> tuple[ChatMessage, int]:
+        """Run `ask` and mirror it into the draft vars; return the finished message and the
+        conversation's id (0 if the answer failed before one was opened)."""
         queue: asyncio.Queue[Any] = asyncio.Queue()
         events = ask(
             principal,
@@ -449,9 +461,16 @@ class ChatState(rx.State):
         last_sync = time.monotonic()
         started_id = 0
         finished = False
+        # Sources (and the new conversation's id) not yet written, and since when.
+        sources_due: float | None = None
         try:
             while not finished:
-                wait = FLUSH_S if pending else STOP_CHECK_S
+                if pending:
+                    wait = FLUSH_S
+                elif sources_due is not None:
+                    wait = max(0.0, sources_due + SOURCES_HOLD_S - time.monotonic())
+                else:
+                    wait = STOP_CHECK_S
                 try:
                     event = await asyncio.wait_for(queue.get(), timeout=wait)
                 except TimeoutError:
@@ -465,11 +484,7 @@ class ChatState(rx.State):
                     started_id = event.conversation_id
                 elif isinstance(event, SourcesEvent):
                     sources = [source_item(s) for s in event.sources]
-                    async with self:
-                        if started_id:
-                            self.conversation_id = started_id
-                        self.draft_sources = sources
-                        self.draft_status = "Writing the answer…" if sources else ""
+                    sources_due = time.monotonic()
                 elif isinstance(event, Done):
                     result = ChatMessage(
                         message_id=event.message_id,
@@ -483,13 +498,26 @@ class ChatState(rx.State):
                     result = ChatMessage(role="assistant", content=event.user_message, failed=True)
                 now = time.monotonic()
                 first = not text and pending
-                if pending and (first or finished or now - last_sync >= FLUSH_S):
+                if finished:
+                    # The caller writes the finished message (and any sources) in one update.
+                    stop = False
+                elif pending and (first or now - last_sync >= FLUSH_S):
                     text += "".join(pending)
                     pending.clear()
                     last_sync = now
                     async with self:
+                        if sources_due is not None:
+                            self._show_sources(started_id, sources)
+                            sources_due = None
                         self.draft_content = text
                         self.draft_status = ""
+                        stop = self.stop_requested
+                elif sources_due is not None and now - sources_due >= SOURCES_HOLD_S:
+                    sources_due = None
+                    last_sync = now
+                    async with self:
+                        self._show_sources(started_id, sources)
+                        self.draft_status = "Writing the answer…" if sources else ""
                         stop = self.stop_requested
                 elif now - last_sync >= STOP_CHECK_S:
                     last_sync = now
@@ -499,16 +527,17 @@ class ChatState(rx.State):
                     stop = False
                 if stop and not finished:
                     pump.cancel()
-                    return ChatMessage(
+                    stopped = ChatMessage(
                         role="assistant",
                         content=text + "".join(pending),
                         sources=sources,
                         stopped=True,
                     )
+                    return stopped, started_id
         except Exception:  # noqa: BLE001 - the person sees a plain message, the log the cause
             log.exception("streaming an answer failed")
             pump.cancel()
-            return ChatMessage(role="assistant", content=GENERIC_ERROR, failed=True)
+            return ChatMessage(role="assistant", content=GENERIC_ERROR, failed=True), started_id
         finally:
             if not pump.done():
                 pump.cancel()
@@ -517,5 +546,5 @@ class ChatState(rx.State):
             with contextlib.suppress(Exception):
                 await events.aclose()
         if not result.content and not result.failed:
-            return ChatMessage(role="assistant", content=GENERIC_ERROR, failed=True)
-        return result
+            return ChatMessage(role="assistant", content=GENERIC_ERROR, failed=True), started_id
+        return result, started_id
