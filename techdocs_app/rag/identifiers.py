@@ -72,13 +72,38 @@ def _is_identifier(tok: str, *, lenient: bool) -> bool:
     return False
 
 
+_FAMILY_HEAD = re.compile(r"^[A-Za-z0-9]{6,}$")
+_FAMILY_SUFFIX = re.compile(r"^[A-Za-z0-9]{1,2}$")
+
+
+def _family(parts: list[str]) -> list[str] | None:
+    """Datasheet family shorthand: "STM32F103xC/D/E" names STM32F103xC, STM32F103xD and
+    STM32F103xE; "STM32F103x8/xB" names STM32F103x8 and STM32F103xB. None if `parts` is not that
+    (a long code followed by one- or two-character suffixes)."""
+    head, tails = parts[0], parts[1:]
+    if not _FAMILY_HEAD.match(head) or not all(_FAMILY_SUFFIX.match(t) for t in tails):
+        return None
+    if not (any(c.isalpha() for c in head) and any(c.isdigit() for c in head)):
+        return None
+    members = [head]
+    for tail in tails:
+        # A suffix replaces as many last characters as it has ("x8/xB"), unless it starts with
+        # the last one: then it extends it ("ATmega328P/PB": ATmega328PB).
+        cut = 1 if tail[0].upper() == head[-1].upper() else len(tail)
+        members.append(head[: len(head) - cut] + tail)
+    return members
+
+
 def _candidates(text: str) -> list[str]:
     out = []
     for m in _TOKEN.finditer(text):
         tok = m.group(0).rstrip(".-/")
         # Split "USART1_TX(8)/TIM1_CH2(8)" style pin lists on "/" when both sides are identifiers.
         parts = tok.split("/") if "/" in tok else [tok]
-        if len(parts) > 1 and all(len(p) >= 2 for p in parts):
+        family = _family(parts) if len(parts) > 1 else None
+        if family is not None:
+            out.extend(family)
+        elif len(parts) > 1 and all(len(p) >= 2 for p in parts):
             out.extend(parts)
         else:
             out.append(tok)

@@ -72,3 +72,21 @@ def test_query_identifiers_accept_lower_case_typing() -> None:
 def test_normalize_identifier() -> None:
     assert normalize_identifier(" (e302). ") == "E302"
     assert normalize_identifier("qsfp-100g-erl4,") == "QSFP-100G-ERL4"
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("STM32F103xC/D/E", ["STM32F103XC", "STM32F103XD", "STM32F103XE"]),
+        ("the STM32F103x8/xB parts", ["STM32F103X8", "STM32F103XB"]),
+        ("ATmega328P/PB", ["ATMEGA328P", "ATMEGA328PB"]),
+        # Not a family: short heads, hyphenated codes, and pin lists keep their parts.
+        ("PA9/PA10", ["PA9", "PA10"]),
+        ("QSFP-100G-ER4L/LR4", ["QSFP-100G-ER4L", "LR4"]),
+        ("USART1_TX/TIM1_CH2", ["USART1_TX", "TIM1_CH2"]),
+        ("12V/24V", []),
+    ],
+)
+def test_datasheet_family_shorthand_names_each_member(text: str, expected: list[str]) -> None:
+    assert query_identifiers(text) == expected
+    assert extract_identifiers(text.upper()) == expected
