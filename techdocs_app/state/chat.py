@@ -1,7 +1,7 @@
 """Chat page state: the conversation on screen, its history list, sources, feedback.
 
 Answers stream from `rag.answer.ask` in a background event (`submit_question`), so the state lock
-is held only while a batch of tokens is written (every FLUSH_S), never while searching or waiting
+is held only while a batch of words is written (see `state.draft`), never while searching or waiting
 for the model; other tabs and the Stop button keep working. The answer being written lives in
 `draft_*` vars, so each flush sends only the growing text, not the whole transcript; when it is
 done it moves into `messages`.
@@ -29,17 +29,10 @@ from techdocs_app.rag.answer import Done, Failed, SourceView, Started, Token, as
 from techdocs_app.rag.answer import Sources as SourcesEvent
 from techdocs_app.settings import get_settings
 from techdocs_app.state.base import SIGN_IN_ROUTE, current_principal
+from techdocs_app.state.draft import DraftBatcher
 
 log = logging.getLogger(__name__)
 
-FLUSH_S = 0.05
-"""Tokens are written to the browser at most this often (one state update per batch)."""
-SOURCES_HOLD_S = 0.15
-"""Sources are written together with the first words when those follow within this time (the
-offline answerer's do, at once), otherwise on their own: one state update less per answer."""
-STOP_CHECK_S = 1.0
-"""While nothing streams (searching), the Stop flag is still looked at this often. Each look
-takes the state lock, so it is rare: the flag is also read at every flush."""
 GENERIC_ERROR = "Something went wrong while answering. Please try again."
 
 
@@ -431,12 +424,6 @@ class ChatState(rx.State):
         if outcome.failed:
             yield rx.toast.error(outcome.content)
 
-    def _show_sources(self, started_id: int, sources: list[SourceItem]) -> None:
-        """Under the state lock: the answer's sources, and a new conversation's id."""
-        if started_id:
-            self.conversation_id = started_id
-        self.draft_sources = sources
-
     async def _stream(
         self,
         principal: Principal,
@@ -444,8 +431,8 @@ class ChatState(rx.State):
         conversation_id: int | None,
         document_ids: list[int] | None,
     ) -> tuple[ChatMessage, int]:
-        """Run `ask` and mirror it into the draft vars; return the finished message and the
-        conversation's id (0 if the answer failed before one was opened)."""
+        """Run `ask` and mirror it into the draft vars (writes batched by `DraftBatcher`); return
+        the finished message and the conversation's id (0 if none was opened)."""
         queue: asyncio.Queue[Any] = asyncio.Queue()
         events = ask(
             principal,
@@ -454,90 +441,63 @@ class ChatState(rx.State):
             document_ids=document_ids,
         )
         pump = asyncio.create_task(_pump(events, queue))
-        pending: list[str] = []
-        text = ""
-        sources: list[SourceItem] = []
+        draft = DraftBatcher(now=time.monotonic())
         result = ChatMessage(role="assistant")
-        last_sync = time.monotonic()
-        started_id = 0
         finished = False
-        # Sources (and the new conversation's id) not yet written, and since when.
-        sources_due: float | None = None
         try:
             while not finished:
-                if pending:
-                    wait = FLUSH_S
-                elif sources_due is not None:
-                    wait = max(0.0, sources_due + SOURCES_HOLD_S - time.monotonic())
-                else:
-                    wait = STOP_CHECK_S
                 try:
-                    event = await asyncio.wait_for(queue.get(), timeout=wait)
+                    event = await asyncio.wait_for(
+                        queue.get(), timeout=draft.timeout(time.monotonic())
+                    )
                 except TimeoutError:
                     event = None
                 if event is _END:
                     finished = True
                 elif isinstance(event, Token):
-                    pending.append(event.text)
+                    draft.add_words(event.text)
                 elif isinstance(event, Started):
-                    # Written together with the sources (one state update less per answer).
-                    started_id = event.conversation_id
+                    draft.started(event.conversation_id)
                 elif isinstance(event, SourcesEvent):
-                    sources = [source_item(s) for s in event.sources]
-                    sources_due = time.monotonic()
+                    draft.add_sources([source_item(s) for s in event.sources], time.monotonic())
                 elif isinstance(event, Done):
                     result = ChatMessage(
                         message_id=event.message_id,
                         role="assistant",
                         content=event.answer,
-                        sources=sources,
+                        sources=draft.sources,
                         not_found=event.not_found,
                         offline=event.offline,
                     )
                 elif isinstance(event, Failed):
                     result = ChatMessage(role="assistant", content=event.user_message, failed=True)
-                now = time.monotonic()
-                first = not text and pending
-                if finished:
-                    # The caller writes the finished message (and any sources) in one update.
-                    stop = False
-                elif pending and (first or now - last_sync >= FLUSH_S):
-                    text += "".join(pending)
-                    pending.clear()
-                    last_sync = now
-                    async with self:
-                        if sources_due is not None:
-                            self._show_sources(started_id, sources)
-                            sources_due = None
-                        self.draft_content = text
-                        self.draft_status = ""
-                        stop = self.stop_requested
-                elif sources_due is not None and now - sources_due >= SOURCES_HOLD_S:
-                    sources_due = None
-                    last_sync = now
-                    async with self:
-                        self._show_sources(started_id, sources)
-                        self.draft_status = "Writing the answer…" if sources else ""
-                        stop = self.stop_requested
-                elif now - last_sync >= STOP_CHECK_S:
-                    last_sync = now
-                    async with self:
-                        stop = self.stop_requested
-                else:
-                    stop = False
-                if stop and not finished:
+                write = draft.due(time.monotonic(), finished=finished)
+                if write is None:
+                    continue
+                async with self:
+                    if write.conversation_id:
+                        self.conversation_id = write.conversation_id
+                    if write.sources is not None:
+                        self.draft_sources = write.sources
+                    if write.text is not None:
+                        self.draft_content = write.text
+                    if write.status is not None:
+                        self.draft_status = write.status
+                    stop = self.stop_requested
+                if stop:
                     pump.cancel()
                     stopped = ChatMessage(
                         role="assistant",
-                        content=text + "".join(pending),
-                        sources=sources,
+                        content=draft.all_text(),
+                        sources=draft.sources,
                         stopped=True,
                     )
-                    return stopped, started_id
+                    return stopped, draft.conversation_id
         except Exception:  # noqa: BLE001 - the person sees a plain message, the log the cause
             log.exception("streaming an answer failed")
             pump.cancel()
-            return ChatMessage(role="assistant", content=GENERIC_ERROR, failed=True), started_id
+            failed = ChatMessage(role="assistant", content=GENERIC_ERROR, failed=True)
+            return failed, draft.conversation_id
         finally:
             if not pump.done():
                 pump.cancel()
@@ -546,5 +506,6 @@ class ChatState(rx.State):
             with contextlib.suppress(Exception):
                 await events.aclose()
         if not result.content and not result.failed:
-            return ChatMessage(role="assistant", content=GENERIC_ERROR, failed=True), started_id
-        return result, started_id
+            failed = ChatMessage(role="assistant", content=GENERIC_ERROR, failed=True)
+            return failed, draft.conversation_id
+        return result, draft.conversation_id
