@@ -8,7 +8,7 @@ from typing import Any
 from sqlalchemy import delete, update
 from sqlmodel import Session, col, select
 
-from techdocs_app.db.models import Conversation, Message, utcnow
+from techdocs_app.db.models import Conversation, Message, insert_row, utcnow
 from techdocs_app.providers.base import Turn
 
 
@@ -26,8 +26,7 @@ def create_conversation(
         title=title[:300],
         document_ids=[int(d) for d in document_ids],
     )
-    session.add(conversation)
-    session.flush()
+    insert_row(session, conversation)
     return conversation
 
 
@@ -96,8 +95,7 @@ def add_message(
         offline_answer=offline_answer,
         latency_ms=latency_ms,
     )
-    session.add(message)
-    session.flush()
+    insert_row(session, message)
     return message
 
 

@@ -36,6 +36,26 @@ def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
+def insert_row(session: Any, row: SQLModel) -> int:
+    """INSERT one table model's values with a plain Core statement and return (and set) its id.
+
+    For hot paths that write a row per question (messages, query logs): the ORM's unit of work
+    costs more CPU than the insert itself, and these rows are never read back in the same session.
+    Field defaults are the model's (applied when `row` was constructed)."""
+    table = type(row).__table__  # type: ignore[attr-defined]
+    values = {c.name: getattr(row, c.name) for c in table.columns if c.name != "id"}
+    # One statement object per table, values as parameters: compiled once, then cached.
+    stmt = _INSERT_RETURNING_ID.get(table.name)
+    if stmt is None:
+        stmt = _INSERT_RETURNING_ID[table.name] = table.insert().returning(table.c.id)
+    new_id = int(session.connection().execute(stmt, values).scalar_one())
+    row.id = new_id  # type: ignore[attr-defined]
+    return new_id
+
+
+_INSERT_RETURNING_ID: dict[str, Any] = {}
+
+
 def _created() -> Any:
     return Field(
         default_factory=utcnow,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from sqlmodel import Session, col, select
 
-from techdocs_app.db.models import QueryLog
+from techdocs_app.db.models import QueryLog, insert_row
 
 
 def add_query_log(
@@ -33,8 +33,7 @@ def add_query_log(
         error=error,
         timings={k: round(float(v), 2) for k, v in (timings or {}).items()},
     )
-    session.add(row)
-    session.flush()
+    insert_row(session, row)
     return row
 
 

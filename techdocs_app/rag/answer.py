@@ -660,8 +660,10 @@ def _open_conversation(
     document_ids: Sequence[int] | None,
 ) -> _Context:
     with session_scope() as session:
-        org = session.get(Organization, principal.org_id)
-        if org is None:
+        index_version = session.exec(
+            select(Organization.index_version).where(Organization.id == principal.org_id)
+        ).first()
+        if index_version is None:
             raise NotFound("Your organization was not found. Sign in again.")
         if conversation_id is not None:
             conversation = conversations_db.get_conversation(
@@ -690,16 +692,17 @@ def _open_conversation(
             role="user",
             content=question,
         )
-        conversations_db.touch_conversation(
-            session, org_id=principal.org_id, conversation_id=conversation.id
-        )
+        if not created:
+            conversations_db.touch_conversation(
+                session, org_id=principal.org_id, conversation_id=conversation.id
+            )
         if document_ids is not None:
             filter_ids: list[int] | None = sorted({int(d) for d in document_ids})
         elif conversation.document_ids:
             filter_ids = sorted({int(d) for d in conversation.document_ids})
         else:
             filter_ids = None
-        return _Context(conversation.id, filter_ids, int(org.index_version), created)
+        return _Context(conversation.id, filter_ids, int(index_version), created)
 
 
 def searched_document_titles(org_id: int, document_ids: Sequence[int] | None) -> list[str]:
