@@ -256,6 +256,9 @@ async def _ask(sock: ReflexSocket, names: Names, question: str, timeout: float) 
         if started and chat.get("streaming" + FIELD_SUFFIX) is False:
             sample.total_ms = (time.perf_counter() - sent) * 1000
             last = messages[-1] if isinstance(messages, list) and messages else {}
+            if sample.sources_ms is None and last.get("sources"):
+                # The sources came with the finished answer (no update while streaming).
+                sample.sources_ms = sample.total_ms
             if last.get("failed"):
                 sample.error = "answer failed"
             elif sample.ttft_ms is None:
@@ -415,7 +418,7 @@ def run(args: argparse.Namespace) -> int:
         print(
             "bench-chat: p50/p95 ms from sending the question until "
             + "; ".join(
-                f"{name} {_percentile(v, 50):.0f}/{_percentile(v, 95):.0f}"
+                f"{name} {_percentile(v, 50):.0f}/{_percentile(v, 95):.0f} (n={len(v)})"
                 for name, v in phases.items()
                 if v
             )

@@ -435,7 +435,12 @@ def run(args: argparse.Namespace) -> int:
     print(f"warm-up: {_warm_up(own_database)}")
     # Warm the connection, the catalog caches and the index's upper layers with queries that
     # are not timed (snippets drawn with another seed, so the timed ones are not pre-fetched).
-    warm = _queries(Path("/nonexistent"), source, WARM_QUERIES, args.seed + 1)
+    timed = set(queries)
+    warm = [
+        q
+        for q in _queries(Path("/nonexistent"), source, WARM_QUERIES * 2, args.seed + 1)
+        if q not in timed
+    ][:WARM_QUERIES]
     for q in warm:
         hybrid_search(
             org_id=org_id,

@@ -78,19 +78,28 @@ _FAMILY_SUFFIX = re.compile(r"^[A-Za-z0-9]{1,2}$")
 
 def _family(parts: list[str]) -> list[str] | None:
     """Datasheet family shorthand: "STM32F103xC/D/E" names STM32F103xC, STM32F103xD and
-    STM32F103xE; "STM32F103x8/xB" names STM32F103x8 and STM32F103xB. None if `parts` is not that
-    (a long code followed by one- or two-character suffixes)."""
+    STM32F103xE; "STM32F103x8/xB" STM32F103x8 and STM32F103xB; "ATmega328P/PB" ATmega328P and
+    ATmega328PB; "ATmega328/P" ATmega328 and ATmega328P. None if `parts` is not that (a long code
+    followed by one- or two-character suffixes that are not codes themselves: "GPIO36/A0" is a
+    pin and its alias).
+
+    The notation does not say whether a suffix replaces the code's last characters or extends
+    it, so each suffix yields its readings (replace, extend, and replace-the-overlap when it
+    starts with the code's last character). A reading that names no real part matches nothing.
+    """
     head, tails = parts[0], parts[1:]
     if not _FAMILY_HEAD.match(head) or not all(_FAMILY_SUFFIX.match(t) for t in tails):
         return None
     if not (any(c.isalpha() for c in head) and any(c.isdigit() for c in head)):
         return None
+    if any(_is_identifier(t, lenient=True) for t in tails):
+        return None
     members = [head]
     for tail in tails:
-        # A suffix replaces as many last characters as it has ("x8/xB"), unless it starts with
-        # the last one: then it extends it ("ATmega328P/PB": ATmega328PB).
-        cut = 1 if tail[0].upper() == head[-1].upper() else len(tail)
-        members.append(head[: len(head) - cut] + tail)
+        members.append(head[: len(head) - len(tail)] + tail)
+        members.append(head + tail)
+        if tail[0].upper() == head[-1].upper():
+            members.append(head[:-1] + tail)
     return members
 
 

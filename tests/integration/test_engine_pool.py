@@ -30,9 +30,10 @@ def test_a_dropped_idle_connection_is_replaced_before_use(db, monkeypatch) -> No
     _terminate(victim)
 
     monkeypatch.setattr(engine_module, "PING_AFTER_IDLE_S", 0.0)
+    # Every pooled connection is checked out in turn (without the ping, the one whose backend
+    # was terminated raises here); the dropped one was replaced by a new backend.
     pids = {_backend_pid() for _ in range(4)}
     assert victim not in pids
-    assert all(pid > 0 for pid in pids)
 
 
 def test_a_recently_used_connection_is_not_pinged(db, monkeypatch) -> None:  # noqa: ANN001

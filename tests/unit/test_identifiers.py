@@ -75,18 +75,32 @@ def test_normalize_identifier() -> None:
 
 
 @pytest.mark.parametrize(
-    ("text", "expected"),
+    ("text", "members"),
     [
         ("STM32F103xC/D/E", ["STM32F103XC", "STM32F103XD", "STM32F103XE"]),
         ("the STM32F103x8/xB parts", ["STM32F103X8", "STM32F103XB"]),
         ("ATmega328P/PB", ["ATMEGA328P", "ATMEGA328PB"]),
-        # Not a family: short heads, hyphenated codes, and pin lists keep their parts.
+        ("ATmega328/P", ["ATMEGA328", "ATMEGA328P"]),
+        ("ATmega48/88", ["ATMEGA48", "ATMEGA88"]),
+    ],
+)
+def test_datasheet_family_shorthand_names_each_member(text: str, members: list[str]) -> None:
+    for found in (query_identifiers(text), extract_identifiers(text.upper())):
+        assert found[0] == members[0]
+        assert set(members) <= set(found)
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        # Not a family: short heads, hyphenated codes, pin aliases and pin lists keep their parts.
         ("PA9/PA10", ["PA9", "PA10"]),
+        ("GPIO36/A0", ["GPIO36", "A0"]),
         ("QSFP-100G-ER4L/LR4", ["QSFP-100G-ER4L", "LR4"]),
         ("USART1_TX/TIM1_CH2", ["USART1_TX", "TIM1_CH2"]),
         ("12V/24V", []),
     ],
 )
-def test_datasheet_family_shorthand_names_each_member(text: str, expected: list[str]) -> None:
+def test_slash_lists_that_are_not_families_keep_their_parts(text: str, expected: list[str]) -> None:
     assert query_identifiers(text) == expected
-    assert extract_identifiers(text.upper()) == expected
+    assert extract_identifiers(text) == expected
