@@ -132,60 +132,43 @@ def vector_literal(vector: Sequence[float]) -> str:
     return "[" + ",".join(f"{float(x):.7g}" for x in vector) + "]"
 
 
-VECTOR_ARM_SQL = """
-vector_arm AS MATERIALIZED (
-    SELECT c.id, c.embedding <=> CAST(:query_vector AS vector) AS distance
-    FROM chunks c
-    WHERE
+# The statements below are composed once, at import, from these module constants only; every
+# value a request brings is a bound parameter (hence the S608 exemptions).
+SEARCHABLE_SQL = """
       c.org_id = :org_id
       AND c.kind IN ('text', 'table')
       AND c.embedding IS NOT NULL
       AND c.embed_model = :embed_model
       AND (CAST(:document_ids AS bigint[]) IS NULL
            OR c.document_id = ANY (CAST(:document_ids AS bigint[])))
+"""
+"""The WHERE conditions every arm shares: the organization, searchable kinds with an embedding of
+the query embedder's model, and the optional document filter."""
 
+VECTOR_ARM_SQL = (
+    """
+vector_arm AS MATERIALIZED (
+    SELECT c.id, c.embedding <=> CAST(:query_vector AS vector) AS distance
+    FROM chunks c
+    WHERE"""  # noqa: S608 - constants only, see above
+    + SEARCHABLE_SQL
+    + """
     ORDER BY c.embedding <=> CAST(:query_vector AS vector)
     LIMIT :arm_k
 )
 """
-"""The vector arm, verbatim as in HYBRID_SQL (`vector_arm_ids` runs it alone for the benchmark's
-recall; a test checks that HYBRID_SQL contains it)."""
-
-VECTOR_ARM_IDS_SQL = """
-WITH
-vector_arm AS MATERIALIZED (
-    SELECT c.id, c.embedding <=> CAST(:query_vector AS vector) AS distance
-    FROM chunks c
-    WHERE
-      c.org_id = :org_id
-      AND c.kind IN ('text', 'table')
-      AND c.embedding IS NOT NULL
-      AND c.embed_model = :embed_model
-      AND (CAST(:document_ids AS bigint[]) IS NULL
-           OR c.document_id = ANY (CAST(:document_ids AS bigint[])))
-
-    ORDER BY c.embedding <=> CAST(:query_vector AS vector)
-    LIMIT :arm_k
 )
-SELECT id FROM vector_arm ORDER BY distance, id
-"""
+"""The vector arm, shared by HYBRID_SQL and VECTOR_ARM_IDS_SQL (`vector_arm_ids` runs it alone for
+the benchmark's recall)."""
 
-HYBRID_SQL = """
-WITH
-vector_arm AS MATERIALIZED (
-    SELECT c.id, c.embedding <=> CAST(:query_vector AS vector) AS distance
-    FROM chunks c
-    WHERE
-      c.org_id = :org_id
-      AND c.kind IN ('text', 'table')
-      AND c.embedding IS NOT NULL
-      AND c.embed_model = :embed_model
-      AND (CAST(:document_ids AS bigint[]) IS NULL
-           OR c.document_id = ANY (CAST(:document_ids AS bigint[])))
+VECTOR_ARM_IDS_SQL = (
+    "\nWITH" + VECTOR_ARM_SQL + "SELECT id FROM vector_arm ORDER BY distance, id\n"  # noqa: S608
+)
 
-    ORDER BY c.embedding <=> CAST(:query_vector AS vector)
-    LIMIT :arm_k
-),
+HYBRID_SQL = (
+    "\nWITH"  # noqa: S608 - constants only, see SEARCHABLE_SQL
+    + VECTOR_ARM_SQL.rstrip("\n")
+    + """,
 vector_ranked AS (
     SELECT id, row_number() OVER (ORDER BY distance, id) AS rank FROM vector_arm
 ),
@@ -250,13 +233,9 @@ kw_pool AS MATERIALIZED (
     SELECT c.id, c.tsv
     FROM chunks c
     WHERE
-      c.org_id = :org_id
-      AND c.kind IN ('text', 'table')
-      AND c.embedding IS NOT NULL
-      AND c.embed_model = :embed_model
-      AND (CAST(:document_ids AS bigint[]) IS NULL
-           OR c.document_id = ANY (CAST(:document_ids AS bigint[])))
-
+"""
+    + SEARCHABLE_SQL
+    + """
       AND c.tsv @@ CAST((SELECT terms FROM kw_select) AS tsquery)
     LIMIT :kw_pool
 ),
@@ -266,13 +245,9 @@ kw_fallback AS MATERIALIZED (
     SELECT c.id, c.tsv
     FROM chunks c
     WHERE
-      c.org_id = :org_id
-      AND c.kind IN ('text', 'table')
-      AND c.embedding IS NOT NULL
-      AND c.embed_model = :embed_model
-      AND (CAST(:document_ids AS bigint[]) IS NULL
-           OR c.document_id = ANY (CAST(:document_ids AS bigint[])))
-
+"""
+    + SEARCHABLE_SQL
+    + """
       AND (SELECT count(*) FROM kw_pool) < :arm_k
       AND c.tsv @@ CAST((SELECT fallback_terms FROM kw_select) AS tsquery)
       AND c.id NOT IN (SELECT id FROM kw_pool)
@@ -314,13 +289,9 @@ identifier_arm AS MATERIALIZED (
             SELECT c.id, c.identifiers, c.tsv
             FROM chunks c
             WHERE
-              c.org_id = :org_id
-              AND c.kind IN ('text', 'table')
-              AND c.embedding IS NOT NULL
-              AND c.embed_model = :embed_model
-              AND (CAST(:document_ids AS bigint[]) IS NULL
-                   OR c.document_id = ANY (CAST(:document_ids AS bigint[])))
-              AND CAST(:identifier_regex AS text) IS NOT NULL
+"""
+    + SEARCHABLE_SQL
+    + """              AND CAST(:identifier_regex AS text) IS NOT NULL
               AND c.identifiers ~* CAST(:identifier_regex AS text)
             LIMIT :id_pool
         ) AS p
@@ -366,6 +337,7 @@ JOIN chunks c ON c.id = f.id AND c.org_id = :org_id
 JOIN documents d ON d.id = c.document_id AND d.org_id = :org_id
 ORDER BY f.score DESC, c.id
 """
+)
 
 
 def _query_identifiers(query: str) -> list[str]:
