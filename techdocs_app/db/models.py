@@ -7,6 +7,7 @@ HNSW (cosine) on chunk vectors, GIN on the generated tsvector, GIN trigram on id
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from functools import cache
 from typing import Any
 
 from pgvector.sqlalchemy import Vector
@@ -44,16 +45,15 @@ def insert_row(session: Any, row: SQLModel) -> int:
     Field defaults are the model's (applied when `row` was constructed)."""
     table = type(row).__table__  # type: ignore[attr-defined]
     values = {c.name: getattr(row, c.name) for c in table.columns if c.name != "id"}
-    # One statement object per table, values as parameters: compiled once, then cached.
-    stmt = _INSERT_RETURNING_ID.get(table.name)
-    if stmt is None:
-        stmt = _INSERT_RETURNING_ID[table.name] = table.insert().returning(table.c.id)
-    new_id = int(session.connection().execute(stmt, values).scalar_one())
+    new_id = int(session.connection().execute(_insert_returning_id(table), values).scalar_one())
     row.id = new_id  # type: ignore[attr-defined]
     return new_id
 
 
-_INSERT_RETURNING_ID: dict[str, Any] = {}
+@cache
+def _insert_returning_id(table: Any) -> Any:
+    """One statement object per table, values as parameters: compiled once, then cached."""
+    return table.insert().returning(table.c.id)
 
 
 def _created() -> Any:
