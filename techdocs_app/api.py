@@ -49,7 +49,7 @@ async def health(request: Request) -> JSONResponse:
 
 def _chunk_positions(principal: Principal, *, document_id: int, chunk_id: int) -> list[dict]:
     """The highlight boxes of one chunk of the caller's organization (empty when not theirs)."""
-    with session_scope() as session:
+    with session_scope(org_id=principal.org_id) as session:
         positions: Any = session.exec(
             select(Chunk.positions).where(
                 Chunk.org_id == principal.org_id,

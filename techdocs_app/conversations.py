@@ -42,7 +42,7 @@ def _source_view(data: dict[str, Any]) -> SourceView | None:
 
 
 def list_conversations(principal: Principal) -> list[ConversationView]:
-    with session_scope() as session:
+    with session_scope(org_id=principal.org_id) as session:
         rows = conversations_db.list_conversations(
             session, org_id=principal.org_id, user_id=principal.user_id
         )
@@ -53,7 +53,7 @@ def list_conversations(principal: Principal) -> list[ConversationView]:
 
 
 def get_messages(principal: Principal, *, conversation_id: int) -> list[MessageView]:
-    with session_scope() as session:
+    with session_scope(org_id=principal.org_id) as session:
         conversation = conversations_db.get_conversation(
             session,
             org_id=principal.org_id,
@@ -82,7 +82,7 @@ def get_messages(principal: Principal, *, conversation_id: int) -> list[MessageV
 
 
 def delete_conversation(principal: Principal, *, conversation_id: int) -> None:
-    with session_scope() as session:
+    with session_scope(org_id=principal.org_id) as session:
         deleted = conversations_db.delete_conversation(
             session,
             org_id=principal.org_id,
@@ -97,7 +97,7 @@ def delete_conversation(principal: Principal, *, conversation_id: int) -> None:
 def set_feedback(principal: Principal, *, message_id: int, value: int) -> None:
     if value not in (-1, 0, 1):
         raise ValidationFailed("Feedback is thumbs up, thumbs down or none.")
-    with session_scope() as session:
+    with session_scope(org_id=principal.org_id) as session:
         message = conversations_db.get_message(
             session, org_id=principal.org_id, message_id=message_id
         )

@@ -16,6 +16,7 @@ from redis.exceptions import RedisError
 
 from techdocs_app import jobs
 from techdocs_app.auth import Principal
+from techdocs_app.auth.permissions import Action, require
 from techdocs_app.db import accounts
 from techdocs_app.db import documents as docs_db
 from techdocs_app.db.engine import session_scope
@@ -97,7 +98,7 @@ def upload_document(principal: Principal, *, filename: str, data: bytes) -> Uplo
     again in the same organization returns the existing document with `duplicate=True`.
     Owners and admins manage the library; technicians (members) ask questions.
     """
-    principal.require_admin()
+    require(principal, Action.MANAGE_DOCUMENTS)
     registered = register_upload(
         org_id=principal.org_id, filename=filename, data=data, uploaded_by=principal.user_id
     )
@@ -109,13 +110,13 @@ def upload_document(principal: Principal, *, filename: str, data: bytes) -> Uplo
 
 
 def list_documents(principal: Principal, *, name_filter: str = "") -> list[DocumentView]:
-    with session_scope() as session:
+    with session_scope(org_id=principal.org_id) as session:
         rows = docs_db.list_documents(session, org_id=principal.org_id, name_filter=name_filter)
         return [DocumentView.of(d) for d in rows]
 
 
 def get_document(principal: Principal, *, document_id: int) -> DocumentView:
-    with session_scope() as session:
+    with session_scope(org_id=principal.org_id) as session:
         document = docs_db.get_document(session, org_id=principal.org_id, document_id=document_id)
         if document is None:
             raise NotFound(DOCUMENT_NOT_FOUND)
@@ -124,8 +125,8 @@ def get_document(principal: Principal, *, document_id: int) -> DocumentView:
 
 def delete_document(principal: Principal, *, document_id: int) -> None:
     """Remove the document, its chunks and its stored file, from any state."""
-    principal.require_admin()
-    with session_scope() as session:
+    require(principal, Action.MANAGE_DOCUMENTS)
+    with session_scope(org_id=principal.org_id) as session:
         document = docs_db.get_document(session, org_id=principal.org_id, document_id=document_id)
         if document is None:
             raise NotFound(DOCUMENT_NOT_FOUND)
@@ -144,8 +145,8 @@ def reindex_document(principal: Principal, *, document_id: int) -> DocumentView:
 
     The old chunks stay searchable until the new ones replace them in one transaction.
     """
-    principal.require_admin()
-    with session_scope() as session:
+    require(principal, Action.MANAGE_DOCUMENTS)
+    with session_scope(org_id=principal.org_id) as session:
         document = docs_db.get_document(session, org_id=principal.org_id, document_id=document_id)
         if document is None:
             raise NotFound(DOCUMENT_NOT_FOUND)
@@ -167,7 +168,7 @@ def documents_needing_reindex(principal: Principal) -> list[DocumentView]:
     OpenAI key): re-index them so that all of the library's vectors come from one model."""
     from techdocs_app.providers import get_embedder
 
-    with session_scope() as session:
+    with session_scope(org_id=principal.org_id) as session:
         rows = docs_db.documents_with_other_model(
             session, org_id=principal.org_id, embed_model=get_embedder().model_name
         )
@@ -191,7 +192,7 @@ def render_page_png(
 
     if not 0.25 <= zoom <= MAX_ZOOM:
         raise ValidationFailed(f"Zoom must be between 0.25 and {MAX_ZOOM:g}.")
-    with session_scope() as session:
+    with session_scope(org_id=principal.org_id) as session:
         document = docs_db.get_document(session, org_id=principal.org_id, document_id=document_id)
         if document is None:
             raise NotFound(DOCUMENT_NOT_FOUND)

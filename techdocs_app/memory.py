@@ -95,7 +95,7 @@ def recent_turns(*, org_id: int, conversation_id: int) -> list[Turn]:
     if turns is not None:
         return turns
     limit = get_settings().memory_turns
-    with session_scope() as session:
+    with session_scope(org_id=org_id) as session:
         turns = conversations_db.last_turns(
             session, org_id=org_id, conversation_id=conversation_id, limit=limit
         )

@@ -14,18 +14,18 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from dotenv import dotenv_values
 
 REPO = Path(__file__).resolve().parent.parent
 EVAL_DIR = (REPO.parent / "shared" / "eval").resolve()
 CORPUS_DIR = EVAL_DIR / "corpus"
 DEV_QUESTIONS = EVAL_DIR / "dev.jsonl"
 
-TEST_DB = os.environ.get("TECHDOCS_TEST_DB", "techdocs_test")
-TEST_REDIS_DB = int(os.environ.get("TECHDOCS_TEST_REDIS_DB", "15"))
-
-TABLES = (
-    "query_logs, messages, conversations, chunks, documents, invitations, auth_sessions, "
-    "memberships, webhook_events, users, organizations"
+# The environment wins; a checkout's `.env` may set these too (parallel checkouts on one machine).
+_DOTENV = dotenv_values(REPO / ".env")
+TEST_DB = os.environ.get("TECHDOCS_TEST_DB") or _DOTENV.get("TECHDOCS_TEST_DB") or "techdocs_test"
+TEST_REDIS_DB = int(
+    os.environ.get("TECHDOCS_TEST_REDIS_DB") or _DOTENV.get("TECHDOCS_TEST_REDIS_DB") or "15"
 )
 
 
@@ -73,12 +73,16 @@ def services() -> Iterator[dict[str, str]]:
 
 
 def truncate_all() -> None:
+    """Empty every table of the schema (all of `SQLModel.metadata`, so new tables are included)."""
     from sqlalchemy import text
+    from sqlmodel import SQLModel
 
+    import techdocs_app.db.models  # noqa: F401 - registers the tables
     from techdocs_app.db.engine import get_engine
 
+    tables = ", ".join(f'"{t.name}"' for t in SQLModel.metadata.sorted_tables)
     with get_engine().begin() as conn:
-        conn.execute(text(f"TRUNCATE {TABLES} RESTART IDENTITY CASCADE"))
+        conn.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
 
 
 @pytest.fixture

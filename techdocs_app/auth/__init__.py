@@ -8,8 +8,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from techdocs_app.errors import PermissionDenied
-
 
 @dataclass(frozen=True)
 class Principal:
@@ -21,8 +19,5 @@ class Principal:
 
     @property
     def is_admin(self) -> bool:
+        """Owner or admin. For authorisation use `auth.permissions.require(principal, action)`."""
         return self.role in ("owner", "admin")
-
-    def require_admin(self) -> None:
-        if not self.is_admin:
-            raise PermissionDenied("Only the shop's owner or an admin can do that.")

@@ -308,7 +308,7 @@ def _invalidate_answer_cache(org_id: int) -> None:
     from techdocs_app.db.accounts import bump_index_version
     from techdocs_app.db.engine import session_scope
 
-    with session_scope() as session:
+    with session_scope(org_id=org_id) as session:
         bump_index_version(session, org_id=org_id)
 
 

@@ -93,7 +93,7 @@ def _drop_scratch_org(org_id: int) -> None:
     from techdocs_app.db.models import Document, Organization
     from techdocs_app.storage import get_file_store
 
-    with session_scope() as session:
+    with session_scope(org_id=org_id) as session:
         keys = list(session.exec(select(Document.storage_key).where(Document.org_id == org_id)))
         org = session.get(Organization, org_id)
         if org is not None:

@@ -76,13 +76,40 @@ if hasattr(os, "register_at_fork"):
     os.register_at_fork(after_in_child=_clear)
 
 
+TENANT_SETTING = "app.org_id"
+"""The per-transaction setting that row-level security policies compare each row's `org_id` to."""
+
+
 @contextmanager
-def session_scope() -> Iterator[Session]:
-    """A session that commits on success and rolls back on error."""
+def session_scope(*, org_id: int | None = None) -> Iterator[Session]:
+    """A session that commits on success and rolls back on error.
+
+    `org_id` is the organization of the authenticated principal (or of the job being run): the
+    transaction then sets `app.org_id` (`SET LOCAL`, gone at commit), which the row-level security
+    policies of the tenant tables compare against. Without it, tenant tables show no rows under RLS.
+    Pass it from the principal or the job, never from client input.
+    """
     with Session(get_engine(), expire_on_commit=False) as session:
         try:
+            if org_id is not None:
+                session.connection().exec_driver_sql(
+                    "SELECT set_config(%(name)s, %(value)s, true)",
+                    {"name": TENANT_SETTING, "value": str(int(org_id))},
+                )
             yield session
             session.commit()
         except Exception:
             session.rollback()
             raise
+
+
+@contextmanager
+def system_session_scope() -> Iterator[Session]:
+    """A session for cross-organization maintenance only (sweeps, purges, webhooks that map a
+    vendor's id to an organization, the command line's organization lookup).
+
+    Never use it for a request's or a job's own work: those take `session_scope(org_id=...)`.
+    Under row-level security this is the connection that may see every organization.
+    """
+    with session_scope() as session:
+        yield session

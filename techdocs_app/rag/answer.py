@@ -659,7 +659,7 @@ def _open_conversation(
     conversation_id: int | None,
     document_ids: Sequence[int] | None,
 ) -> _Context:
-    with session_scope() as session:
+    with session_scope(org_id=principal.org_id) as session:
         index_version = session.exec(
             select(Organization.index_version).where(Organization.id == principal.org_id)
         ).first()
@@ -706,7 +706,7 @@ def _open_conversation(
 
 
 def searched_document_titles(org_id: int, document_ids: Sequence[int] | None) -> list[str]:
-    with session_scope() as session:
+    with session_scope(org_id=org_id) as session:
         stmt = select(Document.title, Document.filename).where(
             Document.org_id == org_id, Document.status == "ready"
         )
@@ -719,7 +719,7 @@ def searched_document_titles(org_id: int, document_ids: Sequence[int] | None) ->
 def _parent_texts(org_id: int, parent_ids: Sequence[int]) -> dict[int, str]:
     if not parent_ids:
         return {}
-    with session_scope() as session:
+    with session_scope(org_id=org_id) as session:
         rows = session.exec(
             select(Chunk.id, Chunk.content).where(
                 Chunk.org_id == org_id, col(Chunk.id).in_(list(parent_ids))
@@ -739,7 +739,7 @@ def document_profiles(org_id: int, document_ids: Sequence[int]) -> dict[int, Doc
     once (~0.8 s for a 130-page datasheet); later looks cost one small query."""
     wanted_ids = list(dict.fromkeys(int(d) for d in document_ids))
     out: dict[int, DocumentProfile] = {}
-    with session_scope() as session:
+    with session_scope(org_id=org_id) as session:
         docs = session.exec(
             select(
                 Document.id,
@@ -799,7 +799,7 @@ def _save_answer(
     cache_hit: bool,
     timings: dict[str, float],
 ) -> int:
-    with session_scope() as session:
+    with session_scope(org_id=principal.org_id) as session:
         message = conversations_db.add_message(
             session,
             org_id=principal.org_id,
@@ -841,7 +841,7 @@ def _log_failure(
     timings: dict[str, float],
 ) -> None:
     try:
-        with session_scope() as session:
+        with session_scope(org_id=principal.org_id) as session:
             query_logs.add_query_log(
                 session,
                 org_id=principal.org_id,

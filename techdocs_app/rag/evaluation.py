@@ -171,7 +171,7 @@ def bump_scratch_index(principal: Principal) -> None:
     from techdocs_app.db import accounts
     from techdocs_app.db.engine import session_scope
 
-    with session_scope() as session:
+    with session_scope(org_id=principal.org_id) as session:
         accounts.bump_index_version(session, org_id=principal.org_id)
 
 

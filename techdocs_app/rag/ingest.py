@@ -138,7 +138,7 @@ def register_upload(
             "Split it into smaller PDFs and upload those."
         )
     sha256 = hashlib.sha256(data).hexdigest()
-    with session_scope() as session:
+    with session_scope(org_id=org_id) as session:
         existing = docs_db.get_document_by_sha(session, org_id=org_id, sha256=sha256)
         if existing is not None:
             return Registered(existing, duplicate=True)
@@ -157,13 +157,13 @@ def register_upload(
         uploaded_by=uploaded_by,
     )
     try:
-        with session_scope() as session:
+        with session_scope(org_id=org_id) as session:
             session.add(document)
             session.flush()
             session.refresh(document)
     except IntegrityError:
         # The same file uploaded twice at the same moment: the other upload won.
-        with session_scope() as session:
+        with session_scope(org_id=org_id) as session:
             existing = docs_db.get_document_by_sha(session, org_id=org_id, sha256=sha256)
         if existing is None:
             raise
