@@ -11,7 +11,17 @@ import argparse
 import importlib
 import sys
 
-COMMAND_MODULES = ("services", "accounts", "ingest", "ask", "eval", "bench", "check", "backup", "org")
+COMMAND_MODULES = (
+    "services",
+    "accounts",
+    "ingest",
+    "ask",
+    "eval",
+    "bench",
+    "check",
+    "backup",
+    "org",
+)
 
 
 def build_parser() -> argparse.ArgumentParser:
