@@ -27,6 +27,7 @@ from techdocs_app.auth.sessions import principal_from_session
 from techdocs_app.db.engine import session_scope
 from techdocs_app.db.models import Chunk
 from techdocs_app.errors import NotFound, TechDocsError
+from techdocs_app.observability.middleware import RequestContextMiddleware
 from techdocs_app.observability.routes import observability_routes
 
 log = logging.getLogger(__name__)
@@ -113,3 +114,5 @@ api = Starlette(
         ),
     ]
 )
+# Request ids in every HTTP request's logs and response (X-Request-ID).
+api.add_middleware(RequestContextMiddleware)

@@ -14,12 +14,14 @@ from reflex.event import EventSpec
 
 from techdocs_app.api import api
 from techdocs_app.errors import TechDocsError
+from techdocs_app.observability.logs import configure_logging
 from techdocs_app.pages import chat, library, signin, signup
 from techdocs_app.state.base import SessionState
 from techdocs_app.state.chat import ChatState
 from techdocs_app.state.library import LibraryState
 
 log = logging.getLogger(__name__)
+configure_logging()  # JSON lines in production (LOG_FORMAT), with request/org/user ids
 
 GENERIC_ERROR = "Something went wrong. Please try again."
 

@@ -15,9 +15,12 @@ from rq import get_current_job
 from rq.exceptions import AbandonedJobError
 from rq.job import Job
 
+from techdocs_app.observability.jobs import observed_ingest_job
+
 log = logging.getLogger(__name__)
 
 
+@observed_ingest_job
 def ingest_document(document_id: int) -> str:
     """Extract, chunk, embed and store one document. Returns its final status."""
     from techdocs_app.rag.ingest import run_ingest

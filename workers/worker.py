@@ -26,6 +26,7 @@ from rq.registry import StartedJobRegistry
 from techdocs_app import jobs
 from techdocs_app.db import documents as docs_db
 from techdocs_app.db.engine import session_scope
+from techdocs_app.observability.logs import configure_logging
 from techdocs_app.settings import get_settings
 from workers.tasks import on_work_horse_killed, record_lost_attempt
 
@@ -136,9 +137,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--name", default=None, help="worker name (default: RQ's random name)")
     args = parser.parse_args(argv)
 
-    logging.basicConfig(
-        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
+    configure_logging()
     settings = get_settings()
     connection = Redis.from_url(settings.effective_redis_url)
     worker = build_worker(connection, simple=args.simple, name=args.name)

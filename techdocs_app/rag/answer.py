@@ -31,6 +31,7 @@ from techdocs_app.db import query_logs
 from techdocs_app.db.engine import session_scope
 from techdocs_app.db.models import Chunk, Document, Organization
 from techdocs_app.errors import NotFound, ProviderError, ProviderTimeout, TechDocsError
+from techdocs_app.observability.metrics import observed_answer
 from techdocs_app.providers import get_answerer, get_condenser, get_embedder, get_reranker
 from techdocs_app.providers.base import AnswerStreamInfo, RerankCandidate, SourcePassage, Turn
 from techdocs_app.providers.local_rerank import STOPWORDS
@@ -1055,6 +1056,7 @@ def _focus_documents(
     return list(previous.document_ids[:2])
 
 
+@observed_answer
 async def ask(
     principal: Principal,
     *,
