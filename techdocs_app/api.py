@@ -19,7 +19,7 @@ from sqlmodel import select
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
-from starlette.routing import Route
+from starlette.routing import Mount, Route
 
 from techdocs_app import library
 from techdocs_app.auth import Principal
@@ -29,6 +29,7 @@ from techdocs_app.db.models import Chunk
 from techdocs_app.errors import NotFound, TechDocsError
 from techdocs_app.observability.middleware import RequestContextMiddleware
 from techdocs_app.observability.routes import observability_routes
+from techdocs_app.rest.app import rest_app
 
 log = logging.getLogger(__name__)
 
@@ -107,6 +108,7 @@ api = Starlette(
     routes=[
         Route("/api/health", health, methods=["GET"]),
         *observability_routes(),
+        Mount("/api/v1", app=rest_app),
         Route(
             "/api/pages/{document_id:int}/{page:int}.png",
             page_image,
