@@ -15,10 +15,11 @@ from reflex.event import EventSpec
 from techdocs_app.api import api
 from techdocs_app.errors import TechDocsError
 from techdocs_app.observability.logs import configure_logging
-from techdocs_app.pages import chat, library, signin, signup
+from techdocs_app.pages import chat, library, settings, signin, signup
 from techdocs_app.state.base import SessionState
 from techdocs_app.state.chat import ChatState
 from techdocs_app.state.library import LibraryState
+from techdocs_app.state.settings import SettingsState
 
 log = logging.getLogger(__name__)
 configure_logging()  # JSON lines in production (LOG_FORMAT), with request/org/user ids
@@ -79,4 +80,10 @@ app.add_page(
     route=library.ROUTE,
     title=library.TITLE,
     on_load=[SessionState.require_principal, LibraryState.load],
+)
+app.add_page(
+    settings.settings_page,
+    route=settings.ROUTE,
+    title=settings.TITLE,
+    on_load=[SessionState.require_principal, SettingsState.load],
 )
