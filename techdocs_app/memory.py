@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import logging
+from typing import cast
 
 import redis
 
@@ -79,7 +80,7 @@ def redis_turns(*, org_id: int, conversation_id: int) -> list[Turn] | None:
         return None
     key = memory_key(org_id=org_id, conversation_id=conversation_id)
     try:
-        raw = client.lrange(key, -get_settings().memory_turns, -1)
+        raw = cast(list[bytes], client.lrange(key, -get_settings().memory_turns, -1))
     except redis.RedisError as exc:
         cache.mark_down(exc)
         return None

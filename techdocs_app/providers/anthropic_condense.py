@@ -69,9 +69,7 @@ class ClaudeCondenser:
                 ),
                 timeout=self.timeout_s + 1,
             )
-            text = "".join(
-                block.text for block in message.content if getattr(block, "type", "") == "text"
-            )
+            text = "".join(block.text for block in message.content if block.type == "text")
             rewritten = self._clean(text)
         except Exception as exc:  # noqa: BLE001 - any failure: the offline rules answer instead
             log.warning("anthropic condense failed (%s); using local rules", type(exc).__name__)

@@ -123,6 +123,8 @@ class AnswerTrace:
     document_filter: list[int] | None = None
     not_found: bool = False
     cache_hit: bool = False
+    widened: bool = False
+    """A follow-up's search on the previous turn's manuals was weak: the whole library was searched."""
     error: str | None = None
 
 
@@ -1150,16 +1152,13 @@ async def ask(
         )
         if focus is not None and is_weak(evidence):
             # The follow-up moved away from the previous manuals: search the whole library.
+            trace.widened = True
             t_search = time.perf_counter()
             hits = await _search(principal.org_id, standalone, vector, filter_ids)
             timings["search"] += _ms(t_search)
             ranked, scores = await _rerank(standalone, hits, deadline)
             evidence = await _evidence(
-                principal.org_id,
-                ctx.index_version,
-                standalone,
-                ranked[: settings.rerank_top_n],
-                hits,
+                principal.org_id, standalone, ranked[: settings.rerank_top_n], hits
             )
         timings["rerank"] = _ms(t)
         trace.ranked = _ranked_dicts(ranked)

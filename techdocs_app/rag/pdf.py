@@ -338,7 +338,7 @@ def _extract_raw(page: pymupdf.Page) -> RawPage:
             text = "".join(s["text"] for s in spans)
             if not text.strip():
                 continue
-            weights = Counter()
+            weights: Counter[float] = Counter()
             bold_chars = total_chars = 0
             for s in spans:
                 n = len(s["text"].strip())
@@ -1098,7 +1098,7 @@ def _running_lines(raws: list[RawPage]) -> set[str]:
 
 
 def _heading_sizes(raws: list[RawPage], body: float) -> list[float]:
-    sizes = Counter()
+    sizes: Counter[float] = Counter()
     for raw in raws:
         for ln in raw.lines:
             if ln.size >= body * 1.2 and _heading_candidate(ln, body):
