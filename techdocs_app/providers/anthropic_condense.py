@@ -15,7 +15,7 @@ import anthropic
 
 from techdocs_app.providers.base import Turn
 from techdocs_app.providers.local_condense import condense_locally
-from techdocs_app.rag.prompts import CONDENSE_SYSTEM_PROMPT, condense_messages
+from techdocs_app.providers.prompts import CONDENSE_SYSTEM_PROMPT, condense_messages
 from techdocs_app.settings import Settings
 
 log = logging.getLogger(__name__)
