@@ -17,6 +17,10 @@ PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
 DEV_SESSION_SECRET = "dev-only-session-secret-change-me"
 
+EMBED_DIM = 384
+"""Size of every embedding vector (the `chunks.embedding` column; OpenAI is asked for
+`dimensions=384`). A constant, not a setting: changing it needs a migration and a re-index."""
+
 
 class UnsafeProductionSettings(RuntimeError):
     """Raised when ENVIRONMENT=production still uses a development default."""
