@@ -26,7 +26,7 @@ from typing import Any
 
 from redis import Redis
 from redis.exceptions import ConnectionError as RedisConnectionError
-from rq import Queue, SimpleWorker, Worker
+from rq import Queue, SimpleWorker, Worker, worker_registration
 from rq.exceptions import NoSuchJobError
 from rq.job import Job, JobStatus
 from rq.worker import WorkerStatus
@@ -67,7 +67,20 @@ class FairIngestMixin:
         if time.monotonic() - self._maintenance_checked_at < MAINTENANCE_CHECK_S:
             return
         self._maintenance_checked_at = time.monotonic()
+        self.ensure_registered()
         maintenance.run_due(self.connection)
+
+    def ensure_registered(self) -> None:
+        """Redis lost our registration (flushed, or restarted without persistence): register again,
+        so that the Library and `/api/health/worker` still see this worker."""
+        if self.connection.sismember(worker_registration.REDIS_WORKER_KEYS, self.key):  # type: ignore[attr-defined]
+            return
+        with self.connection.pipeline() as pipe:
+            pipe.hset(self.key, mapping=self.serialize())  # type: ignore[attr-defined]
+            worker_registration.register(self, pipe)  # type: ignore[arg-type]
+            pipe.expire(self.key, self.worker_ttl + 60)  # type: ignore[attr-defined]
+            pipe.execute()
+        self.log.warning("Worker %s: registered again (Redis had lost it)", self.name)
 
     def maintain_heartbeats(self, job: Job) -> None:
         super().maintain_heartbeats(job)  # type: ignore[misc]
@@ -79,6 +92,11 @@ class FairIngestMixin:
         names = jobs.ingest_queue_names(self.connection)
         if names != [q.name for q in self.queues]:
             self.queues = [Queue(name, connection=self.connection) for name in names]
+
+    def run_maintenance_tasks(self) -> None:
+        if self._stop_requested:  # type: ignore[attr-defined]
+            return  # RQ would start its scheduler again on the way out of a warm shutdown
+        super().run_maintenance_tasks()  # type: ignore[misc]
 
     def clean_registries(self) -> None:
         self.refresh_queues()
