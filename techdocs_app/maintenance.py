@@ -39,6 +39,8 @@ from redis import Redis
 from rq import Queue
 from rq.job import Job, JobStatus
 from rq.registry import StartedJobRegistry
+from rq.results import Result
+from rq.utils import now as rq_now
 
 from techdocs_app import jobs
 from techdocs_app.db import ingest_claims
@@ -96,10 +98,15 @@ def requeue_interrupted(job: Job, *, consume_retry: bool, reason: str) -> bool:
         registry.remove_executions(job, pipeline=pipe)
         pipe.execute()
     if consume_retry and not job.retries_left:
-        job.set_status(JobStatus.FAILED)
-        queue.failed_job_registry.add(
-            job, ttl=job.failure_ttl, exc_string=f"{reason}; no retries left"
-        )
+        exc_string = f"AbandonedJobError: {reason}; no retries left"
+        job.ended_at = rq_now()
+        with connection.pipeline() as pipe:  # as RQ records a failure: status, registry, result
+            job.set_status(JobStatus.FAILED, pipeline=pipe)
+            queue.failed_job_registry.add(
+                job, ttl=job.failure_ttl, exc_string=exc_string, pipeline=pipe
+            )
+            Result.create_failure(job, job.failure_ttl, exc_string=exc_string, pipeline=pipe)
+            pipe.execute()
         return False
     if consume_retry:
         job.retries_left = (job.retries_left or 1) - 1

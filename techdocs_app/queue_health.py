@@ -14,12 +14,14 @@ ours beat every 5 s when idle and every 10 s while a job runs.
 
 from __future__ import annotations
 
+import logging
 import re
 import warnings
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from redis import Redis
+from redis.exceptions import RedisError
 from rq import Queue, Worker
 from rq.job import Job
 from rq.registry import FailedJobRegistry, ScheduledJobRegistry, StartedJobRegistry
@@ -28,6 +30,8 @@ from rq.utils import utcparse
 from techdocs_app import jobs
 from techdocs_app.auth import Principal
 from techdocs_app.auth.permissions import Action, allowed, require
+
+log = logging.getLogger(__name__)
 
 HEARTBEAT_STALE_S = 60.0
 
@@ -158,8 +162,13 @@ class LibraryQueueStatus:
 
 
 def library_queue_status(principal: Principal) -> LibraryQueueStatus:
+    """Redis unreachable: not paused (as far as we know) and no details; the page still works."""
     require(principal, Action.READ_LIBRARY)
-    health = org_health(principal.org_id)
+    try:
+        health = org_health(principal.org_id)
+    except RedisError:
+        log.warning("queue status unavailable: Redis unreachable")
+        return LibraryQueueStatus(paused=False, details_visible=False)
     if not allowed(principal.role, Action.MANAGE_DOCUMENTS):
         return LibraryQueueStatus(paused=health.paused, details_visible=False)
     return LibraryQueueStatus(

@@ -44,12 +44,19 @@ POLL_S = 0.2
 TRACK_EVERY_S = 1.0
 
 
-def next_backoff(previous_s: float | None, ran_for_s: float) -> float:
+def next_backoff(
+    previous_s: float | None,
+    ran_for_s: float,
+    *,
+    first_s: float = FIRST_BACKOFF_S,
+    max_s: float = MAX_BACKOFF_S,
+    stable_after_s: float = STABLE_AFTER_S,
+) -> float:
     """Seconds to wait before restarting a worker that ran `ran_for_s` seconds, when the wait before
-    its last start was `previous_s` (None: it was the first start)."""
-    if previous_s is None or ran_for_s >= STABLE_AFTER_S:
-        return FIRST_BACKOFF_S
-    return min(previous_s * 2, MAX_BACKOFF_S)
+    its last restart was `previous_s` (None: it had not been restarted yet)."""
+    if previous_s is None or ran_for_s >= stable_after_s:
+        return first_s
+    return min(previous_s * 2, max_s)
 
 
 def describe_exit(returncode: int) -> str:
@@ -76,6 +83,11 @@ class Slot:
 
 
 class Supervisor:
+    first_backoff_s = FIRST_BACKOFF_S
+    max_backoff_s = MAX_BACKOFF_S
+    stop_grace_s = STOP_GRACE_S
+    kill_after_s = KILL_AFTER_S
+
     def __init__(
         self, workers: int, *, command: Sequence[str] | None = None, log_path: Path | None = None
     ) -> None:
@@ -153,11 +165,16 @@ class Supervisor:
                 if self.stopping:
                     log.info("worker %d stopped (%s)", slot.index, describe_exit(code))
                     continue
-                slot.backoff_s = next_backoff(slot.backoff_s, ran_for)
+                slot.backoff_s = next_backoff(
+                    slot.backoff_s,
+                    ran_for,
+                    first_s=self.first_backoff_s,
+                    max_s=self.max_backoff_s,
+                )
                 slot.restarts += 1
                 slot.restart_at = now + slot.backoff_s
                 log.warning(
-                    "worker %d (pid %d) exited with %s after %.1f s; restart #%d in %.0f s",
+                    "worker %d (pid %d) exited with %s after %.1f s; restart #%d in %.1f s",
                     slot.index,
                     process.pid,
                     describe_exit(code),
@@ -189,13 +206,13 @@ class Supervisor:
             self._track(slot)
         log.info("stopping %d worker(s)", len(self.running()))
         self._signal_all(signal.SIGTERM)
-        deadline = time.monotonic() + STOP_GRACE_S
+        deadline = time.monotonic() + self.stop_grace_s
         while self.running() and time.monotonic() < deadline:
             time.sleep(POLL_S)
         if self.running():
-            log.info("workers still busy after %.0f s: stopping their jobs", STOP_GRACE_S)
+            log.info("workers still busy after %.0f s: stopping their jobs", self.stop_grace_s)
             self._signal_all(signal.SIGTERM)
-        deadline = time.monotonic() + KILL_AFTER_S
+        deadline = time.monotonic() + self.kill_after_s
         while self.running() and time.monotonic() < deadline:
             time.sleep(POLL_S)
         for slot in self.slots:
