@@ -34,6 +34,7 @@ import logging
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import cast
 
 from redis import Redis
 from rq import Queue
@@ -121,8 +122,8 @@ def recover_abandoned_jobs(connection: Redis | None = None) -> list[str]:
     recovered: list[str] = []
     for name in jobs.ingest_queue_names(connection):
         registry = StartedJobRegistry(name, connection=connection)
-        for entry in connection.zrange(registry.key, 0, -1):
-            job_id = registry.parse_job_id(entry)
+        for entry in cast(list[bytes], connection.zrange(registry.key, 0, -1)):
+            job_id = registry.parse_job_id(entry.decode())
             try:
                 job = Job.fetch(job_id, connection=connection)
             except Exception:  # noqa: BLE001 - NoSuchJobError or a corrupt hash: drop the entry

@@ -26,6 +26,7 @@ from rq import Queue, Worker
 from rq.job import Job
 from rq.registry import FailedJobRegistry, ScheduledJobRegistry, StartedJobRegistry
 from rq.utils import utcparse
+from rq.worker import BaseWorker
 
 from techdocs_app import jobs
 from techdocs_app.auth import Principal
@@ -74,7 +75,7 @@ class QueueHealth:
         }
 
 
-def live_workers(connection: Redis, *, now: datetime | None = None) -> list[Worker]:
+def live_workers(connection: Redis, *, now: datetime | None = None) -> list[BaseWorker]:
     """RQ workers serving the ingest queues whose last heartbeat is recent."""
     now = now or datetime.now(UTC)
     live = []

@@ -22,14 +22,15 @@ import sys
 import time
 from collections.abc import Sequence
 from types import FrameType
-from typing import Any
+from typing import Any, cast
 
 from redis import Redis
 from redis.exceptions import ConnectionError as RedisConnectionError
 from rq import Queue, SimpleWorker, Worker, worker_registration
 from rq.exceptions import NoSuchJobError
 from rq.job import Job, JobStatus
-from rq.worker import WorkerStatus
+from rq.scheduler import RQScheduler
+from rq.worker import BaseWorker, WorkerStatus
 
 from techdocs_app import jobs, maintenance
 from techdocs_app.settings import get_settings
@@ -53,6 +54,7 @@ class FairIngestMixin:
     queues: list[Queue]
     name: str
     log: logging.Logger
+    scheduler: RQScheduler | None
     _started_maintenance = False
     _maintenance_checked_at = 0.0
 
@@ -133,8 +135,11 @@ class FairIngestMixin:
                     return None
                 if max_idle_time is not None and time.monotonic() - idle_since >= max_idle_time:
                     return None
-                popped = self.connection.blpop(
-                    [jobs.WAKE_KEY, *(q.key for q in self.queues)], min(timeout, IDLE_WAIT_S)
+                popped = cast(
+                    "list[bytes] | None",
+                    self.connection.blpop(
+                        [jobs.WAKE_KEY, *(q.key for q in self.queues)], min(timeout, IDLE_WAIT_S)
+                    ),
                 )
                 if popped is None:
                     continue
@@ -225,7 +230,7 @@ class SimpleIngestWorker(FairIngestMixin, SimpleWorker):
     """Same, without forking (debugging; tests)."""
 
 
-def build_worker(connection: Redis, *, simple: bool = False, name: str | None = None) -> Worker:
+def build_worker(connection: Redis, *, simple: bool = False, name: str | None = None) -> BaseWorker:
     kwargs: dict[str, Any] = {} if simple else {"work_horse_killed_handler": on_work_horse_killed}
     cls = SimpleIngestWorker if simple else IngestWorker
     return cls(
