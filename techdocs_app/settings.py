@@ -17,6 +17,10 @@ PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
 DEV_SESSION_SECRET = "dev-only-session-secret-change-me"
 
+EMBED_DIM = 384
+"""Size of every embedding vector (the `chunks.embedding` column; OpenAI is asked for
+`dimensions=384`). A constant, not a setting: changing it needs a migration and a re-index."""
+
 
 class UnsafeProductionSettings(RuntimeError):
     """Raised when ENVIRONMENT=production still uses a development default."""
@@ -101,6 +105,10 @@ class Settings(BaseSettings):
     ingest_retry_intervals_s: list[int] = [5, 30, 120]
 
     workers_per_ingest: int = Field(default=2, ge=1)
+    workers: int = Field(default=1, ge=1)
+    """Ingestion workers `make run` keeps running (`workers.supervisor`)."""
+    ingest_stuck_margin_s: int = Field(default=300, ge=0)
+    """A `processing` document silent for the job timeout plus this, with no live job, is failed."""
 
     # Operations: logs, metrics, REST API, backups
     log_format: Literal["json", "text"] | None = None

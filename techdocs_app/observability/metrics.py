@@ -203,46 +203,38 @@ class IngestCollector(Collector):
         yield from self._documents()
 
     def _queue(self) -> Iterable[Metric]:
+        """Every organization's ingest queues, read from RQ's registries (`queue_health`)."""
         from redis.exceptions import RedisError
-        from rq.job import Job
 
-        from techdocs_app import jobs
+        from techdocs_app.queue_health import fleet_health
 
         try:
-            queue = jobs.get_queue()
-            depth = queue.count
-            oldest_age = 0.0
-            for job_id in queue.get_job_ids(0, 0):
-                job = Job.fetch(job_id, connection=queue.connection)
-                if job.enqueued_at is not None:
-                    enqueued = job.enqueued_at.timestamp()
-                    oldest_age = max(0.0, time.time() - enqueued)
-            states = {
-                "started": queue.started_job_registry.count,
-                "scheduled": queue.scheduled_job_registry.count,
-                "deferred": queue.deferred_job_registry.count,
-                "failed": queue.failed_job_registry.count,
-            }
+            health = fleet_health()
         except (RedisError, OSError, ValueError) as exc:
             log.warning("metrics: ingest queue unreadable (%s)", type(exc).__name__)
             return
-        except Exception as exc:  # noqa: BLE001 - a job hash that cannot be read
-            log.warning("metrics: ingest queue unreadable (%s)", type(exc).__name__)
-            return
         yield GaugeMetricFamily(
-            "techdocs_ingest_queue_depth", "Ingest jobs waiting in the queue.", value=depth
+            "techdocs_ingest_queue_depth",
+            "Ingest jobs waiting in the queues (every organization).",
+            value=health.queued,
         )
         yield GaugeMetricFamily(
             "techdocs_ingest_queue_oldest_job_age_seconds",
             "How long the oldest waiting ingest job has waited (0 when none waits).",
-            value=oldest_age,
+            value=health.oldest_queued_age_s or 0.0,
         )
         family = GaugeMetricFamily(
             "techdocs_ingest_jobs", "Ingest jobs in each RQ registry.", labels=["state"]
         )
-        for state, count in states.items():
-            family.add_metric([state], count)
+        family.add_metric(["running"], health.running)
+        family.add_metric(["scheduled"], health.scheduled)
+        family.add_metric(["failed"], health.failed)
         yield family
+        yield GaugeMetricFamily(
+            "techdocs_ingest_workers",
+            "Live ingestion workers (recent heartbeat).",
+            value=health.workers,
+        )
 
     def _ingest_counters(self) -> Iterable[Metric]:
         from redis.exceptions import RedisError
