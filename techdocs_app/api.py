@@ -26,7 +26,7 @@ from techdocs_app.auth import Principal
 from techdocs_app.auth.sessions import principal_from_session
 from techdocs_app.db.engine import session_scope
 from techdocs_app.db.models import Chunk
-from techdocs_app.downloads import EXPORT_PATH, organization_export
+from techdocs_app.downloads import EXPORT_PATH, organization_export_route
 from techdocs_app.errors import NotFound, TechDocsError
 from techdocs_app.observability.middleware import RequestContextMiddleware
 from techdocs_app.observability.routes import observability_routes
@@ -125,7 +125,7 @@ api = Starlette(
         Route("/api/health", health, methods=["GET"]),
         *observability_routes(),
         Mount("/api/v1", app=rest_app),
-        Route(EXPORT_PATH, organization_export, methods=["GET"]),
+        Route(EXPORT_PATH, organization_export_route(SESSION_COOKIE), methods=["GET"]),
         Route("/api/health/worker", worker_health, methods=["GET"]),
         Route(
             "/api/pages/{document_id:int}/{page:int}.png",

@@ -31,6 +31,7 @@ import tarfile
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import cast
 
 from sqlalchemy import create_engine
 from sqlalchemy.engine import make_url
@@ -252,7 +253,7 @@ def drop_derived_redis_keys() -> int:
         for pattern in STALE_REDIS_PATTERNS:
             batch = list(client.scan_iter(match=pattern, count=1000))
             for start in range(0, len(batch), 500):
-                dropped += int(client.delete(*batch[start : start + 500]))
+                dropped += cast(int, client.delete(*batch[start : start + 500]))
     except RedisError as exc:
         log.warning("could not drop cached answers after the restore (%s)", type(exc).__name__)
     return dropped

@@ -13,6 +13,7 @@ import contextlib
 import logging
 import os
 import tempfile
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 from starlette.background import BackgroundTask
@@ -52,10 +53,17 @@ def _remove(path: Path) -> None:
         path.unlink()
 
 
-async def organization_export(request: Request) -> Response:
-    from techdocs_app.api import SESSION_COOKIE
+def organization_export_route(session_cookie: str) -> Callable[[Request], Awaitable[Response]]:
+    """The route's handler; `session_cookie` is the name of the browser's session cookie."""
 
-    principal = await asyncio.to_thread(principal_from_session, request.cookies.get(SESSION_COOKIE))
+    async def organization_export(request: Request) -> Response:
+        return await _export(request, request.cookies.get(session_cookie))
+
+    return organization_export
+
+
+async def _export(request: Request, token: str | None) -> Response:
+    principal = await asyncio.to_thread(principal_from_session, token)
     if principal is None:
         return _error(401, "unauthorized", "Sign in to download your organization's data.")
     bind(org_id=principal.org_id, user_id=principal.user_id)

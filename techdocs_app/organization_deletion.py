@@ -19,6 +19,7 @@ from __future__ import annotations
 import logging
 import shutil
 from dataclasses import dataclass, field
+from typing import cast
 
 from redis.exceptions import RedisError
 
@@ -114,7 +115,7 @@ def delete_organization(principal: Principal, *, confirmation: str) -> DeletionR
         client = jobs.get_redis()
         keys = org_redis_keys(client, org_id)
         for start in range(0, len(keys), 500):
-            report.redis_keys_deleted += int(client.delete(*keys[start : start + 500]))
+            report.redis_keys_deleted += cast(int, client.delete(*keys[start : start + 500]))
     except RedisError as exc:
         report.problems.append(f"redis: {type(exc).__name__}")
 

@@ -234,8 +234,9 @@ def export_organization(principal: Principal, out: IO[bytes]) -> dict[str, int]:
             index.append({**entry, "message_count": len(messages), "file": file})
             written.add(conversation_id)
             counts["messages"] += len(messages)
-        for conversation_id, conversation in by_id.items():
-            if conversation_id is not None and conversation_id not in written:
+        for known_id, conversation in by_id.items():
+            if known_id is not None and known_id not in written:
+                conversation_id = known_id
                 entry = _conversation_entry(conversation, emails)
                 file = f"conversations/{conversation_id}.json"
                 _write_json(archive, file, {**entry, "messages": []})

@@ -55,7 +55,7 @@ def get_key(session: Session, *, org_id: int, key_id: int) -> ApiKey | None:
 
 
 def revoke_key(session: Session, *, org_id: int, key_id: int, now: datetime) -> bool:
-    result = session.exec(
+    result = session.connection().execute(
         update(ApiKey)
         .where(
             col(ApiKey.org_id) == org_id,
@@ -63,7 +63,7 @@ def revoke_key(session: Session, *, org_id: int, key_id: int, now: datetime) -> 
             col(ApiKey.revoked_at).is_(None),
         )
         .values(revoked_at=now)
-    )  # type: ignore[call-overload]
+    )
     return bool(result.rowcount)
 
 
@@ -74,30 +74,33 @@ def key_principal_row(session: Session, *, key_hash: str) -> Any | None:
     The credential names its organization (like a session token): call it from a system session."""
     stmt = (
         sa_select(
-            ApiKey.id,
-            ApiKey.role,
-            ApiKey.org_id,
-            Organization.name,
-            User.id,
-            User.email,
-            Membership.role,
-            ApiKey.last_used_at,
+            col(ApiKey.id),
+            col(ApiKey.role),
+            col(ApiKey.org_id),
+            col(Organization.name),
+            col(User.id),
+            col(User.email),
+            col(Membership.role),
+            col(ApiKey.last_used_at),
         )
-        .join(Organization, Organization.id == ApiKey.org_id)
-        .join(User, User.id == ApiKey.created_by)
+        .join(Organization, col(Organization.id) == col(ApiKey.org_id))
+        .join(User, col(User.id) == col(ApiKey.created_by))
         .join(
             Membership,
-            and_(Membership.org_id == ApiKey.org_id, Membership.user_id == ApiKey.created_by),
+            and_(
+                col(Membership.org_id) == col(ApiKey.org_id),
+                col(Membership.user_id) == col(ApiKey.created_by),
+            ),
         )
-        .where(ApiKey.key_hash == key_hash, col(ApiKey.revoked_at).is_(None))
+        .where(col(ApiKey.key_hash) == key_hash, col(ApiKey.revoked_at).is_(None))
         .limit(1)
     )
     return session.connection().execute(stmt).first()
 
 
 def touch_key(session: Session, *, org_id: int, key_id: int, now: datetime) -> None:
-    session.exec(
+    session.connection().execute(
         update(ApiKey)
         .where(col(ApiKey.org_id) == org_id, col(ApiKey.id) == key_id)
         .values(last_used_at=now)
-    )  # type: ignore[call-overload]
+    )

@@ -91,12 +91,14 @@ def sole_member_user_ids(session: Session, *, org_id: int) -> list[int]:
 
 def delete_organization(session: Session, *, org_id: int) -> bool:
     """Delete the organization row; the database cascades to every tenant table."""
-    result = session.exec(delete(Organization).where(col(Organization.id) == org_id))  # type: ignore[call-overload]
+    result = session.connection().execute(
+        delete(Organization).where(col(Organization.id) == org_id)
+    )
     return bool(result.rowcount)
 
 
 def delete_users(session: Session, *, user_ids: list[int]) -> int:
     if not user_ids:
         return 0
-    result = session.exec(delete(User).where(col(User.id).in_(user_ids)))  # type: ignore[call-overload]
+    result = session.connection().execute(delete(User).where(col(User.id).in_(user_ids)))
     return int(result.rowcount or 0)

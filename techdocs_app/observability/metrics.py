@@ -26,7 +26,7 @@ import logging
 import os
 import time
 from collections.abc import AsyncIterator, Callable, Iterable, Mapping
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 from prometheus_client import (
     CONTENT_TYPE_LATEST,
@@ -128,21 +128,25 @@ def _configured_provider(stage: str) -> str:
 F = TypeVar("F", bound=Callable[..., AsyncIterator[Any]])
 
 
-def observed_answer(ask: F) -> F:
-    """Decorate the answer pipeline (`rag.answer.ask`): counts each question's outcome, stage
-    times, cache hit and provider failure from the events it yields and its trace. A consumer
+def observed_answer(new_trace: Callable[[], Any]) -> Callable[[F], F]:
+    """Decorate the answer pipeline: `@observed_answer(AnswerTrace)` above `rag.answer.ask`.
+
+    Counts each question's outcome, stage times, cache hit and provider failure from the events
+    it yields and its trace (`new_trace()` makes one when the caller passed none). A consumer
     that stops early (a closed stream, a Stop press) counts as `cancelled`."""
 
+    def decorate(ask: F) -> F:
+        return _observed(ask, new_trace)
+
+    return decorate
+
+
+def _observed(ask: F, new_trace: Callable[[], Any]) -> F:
     @functools.wraps(ask)
     async def wrapper(*args: Any, **kwargs: Any) -> AsyncIterator[Any]:
         trace = kwargs.get("trace")
         if trace is None:
-            try:
-                from techdocs_app.rag.answer import AnswerTrace
-
-                trace = kwargs["trace"] = AnswerTrace()
-            except ImportError:  # pragma: no cover - the pipeline without traces
-                trace = None
+            trace = kwargs["trace"] = new_trace()
         finished = False
         started = time.perf_counter()
         try:
@@ -242,7 +246,7 @@ class IngestCollector(Collector):
         from techdocs_app import jobs
 
         try:
-            raw = jobs.get_redis().hgetall(INGEST_HASH)
+            raw = cast(dict[bytes, bytes], jobs.get_redis().hgetall(INGEST_HASH))
         except RedisError as exc:
             log.warning("metrics: ingest counters unreadable (%s)", type(exc).__name__)
             return

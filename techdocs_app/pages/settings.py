@@ -8,9 +8,8 @@ import reflex as rx
 from techdocs_app.components.forms import form_error
 from techdocs_app.components.settings import key_row, new_key_callout
 from techdocs_app.components.shell import app_shell
-from techdocs_app.downloads import EXPORT_PATH
 from techdocs_app.state.base import SessionState
-from techdocs_app.state.settings import SettingsState
+from techdocs_app.state.settings import EXPORT_URL, SettingsState
 
 ROUTE = "/settings"
 TITLE = "Settings · TechDocs AI"
@@ -144,7 +143,7 @@ def _data() -> rx.Component:
                         variant="soft",
                         # A plain browser download from the session-authenticated route (the
                         # zip can be large: it never goes through the websocket).
-                        on_click=rx.download(url=EXPORT_PATH),
+                        on_click=rx.download(url=EXPORT_URL),
                         class_name="td-touch",
                     ),
                     rx.divider(),

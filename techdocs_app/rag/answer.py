@@ -175,7 +175,7 @@ class _Reply:
 # --- the pipeline ---------------------------------------------------------------------------------
 
 
-@observed_answer
+@observed_answer(AnswerTrace)
 async def ask(
     principal: Principal,
     *,

@@ -129,8 +129,9 @@ async def read_json(request: Request, model: type[M]) -> M:
     try:
         return model.model_validate(data)
     except ValidationError as exc:
-        first = exc.errors(include_url=False)[0] if exc.errors() else {}
-        raise ApiError(400, "invalid_request", f"Invalid request: {_describe(first)}.") from exc
+        problems = exc.errors(include_url=False)
+        described = _describe(dict(problems[0])) if problems else "invalid"
+        raise ApiError(400, "invalid_request", f"Invalid request: {described}.") from exc
 
 
 def path_id(request: Request, name: str) -> int:
@@ -291,7 +292,7 @@ async def query_stream(request: Request) -> Response:
     body = await read_json(request, QueryRequest)
     events, trace = _start_answer(found, body)
     # A question the pipeline refuses at once answers like POST /query (JSON, 4xx).
-    first = await anext(events)  # type: ignore[call-overload]
+    first = await anext(events)
     if isinstance(first, Failed):
         await events.aclose()  # type: ignore[attr-defined]
         raise _failure(trace.error, first.user_message)
@@ -322,7 +323,7 @@ async def query_stream(request: Request) -> Response:
                     err = _failure(trace.error, event.user_message)
                     yield sse("error", {"code": err.code, "message": err.message})
                 try:
-                    event = await anext(events)  # type: ignore[call-overload]
+                    event = await anext(events)
                 except StopAsyncIteration:
                     return
         finally:

@@ -13,11 +13,15 @@ import reflex as rx
 from techdocs_app import api_keys
 from techdocs_app.api import SESSION_COOKIE
 from techdocs_app.auth.permissions import Action, allowed
+from techdocs_app.downloads import EXPORT_PATH
 from techdocs_app.errors import TechDocsError
 from techdocs_app.organization_deletion import delete_organization
 from techdocs_app.state.base import SIGN_IN_ROUTE, current_principal
 
 log = logging.getLogger(__name__)
+
+EXPORT_URL = EXPORT_PATH
+"""Where the export zip downloads from (a plain same-origin request with the session cookie)."""
 
 
 @dataclass

@@ -321,16 +321,15 @@ def _chunks(org_id: int, document_id: int) -> list[tuple]:
 def test_two_workers_ingest_ten_uploads_each_exactly_once(
     db: dict[str, str], make_org: Any, tmp_path: Path, redis_client: Any
 ) -> None:
-    from rq import Worker
-
     from techdocs_app import jobs, library
+    from techdocs_app.queue_health import live_workers
     from techdocs_app.rag.ingest import ingest_path
 
     env = _env(db, tmp_path)
     workers = [_start_worker(f"scale-out-w{i}", env) for i in (1, 2)]
     try:
         deadline = time.monotonic() + START_TIMEOUT_S
-        while len(Worker.all(queue=jobs.get_queue())) < 2:
+        while len(live_workers(jobs.get_redis())) < 2:
             assert all(w.poll() is None for w in workers), "a worker exited; see artifacts/"
             assert time.monotonic() < deadline, "the workers did not register"
             time.sleep(0.5)
