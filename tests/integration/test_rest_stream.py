@@ -92,7 +92,10 @@ def test_stream_sends_sources_tokens_then_done(live, make_org, corpus_dir) -> No
 
     # A question refused at once answers as JSON, like POST /query.
     refused = httpx.post(
-        f"{url}/api/v1/query/stream", headers=_key(shop), json={"question": "?"}, timeout=30
+        f"{url}/api/v1/query/stream",
+        headers=_key(shop),
+        json={"question": "torque " * 400},
+        timeout=30,
     )
     assert refused.status_code == 422 and refused.json()["error"]["code"] == "invalid_question"
 

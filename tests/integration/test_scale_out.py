@@ -128,6 +128,15 @@ def two_apps(db: dict[str, str], tmp_path: Path) -> Iterator[list[tuple[int, sub
     env = {**_env(db, tmp_path), "GRANIAN_WORKERS": "1", "REFLEX_FRONTEND_PORT": "0"}
     apps = []
     for name in ("a", "b"):
+        if apps:
+            # Reflex clears its `.states` folder while starting: let the first one get past that
+            # before the second starts in the same checkout.
+            first_log = ARTIFACTS / "scale_out_app_a.log"
+            deadline = time.monotonic() + START_TIMEOUT_S
+            while "Starting Reflex App" not in first_log.read_text(errors="replace"):
+                assert apps[0][1].poll() is None, "app a exited; see artifacts/"
+                assert time.monotonic() < deadline, "app a did not start"
+                time.sleep(0.2)
         port = _free_port()
         log = (ARTIFACTS / f"scale_out_app_{name}.log").open("wb")
         process = subprocess.Popen(
