@@ -48,8 +48,9 @@ worker: services
 test: services
 	@$(PY) -m pytest -p no:playwright -p no:base_url $(PYTEST_ARGS)
 
+## lint: ruff (style) and mypy (types of the packages pyproject.toml lists; make test runs it too)
 lint:
-	$(VENV)/bin/ruff check . && $(VENV)/bin/ruff format --check .
+	$(VENV)/bin/ruff check . && $(VENV)/bin/ruff format --check . && $(VENV)/bin/mypy
 
 format:
 	$(VENV)/bin/ruff format . && $(VENV)/bin/ruff check --fix .
