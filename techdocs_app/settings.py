@@ -102,6 +102,34 @@ class Settings(BaseSettings):
 
     workers_per_ingest: int = Field(default=2, ge=1)
 
+    # Security: rate limits kept in Redis, answered with "try again in N s" (0 turns one off).
+    signin_attempts_per_address_per_minute: int = 20
+    """Sign-in attempts from one client address (a shop's technicians share one address)."""
+    signin_attempts_per_account_per_minute: int = 10
+    """Sign-in attempts for one email from one address."""
+    signin_free_failures: int = 5
+    """Wrong passwords for one email from one address before each further one doubles the wait."""
+    signin_account_free_failures: int = 20
+    """Wrong passwords for one email from all addresses together before the back-off starts."""
+    signin_backoff_base_s: float = 2.0
+    signin_backoff_max_s: float = 900.0
+    signin_failure_window_s: float = 3600.0
+    """Failures are forgotten this long after the last one (and at a successful sign-in)."""
+    signups_per_address_per_hour: int = 5
+    questions_per_user_per_minute: int = 12
+    questions_per_org_per_day: int = 2000
+    uploads_per_org_per_hour: int = 60
+    """Files uploaded per organization per hour."""
+    max_concurrent_uploads_per_org: int = 2
+    password_hash_workers: int = Field(default=2, ge=1)
+    """Threads that run password hashing (argon2: 64 MiB and ~0.1 s each), apart from the
+    threads that serve database calls."""
+    password_hash_queue: int = Field(default=32, ge=1)
+    """Sign-ins waiting for a hashing thread beyond this are refused with "try again"."""
+    trusted_proxy_hops: int = Field(default=0, ge=0)
+    """Reverse proxies in front of the app that append to X-Forwarded-For (Render: 1). 0 ignores
+    the header: the client address is the connection's peer."""
+
     @model_validator(mode="before")
     @classmethod
     def _empty_is_unset(cls, data: object) -> object:

@@ -10,7 +10,7 @@ answer is saved (`streaming` back to False).
 Set-up goes through the services (same database and Redis as the app, from the usual settings):
 one bench organization (signed up once, then reused) with a corpus manual ingested in-process by
 `rag.ingest.ingest_path`, and one session per simulated user. The users share that organization
-and its owner account (one conversation each); local accounts have no invitation flow yet.
+and each simulated user is its own technician (a member of that organization, no password).
 
 This module imports no reflex at import time (services never do); the state names are read
 from the state classes inside `run()`.
@@ -327,6 +327,31 @@ def _bench_principal(manual: Path) -> Any:
     return principal
 
 
+def _bench_technicians(owner: Any, count: int) -> list[Any]:
+    """One technician (member) per simulated user, so that each asks as its own person (the
+    questions-per-user rate limit applies per person, as in a shop)."""
+    from dataclasses import replace
+
+    from techdocs_app.db import accounts
+    from techdocs_app.db.engine import session_scope
+    from techdocs_app.db.models import Membership, User
+
+    technicians = []
+    for i in range(count):
+        email = f"bench-tech-{i}@bench.techdocs.invalid"
+        with session_scope(org_id=owner.org_id) as session:
+            user = accounts.get_user_by_email(session, email=email)
+            if user is None:
+                user = User(email=email, password_hash=None)
+                session.add(user)
+                session.flush()
+            assert user.id is not None
+            if accounts.get_membership(session, org_id=owner.org_id, user_id=user.id) is None:
+                session.add(Membership(org_id=owner.org_id, user_id=user.id, role="member"))
+            technicians.append(replace(owner, user_id=user.id, role="member", email=email))
+    return technicians
+
+
 def _state_names() -> Names:
     from techdocs_app.state.base import SessionState
     from techdocs_app.state.chat import ChatState
@@ -383,7 +408,7 @@ def run(args: argparse.Namespace) -> int:
     principal = _bench_principal(manual)
     if not args.warm_cache:
         _invalidate_answer_cache(principal.org_id)
-    tokens = [issue_session(principal) for _ in range(args.users)]
+    tokens = [issue_session(tech) for tech in _bench_technicians(principal, args.users)]
     names = _state_names()
     print(
         f"bench-chat: {args.users} users × {args.questions} questions against {args.url}",

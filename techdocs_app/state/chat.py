@@ -21,10 +21,10 @@ from typing import Any
 import reflex as rx
 from reflex.event import EventSpec
 
-from techdocs_app import conversations, library
+from techdocs_app import conversations, library, throttles
 from techdocs_app.api import PAGE_ZOOM, page_image_url
 from techdocs_app.auth import Principal
-from techdocs_app.errors import TechDocsError, ValidationFailed
+from techdocs_app.errors import RateLimited, TechDocsError, ValidationFailed
 from techdocs_app.rag.answer import Done, Failed, SourceView, Started, Token, ask
 from techdocs_app.rag.answer import Sources as SourcesEvent
 from techdocs_app.settings import get_settings
@@ -371,7 +371,7 @@ class ChatState(rx.State):
 
     @rx.event(background=True)
     async def submit_question(self, form_data: dict[str, str]):
-        error = ""
+        error = question = ""
         principal: Principal | None = None
         async with self:
             if self.streaming:
@@ -382,6 +382,11 @@ class ChatState(rx.State):
                 error = exc.user_message
             else:
                 principal = await current_principal(self)
+                if principal is not None:
+                    try:
+                        await asyncio.to_thread(throttles.check_question, principal)
+                    except RateLimited as exc:
+                        error, principal = exc.user_message, None
                 if principal is not None:
                     self.messages.append(
                         ChatMessage(key=self._next_key(), role="user", content=question)
@@ -396,6 +401,9 @@ class ChatState(rx.State):
                     document_ids = list(self.scope_ids) or None
         if error:
             yield rx.toast.error(error)
+            if question:
+                # Refused for now (a rate limit): give the question back, nothing is lost.
+                yield rx.set_value("chat-question", question)
             return
         if principal is None:
             yield rx.redirect(SIGN_IN_ROUTE)
