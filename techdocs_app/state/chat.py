@@ -19,7 +19,6 @@ from datetime import UTC, datetime
 from typing import Any
 
 import reflex as rx
-from reflex.event import EventSpec
 
 from techdocs_app import conversations, library, throttles
 from techdocs_app.api import PAGE_ZOOM, page_image_url
@@ -27,6 +26,7 @@ from techdocs_app.auth import Principal
 from techdocs_app.errors import RateLimited, TechDocsError, ValidationFailed
 from techdocs_app.rag.answer import Done, Failed, SourceView, Started, Token, ask
 from techdocs_app.rag.answer import Sources as SourcesEvent
+from techdocs_app.safe_text import answer_markdown
 from techdocs_app.settings import get_settings
 from techdocs_app.state.base import SIGN_IN_ROUTE, current_principal
 from techdocs_app.state.draft import DraftBatcher
@@ -176,7 +176,9 @@ class ChatState(rx.State):
     preview_title: str = ""
     preview_caption: str = ""
     preview_zoomed: bool = False
-    _preview_focus_y: float = 0.0
+    preview_focus_top: float = 0.0
+    """Top of the cited passage in the page image's own pixels (assets/page_preview.js scrolls
+    the preview there: no script is sent from the server, the CSP allows none)."""
 
     _counter: int = 0
 
@@ -257,7 +259,7 @@ class ChatState(rx.State):
                 key=self._next_key(),
                 message_id=m.id,
                 role=m.role,
-                content=m.content,
+                content=answer_markdown(m.content) if m.role == "assistant" else m.content,
                 sources=[source_item(s) for s in m.sources] if m.role == "assistant" else [],
                 not_found=m.not_found,
                 offline=m.offline,
@@ -311,30 +313,16 @@ class ChatState(rx.State):
         self.preview_title = f"{source.get('document', '')} · p. {source.get('page', '')}"
         self.preview_caption = str(source.get("heading", ""))
         try:
-            self._preview_focus_y = float(source.get("focus_y") or 0.0)
+            focus_y = float(source.get("focus_y") or 0.0)
         except (TypeError, ValueError):
-            self._preview_focus_y = 0.0
+            focus_y = 0.0
+        self.preview_focus_top = round(max(0.0, focus_y * PAGE_ZOOM), 1)
         self.preview_zoomed = False
         self.preview_open = True
-        return self._scroll_preview()
 
     @rx.event
     def toggle_preview_zoom(self):
         self.preview_zoomed = not self.preview_zoomed
-        return self._scroll_preview()
-
-    def _scroll_preview(self) -> EventSpec:
-        """Once the page image is shown and loaded, scroll its frame to the cited passage."""
-        top = max(0.0, self._preview_focus_y * PAGE_ZOOM)
-        return rx.call_script(
-            "(() => { let tries = 0; const go = () => {"
-            " const i = document.querySelector('img.td-page-image');"
-            " const f = i && i.closest('.td-page-frame');"
-            " if (!f || !i.complete || !i.naturalWidth) {"
-            " if (tries++ < 50) setTimeout(go, 100); return; }"
-            f" f.scrollTop = Math.max(0, {top:.1f} * i.clientWidth / i.naturalWidth - 48);"
-            " }; setTimeout(go, 50); })()"
-        )
 
     @rx.event
     def set_preview_open(self, value: bool):
@@ -472,7 +460,7 @@ class ChatState(rx.State):
                     result = ChatMessage(
                         message_id=event.message_id,
                         role="assistant",
-                        content=event.answer,
+                        content=answer_markdown(event.answer),
                         sources=draft.sources,
                         not_found=event.not_found,
                         offline=event.offline,
@@ -488,7 +476,7 @@ class ChatState(rx.State):
                     if write.sources is not None:
                         self.draft_sources = write.sources
                     if write.text is not None:
-                        self.draft_content = write.text
+                        self.draft_content = answer_markdown(write.text)
                     if write.status is not None:
                         self.draft_status = write.status
                     stop = self.stop_requested
@@ -496,7 +484,7 @@ class ChatState(rx.State):
                     pump.cancel()
                     stopped = ChatMessage(
                         role="assistant",
-                        content=draft.all_text(),
+                        content=answer_markdown(draft.all_text()),
                         sources=draft.sources,
                         stopped=True,
                     )
