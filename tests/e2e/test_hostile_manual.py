@@ -79,9 +79,12 @@ def test_markup_in_a_manual_never_runs_and_shows_as_text(
     foreign: list[str] = []
     page.on(
         "request",
-        lambda r: foreign.append(r.url)
-        if urlsplit(r.url).netloc not in (origin, "") and not r.url.startswith(("data:", "blob:"))
-        else None,
+        lambda r: (
+            foreign.append(r.url)
+            if urlsplit(r.url).netloc not in (origin, "")
+            and not r.url.startswith(("data:", "blob:"))
+            else None
+        ),
     )
     page.add_init_script(f"({WATCH})()")
 

@@ -64,7 +64,10 @@ def test_every_response_carries_the_headers_and_hsts_only_in_production(tmp_path
     )
     for path in ("/", "/api/x", "/missing"):
         response = dev.get(path)
-        assert "script-src 'self' 'unsafe-eval' 'sha256-" in response.headers["content-security-policy"]
+        assert (
+            "script-src 'self' 'unsafe-eval' 'sha256-"
+            in response.headers["content-security-policy"]
+        )
         assert response.headers["x-content-type-options"] == "nosniff"
         assert response.headers["referrer-policy"] == "same-origin"
         assert response.headers["x-frame-options"] == "DENY"
