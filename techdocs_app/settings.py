@@ -110,7 +110,7 @@ class Settings(BaseSettings):
     # Security: rate limits kept in Redis, answered with "try again in N s" (0 turns one off).
     signin_attempts_per_address_per_minute: int = 20
     """Sign-in attempts from one client address (a shop's technicians share one address)."""
-    signin_attempts_per_account_per_minute: int = 10
+    signin_attempts_per_account_per_minute: int = 5
     """Sign-in attempts for one email from one address."""
     signin_free_failures: int = 5
     """Wrong passwords for one email from one address before each further one doubles the wait."""
@@ -126,7 +126,7 @@ class Settings(BaseSettings):
     uploads_per_org_per_hour: int = 60
     """Files uploaded per organization per hour."""
     max_concurrent_uploads_per_org: int = 2
-    password_hash_workers: int = Field(default=2, ge=1)
+    password_hash_workers: int = Field(default=1, ge=1)
     """Threads that run password hashing (argon2: 64 MiB and ~0.1 s each), apart from the
     threads that serve database calls."""
     password_hash_queue: int = Field(default=32, ge=1)

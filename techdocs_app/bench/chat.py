@@ -127,7 +127,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 class ReflexSocket:
     """The subset of the socket.io client that Reflex's frontend uses: one namespace, JSON events."""
 
-    def __init__(self, url: str, client_token: str) -> None:
+    def __init__(
+        self, url: str, client_token: str, headers: dict[str, str] | None = None
+    ) -> None:
         parts = urllib.parse.urlsplit(url)
         scheme = "wss" if parts.scheme == "https" else "ws"
         query = urllib.parse.urlencode(
@@ -135,6 +137,7 @@ class ReflexSocket:
         )
         self.ws_url = f"{scheme}://{parts.netloc}/_event/?{query}"
         self.origin = f"{parts.scheme}://{parts.netloc}"
+        self.headers = {"Origin": self.origin, **(headers or {})}
         self.ws: Any = None
         self.updates: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
         self._reader: asyncio.Task[None] | None = None
@@ -142,7 +145,7 @@ class ReflexSocket:
     async def connect(self) -> None:
         from simple_websocket import AioClient
 
-        self.ws = await AioClient.connect(self.ws_url, headers={"Origin": self.origin})
+        self.ws = await AioClient.connect(self.ws_url, headers=self.headers)
         # simple_websocket can leave the Engine.IO opening packet unread until more data arrives
         # (it came in the same read as the HTTP handshake), so do not wait for it: ask for the
         # namespace at once and skip the opening packet when it shows up.
