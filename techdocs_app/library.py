@@ -122,10 +122,26 @@ def upload_document(principal: Principal, *, filename: str, data: bytes | Path) 
     return UploadResult(document=DocumentView.of(document), duplicate=registered.duplicate)
 
 
-def list_documents(principal: Principal, *, name_filter: str = "") -> list[DocumentView]:
+PAGE_MAX = 500
+"""The most documents one call lists (the Library shows them all up to this)."""
+
+
+def list_documents(
+    principal: Principal, *, name_filter: str = "", limit: int = PAGE_MAX, offset: int = 0
+) -> list[DocumentView]:
+    """One page of the library, newest first (`limit` at most PAGE_MAX)."""
+    if not 1 <= limit <= PAGE_MAX or offset < 0:
+        raise ValidationFailed(f"List between 1 and {PAGE_MAX} manuals at a time.")
     with session_scope(org_id=principal.org_id) as session:
-        rows = docs_db.list_documents(session, org_id=principal.org_id, name_filter=name_filter)
+        rows = docs_db.list_documents(
+            session, org_id=principal.org_id, name_filter=name_filter, limit=limit, offset=offset
+        )
         return [DocumentView.of(d) for d in rows]
+
+
+def count_documents(principal: Principal, *, name_filter: str = "") -> int:
+    with session_scope(org_id=principal.org_id) as session:
+        return docs_db.count_documents(session, org_id=principal.org_id, name_filter=name_filter)
 
 
 def get_document(principal: Principal, *, document_id: int) -> DocumentView:

@@ -36,6 +36,12 @@ def capped_zoom(width_pt: float, height_pt: float, zoom: float, *, max_pixels: i
     if width_pt * height_pt * zoom * zoom > max_pixels:
         limit = math.sqrt(max_pixels / (width_pt * height_pt))
     limit = min(limit, MAX_SIDE / width_pt, MAX_SIDE / height_pt)
+    # MuPDF rounds the image's size up to whole pixels: stay under the cap after rounding.
+    while limit > 0.01 and (
+        math.ceil(width_pt * limit) * math.ceil(height_pt * limit) > max_pixels
+        or max(math.ceil(width_pt * limit), math.ceil(height_pt * limit)) > MAX_SIDE
+    ):
+        limit *= 0.999
     return max(limit, 0.01)
 
 

@@ -137,6 +137,8 @@ class Settings(BaseSettings):
     """Rendered page images kept in memory per web process (least recently used dropped)."""
     pdf_cache_mb: int = 1024
     """With Supabase Storage: local copies of manuals kept for page images (on disk)."""
+    query_log_retention_days: int = Field(default=365, ge=0)
+    """Query logs (which hold the questions asked) older than this are purged; 0 keeps them."""
     trusted_proxy_hops: int = Field(default=0, ge=0)
     """Reverse proxies in front of the app that append to X-Forwarded-For (Render: 1). 0 ignores
     the header: the client address is the connection's peer."""

@@ -127,9 +127,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 class ReflexSocket:
     """The subset of the socket.io client that Reflex's frontend uses: one namespace, JSON events."""
 
-    def __init__(
-        self, url: str, client_token: str, headers: dict[str, str] | None = None
-    ) -> None:
+    def __init__(self, url: str, client_token: str, headers: dict[str, str] | None = None) -> None:
         parts = urllib.parse.urlsplit(url)
         scheme = "wss" if parts.scheme == "https" else "ws"
         query = urllib.parse.urlencode(

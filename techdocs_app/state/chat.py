@@ -88,6 +88,25 @@ def clean_question(raw: str | None) -> str:
     return question
 
 
+MAX_SCOPE = 50
+"""At most this many manuals in a question's scope (more is "all manuals" in practice)."""
+
+
+def scope_after_toggle(
+    current: list[int], document_id: Any, checked: Any, *, available: list[int]
+) -> list[int]:
+    """The scope after ticking or unticking one manual: only manuals listed on the page (the
+    browser can send any id), at most MAX_SCOPE of them."""
+    try:
+        document_id = int(document_id)
+    except (TypeError, ValueError):
+        return list(current)
+    ids = [i for i in current if i != document_id and i in available]
+    if checked is True and document_id in available and len(ids) < MAX_SCOPE:
+        ids.append(document_id)
+    return ids[:MAX_SCOPE]
+
+
 def _heading_label(source: SourceView) -> str:
     """The section path without the document title the index prefixes it with."""
     heading = " ".join((source.heading or "").split())
@@ -296,10 +315,9 @@ class ChatState(rx.State):
 
     @rx.event
     def toggle_scope(self, document_id: int, checked: bool):
-        ids = [i for i in self.scope_ids if i != document_id]
-        if checked:
-            ids.append(document_id)
-        self.scope_ids = ids
+        self.scope_ids = scope_after_toggle(
+            self.scope_ids, document_id, checked, available=[d.id for d in self.documents]
+        )
 
     @rx.event
     def clear_scope(self):

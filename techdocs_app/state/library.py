@@ -203,9 +203,8 @@ class LibraryState(rx.State):
             library.list_documents, principal, name_filter=self.name_filter
         )
         self.documents = [doc_item(d) for d in docs]
-        if self.name_filter:
-            every = await asyncio.to_thread(library.list_documents, principal)
-            self.total_documents = len(every)
+        if self.name_filter or len(docs) >= library.PAGE_MAX:
+            self.total_documents = await asyncio.to_thread(library.count_documents, principal)
         else:
             self.total_documents = len(docs)
         self.loaded = True

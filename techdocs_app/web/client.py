@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from starlette.requests import cookie_parser
@@ -10,7 +11,7 @@ SESSION_COOKIE = "techdocs_session"
 """The browser cookie holding the session token (the Reflex state and `api` use the same)."""
 
 
-def header(scope: dict[str, Any], name: bytes) -> str:
+def header(scope: Mapping[str, Any], name: bytes) -> str:
     """The first value of a request header (latin-1, as HTTP defines it), or ''."""
     for key, value in scope.get("headers") or ():
         if key.lower() == name:
@@ -18,7 +19,7 @@ def header(scope: dict[str, Any], name: bytes) -> str:
     return ""
 
 
-def client_address(scope: dict[str, Any], *, trusted_proxy_hops: int) -> str:
+def client_address(scope: Mapping[str, Any], *, trusted_proxy_hops: int) -> str:
     """The client's address: the connection's peer, or, behind `trusted_proxy_hops` reverse
     proxies that each append to `X-Forwarded-For`, the address the outermost one saw.
 
@@ -35,7 +36,7 @@ def client_address(scope: dict[str, Any], *, trusted_proxy_hops: int) -> str:
     return address
 
 
-def session_token(scope: dict[str, Any]) -> str | None:
+def session_token(scope: Mapping[str, Any]) -> str | None:
     """The session token from the request's cookies, if any."""
     raw = header(scope, b"cookie")
     return (cookie_parser(raw).get(SESSION_COOKIE) or None) if raw else None
