@@ -19,6 +19,7 @@ COMMAND_MODULES = (
     "eval",
     "bench",
     "check",
+    "retention",
     "backup",
     "org",
 )

@@ -62,7 +62,7 @@ def _upload_card() -> rx.Component:
                     on_click=[
                         LibraryState.begin_upload(selected, selected_file_sizes(UPLOAD_ID)),
                         LibraryState.receive_uploads(
-                            rx.upload_files(
+                            rx.upload_files_chunk(
                                 upload_id=UPLOAD_ID,
                                 on_upload_progress=LibraryState.upload_progress,
                             )

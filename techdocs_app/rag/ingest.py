@@ -115,20 +115,31 @@ def _size_label(n: int) -> str:
     return f"{n / (1024 * 1024):.1f} MB"
 
 
+def _sha256_file(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as fh:
+        while block := fh.read(1024 * 1024):
+            digest.update(block)
+    return digest.hexdigest()
+
+
 def register_upload(
-    *, org_id: int, filename: str, data: bytes, uploaded_by: int | None = None
+    *, org_id: int, filename: str, data: bytes | Path, uploaded_by: int | None = None
 ) -> Registered:
     """Validate, de-duplicate, store and record an upload as a `pending` document.
 
-    Raises `UploadRejected` (nothing stored) for files we will not keep.
+    `data` is the file's bytes, or the path of a file streamed to disk (the web upload), which
+    is then never read whole into memory. Raises `UploadRejected` (nothing stored) for files we
+    will not keep.
     """
     from techdocs_app.rag.pdf import inspect_pdf
 
     settings = get_settings()
     filename = clean_filename(filename)
-    if len(data) > settings.max_upload_bytes:
+    size = data.stat().st_size if isinstance(data, Path) else len(data)
+    if size > settings.max_upload_bytes:
         raise UploadRejected(
-            f"This file is {_size_label(len(data))}; the limit is {settings.max_upload_mb} MB. "
+            f"This file is {_size_label(size)}; the limit is {settings.max_upload_mb} MB. "
             "Split the manual into smaller PDFs or compress it, then upload again."
         )
     info = inspect_pdf(data)  # empty, not a PDF, encrypted, damaged, zero pages
@@ -137,20 +148,23 @@ def register_upload(
             f"This PDF has {info.pages:,} pages; the limit is {settings.max_pages:,}. "
             "Split it into smaller PDFs and upload those."
         )
-    sha256 = hashlib.sha256(data).hexdigest()
+    sha256 = _sha256_file(data) if isinstance(data, Path) else hashlib.sha256(data).hexdigest()
     with session_scope(org_id=org_id) as session:
         existing = docs_db.get_document_by_sha(session, org_id=org_id, sha256=sha256)
         if existing is not None:
             return Registered(existing, duplicate=True)
 
     key = document_key(org_id=org_id, sha256=sha256)
-    get_file_store().put(key, data)
+    if isinstance(data, Path):
+        get_file_store().put_file(key, data)
+    else:
+        get_file_store().put(key, data)
     document = Document(
         org_id=org_id,
         filename=filename,
         title=document_title(filename, info.title),
         sha256=sha256,
-        size_bytes=len(data),
+        size_bytes=size,
         pages=info.pages,
         status="pending",
         storage_key=key,

@@ -10,22 +10,27 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from dataclasses import dataclass
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
 from typing import Any
 
 import reflex as rx
 
-from techdocs_app import library, queue_health
+from techdocs_app import library, queue_health, throttles
 from techdocs_app.auth import Principal
 from techdocs_app.auth.permissions import Action, allowed
-from techdocs_app.errors import TechDocsError
+from techdocs_app.errors import TechDocsError, UploadRejected
 from techdocs_app.library import DocumentView
 from techdocs_app.queue_health import FailedJob, LibraryQueueStatus
+from techdocs_app.settings import get_settings
 from techdocs_app.state.base import SIGN_IN_ROUTE, current_principal
+from techdocs_app.upload_spool import UploadSpool
 
 log = logging.getLogger(__name__)
 
 UPLOAD_ID = "manuals"
+MAX_FILES = 20
+"""Files per upload (the drop zone takes no more)."""
 POLL_S = 1.0
 POLL_MAX_S = 3600.0
 """A poller gives up after this long (a worker that never comes back); a reload restarts it."""
@@ -161,6 +166,69 @@ def upload_progress_by_file(sizes: list[int], loaded: int, total: int) -> list[i
     return out
 
 
+@dataclass
+class UploadOutcome:
+    rows: list[tuple[str, str, str]] = field(default_factory=list)
+    """(file name, "stored" | "rejected", message) per file that arrived."""
+    stored: int = 0
+    duplicates: int = 0
+    stopped: str = ""
+    """Why the upload stopped before its end (the files after it were not read)."""
+
+
+async def _receive(
+    principal: Principal, chunks: AsyncIterator[Any], *, planned_files: int
+) -> UploadOutcome:
+    """Stream the request's files to disk, then register each one (see `receive_uploads`)."""
+    settings = get_settings()
+    outcome = UploadOutcome()
+    try:
+        await asyncio.to_thread(library.check_upload_allowed, principal, files=planned_files)
+        slot = throttles.upload_slot(principal)
+        slot.__enter__()
+    except TechDocsError as exc:
+        outcome.stopped = exc.user_message
+        return outcome
+    spool_dir = settings.data_dir / "spool"
+    spool_dir.mkdir(parents=True, exist_ok=True)
+    try:
+        with UploadSpool(
+            max_file_bytes=settings.max_upload_bytes, max_files=MAX_FILES, directory=spool_dir
+        ) as spool:
+            failed_name = ""
+            try:
+                async for chunk in chunks:
+                    if spool.add(chunk.filename, chunk.offset, chunk.data):
+                        await asyncio.to_thread(spool.flush)
+                await asyncio.to_thread(spool.flush)
+            except UploadRejected as exc:
+                outcome.stopped = exc.user_message
+                failed_name = spool.current.name if spool.current else ""
+            complete = spool.files[:-1] if outcome.stopped and spool.files else spool.files
+            for spooled in complete:
+                try:
+                    result = await asyncio.to_thread(
+                        library.upload_document,
+                        principal,
+                        filename=spooled.name,
+                        data=spooled.path,
+                    )
+                except TechDocsError as exc:
+                    outcome.rows.append((spooled.name, "rejected", exc.user_message))
+                    continue
+                if result.duplicate:
+                    outcome.duplicates += 1
+                    outcome.rows.append((spooled.name, "stored", "Already in your library."))
+                else:
+                    outcome.stored += 1
+                    outcome.rows.append((spooled.name, "stored", "Uploaded. Processing…"))
+            if failed_name:
+                outcome.rows.append((failed_name, "rejected", outcome.stopped))
+    finally:
+        slot.__exit__(None, None, None)
+    return outcome
+
+
 class LibraryState(rx.State):
     documents: list[DocItem] = []
     name_filter: str = ""
@@ -191,9 +259,8 @@ class LibraryState(rx.State):
         )
         self._show(snapshot)
         self.can_manage = allowed(principal.role, Action.MANAGE_DOCUMENTS)
-        if self.name_filter:
-            every = await asyncio.to_thread(library.list_documents, principal)
-            self.total_documents = len(every)
+        if self.name_filter or len(snapshot.items) >= library.PAGE_MAX:
+            self.total_documents = await asyncio.to_thread(library.count_documents, principal)
         else:
             self.total_documents = len(snapshot.items)
         self.loaded = True
@@ -251,11 +318,26 @@ class LibraryState(rx.State):
     # --- upload ----------------------------------------------------------------------------------
 
     @rx.event
-    def begin_upload(self, names: list[str], sizes: list[int]):
-        """Runs just before the files go out: the rows that show per-file progress."""
+    async def begin_upload(self, names: list[str], sizes: list[int]):
+        """Runs just before the files go out: the rows that show per-file progress, or, when
+        this person may not upload now (a member, the hourly limit), the reason on every row."""
         if not names:
             return rx.toast.error("Choose one or more PDF files first.")
+        principal = await current_principal(self)
+        if principal is None:
+            return rx.redirect(SIGN_IN_ROUTE)
         sizes = [int(s) for s in sizes] if len(sizes) == len(names) else [0] * len(names)
+        try:
+            await asyncio.to_thread(
+                library.check_upload_allowed, principal, files=len(names[:MAX_FILES])
+            )
+        except TechDocsError as exc:
+            self.uploads = [
+                UploadItem(name=n, size=s, progress=0, state="rejected", message=exc.user_message)
+                for n, s in zip(names, sizes, strict=True)
+            ]
+            self.uploading = False
+            return rx.toast.error(exc.user_message, duration=10000)
         self.uploads = [
             UploadItem(name=n, size=s, progress=0, state="sending")
             for n, s in zip(names, sizes, strict=True)
@@ -279,56 +361,60 @@ class LibraryState(rx.State):
             for u, p in zip(self.uploads, percents, strict=True)
         ]
 
-    @rx.event
-    async def receive_uploads(self, files: list[rx.UploadFile]):
-        """The files have arrived: validate and store each, queue processing, report per file."""
-        principal = await current_principal(self)
+    @rx.event(background=True)
+    async def receive_uploads(self, chunks: rx.UploadChunkIterator):
+        """The files arrive in chunks: each is streamed to a temporary file (stopping at
+        MAX_UPLOAD_MB), then validated, stored and queued; every file gets its own result.
+
+        Who may upload is checked before the first chunk is read (and, before that, by the
+        upload guard in front of `/_upload`); a refusal returns without reading the body.
+        """
+        async with self:
+            principal = await current_principal(self)
+            planned = [u.name for u in self.uploads]
+            sizes = {u.name: u.size for u in self.uploads}
         if principal is None:
-            self.uploading = False
+            async with self:
+                self.uploading = False
             yield rx.redirect(SIGN_IN_ROUTE)
             return
-        items = {u.name: u for u in self.uploads}
-        results: list[UploadItem] = []
-        stored = duplicates = 0
-        for file in files:
-            name = file.name or "manual.pdf"
-            item = items.get(name) or UploadItem(name=name, size=file.size or 0)
-            try:
-                data = await asyncio.to_thread(file.file.read)
-                result = await asyncio.to_thread(
-                    library.upload_document, principal, filename=name, data=data
-                )
-            except TechDocsError as exc:
-                item = UploadItem(
-                    name=name,
-                    size=item.size,
-                    progress=100,
-                    state="rejected",
-                    message=exc.user_message,
-                )
-                yield rx.toast.error(f"{name}: {exc.user_message}", duration=10000)
-            else:
-                if result.duplicate:
-                    duplicates += 1
-                    message = "Already in your library."
-                else:
-                    stored += 1
-                    message = "Uploaded. Processing…"
-                item = UploadItem(
-                    name=name, size=item.size, progress=100, state="stored", message=message
-                )
-            results.append(item)
-        self.uploads = results
-        self.uploading = False
-        await self._list(principal)
-        if stored:
-            yield rx.toast.success(
-                f"{stored} manual{'s' if stored != 1 else ''} uploaded. Processing has started."
+        outcome = await _receive(principal, chunks, planned_files=len(planned) or 1)
+        results = [
+            UploadItem(
+                name=name, size=sizes.get(name, 0), progress=100, state=state, message=message
             )
-        if duplicates:
+            for name, state, message in outcome.rows
+        ]
+        done = {r.name for r in results}
+        for name in planned:
+            if name not in done and outcome.stopped:
+                results.append(
+                    UploadItem(
+                        name=name,
+                        size=sizes.get(name, 0),
+                        progress=0,
+                        state="rejected",
+                        message=f"Not uploaded: {outcome.stopped}",
+                    )
+                )
+        async with self:
+            self.uploads = results
+            self.uploading = False
+            await self._list(principal)
+        if outcome.stopped:
+            yield rx.toast.error(outcome.stopped, duration=10000)
+        for name, state, message in outcome.rows:
+            if state == "rejected" and message != outcome.stopped:
+                yield rx.toast.error(f"{name}: {message}", duration=10000)
+        if outcome.stored:
+            yield rx.toast.success(
+                f"{outcome.stored} manual{'s' if outcome.stored != 1 else ''} uploaded. "
+                "Processing has started."
+            )
+        if outcome.duplicates:
             yield rx.toast.info(
-                f"{duplicates} file{'s were' if duplicates != 1 else ' was'} already in your "
-                "library."
+                f"{outcome.duplicates} file{'s were' if outcome.duplicates != 1 else ' was'} "
+                "already in your library."
             )
         yield rx.clear_selected_files(UPLOAD_ID)
         yield LibraryState.poll_documents

@@ -80,7 +80,17 @@ def app_url(request: pytest.FixtureRequest) -> Iterator[str]:
     base_url = f"http://127.0.0.1:{port}"
     ARTIFACTS.mkdir(exist_ok=True)
     log_path = ARTIFACTS / "e2e_app.log"
-    env = {**os.environ, "PORT": str(port), "HOST": "127.0.0.1"}
+    env = {
+        **os.environ,
+        "PORT": str(port),
+        "HOST": "127.0.0.1",
+        # The app's public address (CORS and the websocket accept only this origin).
+        "APP_URL": base_url,
+        # As behind one reverse proxy (Render): tests may act from other client addresses.
+        "TRUSTED_PROXY_HOPS": "1",
+        # The whole suite signs up many shops from one address.
+        "SIGNUPS_PER_ADDRESS_PER_HOUR": "1000",
+    }
     worker_log_path = ARTIFACTS / "e2e_worker.log"
     with log_path.open("wb") as log, worker_log_path.open("wb") as worker_log:
         worker = subprocess.Popen(

@@ -10,7 +10,6 @@ workers drain them fairly. The order of events is asserted, never wall-clock tim
 from __future__ import annotations
 
 import os
-import signal
 import subprocess
 import sys
 import time
@@ -23,6 +22,7 @@ from techdocs_app import jobs, library
 from techdocs_app.db.engine import session_scope
 from techdocs_app.db.models import Document
 from techdocs_app.storage import reset_file_store
+from tests.processes import stop_worker
 from workers import fair
 from workers.worker import build_worker
 
@@ -120,7 +120,6 @@ def test_second_worker_serves_another_shop_while_a_large_manual_runs(
             assert first.poll() is None and time.monotonic() < deadline, log.read_text()[-3000:]
             time.sleep(0.2)
     finally:
-        first.send_signal(signal.SIGTERM)
-        first.wait(timeout=60)
+        stop_worker(first)
     order = _ready_order()
     assert order.index(b_doc) < order.index(large)

@@ -29,6 +29,7 @@ from techdocs_app.rag.ingest import CRASHED_FAILURE
 from techdocs_app.settings import get_settings
 from techdocs_app.state.library import PAUSED_LABEL, library_snapshot
 from techdocs_app.storage import reset_file_store
+from tests.processes import stop_worker
 
 REPO = Path(__file__).resolve().parents[2]
 SMALL = "trikdis_rt2.pdf"
@@ -104,8 +105,7 @@ def test_no_worker_is_shown_and_a_worker_clears_it(
         assert after.items[0].progress_label == ""
         assert _health(client)[1]["queued"] == 0
     finally:
-        worker.send_signal(signal.SIGTERM)
-        worker.wait(timeout=60)
+        stop_worker(worker)
     # A worker that stops cleanly leaves RQ's registry at once: paused again, no minute's wait.
     assert _health(client)[0] == 503
     assert library_snapshot(owner).paused
@@ -175,6 +175,5 @@ def test_failed_job_shows_its_reason_and_retry_requeues_it(
             "the retried document to be ready",
         )
     finally:
-        worker.send_signal(signal.SIGTERM)
-        worker.wait(timeout=60)
+        stop_worker(worker)
     assert jobs.fetch_ingest_job(view.id).get_status() == JobStatus.FINISHED  # type: ignore[union-attr]

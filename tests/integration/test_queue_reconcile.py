@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import os
 import re
-import signal
 import subprocess
 import sys
 import time
@@ -29,6 +28,7 @@ from techdocs_app.db.ingest_claims import claim_document, claimed_document_ids
 from techdocs_app.db.models import Chunk, Document, utcnow
 from techdocs_app.settings import get_settings
 from techdocs_app.storage import reset_file_store
+from tests.processes import stop_worker
 from workers.worker import build_worker
 
 REPO = Path(__file__).resolve().parents[2]
@@ -114,8 +114,7 @@ def test_flushed_queue_is_reconciled_each_document_once(
             assert "failed" not in {s for s, _ in statuses.values()}, statuses
             time.sleep(0.2)
     finally:
-        worker.send_signal(signal.SIGTERM)
-        worker.wait(timeout=60)
+        stop_worker(worker)
     text = log.read_text()
     assert "enqueued documents that had no live job" in text  # the worker did it by itself
     for document_id in every:  # processed exactly once each: one "ready" line, one set of chunks

@@ -118,7 +118,7 @@ ALLOWED_IMPORTS: dict[str, frozenset[str]] = {
     "rag": _INFRA | {"auth", "cache", "memory", "observability", "providers", "storage"},
     "conversations": _INFRA | {"auth", "memory", "rag"},
     "library": _INFRA | {"auth", "jobs", "providers", "rag", "storage"},
-    # ingestion operations: periodic reconcile/sweeps, queue health for the Library and /api
+    # the ingestion queue: periodic maintenance (reconcile, sweeps), health read from RQ
     "maintenance": _INFRA | {"jobs", "rag"},
     "queue_health": _INFRA | {"auth", "jobs"},
     # a shop owns its data, and its integrations: API keys, backups, export, deletion
