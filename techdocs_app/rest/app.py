@@ -92,24 +92,9 @@ async def authorize(request: Request, *, question: bool = False) -> KeyPrincipal
         )
     principal = found.principal
     bind(org_id=principal.org_id, user_id=principal.user_id)
-    settings = get_settings()
-    await asyncio.to_thread(
-        limits.hit,
-        org_id=principal.org_id,
-        key_id=found.key_id,
-        bucket="requests",
-        limit=settings.api_rate_limit_per_minute,
-        what="This API key sent too many requests.",
-    )
+    await asyncio.to_thread(limits.count_request, key_id=found.key_id)
     if question:
-        await asyncio.to_thread(
-            limits.hit,
-            org_id=principal.org_id,
-            key_id=found.key_id,
-            bucket="questions",
-            limit=settings.api_query_rate_limit_per_minute,
-            what="This API key asked too many questions.",
-        )
+        await asyncio.to_thread(limits.count_question, key_id=found.key_id, principal=principal)
     return found
 
 

@@ -1,54 +1,34 @@
-"""Per-key rate limits of the REST API: every request, and questions (which cost the most).
+"""Per-key rate limits of the REST API, on the product's shared Redis limiter (`ratelimit`).
 
-A fixed one-minute window per key and bucket in Redis (`INCR` + `EXPIRE`, atomic in a pipeline,
-shared by every app process). Over the limit: `RateLimited` with the seconds until the window
-ends, which the API answers as 429 with `Retry-After`. Redis unreachable: allowed (fail open;
-the product keeps working) and logged.
+Every request counts against its key (`API_RATE_LIMIT_PER_MINUTE`); a question also counts
+against the key's question limit (`API_QUERY_RATE_LIMIT_PER_MINUTE`) and, like a question asked in
+the chat, against the person's and the organization's question limits (`throttles`). Over a
+limit: `RateLimited` with the exact wait, answered as 429 with `Retry-After`. Redis unreachable:
+the limits fail open (the limiter's policy).
 """
 
 from __future__ import annotations
 
-import logging
-import time
+from techdocs_app import ratelimit, throttles
+from techdocs_app.auth import Principal
+from techdocs_app.ratelimit import Rate
+from techdocs_app.settings import get_settings
 
-from redis.exceptions import RedisError
-
-from techdocs_app.errors import TechDocsError
-
-log = logging.getLogger(__name__)
-
-WINDOW_S = 60
+PERIOD_S = 60
 
 
-class RateLimited(TechDocsError):
-    user_message = "Too many requests. Wait a moment, then try again."
-
-    def __init__(self, user_message: str | None = None, *, retry_after: float) -> None:
-        super().__init__(user_message, detail=f"retry after {retry_after:.0f} s")
-        self.retry_after = retry_after
-
-
-def limit_key(*, org_id: int, key_id: int, bucket: str, window: int) -> str:
-    """`td:rl:<org>:apikey:…`: organization-scoped, so deleting the organization removes it."""
-    return f"td:rl:{int(org_id)}:apikey:{int(key_id)}:{bucket}:{window}"
+def count_request(*, key_id: int) -> None:
+    limit = get_settings().api_rate_limit_per_minute
+    ratelimit.hit(
+        Rate("api-key", limit, PERIOD_S), str(key_id), what="This API key sent too many requests."
+    )
 
 
-def hit(*, org_id: int, key_id: int, bucket: str, limit: int, what: str) -> None:
-    from techdocs_app import jobs
-
-    now = time.time()
-    window = int(now // WINDOW_S)
-    key = limit_key(org_id=org_id, key_id=key_id, bucket=bucket, window=window)
-    try:
-        with jobs.get_redis().pipeline() as pipe:
-            pipe.incr(key)
-            pipe.expire(key, WINDOW_S + 5)
-            count, _ = pipe.execute()
-    except RedisError as exc:
-        log.warning("rate limit unavailable (%s); allowing the request", type(exc).__name__)
-        return
-    if int(count) > limit:
-        raise RateLimited(
-            f"{what} Wait a moment, then try again.",
-            retry_after=(window + 1) * WINDOW_S - now,
-        )
+def count_question(*, key_id: int, principal: Principal) -> None:
+    limit = get_settings().api_query_rate_limit_per_minute
+    ratelimit.hit(
+        Rate("api-key-questions", limit, PERIOD_S),
+        str(key_id),
+        what="This API key asked too many questions.",
+    )
+    throttles.check_question(principal)

@@ -109,6 +109,13 @@ ALLOWED_IMPORTS: dict[str, frozenset[str]] = {
     "storage": _BASE,
     "jobs": _BASE,
     "embedded": _BASE,
+    # security helpers: page rendering limits, safe text, upload spooling, rate limits
+    "page_images": _BASE,
+    "safe_text": frozenset(),
+    "upload_spool": _BASE,
+    "ratelimit": _BASE | {"cache"},
+    "throttles": _BASE | {"auth", "cache", "ratelimit"},
+    "retention": _INFRA,
     # operations: health and readiness checks, metrics (reading RQ through queue_health and the
     # configured providers' names), logs
     "observability": _INFRA | {"jobs", "providers", "queue_health"},
@@ -117,7 +124,7 @@ ALLOWED_IMPORTS: dict[str, frozenset[str]] = {
     "memory": _INFRA | {"cache", "providers"},
     "rag": _INFRA | {"auth", "cache", "memory", "observability", "providers", "storage"},
     "conversations": _INFRA | {"auth", "memory", "rag"},
-    "library": _INFRA | {"auth", "jobs", "providers", "rag", "storage"},
+    "library": _INFRA | {"auth", "jobs", "page_images", "providers", "rag", "storage", "throttles"},
     # the ingestion queue: periodic maintenance (reconcile, sweeps), health read from RQ
     "maintenance": _INFRA | {"jobs", "rag"},
     "queue_health": _INFRA | {"auth", "jobs"},
@@ -129,13 +136,24 @@ ALLOWED_IMPORTS: dict[str, frozenset[str]] = {
     # web routes outside Reflex (page images, health)
     "api": _SERVICES | {"downloads", "observability", "rest"},
     # the REST API v1 (mounted by api) and the session-authenticated export download
-    "rest": _SERVICES | {"api_keys", "observability"},
+    "rest": _SERVICES | {"api_keys", "observability", "ratelimit", "throttles"},
+    # ASGI middleware of the app (security headers, CSP, upload guard)
+    "web": _BASE | {"auth"},
     "downloads": _INFRA | {"auth", "observability", "organization_export"},
     # the Reflex UI
-    "state": _SERVICES | {"api", "api_keys", "downloads", "organization_deletion"},
+    "state": _SERVICES
+    | {
+        "api",
+        "api_keys",
+        "downloads",
+        "organization_deletion",
+        "safe_text",
+        "throttles",
+        "upload_spool",
+    },
     "components": _BASE,
     "pages": _BASE | {"components", "state"},
-    "techdocs_app": _SERVICES | {"api", "components", "observability", "pages", "state"},
+    "techdocs_app": _SERVICES | {"api", "components", "observability", "pages", "state", "web"},
     # entry points and tools
     "workers": _SERVICES | {"observability"},
     "cli": _SERVICES
@@ -146,6 +164,7 @@ ALLOWED_IMPORTS: dict[str, frozenset[str]] = {
         "observability",
         "organization_deletion",
         "organization_export",
+        "retention",
     },
     "bench": _SERVICES | {"embedded", "state"},
     "__main__": _SERVICES | {"cli"},
