@@ -6,8 +6,9 @@ What goes, in this order:
    and the accounts of people who belonged to no other organization, in one transaction;
 2. the ingestion jobs still waiting for its documents;
 3. the stored files (every document's key, and for the local store its whole `orgs/<id>/` folder);
-4. its Redis keys: memory, caches, rate limits. Every organization-scoped key follows the
-   convention `td:<kind>:<org_id>:…` (see `org_redis_keys`).
+4. its Redis keys: conversation memory and answer/embedding caches. Every organization-scoped
+   key follows the convention `td:<kind>:<org_id>:…` (see `org_redis_keys`); rate-limit counters
+   (`ratelimit`) hold only hashed subjects and expire by themselves.
 Other organizations are untouched (tests check every table, file and key).
 
 An organization with a live Stripe subscription must cancel it first (Billing page): deleting

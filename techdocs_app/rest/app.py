@@ -23,7 +23,7 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, Response
 from starlette.routing import Route
 
-from techdocs_app import conversations, library
+from techdocs_app import conversations, library, throttles
 from techdocs_app import errors as product_errors
 from techdocs_app.api_keys import KeyPrincipal, authenticate
 from techdocs_app.auth.permissions import Action, require
@@ -341,7 +341,8 @@ def _document(view: Any) -> DocumentOut:
 @endpoint
 async def upload_document(request: Request) -> Response:
     found = await authorize(request)
-    require(found.principal, Action.MANAGE_DOCUMENTS)
+    # The same checks as the Library before any byte is read: role, the shop's hourly uploads.
+    await asyncio.to_thread(library.check_upload_allowed, found.principal)
     limit = get_settings().max_upload_bytes
     length = request.headers.get("content-length", "")
     if length.isdigit() and int(length) > limit + 1024 * 1024:
@@ -369,9 +370,10 @@ async def upload_document(request: Request) -> Response:
         filename = upload.filename or "manual.pdf"
     finally:
         await form.close()
-    result = await asyncio.to_thread(
-        library.upload_document, found.principal, filename=filename, data=data
-    )
+    with throttles.upload_slot(found.principal):  # the shop's uploads running at once
+        result = await asyncio.to_thread(
+            library.upload_document, found.principal, filename=filename, data=data
+        )
     document = _document(result.document)
     body = UploadAccepted(
         id=document.id,
