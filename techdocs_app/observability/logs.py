@@ -111,7 +111,13 @@ class TextFormatter(logging.Formatter):
         super().__init__("%(asctime)s %(levelname)s %(name)s: %(message)s")
 
     def format(self, record: logging.LogRecord) -> str:
-        line = scrub(super().format(record))
+        # Scrub the message and the traceback, not the logger's name ("…api_keys: …").
+        clean = logging.makeLogRecord(record.__dict__)
+        clean.msg, clean.args = scrub(record.getMessage()), None
+        if record.exc_info and record.exc_info[0] is not None:
+            clean.exc_info = None
+            clean.exc_text = scrub("".join(traceback.format_exception(*record.exc_info)))
+        line = super().format(clean)
         ids = " ".join(
             f"{name}={getattr(record, name)}"
             for name in CONTEXT_FIELDS

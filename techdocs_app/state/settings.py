@@ -181,5 +181,6 @@ class SettingsState(rx.State):
         self.keys = []
         return [
             rx.remove_cookie(SESSION_COOKIE, {"path": "/"}),
-            rx.redirect(f"{SIGN_IN_ROUTE}?deleted=1"),
+            rx.redirect(SIGN_IN_ROUTE),
+            rx.toast.success("Your organization and everything in it were deleted."),
         ]

@@ -104,7 +104,7 @@ def test_api_keys_export_and_deletion(
     confirm.fill(org_name)
     expect(delete).to_be_enabled()
     delete.click()
-    expect(page).to_have_url(f"{app_url}/signin?deleted=1", timeout=30_000)
+    expect(page).to_have_url(f"{app_url}/signin", timeout=30_000)
 
     # The account went with it.
     page.get_by_label("Email", exact=True).fill(email)

@@ -85,8 +85,8 @@ class RoundRobinProxy:
         self.server: asyncio.Server | None = None
         self.port = 0
 
-    async def start(self) -> None:
-        self.server = await asyncio.start_server(self._handle, "127.0.0.1", 0)
+    async def start(self, port: int = 0) -> None:
+        self.server = await asyncio.start_server(self._handle, "127.0.0.1", port)
         self.port = self.server.sockets[0].getsockname()[1]
 
     async def _handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
@@ -122,10 +122,19 @@ class RoundRobinProxy:
 
 
 @pytest.fixture
-def two_apps(db: dict[str, str], tmp_path: Path) -> Iterator[list[tuple[int, subprocess.Popen]]]:
-    """Two backend processes of the app (production mode), sharing Redis and Postgres."""
+def two_apps(
+    db: dict[str, str], tmp_path: Path
+) -> Iterator[tuple[int, list[tuple[int, subprocess.Popen]]]]:
+    """Two backend processes of the app (production mode), sharing Redis and Postgres, and the
+    port their load balancer will listen on (the browser's origin, APP_URL)."""
     ARTIFACTS.mkdir(exist_ok=True)
-    env = {**_env(db, tmp_path), "GRANIAN_WORKERS": "1", "REFLEX_FRONTEND_PORT": "0"}
+    front_port = _free_port()
+    env = {
+        **_env(db, tmp_path),
+        "GRANIAN_WORKERS": "1",
+        "REFLEX_FRONTEND_PORT": "0",
+        "APP_URL": f"http://127.0.0.1:{front_port}",
+    }
     apps = []
     for name in ("a", "b"):
         if apps:
@@ -165,7 +174,7 @@ def two_apps(db: dict[str, str], tmp_path: Path) -> Iterator[list[tuple[int, sub
                 assert process.poll() is None, f"app on {port} exited; see artifacts/"
                 assert time.monotonic() < deadline, f"app on {port} did not start"
                 time.sleep(1)
-        yield apps
+        yield front_port, apps
     finally:
         for _, process in apps:
             _stop(process)
@@ -201,7 +210,7 @@ async def _hydrate(sock: Any, names: Any, session_token: str) -> dict[str, Any]:
 
 
 async def test_a_conversation_started_on_one_app_process_continues_on_the_other(
-    two_apps: list[tuple[int, subprocess.Popen]], make_org: Any, corpus_dir: Path
+    two_apps: tuple[int, list[tuple[int, subprocess.Popen]]], make_org: Any, corpus_dir: Path
 ) -> None:
     from techdocs_app.auth.sessions import issue_session
     from techdocs_app.bench.chat import FIELD_SUFFIX, ReflexSocket, _state_names
@@ -213,9 +222,9 @@ async def test_a_conversation_started_on_one_app_process_continues_on_the_other(
     session_token = issue_session(shop)
     names = _state_names()
     client_token = str(uuid.uuid4())  # one browser tab, across both connections
-    (port_a, app_a), (port_b, _) = two_apps
+    front_port, ((port_a, app_a), (port_b, _)) = two_apps
     proxy = RoundRobinProxy([port_a, port_b])
-    await proxy.start()
+    await proxy.start(front_port)
     url = f"http://127.0.0.1:{proxy.port}"
     try:
         first = ReflexSocket(url, client_token)

@@ -192,3 +192,25 @@ def test_metrics_are_summed_over_processes(tmp_path: Path) -> None:
     assert 'techdocs_questions_total{outcome="not_found"} 2.0' in text
     assert 'techdocs_answer_cache_total{result="hit"} 2.0' in text
     assert 'techdocs_answer_stage_seconds_count{stage="total"} 4.0' in text
+
+
+def test_text_lines_keep_the_logger_name_and_scrub_the_message() -> None:
+    stream = io.StringIO()
+    handler = logging.StreamHandler(stream)
+    handler.setFormatter(logs.TextFormatter())
+    handler.addFilter(logs.ContextFilter())
+    logger = logging.getLogger("techdocs_app.api_keys")
+    logger.addHandler(handler)
+    logger.propagate = False
+    try:
+        logger.warning("api key created for jane@shop.example")
+        try:
+            raise RuntimeError("token=abcdef123456")
+        except RuntimeError:
+            logger.exception("failed")
+    finally:
+        logger.removeHandler(handler)
+        logger.propagate = True
+    text = stream.getvalue()
+    assert "techdocs_app.api_keys: api key created for [email]" in text
+    assert "abcdef123456" not in text and "Traceback" in text
