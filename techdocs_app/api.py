@@ -48,6 +48,21 @@ async def health(request: Request) -> JSONResponse:
     return JSONResponse({"status": "ok"})
 
 
+async def worker_health(request: Request) -> JSONResponse:
+    """`/api/health/worker`: live ingestion workers and the queue (see `queue_health`); 503 when no
+    worker is alive or Redis cannot be reached, so a monitor can alert."""
+    from redis.exceptions import RedisError
+
+    from techdocs_app.queue_health import fleet_health
+
+    try:
+        report = await asyncio.to_thread(fleet_health)
+    except RedisError:
+        log.warning("worker health: Redis unreachable")
+        return JSONResponse({"status": "redis_unreachable", "workers": None}, status_code=503)
+    return JSONResponse(report.as_dict(), status_code=503 if report.paused else 200)
+
+
 def _chunk_positions(principal: Principal, *, document_id: int, chunk_id: int) -> list[dict]:
     """The highlight boxes of one chunk of the caller's organization (empty when not theirs)."""
     with session_scope(org_id=principal.org_id) as session:
@@ -106,6 +121,7 @@ api = Starlette(
     routes=[
         Route("/api/health", health, methods=["GET"]),
         *observability_routes(),
+        Route("/api/health/worker", worker_health, methods=["GET"]),
         Route(
             "/api/pages/{document_id:int}/{page:int}.png",
             page_image,

@@ -105,6 +105,10 @@ class Settings(BaseSettings):
     ingest_retry_intervals_s: list[int] = [5, 30, 120]
 
     workers_per_ingest: int = Field(default=2, ge=1)
+    workers: int = Field(default=1, ge=1)
+    """Ingestion workers `make run` keeps running (`workers.supervisor`)."""
+    ingest_stuck_margin_s: int = Field(default=300, ge=0)
+    """A `processing` document silent for the job timeout plus this, with no live job, is failed."""
 
     # Operations: logs, metrics, REST API, backups
     log_format: Literal["json", "text"] | None = None

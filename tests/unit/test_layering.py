@@ -90,8 +90,10 @@ _SERVICES = _INFRA | {
     "conversations",
     "jobs",
     "library",
+    "maintenance",
     "memory",
     "providers",
+    "queue_health",
     "rag",
     "storage",
 }
@@ -115,6 +117,9 @@ ALLOWED_IMPORTS: dict[str, frozenset[str]] = {
     "rag": _INFRA | {"auth", "cache", "memory", "providers", "storage"},
     "conversations": _INFRA | {"auth", "memory", "rag"},
     "library": _INFRA | {"auth", "jobs", "providers", "rag", "storage"},
+    # ingestion operations: periodic reconcile/sweeps, queue health for the Library and /api
+    "maintenance": _INFRA | {"jobs", "rag"},
+    "queue_health": _INFRA | {"auth", "jobs"},
     # web routes outside Reflex (page images, health)
     "api": _SERVICES | {"observability"},
     # the Reflex UI
