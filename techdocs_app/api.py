@@ -120,8 +120,8 @@ async def page_image(request: Request) -> Response:
 api = Starlette(
     routes=[
         Route("/api/health", health, methods=["GET"]),
-        Route("/api/health/worker", worker_health, methods=["GET"]),
         *observability_routes(),
+        Route("/api/health/worker", worker_health, methods=["GET"]),
         Route(
             "/api/pages/{document_id:int}/{page:int}.png",
             page_image,

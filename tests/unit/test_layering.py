@@ -117,7 +117,7 @@ ALLOWED_IMPORTS: dict[str, frozenset[str]] = {
     "rag": _INFRA | {"auth", "cache", "memory", "providers", "storage"},
     "conversations": _INFRA | {"auth", "memory", "rag"},
     "library": _INFRA | {"auth", "jobs", "providers", "rag", "storage"},
-    # the ingestion queue: periodic maintenance (reconcile, sweeps), health read from RQ
+    # ingestion operations: periodic reconcile/sweeps, queue health for the Library and /api
     "maintenance": _INFRA | {"jobs", "rag"},
     "queue_health": _INFRA | {"auth", "jobs"},
     # web routes outside Reflex (page images, health)
