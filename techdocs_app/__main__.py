@@ -22,6 +22,7 @@ COMMAND_MODULES = (
     "retention",
     "backup",
     "org",
+    "retention",
 )
 
 

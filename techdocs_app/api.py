@@ -134,10 +134,10 @@ async def page_image(request: Request) -> Response:
 api = Starlette(
     routes=[
         Route("/api/health", health, methods=["GET"]),
+        *observability_routes(),
         Mount("/api/v1", app=rest_app),
         Route(EXPORT_PATH, organization_export_route(SESSION_COOKIE), methods=["GET"]),
         Route("/api/health/worker", worker_health, methods=["GET"]),
-        *observability_routes(),
         Route(
             "/api/pages/{document_id:int}/{page:int}.png",
             page_image,

@@ -34,6 +34,7 @@ def _env(**values: str) -> dict[str, str]:
         "SESSION_SECRET": "",
         "SUPABASE_URL": "",
         "UPLOAD_DIR": "",
+        "APP_URL": "",
     }
     base.update(values)
     return base
@@ -77,8 +78,8 @@ def _production_env(database_url: str, redis_url: str, tmp_path: Path) -> dict[s
         DATABASE_URL=database_url,
         REDIS_URL=redis_url,
         SESSION_SECRET="x" * 40,
-        UPLOAD_DIR=str(tmp_path / "uploads"),
         APP_URL="https://techdocs.example",
+        UPLOAD_DIR=str(tmp_path / "uploads"),
         START_WAIT_S="3",
     )
 

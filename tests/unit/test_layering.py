@@ -92,10 +92,16 @@ _SERVICES = _INFRA | {
     "library",
     "maintenance",
     "memory",
+    "page_images",
     "providers",
     "queue_health",
     "rag",
+    "ratelimit",
+    "retention",
+    "safe_text",
     "storage",
+    "throttles",
+    "upload_spool",
 }
 ALLOWED_IMPORTS: dict[str, frozenset[str]] = {
     # foundations: nothing of the app (settings and errors may not even import each other)
@@ -109,13 +115,12 @@ ALLOWED_IMPORTS: dict[str, frozenset[str]] = {
     "storage": _BASE,
     "jobs": _BASE,
     "embedded": _BASE,
-    # security helpers: page rendering limits, safe text, upload spooling, rate limits
-    "page_images": _BASE,
+    # hostile-input guards and limits: text made safe to render, bounded page images, the upload
+    # spool, the Redis rate limiter
     "safe_text": frozenset(),
+    "page_images": _BASE,
     "upload_spool": _BASE,
     "ratelimit": _BASE | {"cache"},
-    "throttles": _BASE | {"auth", "cache", "ratelimit"},
-    "retention": _INFRA,
     # operations: health and readiness checks, metrics (reading RQ through queue_health and the
     # configured providers' names), logs
     "observability": _INFRA | {"jobs", "providers", "queue_health"},
@@ -127,7 +132,12 @@ ALLOWED_IMPORTS: dict[str, frozenset[str]] = {
     "library": _INFRA | {"auth", "jobs", "page_images", "providers", "rag", "storage", "throttles"},
     # the ingestion queue: periodic maintenance (reconcile, sweeps), health read from RQ
     "maintenance": _INFRA | {"jobs", "rag"},
+    # the product's limits (sign-in, sign-up, questions, uploads) and query-log retention
+    "throttles": _INFRA | {"auth", "cache", "ratelimit"},
+    "retention": _INFRA,
     "queue_health": _INFRA | {"auth", "jobs"},
+    # ASGI middleware around the whole app: security headers, CORS, the upload guard
+    "web": _SERVICES,
     # a shop owns its data, and its integrations: API keys, backups, export, deletion
     "api_keys": _INFRA | {"auth"},
     "backup": _INFRA | {"embedded", "jobs", "storage"},
@@ -137,20 +147,9 @@ ALLOWED_IMPORTS: dict[str, frozenset[str]] = {
     "api": _SERVICES | {"downloads", "observability", "rest"},
     # the REST API v1 (mounted by api) and the session-authenticated export download
     "rest": _SERVICES | {"api_keys", "observability", "ratelimit", "throttles"},
-    # ASGI middleware of the app (security headers, CSP, upload guard)
-    "web": _BASE | {"auth"},
     "downloads": _INFRA | {"auth", "observability", "organization_export"},
     # the Reflex UI
-    "state": _SERVICES
-    | {
-        "api",
-        "api_keys",
-        "downloads",
-        "organization_deletion",
-        "safe_text",
-        "throttles",
-        "upload_spool",
-    },
+    "state": _SERVICES | {"api", "api_keys", "downloads", "organization_deletion"},
     "components": _BASE,
     "pages": _BASE | {"components", "state"},
     "techdocs_app": _SERVICES | {"api", "components", "observability", "pages", "state", "web"},
@@ -164,7 +163,6 @@ ALLOWED_IMPORTS: dict[str, frozenset[str]] = {
         "observability",
         "organization_deletion",
         "organization_export",
-        "retention",
     },
     "bench": _SERVICES | {"embedded", "state"},
     "__main__": _SERVICES | {"cli"},
