@@ -22,7 +22,6 @@ COMMAND_MODULES = (
     "retention",
     "backup",
     "org",
-    "retention",
 )
 
 
