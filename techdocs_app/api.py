@@ -27,6 +27,7 @@ from techdocs_app.auth.sessions import principal_from_session
 from techdocs_app.db.engine import session_scope
 from techdocs_app.db.models import Chunk
 from techdocs_app.errors import NotFound, TechDocsError
+from techdocs_app.observability.routes import observability_routes
 
 log = logging.getLogger(__name__)
 
@@ -52,6 +53,21 @@ def page_image_url(document_id: int, page: int, chunk_id: int | None = None) -> 
 
 async def health(request: Request) -> JSONResponse:
     return JSONResponse({"status": "ok"})
+
+
+async def worker_health(request: Request) -> JSONResponse:
+    """`/api/health/worker`: live ingestion workers and the queue (see `queue_health`); 503 when no
+    worker is alive or Redis cannot be reached, so a monitor can alert."""
+    from redis.exceptions import RedisError
+
+    from techdocs_app.queue_health import fleet_health
+
+    try:
+        report = await asyncio.to_thread(fleet_health)
+    except RedisError:
+        log.warning("worker health: Redis unreachable")
+        return JSONResponse({"status": "redis_unreachable", "workers": None}, status_code=503)
+    return JSONResponse(report.as_dict(), status_code=503 if report.paused else 200)
 
 
 def _chunk_positions(principal: Principal, *, document_id: int, chunk_id: int) -> list[dict]:
@@ -115,6 +131,8 @@ async def page_image(request: Request) -> Response:
 api = Starlette(
     routes=[
         Route("/api/health", health, methods=["GET"]),
+        *observability_routes(),
+        Route("/api/health/worker", worker_health, methods=["GET"]),
         Route(
             "/api/pages/{document_id:int}/{page:int}.png",
             page_image,

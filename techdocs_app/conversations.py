@@ -11,7 +11,7 @@ from techdocs_app.auth import Principal
 from techdocs_app.db import conversations as conversations_db
 from techdocs_app.db.engine import session_scope
 from techdocs_app.errors import NotFound, ValidationFailed
-from techdocs_app.rag.answer import SourceView
+from techdocs_app.rag.events import SourceView
 
 
 @dataclass(frozen=True)

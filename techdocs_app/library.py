@@ -81,9 +81,9 @@ class UploadResult:
     duplicate: bool
 
 
-def _enqueue(document_id: int) -> None:
+def _enqueue(document_id: int, org_id: int) -> None:
     try:
-        jobs.enqueue_ingest(document_id)
+        jobs.enqueue_ingest(document_id, org_id=org_id)
     except RedisError:
         # The file and the pending document are safe; the worker's recovery sweep enqueues
         # pending documents that have no job, so the upload itself still succeeds.
@@ -118,7 +118,7 @@ def upload_document(principal: Principal, *, filename: str, data: bytes | Path) 
     document = registered.document
     assert document.id is not None
     if not registered.duplicate:
-        _enqueue(document.id)
+        _enqueue(document.id, principal.org_id)
     return UploadResult(document=DocumentView.of(document), duplicate=registered.duplicate)
 
 
@@ -188,7 +188,28 @@ def reindex_document(principal: Principal, *, document_id: int) -> DocumentView:
                 error_message=None,
                 updated_at=utcnow(),
             )
-    _enqueue(document_id)
+    _enqueue(document_id, principal.org_id)
+    return get_document(principal, document_id=document_id)
+
+
+def retry_document(principal: Principal, *, document_id: int) -> DocumentView:
+    """The Library's Retry on a failed manual: its job goes back on the queue from RQ's
+    failed-job registry (with its retries restored) when it is there, else a new job is queued."""
+    require(principal, Action.MANAGE_DOCUMENTS)
+    with session_scope(org_id=principal.org_id) as session:
+        document = docs_db.get_document(session, org_id=principal.org_id, document_id=document_id)
+        if document is None:
+            raise NotFound(DOCUMENT_NOT_FOUND)
+        if document.status != "failed":
+            raise ValidationFailed("Only a manual that failed can be retried.")
+        docs_db.update_document(
+            session, document_id=document_id, status="pending", pages_done=0, error_message=None
+        )
+    try:
+        if jobs.requeue_failed(document_id, org_id=principal.org_id) is None:
+            jobs.enqueue_ingest(document_id, org_id=principal.org_id)
+    except RedisError:
+        log.exception("could not queue document %s again; the worker sweep will", document_id)
     return get_document(principal, document_id=document_id)
 
 

@@ -19,6 +19,10 @@ PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
 DEV_SESSION_SECRET = "dev-only-session-secret-change-me"
 
+EMBED_DIM = 384
+"""Size of every embedding vector (the `chunks.embedding` column; OpenAI is asked for
+`dimensions=384`). A constant, not a setting: changing it needs a migration and a re-index."""
+
 
 class UnsafeProductionSettings(RuntimeError):
     """Raised when ENVIRONMENT=production still uses a development default."""
@@ -106,6 +110,22 @@ class Settings(BaseSettings):
     ingest_retry_intervals_s: list[int] = [5, 30, 120]
 
     workers_per_ingest: int = Field(default=2, ge=1)
+    workers: int = Field(default=1, ge=1)
+    """Ingestion workers `make run` keeps running (`workers.supervisor`)."""
+    ingest_stuck_margin_s: int = Field(default=300, ge=0)
+    """A `processing` document silent for the job timeout plus this, with no live job, is failed."""
+
+    # Operations: logs, metrics, REST API, backups
+    log_format: Literal["json", "text"] | None = None
+    """One JSON object per line, or plain text; unset: json in production, text elsewhere."""
+    log_level: str = "INFO"
+    metrics_token: SecretStr | None = None
+    """Bearer token for /metrics; unset: /metrics answers only to loopback clients."""
+    api_rate_limit_per_minute: int = Field(default=120, ge=1)
+    """Requests per minute per REST API key."""
+    api_query_rate_limit_per_minute: int = Field(default=30, ge=1)
+    """Questions (POST /api/v1/query, /query/stream) per minute per REST API key."""
+    backup_dir: Path = PROJECT_ROOT / ".data" / "backups"
 
     # Security: rate limits kept in Redis, answered with "try again in N s" (0 turns one off).
     signin_attempts_per_address_per_minute: int = 20
@@ -151,10 +171,14 @@ class Settings(BaseSettings):
             return {k: v for k, v in data.items() if not (isinstance(v, str) and v.strip() == "")}
         return data
 
-    @field_validator("data_dir", "upload_dir")
+    @field_validator("data_dir", "upload_dir", "backup_dir")
     @classmethod
     def _relative_to_project(cls, value: Path) -> Path:
         return value if value.is_absolute() else (PROJECT_ROOT / value).resolve()
+
+    @property
+    def effective_log_format(self) -> str:
+        return self.log_format or ("json" if self.environment == "production" else "text")
 
     @property
     def max_upload_bytes(self) -> int:

@@ -16,10 +16,12 @@ from typing import Any
 
 import reflex as rx
 
-from techdocs_app import library, throttles
+from techdocs_app import library, queue_health, throttles
 from techdocs_app.auth import Principal
+from techdocs_app.auth.permissions import Action, allowed
 from techdocs_app.errors import TechDocsError, UploadRejected
 from techdocs_app.library import DocumentView
+from techdocs_app.queue_health import FailedJob, LibraryQueueStatus
 from techdocs_app.settings import get_settings
 from techdocs_app.state.base import SIGN_IN_ROUTE, current_principal
 from techdocs_app.upload_spool import UploadSpool
@@ -39,6 +41,7 @@ STATUS_LABELS = {
     "ready": "Ready",
     "failed": "Failed",
 }
+PAUSED_LABEL = "Waiting for a worker: processing is paused"
 
 
 @dataclass
@@ -55,6 +58,8 @@ class DocItem:
     progress_label: str = ""
     error: str = ""
     details: str = ""
+    job_detail: str = ""
+    """Owners and admins: why the job failed, from RQ's failed-job registry."""
 
 
 @dataclass
@@ -72,9 +77,14 @@ def _size_label(n: int) -> str:
     return f"{max(1, round(n / 1024))} KB"
 
 
-def doc_item(doc: DocumentView) -> DocItem:
+def doc_item(
+    doc: DocumentView, *, paused: bool = False, failed_job: FailedJob | None = None
+) -> DocItem:
+    """One row of the list. `paused`: no worker is alive, so queued manuals show why they wait."""
     label = STATUS_LABELS.get(doc.status, doc.status.title())
-    if doc.status == "pending":
+    if paused and doc.status in UNFINISHED:
+        progress_label = PAUSED_LABEL
+    elif doc.status == "pending":
         progress_label = "Waiting to start…"
     elif doc.status == "processing":
         progress_label = f"{doc.pages_done} / {doc.pages} pages"
@@ -95,9 +105,45 @@ def doc_item(doc: DocumentView) -> DocItem:
         chunk_count=doc.chunk_count,
         progress=round(doc.progress * 100),
         progress_label=progress_label,
-        error=doc.error_message or "This manual could not be processed. Try Re-index.",
+        error=doc.error_message or "This manual could not be processed. Press Retry.",
         details=" · ".join(details),
+        job_detail=_job_detail(failed_job) if doc.status == "failed" and failed_job else "",
     )
+
+
+def _job_detail(job: FailedJob) -> str:
+    when = f" at {job.failed_at:%Y-%m-%d %H:%M} UTC" if job.failed_at else ""
+    return f"Processing job {job.job_id} failed{when}: {job.reason}"
+
+
+def queue_note(status: LibraryQueueStatus) -> str:
+    """Owners and admins: the organization's queue in a line ("" when nothing waits)."""
+    if not status.details_visible or status.waiting == 0:
+        return ""
+    manuals = f"{status.waiting} manual{'s' if status.waiting != 1 else ''} waiting"
+    oldest = queue_health.wait_label(status.oldest_wait_s)
+    return f"Processing queue: {manuals}; the oldest has waited {oldest}."
+
+
+@dataclass(frozen=True)
+class LibrarySnapshot:
+    items: list[DocItem]
+    paused: bool
+    note: str
+
+
+def library_snapshot(principal: Principal, *, name_filter: str = "") -> LibrarySnapshot:
+    """The documents with their queue state (blocking: run it in a thread)."""
+    docs = library.list_documents(principal, name_filter=name_filter)
+    status = queue_health.library_queue_status(principal)
+    failures: dict[int, FailedJob] = {}
+    if allowed(principal.role, Action.MANAGE_DOCUMENTS) and any(d.status == "failed" for d in docs):
+        try:
+            failures = {f.document_id: f for f in queue_health.failed_jobs(principal)}
+        except Exception:  # noqa: BLE001 - Redis down: the rows still show their reason
+            log.warning("could not read the failed-job registry", exc_info=True)
+    items = [doc_item(d, paused=status.paused, failed_job=failures.get(d.id)) for d in docs]
+    return LibrarySnapshot(items=items, paused=status.paused, note=queue_note(status))
 
 
 def upload_progress_by_file(sizes: list[int], loaded: int, total: int) -> list[int]:
@@ -192,21 +238,31 @@ class LibraryState(rx.State):
     uploads: list[UploadItem] = []
     uploading: bool = False
 
+    queue_paused: bool = False
+    queue_note: str = ""
+    can_manage: bool = False
+
     _polling: bool = False
 
     @rx.var
     def has_unfinished(self) -> bool:
         return any(d.status in UNFINISHED for d in self.documents)
 
+    def _show(self, snapshot: LibrarySnapshot) -> None:
+        self.documents = snapshot.items
+        self.queue_paused = snapshot.paused
+        self.queue_note = snapshot.note
+
     async def _list(self, principal: Principal) -> None:
-        docs = await asyncio.to_thread(
-            library.list_documents, principal, name_filter=self.name_filter
+        snapshot = await asyncio.to_thread(
+            library_snapshot, principal, name_filter=self.name_filter
         )
-        self.documents = [doc_item(d) for d in docs]
-        if self.name_filter or len(docs) >= library.PAGE_MAX:
+        self._show(snapshot)
+        self.can_manage = allowed(principal.role, Action.MANAGE_DOCUMENTS)
+        if self.name_filter or len(snapshot.items) >= library.PAGE_MAX:
             self.total_documents = await asyncio.to_thread(library.count_documents, principal)
         else:
-            self.total_documents = len(docs)
+            self.total_documents = len(snapshot.items)
         self.loaded = True
 
     @rx.event
@@ -243,16 +299,15 @@ class LibraryState(rx.State):
                 async with self:
                     name_filter = self.name_filter
                 try:
-                    docs = await asyncio.to_thread(
-                        library.list_documents, principal, name_filter=name_filter
+                    snapshot = await asyncio.to_thread(
+                        library_snapshot, principal, name_filter=name_filter
                     )
                 except Exception:  # noqa: BLE001 - a failed poll is retried at the next tick
                     log.exception("polling the library failed")
                     continue
-                items = [doc_item(d) for d in docs]
                 async with self:
                     if self.name_filter == name_filter:
-                        self.documents = items
+                        self._show(snapshot)
                     unfinished = any(d.status in UNFINISHED for d in self.documents)
                 if not unfinished:
                     return
@@ -394,3 +449,16 @@ class LibraryState(rx.State):
             return rx.toast.error(exc.user_message)
         await self._list(principal)
         return [rx.toast.info("Re-indexing started."), LibraryState.poll_documents]
+
+    @rx.event
+    async def retry_document(self, document_id: int):
+        """Retry a failed manual (its job goes back on the queue from RQ's failed registry)."""
+        principal = await current_principal(self)
+        if principal is None:
+            return rx.redirect(SIGN_IN_ROUTE)
+        try:
+            await asyncio.to_thread(library.retry_document, principal, document_id=document_id)
+        except TechDocsError as exc:
+            return rx.toast.error(exc.user_message)
+        await self._list(principal)
+        return [rx.toast.info("Processing will start again."), LibraryState.poll_documents]
