@@ -92,10 +92,16 @@ _SERVICES = _INFRA | {
     "library",
     "maintenance",
     "memory",
+    "page_images",
     "providers",
     "queue_health",
     "rag",
+    "ratelimit",
+    "retention",
+    "safe_text",
     "storage",
+    "throttles",
+    "upload_spool",
 }
 ALLOWED_IMPORTS: dict[str, frozenset[str]] = {
     # foundations: nothing of the app (settings and errors may not even import each other)
@@ -116,7 +122,16 @@ ALLOWED_IMPORTS: dict[str, frozenset[str]] = {
     "memory": _INFRA | {"cache", "providers"},
     "rag": _INFRA | {"auth", "cache", "memory", "providers", "storage"},
     "conversations": _INFRA | {"auth", "memory", "rag"},
-    "library": _INFRA | {"auth", "jobs", "providers", "rag", "storage"},
+    "library": _INFRA | {"auth", "jobs", "page_images", "providers", "rag", "storage", "throttles"},
+    # security: text shown as data, rate limits, upload spooling, page images, retention
+    "safe_text": frozenset(),
+    "upload_spool": _BASE,
+    "page_images": _BASE,
+    "ratelimit": _BASE | {"cache"},
+    "throttles": _INFRA | {"auth", "cache", "ratelimit"},
+    "retention": _INFRA,
+    # ASGI middleware around the whole app (headers, CSP, upload guard)
+    "web": _BASE | {"auth"},
     # ingestion operations: periodic reconcile/sweeps, queue health for the Library and /api
     "maintenance": _INFRA | {"jobs", "rag"},
     "queue_health": _INFRA | {"auth", "jobs"},
@@ -126,7 +141,7 @@ ALLOWED_IMPORTS: dict[str, frozenset[str]] = {
     "state": _SERVICES | {"api"},
     "components": _BASE,
     "pages": _BASE | {"components", "state"},
-    "techdocs_app": _SERVICES | {"api", "components", "pages", "state"},
+    "techdocs_app": _SERVICES | {"api", "components", "pages", "state", "web"},
     # entry points and tools
     "workers": _SERVICES,
     "cli": _SERVICES | {"bench", "embedded", "observability"},
