@@ -27,6 +27,7 @@ from techdocs_app.auth.sessions import principal_from_session
 from techdocs_app.db.engine import session_scope
 from techdocs_app.db.models import Chunk
 from techdocs_app.errors import NotFound, TechDocsError
+from techdocs_app.observability.routes import observability_routes
 
 log = logging.getLogger(__name__)
 
@@ -104,6 +105,7 @@ async def page_image(request: Request) -> Response:
 api = Starlette(
     routes=[
         Route("/api/health", health, methods=["GET"]),
+        *observability_routes(),
         Route(
             "/api/pages/{document_id:int}/{page:int}.png",
             page_image,

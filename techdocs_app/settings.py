@@ -106,6 +106,18 @@ class Settings(BaseSettings):
 
     workers_per_ingest: int = Field(default=2, ge=1)
 
+    # Operations: logs, metrics, REST API, backups
+    log_format: Literal["json", "text"] | None = None
+    """One JSON object per line, or plain text; unset: json in production, text elsewhere."""
+    log_level: str = "INFO"
+    metrics_token: SecretStr | None = None
+    """Bearer token for /metrics; unset: /metrics answers only to loopback clients."""
+    api_rate_limit_per_minute: int = Field(default=120, ge=1)
+    """Requests per minute per REST API key."""
+    api_query_rate_limit_per_minute: int = Field(default=30, ge=1)
+    """Questions (POST /api/v1/query, /query/stream) per minute per REST API key."""
+    backup_dir: Path = PROJECT_ROOT / ".data" / "backups"
+
     @model_validator(mode="before")
     @classmethod
     def _empty_is_unset(cls, data: object) -> object:
@@ -114,10 +126,14 @@ class Settings(BaseSettings):
             return {k: v for k, v in data.items() if not (isinstance(v, str) and v.strip() == "")}
         return data
 
-    @field_validator("data_dir", "upload_dir")
+    @field_validator("data_dir", "upload_dir", "backup_dir")
     @classmethod
     def _relative_to_project(cls, value: Path) -> Path:
         return value if value.is_absolute() else (PROJECT_ROOT / value).resolve()
+
+    @property
+    def effective_log_format(self) -> str:
+        return self.log_format or ("json" if self.environment == "production" else "text")
 
     @property
     def max_upload_bytes(self) -> int:
