@@ -42,6 +42,7 @@ from techdocs_app.rag.events import (
 from techdocs_app.rag.evidence import assess_evidence, is_weak, not_found_text
 from techdocs_app.rag.questions import QuestionRejected, check_question
 from techdocs_app.rag.retrieve import SearchHit, hybrid_search
+from techdocs_app.rag.units import ConversionStream, annotate_conversions
 from techdocs_app.settings import get_settings
 from techdocs_app.text.identifiers import query_identifiers
 
@@ -135,7 +136,7 @@ class _Reply:
 
     answer: str
     citations: list[int]
-    not_found: bool
+    outcome: str
     offline: bool
     searched: list[str]
     sources: list[SourceView]
@@ -143,11 +144,16 @@ class _Reply:
     ranked: list[dict[str, Any]] = field(default_factory=list)
     evidence: dict[str, Any] = field(default_factory=dict)
 
+    @property
+    def not_found(self) -> bool:
+        return self.outcome == "not_found"
+
     def payload(self) -> dict[str, Any]:
         return {
             "answer": self.answer,
             "citations": self.citations,
             "not_found": self.not_found,
+            "outcome": self.outcome,
             "offline": self.offline,
             "searched_documents": self.searched,
             "sources": [asdict(s) for s in self.sources],
@@ -161,7 +167,9 @@ class _Reply:
         return cls(
             answer=str(cached["answer"]),
             citations=[int(c) for c in cached.get("citations", [])],
-            not_found=bool(cached.get("not_found")),
+            outcome=str(
+                cached.get("outcome") or ("not_found" if cached.get("not_found") else "answer")
+            ),
             offline=bool(cached.get("offline")),
             searched=list(cached.get("searched_documents", [])),
             sources=[SourceView(**s) for s in cached.get("sources", [])],
@@ -244,7 +252,7 @@ async def ask(
         reply = _Reply(
             answer=answer,
             citations=citations,
-            not_found=not_found,
+            outcome="not_found" if not_found else "answer",
             offline=offline,
             searched=searched,
             sources=sources,
@@ -355,9 +363,13 @@ async def _stream_answer(
         _parent_texts, run.org_id, sorted({h.parent_id for h in hits if h.parent_id is not None})
     )
     passages = _passages(hits, scores, parents)
-    stream = get_answerer().stream_answer(
+    answerer = get_answerer()
+    stream = answerer.stream_answer(
         question=run.standalone, sources=passages, history=run.history, info=AnswerStreamInfo()
     )
+    # Unit conversions go in as the text streams: the offline answerer yields whole sentences and
+    # table blocks; a vendor's tokens are held back to the end of each clause.
+    conversions = None if answerer.offline else ConversionStream()
     gap = run.deadline.stage_s * TOKEN_GAP_FACTOR
     first = True
     try:
@@ -371,12 +383,18 @@ async def _stream_answer(
                 break
             except TimeoutError as exc:
                 raise ProviderTimeout(detail="answer stream stalled") from exc
+            piece = conversions.feed(piece) if conversions else annotate_conversions(piece)
             if not piece:
                 continue
             if first:
                 run.timings["first_token"] = _ms(run.started)
                 first = False
             yield piece
+        rest = conversions.flush() if conversions else ""
+        if rest:
+            if first:
+                run.timings["first_token"] = _ms(run.started)
+            yield rest
     finally:
         aclose = getattr(stream, "aclose", None)
         if aclose is not None:
@@ -443,6 +461,7 @@ async def _finish(run: _Run, reply: _Reply, *, cache_hit: bool) -> Done:
         searched_documents=reply.searched,
         timings=run.timings,
         cache_hit=cache_hit,
+        outcome=reply.outcome,
     )
 
 

@@ -48,6 +48,8 @@ class Done:
     searched_documents: list[str]
     timings: dict[str, float]
     cache_hit: bool
+    outcome: str = "answer"
+    """answer; closest (the nearest passages, cited and labelled as not exact); not_found."""
 
 
 @dataclass(frozen=True)
