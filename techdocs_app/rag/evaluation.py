@@ -28,6 +28,7 @@ import re
 import secrets
 import statistics
 import time
+import unicodedata
 from collections import defaultdict
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
@@ -192,7 +193,10 @@ def bump_scratch_index(principal: Principal) -> None:
 
 
 def _fold(text: str) -> str:
-    """Case, whitespace and table pipes folded: a quoted table row '| a | b |' reads 'a b'."""
+    """Case, whitespace and table pipes folded: a quoted table row '| a | b |' reads 'a b'; and
+    Unicode compatibility forms (NFKC), as ingestion stores them: the manual's '185℃' is the
+    answer's '185°C', its fullwidth '：' a ':'."""
+    text = unicodedata.normalize("NFKC", text)
     return " ".join(text.lower().replace("|", " ").split())
 
 

@@ -86,6 +86,14 @@ _ALTERNATIVE_BEFORE = re.compile(r"\d\s?[^\s\d()]{1,8}\s?[(/]\s?$")
 """...and this quantity is that alternative: the '36 psi' of '2.5 bar (36 psi)' or '2.5 bar/36 psi'."""
 
 
+_CHANGE_BEFORE = re.compile(
+    r"\b(?:lower|raise|increase|decrease|reduce|drop|rise|adjust|change)\w*\b[^.;:!?]*$|\bby\s*$",
+    re.IGNORECASE,
+)
+"""A quantity after 'lower … by', 'increase …' is an amount of change: a temperature difference
+converts without the offset ('lower the nozzle temperature (5-10 °C)' is 9–18 °F)."""
+
+
 @lru_cache(maxsize=1)
 def _registry() -> pint.UnitRegistry:
     return pint.UnitRegistry()
@@ -133,7 +141,11 @@ def _conversion(match: re.Match[str]) -> str | None:
     unit = _unit_key(match)
     if unit is None:
         return None
-    tolerance = bool(match.group("tol"))
+    tolerance = (
+        bool(match.group("tol"))
+        or _CHANGE_BEFORE.search(match.string[max(0, match.start() - 40) : match.start()])
+        is not None
+    )
     low = _number(match.group("low"))
     high_text = match.group("high")
     sep = match.group("sep")

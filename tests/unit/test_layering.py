@@ -107,6 +107,8 @@ ALLOWED_IMPORTS: dict[str, frozenset[str]] = {
     "storage": _BASE,
     "jobs": _BASE,
     "embedded": _BASE,
+    # health, readiness and metrics (reads the database and the queue, serves routes)
+    "observability": _INFRA | {"cache", "jobs"},
     # services
     "auth": _INFRA,
     "memory": _INFRA | {"cache", "providers"},
@@ -114,7 +116,7 @@ ALLOWED_IMPORTS: dict[str, frozenset[str]] = {
     "conversations": _INFRA | {"auth", "memory", "rag"},
     "library": _INFRA | {"auth", "jobs", "providers", "rag", "storage"},
     # web routes outside Reflex (page images, health)
-    "api": _SERVICES,
+    "api": _SERVICES | {"observability"},
     # the Reflex UI
     "state": _SERVICES | {"api"},
     "components": _BASE,
@@ -122,7 +124,7 @@ ALLOWED_IMPORTS: dict[str, frozenset[str]] = {
     "techdocs_app": _SERVICES | {"api", "components", "pages", "state"},
     # entry points and tools
     "workers": _SERVICES,
-    "cli": _SERVICES | {"bench", "embedded"},
+    "cli": _SERVICES | {"bench", "embedded", "observability"},
     "bench": _SERVICES | {"embedded", "state"},
     "__main__": _SERVICES | {"cli"},
 }

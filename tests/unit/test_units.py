@@ -43,6 +43,12 @@ from techdocs_app.rag.units import (
         # tolerances convert as differences (±5 °C is ±9 °F, not ±41 °F)
         ("Bore ±0.05 mm", "Bore ±0.05 mm (≈ ±0.002 in)"),
         ("Hold ±5 °C", "Hold ±5 °C (≈ ±9 °F)"),
+        # ...and so does a change ("lower by", "increase"): no offset
+        (
+            "Lower nozzle temperature (5-10 °C).",
+            "Lower nozzle temperature (5-10 °C (≈ 9–18 °F)).",
+        ),
+        ("Raise the bed temperature by 5 °C", "Raise the bed temperature by 5 °C (≈ 9 °F)"),
     ],
 )
 def test_quantities_get_the_common_alternative_beside_them(text: str, expected: str) -> None:
