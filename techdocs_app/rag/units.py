@@ -141,23 +141,21 @@ def _conversion(match: re.Match[str]) -> str | None:
     unit = _unit_key(match)
     if unit is None:
         return None
-    tolerance = (
-        bool(match.group("tol"))
-        or _CHANGE_BEFORE.search(match.string[max(0, match.start() - 40) : match.start()])
-        is not None
-    )
+    tolerance = bool(match.group("tol"))
+    before = match.string[max(0, match.start() - 40) : match.start()]
+    difference = tolerance or _CHANGE_BEFORE.search(before) is not None
     low = _number(match.group("low"))
     high_text = match.group("high")
     sep = match.group("sep")
     if high_text is not None and sep == "-" and not match.group("low").startswith("-"):
         sep = "–"
-    first = convert(low, unit, difference=tolerance)
+    first = convert(low, unit, difference=difference)
     if first is None:
         return None
     value, shown = first
     text = f"±{format_value(value)}" if tolerance else format_value(value)
     if high_text is not None:
-        second = convert(_number(high_text), unit, difference=tolerance)
+        second = convert(_number(high_text), unit, difference=difference)
         if second is None:
             return None
         joiner = " to " if sep == "to" else "–"
