@@ -649,11 +649,13 @@ def _passages(
     passages = []
     for number, (hit, score) in enumerate(zip(hits, scores, strict=True), start=1):
         text_ = hit.content
+        focus = ""
         if hit.parent_id is not None and hit.parent_id in parents:
             if hit.parent_id not in used_parents:
                 used_parents.add(hit.parent_id)
                 parent = parents[hit.parent_id]
                 text_ = parent if hit.content[:80] in parent else f"{hit.content}\n\n{parent}"
+                focus = hit.content
         passages.append(
             SourcePassage(
                 number=number,
@@ -664,6 +666,7 @@ def _passages(
                 text=text_,
                 kind=hit.kind,
                 score=float(score),
+                focus=focus,
             )
         )
     return passages

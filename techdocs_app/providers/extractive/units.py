@@ -18,8 +18,6 @@ _SENTENCE_END = re.compile(r"(?<=[.!?;])\s+(?=[\"'(\[]?[A-Z0-9])")
 
 
 _INLINE_ITEM = re.compile(r"(?<=[.!?;:])\s+(?=\(?\d{1,2}[.)]\s*[A-Z])")
-
-
 """A list item run into the previous sentence: '… 250V. 3. Receiving module …'."""
 
 
