@@ -384,7 +384,8 @@ def condense_locally(question: str, history: Sequence[Turn]) -> str:
     rewritten = _capitalise(rewritten)
     context: list[str] = []
     if subject and not substituted and compact(subject.name) not in compact(rewritten):
-        context.append(subject.name)
+        # The whole subject phrase: "Which one can't use DMA?" is about the STM32F103's USARTs.
+        context.append(subject.phrase)
     short = _content_count(stripped) <= 2
     unresolved = bool(re.search(r"\b(that|this|those|these|one)\b", stripped, re.I))
     if short or unresolved or subject is None or not substituted:
