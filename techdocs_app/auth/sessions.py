@@ -1,4 +1,6 @@
-"""Server-side sessions: the cookie holds a random token, the database its sha256.
+"""Server-side sessions: the cookie holds a random token, the database its HMAC-SHA256 keyed
+with `SESSION_SECRET` (a copy of the sessions table alone cannot be turned into cookies, nor
+checked against guessed tokens, without the secret).
 
 Each request re-reads user, membership and organization, so a removed member or changed role takes
 effect at once, and signing out revokes the token everywhere.
@@ -7,6 +9,7 @@ effect at once, and signing out revokes the token everywhere.
 from __future__ import annotations
 
 import hashlib
+import hmac
 import secrets
 from datetime import timedelta
 
@@ -18,7 +21,8 @@ from techdocs_app.settings import get_settings
 
 
 def _hash(token: str) -> str:
-    return hashlib.sha256(token.encode()).hexdigest()
+    key = get_settings().session_secret.get_secret_value().encode()
+    return hmac.new(key, token.encode(), hashlib.sha256).hexdigest()
 
 
 def issue_session(principal: Principal) -> str:

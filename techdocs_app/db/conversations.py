@@ -107,14 +107,23 @@ def add_message(
     return message
 
 
-def list_messages(session: Session, *, org_id: int, conversation_id: int) -> list[Message]:
-    return list(
-        session.exec(
-            select(Message)
-            .where(Message.org_id == org_id, Message.conversation_id == conversation_id)
-            .order_by(col(Message.id))
-        ).all()
+def list_messages(
+    session: Session,
+    *,
+    org_id: int,
+    conversation_id: int,
+    limit: int = 500,
+    before_id: int | None = None,
+) -> list[Message]:
+    """The newest `limit` messages (older than `before_id`, when given), oldest first."""
+    stmt = select(Message).where(
+        Message.org_id == org_id, Message.conversation_id == conversation_id
     )
+    if before_id is not None:
+        stmt = stmt.where(col(Message.id) < before_id)
+    rows = list(session.exec(stmt.order_by(col(Message.id).desc()).limit(limit)).all())
+    rows.reverse()
+    return rows
 
 
 def get_message(session: Session, *, org_id: int, message_id: int) -> Message | None:

@@ -67,7 +67,7 @@ NID_ABSENT: dict[str, tuple[str, list[str]]] = {
     "v073": ("doc", ["poe", "power over ethernet", "802.3af"]),
     "v074": ("doc", ["fuse"]),
     "v075": ("doc", ["hour", "hours", "runtime", "autonomy"]),
-    "v076": ("doc", ["per second", "msg/s", "messages/s", "throughput"]),
+    "v076": ("doc", ["redundant", "redundancy", "hot-standby", "standby", "failover", "fail-over"]),
     "v099": ("doc", ["bed current", "heating current", "rated current", "mos current"]),
     "v100": ("doc", ["microstep", "microstepping", "micro-step", "1/16", "subdivision"]),
     "v101": ("doc", ["v3.0", "v3"]),

@@ -90,8 +90,10 @@ _SERVICES = _INFRA | {
     "conversations",
     "jobs",
     "library",
+    "maintenance",
     "memory",
     "providers",
+    "queue_health",
     "rag",
     "storage",
 }
@@ -107,7 +109,7 @@ ALLOWED_IMPORTS: dict[str, frozenset[str]] = {
     "storage": _BASE,
     "jobs": _BASE,
     "embedded": _BASE,
-    # health, readiness and metrics (reads the database and the queue, serves routes)
+    # operations: health and readiness checks, metrics, logs (reads the database and the queue)
     "observability": _INFRA | {"cache", "jobs"},
     # services
     "auth": _INFRA,
@@ -115,6 +117,9 @@ ALLOWED_IMPORTS: dict[str, frozenset[str]] = {
     "rag": _INFRA | {"auth", "cache", "memory", "providers", "storage"},
     "conversations": _INFRA | {"auth", "memory", "rag"},
     "library": _INFRA | {"auth", "jobs", "providers", "rag", "storage"},
+    # the ingestion queue: periodic maintenance (reconcile, sweeps), health read from RQ
+    "maintenance": _INFRA | {"jobs", "rag"},
+    "queue_health": _INFRA | {"auth", "jobs"},
     # web routes outside Reflex (page images, health)
     "api": _SERVICES | {"observability"},
     # the Reflex UI

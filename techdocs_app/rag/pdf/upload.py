@@ -2,22 +2,38 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pymupdf
 
 from techdocs_app.errors import UploadRejected
 from techdocs_app.rag.pdf.content import PdfInfo
 
 
-def inspect_pdf(data: bytes) -> PdfInfo:
-    """Validate an upload before it is stored; every rejection tells the user what to do."""
-    if not data:
+def inspect_pdf(data: bytes | Path) -> PdfInfo:
+    """Validate an upload before it is stored; every rejection tells the user what to do.
+
+    `data` is the file's bytes or a path to it (an upload streamed to disk is never read whole
+    into memory: only its first and last kilobytes, then MuPDF reads what it needs)."""
+    if isinstance(data, Path):
+        size = data.stat().st_size
+        with data.open("rb") as fh:
+            head = fh.read(1024)
+            fh.seek(max(0, size - 2048))
+            tail = fh.read(2048)
+    else:
+        size, head, tail = len(data), data[:1024], data[-2048:]
+    if not size:
         raise UploadRejected("This file is empty (0 bytes). Choose the PDF again and re-upload it.")
-    if not data.lstrip(b"\x00\t\n\r ")[:5].startswith(b"%PDF-") and b"%PDF-" not in data[:1024]:
+    if not head.lstrip(b"\x00\t\n\r ")[:5].startswith(b"%PDF-") and b"%PDF-" not in head:
         raise UploadRejected(
             "This file is not a PDF. Export or save the manual as PDF and upload that file."
         )
     try:
-        doc = pymupdf.open(stream=data, filetype="pdf")
+        if isinstance(data, Path):
+            doc = pymupdf.open(str(data), filetype="pdf")
+        else:
+            doc = pymupdf.open(stream=data, filetype="pdf")
     except Exception as exc:  # MuPDF raises several types for broken files
         raise UploadRejected(
             "This PDF is damaged or incomplete and cannot be read. "
@@ -30,7 +46,7 @@ def inspect_pdf(data: bytes) -> PdfInfo:
                 "This PDF is password-protected: remove the password and upload it again.",
                 detail="encrypted",
             )
-        if doc.is_repaired and _truncated(data):
+        if doc.is_repaired and _truncated(tail):
             raise UploadRejected(
                 "This PDF is damaged or incomplete (the file seems cut off). "
                 "Download or export it again and upload the new copy.",
@@ -54,5 +70,5 @@ def inspect_pdf(data: bytes) -> PdfInfo:
         return PdfInfo(pages=pages, encrypted=bool(doc.is_encrypted), title=title)
 
 
-def _truncated(data: bytes) -> bool:
-    return b"%%EOF" not in data[-2048:]
+def _truncated(tail: bytes) -> bool:
+    return b"%%EOF" not in tail[-2048:]
