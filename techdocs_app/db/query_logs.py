@@ -60,5 +60,5 @@ def purge_query_logs(session: Session, *, before: datetime, dry_run: bool = Fals
                 select(func.count()).select_from(QueryLog).where(QueryLog.created_at < before)
             ).one()
         )
-    result = session.exec(delete(QueryLog).where(col(QueryLog.created_at) < before))  # type: ignore[call-overload]
+    result = session.exec(delete(QueryLog).where(col(QueryLog.created_at) < before))
     return int(result.rowcount or 0)

@@ -92,10 +92,16 @@ _SERVICES = _INFRA | {
     "library",
     "maintenance",
     "memory",
+    "page_images",
     "providers",
     "queue_health",
     "rag",
+    "ratelimit",
+    "retention",
+    "safe_text",
     "storage",
+    "throttles",
+    "upload_spool",
 }
 ALLOWED_IMPORTS: dict[str, frozenset[str]] = {
     # foundations: nothing of the app (settings and errors may not even import each other)
@@ -116,17 +122,26 @@ ALLOWED_IMPORTS: dict[str, frozenset[str]] = {
     "memory": _INFRA | {"cache", "providers"},
     "rag": _INFRA | {"auth", "cache", "memory", "providers", "storage"},
     "conversations": _INFRA | {"auth", "memory", "rag"},
-    "library": _INFRA | {"auth", "jobs", "providers", "rag", "storage"},
+    "library": _INFRA | {"auth", "jobs", "page_images", "providers", "rag", "storage", "throttles"},
     # the ingestion queue: periodic maintenance (reconcile, sweeps), health read from RQ
     "maintenance": _INFRA | {"jobs", "rag"},
     "queue_health": _INFRA | {"auth", "jobs"},
+    # security: escaping manual text for display, rate limits, retention, upload spooling
+    "safe_text": frozenset(),
+    "page_images": _BASE,
+    "ratelimit": _BASE | {"cache"},
+    "throttles": _INFRA | {"auth", "cache", "ratelimit"},
+    "retention": _INFRA,
+    "upload_spool": _BASE,
+    # ASGI middleware (headers, CSP, CORS, upload guard)
+    "web": _BASE | {"auth"},
     # web routes outside Reflex (page images, health)
     "api": _SERVICES | {"observability"},
     # the Reflex UI
     "state": _SERVICES | {"api"},
     "components": _BASE,
     "pages": _BASE | {"components", "state"},
-    "techdocs_app": _SERVICES | {"api", "components", "pages", "state"},
+    "techdocs_app": _SERVICES | {"api", "components", "pages", "state", "web"},
     # entry points and tools
     "workers": _SERVICES,
     "cli": _SERVICES | {"bench", "embedded", "observability"},
