@@ -80,7 +80,6 @@ def _production_env(database_url: str, redis_url: str, tmp_path: Path) -> dict[s
         SESSION_SECRET="x" * 40,
         APP_URL="https://techdocs.example",
         UPLOAD_DIR=str(tmp_path / "uploads"),
-        APP_URL="https://techdocs.example",
         START_WAIT_S="3",
     )
 
