@@ -12,7 +12,7 @@ export REFLEX_CHECK_LATEST_VERSION := 0
 export REFLEX_TELEMETRY_ENABLED := false
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: setup services stop run test lint format worker
+.PHONY: setup services stop run test lint format worker backup restore
 
 ## setup: .venv with the pinned requirements + the Debian packages the product needs
 setup: $(STAMP)
@@ -47,6 +47,15 @@ worker: services
 ## test: everything the suite needs, then the whole suite (last line: pytest's summary)
 test: services
 	@$(PY) -m pytest -p no:playwright -p no:base_url $(PYTEST_ARGS)
+
+## backup: pg_dump of the database + every uploaded file, into a new folder of BACKUP_DIR
+backup: services
+	@$(PY) -m techdocs_app backup
+
+## restore: make restore BACKUP=<folder written by make backup> (replaces the database, asks first)
+restore: services
+	@test -n "$(BACKUP)" || { echo "usage: make restore BACKUP=.data/backups/techdocs-<time>"; exit 2; }
+	@$(PY) -m techdocs_app restore "$(BACKUP)"
 
 ## lint: ruff (style) and mypy (types of the packages pyproject.toml lists; make test runs it too)
 lint:

@@ -11,7 +11,18 @@ import argparse
 import importlib
 import sys
 
-COMMAND_MODULES = ("services", "accounts", "ingest", "ask", "eval", "bench", "check", "retention")
+COMMAND_MODULES = (
+    "services",
+    "accounts",
+    "ingest",
+    "ask",
+    "eval",
+    "bench",
+    "check",
+    "backup",
+    "org",
+    "retention",
+)
 
 
 def build_parser() -> argparse.ArgumentParser:

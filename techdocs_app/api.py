@@ -19,15 +19,18 @@ from sqlmodel import select
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
-from starlette.routing import Route
+from starlette.routing import Mount, Route
 
 from techdocs_app import library
 from techdocs_app.auth import Principal
 from techdocs_app.auth.sessions import principal_from_session
 from techdocs_app.db.engine import session_scope
 from techdocs_app.db.models import Chunk
+from techdocs_app.downloads import EXPORT_PATH, organization_export_route
 from techdocs_app.errors import NotFound, TechDocsError
+from techdocs_app.observability.middleware import RequestContextMiddleware
 from techdocs_app.observability.routes import observability_routes
+from techdocs_app.rest.app import rest_app
 
 log = logging.getLogger(__name__)
 
@@ -131,8 +134,10 @@ async def page_image(request: Request) -> Response:
 api = Starlette(
     routes=[
         Route("/api/health", health, methods=["GET"]),
-        Route("/api/health/worker", worker_health, methods=["GET"]),
         *observability_routes(),
+        Mount("/api/v1", app=rest_app),
+        Route(EXPORT_PATH, organization_export_route(SESSION_COOKIE), methods=["GET"]),
+        Route("/api/health/worker", worker_health, methods=["GET"]),
         Route(
             "/api/pages/{document_id:int}/{page:int}.png",
             page_image,
@@ -140,3 +145,5 @@ api = Starlette(
         ),
     ]
 )
+# Request ids in every HTTP request's logs and response (X-Request-ID).
+api.add_middleware(RequestContextMiddleware)

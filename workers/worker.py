@@ -33,6 +33,7 @@ from rq.scheduler import RQScheduler
 from rq.worker import BaseWorker, WorkerStatus
 
 from techdocs_app import jobs, maintenance
+from techdocs_app.observability.logs import configure_logging
 from techdocs_app.settings import get_settings
 from workers import fair
 from workers.scheduler import IngestScheduler
@@ -252,9 +253,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--name", default=None, help="worker name (default: RQ's random name)")
     args = parser.parse_args(argv)
 
-    logging.basicConfig(
-        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
+    configure_logging()
     settings = get_settings()
     connection = Redis.from_url(settings.effective_redis_url)
     worker = build_worker(connection, simple=args.simple, name=args.name)

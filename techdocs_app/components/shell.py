@@ -15,6 +15,7 @@ from techdocs_app.components.brand import brand
 NAV_ITEMS: Sequence[tuple[str, str, str]] = (
     ("Chat", "/", "message_square"),
     ("Library", "/library", "library"),
+    ("Settings", "/settings", "settings"),
 )
 
 

@@ -315,3 +315,25 @@ class WebhookEvent(SQLModel, table=True):
     payload: dict[str, Any] = Field(default_factory=dict, sa_type=JSONB)
     received_at: datetime = _created()
     processed_at: datetime | None = Field(default=None, sa_type=DateTime(timezone=True))
+
+
+class ApiKey(SQLModel, table=True):
+    """A REST API key of an organization. Only the sha256 of the secret is stored; `prefix` (the
+    secret's first characters) lets people recognise a key in the list. The key acts with `role`,
+    never above its creator's current role (see `techdocs_app.api_keys`)."""
+
+    __tablename__ = "api_keys"
+
+    id: int | None = Field(default=None, sa_type=BigInteger, primary_key=True)
+    org_id: int = _org_fk()
+    name: str = Field(sa_type=String(100))
+    prefix: str = Field(sa_type=String(20))
+    key_hash: str = Field(sa_type=String(64), unique=True)
+    role: str = Field(default="member", sa_type=String(20))
+    created_by: int | None = Field(
+        default=None,
+        sa_column=Column(BigInteger, ForeignKey("users.id", ondelete="SET NULL"), nullable=True),
+    )
+    created_at: datetime = _created()
+    last_used_at: datetime | None = Field(default=None, sa_type=DateTime(timezone=True))
+    revoked_at: datetime | None = Field(default=None, sa_type=DateTime(timezone=True))

@@ -25,6 +25,7 @@ from techdocs_app.db import passages as passages_db
 from techdocs_app.db import query_logs
 from techdocs_app.db.engine import session_scope
 from techdocs_app.errors import NotFound, ProviderError, ProviderTimeout, TechDocsError
+from techdocs_app.observability.metrics import observed_answer
 from techdocs_app.providers import get_answerer, get_condenser, get_embedder, get_reranker
 from techdocs_app.providers.base import AnswerStreamInfo, RerankCandidate, SourcePassage, Turn
 from techdocs_app.providers.prompts import NOT_FOUND_SENTENCE
@@ -197,6 +198,7 @@ class _Reply:
 # --- the pipeline ---------------------------------------------------------------------------------
 
 
+@observed_answer(AnswerTrace)
 async def ask(
     principal: Principal,
     *,

@@ -26,7 +26,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Browser, BrowserContext, Page, sync_playwright
+from playwright.sync_api import Browser, BrowserContext, Page, expect, sync_playwright
 
 from tests.e2e.browser import CHROMIUM, CHROMIUM_ARGS, VIEWPORTS
 
@@ -36,6 +36,9 @@ SCREENSHOTS = ARTIFACTS / "screenshots"
 DEFAULT_URL = "http://127.0.0.1:3000"
 # A cold start compiles the app and builds the frontend bundle (npm install on a fresh checkout).
 START_TIMEOUT_S = float(os.environ.get("TECHDOCS_E2E_START_TIMEOUT", "600"))
+# How long an `expect(...)` waits for the page to reach a state (Playwright's default is 5 s). A
+# ceiling, not a speed target: on a loaded 2-core machine a websocket round trip can take longer.
+expect.set_options(timeout=20_000)
 
 
 def _healthy(base_url: str, timeout: float = 2.0) -> bool:

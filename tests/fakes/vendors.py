@@ -58,6 +58,10 @@ class FakeVendorState:
     message_text: str | Callable[[dict[str, Any]], str] = "The answer is 42 [1]."
     stream_error_after: int | None = None
     """Send an `error` event after this many text deltas (None: stream completes)."""
+    token_delay_s: float = 0.0
+    """Wait this long before each streamed text delta (a slow model)."""
+    streams_cancelled: int = 0
+    """Answer streams the client closed before their end."""
     requests: list[RecordedRequest] = field(default_factory=list)
 
     def fail_next(self, endpoint: str, *statuses: int) -> None:
@@ -186,6 +190,12 @@ def build_app(state: FakeVendorState) -> Starlette:
             )
             pieces = re.findall(r"\S+\s*", text)
             for n, piece in enumerate(pieces):
+                if state.token_delay_s:
+                    try:
+                        await asyncio.sleep(state.token_delay_s)
+                    except asyncio.CancelledError:
+                        state.streams_cancelled += 1
+                        raise
                 if state.stream_error_after is not None and n >= state.stream_error_after:
                     yield sse(
                         "error",
@@ -255,6 +265,8 @@ class FakeVendors:
         self.state.delay_s.clear()
         self.state.message_text = "The answer is 42 [1]."
         self.state.stream_error_after = None
+        self.state.token_delay_s = 0.0
+        self.state.streams_cancelled = 0
         self.state.requests.clear()
 
 

@@ -19,7 +19,7 @@ import pytest
 from sqlmodel import select
 
 from techdocs_app import jobs, library
-from techdocs_app.db.engine import session_scope
+from techdocs_app.db.engine import system_session_scope
 from techdocs_app.db.models import Document
 from techdocs_app.storage import reset_file_store
 from tests.processes import stop_worker
@@ -50,13 +50,13 @@ def _upload(owner, corpus_dir: Path, name: str) -> int:  # noqa: ANN001
 
 def _ready_order() -> list[int]:
     """Document ids in the order they became ready (each stamps `processed_at` as it commits)."""
-    with session_scope() as s:
+    with system_session_scope() as s:
         docs = [d for d in s.exec(select(Document)) if d.processed_at]
     return [d.id for d in sorted(docs, key=lambda d: d.processed_at)]  # type: ignore[arg-type, misc]
 
 
 def _status(document_id: int) -> str:
-    with session_scope() as s:
+    with system_session_scope() as s:
         doc = s.get(Document, document_id)
         assert doc is not None
         return doc.status

@@ -23,7 +23,7 @@ from sqlalchemy import update
 from sqlmodel import select
 
 from techdocs_app import jobs, library, maintenance
-from techdocs_app.db.engine import session_scope
+from techdocs_app.db.engine import system_session_scope
 from techdocs_app.db.ingest_claims import claim_document, claimed_document_ids
 from techdocs_app.db.models import Chunk, Document, utcnow
 from techdocs_app.settings import get_settings
@@ -48,7 +48,7 @@ def _fresh(db, monkeypatch):  # noqa: ANN001, ANN202
 
 
 def _doc(document_id: int) -> Document:
-    with session_scope() as s:
+    with system_session_scope() as s:
         doc = s.get(Document, document_id)
         assert doc is not None
         return doc
@@ -61,7 +61,7 @@ def _upload(owner, corpus_dir: Path, name: str) -> int:  # noqa: ANN001
 
 def _age(document_id: int, seconds: float) -> None:
     """As if the document had last been touched `seconds` ago."""
-    with session_scope() as s:
+    with system_session_scope() as s:
         s.exec(
             update(Document)  # type: ignore[arg-type]
             .where(Document.id == document_id)
@@ -102,7 +102,7 @@ def test_flushed_queue_is_reconciled_each_document_once(
         assert all(jobs.fetch_ingest_job(i) is None for i in pending)
         # The running job's claim lives in Postgres: the worker's reconciliation (at its next
         # maintenance check, within seconds) must leave that document alone.
-        with session_scope() as s:
+        with system_session_scope() as s:
             assert running in claimed_document_ids(s)
 
         deadline = time.monotonic() + 240
@@ -119,10 +119,10 @@ def test_flushed_queue_is_reconciled_each_document_once(
     assert "enqueued documents that had no live job" in text  # the worker did it by itself
     for document_id in every:  # processed exactly once each: one "ready" line, one set of chunks
         assert len(re.findall(rf"document {document_id} ready:", text)) == 1, text[-3000:]
-        with session_scope() as s:
+        with system_session_scope() as s:
             ordinals = list(s.exec(select(Chunk.ordinal).where(Chunk.document_id == document_id)))
         assert len(ordinals) == len(set(ordinals)) > 0
-    with session_scope() as s:
+    with system_session_scope() as s:
         assert len(list(s.exec(select(Document.id)))) == 3  # no document was created twice
 
 
@@ -131,7 +131,7 @@ def test_stuck_processing_document_fails_and_retry_works(make_org, corpus_dir: P
     stuck, held, waiting = (_upload(owner, corpus_dir, name) for name in SMALL)
     silent = get_settings().ingest_job_timeout_s + get_settings().ingest_stuck_margin_s + 5
     for document_id in (stuck, held, waiting):
-        with session_scope() as s:
+        with system_session_scope() as s:
             s.exec(
                 update(Document)  # type: ignore[arg-type]
                 .where(Document.id == document_id)
@@ -164,7 +164,7 @@ def test_stuck_document_is_failed_by_a_starting_worker(make_org, corpus_dir: Pat
     owner = make_org("Bay Auto")
     stuck = _upload(owner, corpus_dir, SMALL[0])
     jobs.fetch_ingest_job(stuck).delete()  # type: ignore[union-attr]
-    with session_scope() as s:
+    with system_session_scope() as s:
         s.exec(update(Document).where(Document.id == stuck).values(status="processing"))  # type: ignore[arg-type]
     _age(stuck, get_settings().ingest_job_timeout_s + get_settings().ingest_stuck_margin_s + 5)
     _burst()
@@ -179,7 +179,7 @@ def test_reconcile_enqueues_lost_jobs_once_and_spares_new_uploads(
     owner = make_org("Bay Auto")
     lost, fresh, held = (_upload(owner, corpus_dir, name) for name in SMALL)
     redis_client.flushdb()
-    with session_scope() as s:
+    with system_session_scope() as s:
         s.exec(update(Document).where(Document.id == held).values(status="processing"))  # type: ignore[arg-type]
     _age(lost, maintenance.LOST_JOB_GRACE_S + 5)
     _age(held, maintenance.LOST_JOB_GRACE_S + 5)

@@ -34,6 +34,7 @@ def _env(**values: str) -> dict[str, str]:
         "SESSION_SECRET": "",
         "SUPABASE_URL": "",
         "UPLOAD_DIR": "",
+        "APP_URL": "",
     }
     base.update(values)
     return base
@@ -55,7 +56,14 @@ def test_unconfigured_production_start_names_every_missing_variable() -> None:
         result = _start(role, _env())
         assert result.returncode == 78, result.stderr
         assert "cannot start" in result.stderr
-        for name in ("DATABASE_URL", "REDIS_URL", "SESSION_SECRET", "SUPABASE_URL", "UPLOAD_DIR"):
+        for name in (
+            "DATABASE_URL",
+            "REDIS_URL",
+            "SESSION_SECRET",
+            "SUPABASE_URL",
+            "UPLOAD_DIR",
+            "APP_URL",
+        ):
             assert name in result.stderr, (role, result.stderr)
         assert "Traceback" not in result.stderr
 
@@ -70,6 +78,7 @@ def _production_env(database_url: str, redis_url: str, tmp_path: Path) -> dict[s
         DATABASE_URL=database_url,
         REDIS_URL=redis_url,
         SESSION_SECRET="x" * 40,
+        APP_URL="https://techdocs.example",
         UPLOAD_DIR=str(tmp_path / "uploads"),
         START_WAIT_S="3",
     )

@@ -20,7 +20,7 @@ from rq.job import JobStatus
 from sqlmodel import select
 
 from techdocs_app import jobs, library
-from techdocs_app.db.engine import session_scope
+from techdocs_app.db.engine import session_scope, system_session_scope
 from techdocs_app.db.models import Chunk, Document
 from techdocs_app.rag.ingest import ingest_path
 from techdocs_app.settings import get_settings
@@ -52,7 +52,7 @@ def _rows(org_id: int, document_id: int) -> list[tuple[str, str]]:
 
 
 def _doc(document_id: int) -> Document:
-    with session_scope() as s:
+    with system_session_scope() as s:
         doc = s.get(Document, document_id)
         assert doc is not None
         return doc

@@ -115,36 +115,55 @@ ALLOWED_IMPORTS: dict[str, frozenset[str]] = {
     "storage": _BASE,
     "jobs": _BASE,
     "embedded": _BASE,
-    # operations: health and readiness checks, metrics, logs (reads the database and the queue)
-    "observability": _INFRA | {"cache", "jobs"},
+    # hostile-input guards and limits: text made safe to render, bounded page images, the upload
+    # spool, the Redis rate limiter
+    "safe_text": frozenset(),
+    "page_images": _BASE,
+    "upload_spool": _BASE,
+    "ratelimit": _BASE | {"cache"},
+    # operations: health and readiness checks, metrics (reading RQ through queue_health and the
+    # configured providers' names), logs
+    "observability": _INFRA | {"jobs", "providers", "queue_health"},
     # services
     "auth": _INFRA,
     "memory": _INFRA | {"cache", "providers"},
-    "rag": _INFRA | {"auth", "cache", "memory", "providers", "storage"},
+    "rag": _INFRA | {"auth", "cache", "memory", "observability", "providers", "storage"},
     "conversations": _INFRA | {"auth", "memory", "rag"},
     "library": _INFRA | {"auth", "jobs", "page_images", "providers", "rag", "storage", "throttles"},
     # the ingestion queue: periodic maintenance (reconcile, sweeps), health read from RQ
     "maintenance": _INFRA | {"jobs", "rag"},
-    "queue_health": _INFRA | {"auth", "jobs"},
-    # security: escaping manual text for display, rate limits, retention, upload spooling
-    "safe_text": frozenset(),
-    "page_images": _BASE,
-    "ratelimit": _BASE | {"cache"},
+    # the product's limits (sign-in, sign-up, questions, uploads) and query-log retention
     "throttles": _INFRA | {"auth", "cache", "ratelimit"},
     "retention": _INFRA,
-    "upload_spool": _BASE,
-    # ASGI middleware (headers, CSP, CORS, upload guard)
-    "web": _BASE | {"auth"},
+    "queue_health": _INFRA | {"auth", "jobs"},
+    # ASGI middleware around the whole app: security headers, CORS, the upload guard
+    "web": _SERVICES,
+    # a shop owns its data, and its integrations: API keys, backups, export, deletion
+    "api_keys": _INFRA | {"auth"},
+    "backup": _INFRA | {"embedded", "jobs", "storage"},
+    "organization_export": _INFRA | {"auth", "storage"},
+    "organization_deletion": _INFRA | {"auth", "jobs", "storage"},
     # web routes outside Reflex (page images, health)
-    "api": _SERVICES | {"observability"},
+    "api": _SERVICES | {"downloads", "observability", "rest"},
+    # the REST API v1 (mounted by api) and the session-authenticated export download
+    "rest": _SERVICES | {"api_keys", "observability"},
+    "downloads": _INFRA | {"auth", "observability", "organization_export"},
     # the Reflex UI
-    "state": _SERVICES | {"api"},
+    "state": _SERVICES | {"api", "api_keys", "downloads", "organization_deletion"},
     "components": _BASE,
     "pages": _BASE | {"components", "state"},
-    "techdocs_app": _SERVICES | {"api", "components", "pages", "state", "web"},
+    "techdocs_app": _SERVICES | {"api", "components", "observability", "pages", "state", "web"},
     # entry points and tools
-    "workers": _SERVICES,
-    "cli": _SERVICES | {"bench", "embedded", "observability"},
+    "workers": _SERVICES | {"observability"},
+    "cli": _SERVICES
+    | {
+        "backup",
+        "bench",
+        "embedded",
+        "observability",
+        "organization_deletion",
+        "organization_export",
+    },
     "bench": _SERVICES | {"embedded", "state"},
     "__main__": _SERVICES | {"cli"},
 }

@@ -1,0 +1,124 @@
+"""Pieces of the /settings page: API key rows, the shown-once key, the danger zone.
+Components receive Vars and event handlers, never a State."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import reflex as rx
+
+
+def key_row(key: rx.Var[Any], *, on_revoke: Callable[[Any], Any]) -> rx.Component:
+    return rx.box(
+        rx.flex(
+            rx.vstack(
+                rx.text(key.name, weight="bold", size="4"),
+                rx.text(
+                    rx.code(key.prefix + "…"),
+                    " · role ",
+                    rx.text.strong(key.role),
+                    size="2",
+                ),
+                rx.text(
+                    "Created by " + key.created_by + " on " + key.created,
+                    " · last used " + key.last_used,
+                    size="2",
+                    class_name="td-muted",
+                ),
+                spacing="1",
+                align="start",
+            ),
+            rx.alert_dialog.root(
+                rx.alert_dialog.trigger(
+                    rx.button(
+                        rx.icon("ban", size=18),
+                        "Revoke",
+                        variant="soft",
+                        color_scheme="red",
+                        size="3",
+                        class_name="td-touch",
+                    )
+                ),
+                rx.alert_dialog.content(
+                    rx.alert_dialog.title("Revoke " + key.name + "?"),
+                    rx.alert_dialog.description(
+                        "Programs using this key can no longer reach your manuals. This cannot "
+                        "be undone; create a new key if you need one.",
+                        size="3",
+                    ),
+                    rx.flex(
+                        rx.alert_dialog.cancel(
+                            rx.button(
+                                "Cancel",
+                                variant="soft",
+                                color_scheme="gray",
+                                size="3",
+                                class_name="td-touch",
+                            )
+                        ),
+                        rx.alert_dialog.action(
+                            rx.button(
+                                "Revoke key",
+                                color_scheme="red",
+                                size="3",
+                                on_click=on_revoke(key.id),
+                                class_name="td-touch",
+                            )
+                        ),
+                        spacing="3",
+                        justify="end",
+                        wrap="wrap",
+                        margin_top="16px",
+                    ),
+                    max_width="min(480px, 94vw)",
+                ),
+            ),
+            justify="between",
+            align="center",
+            wrap="wrap",
+            spacing="3",
+            width="100%",
+        ),
+        class_name="td-card td-key-row",
+    )
+
+
+def new_key_callout(
+    *, name: rx.Var[str], secret: rx.Var[str], on_copy: Any, on_dismiss: Any
+) -> rx.Component:
+    """The whole key, once: it is never shown again (only its hash is kept)."""
+    return rx.callout.root(
+        rx.vstack(
+            rx.text(
+                "Copy the key for " + name + " now: you will not see it again.",
+                weight="bold",
+                size="3",
+            ),
+            rx.code(secret, size="3", class_name="td-secret", id="new-api-key"),
+            rx.flex(
+                rx.button(
+                    rx.icon("copy", size=18),
+                    "Copy",
+                    size="3",
+                    on_click=on_copy,
+                    class_name="td-touch",
+                ),
+                rx.button(
+                    "I have saved it",
+                    variant="soft",
+                    color_scheme="gray",
+                    size="3",
+                    on_click=on_dismiss,
+                    class_name="td-touch",
+                ),
+                spacing="2",
+                wrap="wrap",
+            ),
+            spacing="2",
+            width="100%",
+        ),
+        color_scheme="green",
+        role="status",
+        width="100%",
+    )
