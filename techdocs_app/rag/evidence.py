@@ -43,12 +43,12 @@ FEATURES = (
 
 # Fitted by `python -m techdocs_app.bench.fit_evidence` on `eval --json` of dev + tune (241
 # questions, 31 not in the manuals), false refusals at most 3% and "closest" at most 10% of the
-# answerable ones on those sets: fitted false_refusal 0.029, closest 0.100, not_found_acc 0.419;
-# 5-fold cross-validation false_refusal 0.062, closest 0.086, not_found_acc 0.419.
-WEIGHTS = (3.544, -0.962, -0.090, 0.832, 2.130, -3.267, 1.548, -3.064, -0.129)
-BIAS = -4.163
-ANSWER_THRESHOLD = 0.462
-CLOSEST_THRESHOLD = 0.158
+# answerable ones on those sets: fitted false_refusal 0.029, closest 0.100, not_found_acc 0.355;
+# 5-fold cross-validation false_refusal 0.057, closest 0.090, not_found_acc 0.419.
+WEIGHTS = (3.377, -0.398, 0.251, 1.953, 0.998, -3.151, 1.797, -2.886, -0.162)
+BIAS = -4.880
+ANSWER_THRESHOLD = 0.451
+CLOSEST_THRESHOLD = 0.118
 
 _WORD_RE = re.compile(r"[a-z0-9]+(?:[.,/+-][a-z0-9]+)*")
 

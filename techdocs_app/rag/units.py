@@ -191,21 +191,30 @@ def strip_conversions(text: str) -> str:
     return _CONVERSION_RE.sub("", text)
 
 
-class ConversionStream:
-    """Conversions for text that arrives in pieces (a vendor's token stream): text is released up
-    to the last clause boundary (a line end, ". ", "; ", ", ", " | "), which no quantity spans, so
-    a quantity split over two tokens ("25 N", "·m") is converted once it is whole."""
+_NUMBER_START = re.compile(r"(?<![\w.,])[±+\-–]?\d")
 
-    _BOUNDARY = re.compile(r"\n|[.;,:] | \| ")
+
+class ConversionStream:
+    """Conversions for text that arrives in pieces (a vendor's token stream). Text is released at
+    once up to the last space, except a trailing stretch that holds a digit: a quantity split over
+    two tokens ("25 N", "·m") is converted once it is whole, and "2.5 bar (36 psi)" is seen whole
+    so that no conversion is added next to an alternative the text already gives."""
+
+    HOLD_CHARS = 40
+    """A digit this close to the end holds back the text from that number on."""
 
     def __init__(self) -> None:
         self._pending = ""
 
     def feed(self, piece: str) -> str:
         text = self._pending + piece
-        cut = 0
-        for match in self._BOUNDARY.finditer(text):
-            cut = match.end()
+        cut = text.rfind(" ") + 1
+        window_start = max(0, len(text) - self.HOLD_CHARS)
+        digit = _NUMBER_START.search(text, window_start)
+        if digit is not None:
+            start = digit.start()
+            # Back to the start of that word (and of its number run: '±0.05', '10 to 15').
+            cut = min(cut, text.rfind(" ", 0, start) + 1)
         self._pending = text[cut:]
         return annotate_conversions(text[:cut]) if cut else ""
 

@@ -96,3 +96,16 @@ def test_a_streamed_quantity_split_over_tokens_is_converted_once_whole() -> None
         " (≈ 24 ft·lb)."
     )
     assert strip_conversions(out) == "".join(pieces)
+
+
+def test_a_stream_without_quantities_is_released_as_it_comes() -> None:
+    stream = ConversionStream()
+    assert [stream.feed(p) for p in ("word0 ", "word1 ", "Pressure ")] == [
+        "word0 ",
+        "word1 ",
+        "Pressure ",
+    ]
+    assert stream.feed("2.5 ") == ""  # a number: held until its unit (and any alternative)
+    assert stream.feed("bar (36 psi) is fine ") == ""
+    rest = stream.feed("and the text goes on for a while longer here ") + stream.flush()
+    assert rest.startswith("2.5 bar (36 psi) is fine")  # no conversion next to the manual's own
