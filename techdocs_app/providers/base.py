@@ -65,6 +65,9 @@ class SourcePassage:
     text: str
     kind: str = "text"  # "text" or "table"
     score: float = 0.0
+    focus: str = ""
+    """The retrieved chunk inside `text` when `text` is its whole section ('' otherwise): where in
+    the section the search found the question's words and meaning."""
 
 
 @dataclass

@@ -1,45 +1,96 @@
 """The offline default condenser: turns a follow-up into a standalone search query.
 
 A question is a follow-up when it leans on the conversation: it opens with "and"/"what about",
-refers back ("it", "its", "they", "that one", "… then?", "… instead?"), is very short, or names no
-subject (no model name, part number or proper noun) while the previous question did. Standalone
-questions come back unchanged.
+refers back ("it", "its", "they", "that one", "… instead?"), is very short, or names no subject
+(no model name, part number or proper noun) while the conversation has one. Standalone questions
+come back unchanged.
 
-The rewrite carries the previous standalone query's subject (the run of words around its model
-name or part number, e.g. "R11 receiver", "TS2017-S31C-SO") into the question — replacing "it"/"its"
-when there is one — and, for very short or unresolved questions, its other noun phrases too:
-  "Where does it assert and clear LOS?"  ->  "Where does the TS2017-S31C-SO assert and clear LOS?"
-  "And once the noise clears?"  ->  "Once the noise clears? (R11, Contact ID code, high RF noise, …)"
+The previous turn's *subject* is its model, part or product name ("R11 receiver",
+"TS2017-S31C-SO", "the STM32F103's internal temperature sensor"); its *topic* the noun phrases it
+asked about ("DDM temperature reading"). The rewrite is a question a person could have typed:
+- a pronoun is replaced by the subject:
+  "Where does it assert and clear LOS?" -> "Where does the TS2017-S31C-SO assert and clear LOS?";
+- an elliptical follow-up takes the previous question's frame:
+  "and the rx power reading?" after "How accurate is the DDM temperature reading on the
+  QSFP-100G-ER4L-A-FL?" -> "How accurate is the rx power reading on the QSFP-100G-ER4L-A-FL?";
+- a new model in the same family replaces the old subject, it is not appended to it:
+  "What about the RL14?" after "What is the supply voltage of the RT2?" -> "What is the supply
+  voltage of the RL14?"; "And the U version?" after "… of the Trikdis R11?" -> "… of the Trikdis
+  R11U?";
+- otherwise the subject and at most two short noun phrases of the topic follow in parentheses:
+  "How deep do I dip the wire? (solder pot, dip-tinning wire)".
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 from techdocs_app.providers.base import Turn
 from techdocs_app.text.words import STOPWORDS, compact, terms
 
 _LEAD = re.compile(
-    r"^\s*(?:(?:and|but|also|so|ok(?:ay)?|then)\b[\s,]*)?"
-    r"(?:(?:what|how)\s+about|what\s+if|same\s+(?:for|with)|and)?\b[\s,]*",
+    r"^\s*(?:(?:and|but|also|so|ok(?:ay)?|then|now)\b[\s,]*)*"
+    r"(?:same\s+(?:for|with)\b)?[\s,]*",
     re.I,
 )
-_CONNECTOR = re.compile(r"^\s*(and|but|also|so|then|what about|how about|what if|same for)\b", re.I)
+_CONNECTOR = re.compile(
+    r"^\s*(and|but|also|so|then|what about|how about|what if|same for|same with)\b", re.I
+)
 _STRONG_REFERENCE = re.compile(
     r"\b(it|its|it's|they|them|their|theirs|those|these|that one|this one|the same|"
     r"once connected|instead|then|either|both|the other|another one)\b",
     re.I,
 )
 _TRAILING_THAT = re.compile(r"\b(that|this)\s*(\?|$|is|does|do|was|mean|means|work)", re.I)
+_ELLIPTICAL = re.compile(
+    r"^\s*(?:(?:and|but|also|so|ok(?:ay)?|then)\b[\s,]*)+(?:(?:what|how)\s+about\s+)?"
+    r"(?P<np>[^?.!,;]{1,80}?)\s*(?:instead|then|too)?\s*\??\s*$"
+    r"|^\s*(?:what|how)\s+about\s+(?P<np2>[^?.!,;]{1,80}?)\s*(?:instead|then|too)?\s*\??\s*$",
+    re.I,
+)
+_NOT_ELLIPTICAL = frozenset(
+    """i you we he she it they me us them its their once when if after before while until
+    because so what what's whats which how why where who""".split()
+)
 _TOKEN = re.compile(r"[A-Za-z0-9]+(?:[.,:/+\-'’][A-Za-z0-9]+)*[+\-]?")
 _IDENT = re.compile(r"^(?=.*\d)(?=.*[A-Za-z])[A-Za-z0-9]+(?:[\-/.][A-Za-z0-9]+)*[+\-]?$")
+_AUX = frozenset(
+    "does do did is are was were can could should will would must has have may might".split()
+)
 _FILLER = frozenset(
     """indicate indicates mean means supposed know find like look happen happens work works go
     goes come comes give gives put take make sure right wrong kind sort lot bit thanks thank
     roughly exactly actually really typically usually normally""".split()
 )
-MAX_CONTEXT_WORDS = 10
+_NOT_NOUNS = frozenset(
+    """long far fast big small high low hot cold much many often default typical maximum minimum
+    max min first last next new old good bad best worst right wrong different same other
+    sends send run runs running set get gets cover covers support supports use uses used need
+    needs want wants wait waits adjusted happen takes take keep keeps throwing throw going go
+    come back off out""".split()
+)
+"""Words that end a noun phrase of a question: verbs, and adjectives that ask rather than name."""
+_VARIANT = re.compile(
+    r"^(?:the\s+)?(?P<tag>[A-Za-z0-9][\w.+\-]{0,5}(?:\s?[VvAaWw])?)\s+(?:version|model|variant|one|type)$",
+    re.I,
+)
+MAX_CONTEXT_PHRASES = 2
+MAX_PHRASE_WORDS = 4
+
+
+@dataclass(frozen=True)
+class _Subject:
+    name: str
+    """The model, part or product name as written ('Trikdis R11', 'TS2017-S31C-SO')."""
+    phrase: str
+    """The name with its head noun phrase ('R11 receiver', "STM32F103's internal temperature
+    sensor"): what a pronoun stands for."""
+
+
+def _core(word: str) -> str:
+    return re.sub(r"['’]s$", "", word)
 
 
 def _is_stop(word: str) -> bool:
@@ -47,13 +98,8 @@ def _is_stop(word: str) -> bool:
     return (
         lowered in STOPWORDS
         or lowered in _FILLER
-        or lowered.endswith("'s")
-        and (lowered[:-2] in STOPWORDS)
+        or (lowered.endswith("'s") and lowered[:-2] in STOPWORDS)
     )
-
-
-def _core(word: str) -> str:
-    return re.sub(r"['’]s$", "", word)
 
 
 def _is_identifier(word: str) -> bool:
@@ -63,47 +109,153 @@ def _is_identifier(word: str) -> bool:
 def _is_proper_noun(word: str, position: int) -> bool:
     """Capitalised mid-sentence ('Ender', 'Timken'); not acronyms (LOS, USB) nor the first word."""
     core = _core(word)
-    return position > 0 and core[:1].isupper() and not core.isupper() and core.lower() != "i"
+    if core.lower().replace("’", "'") in _PRONOUN_FORMS:
+        return False
+    return position > 0 and core[:1].isupper() and not core.isupper()
 
 
-def _is_subject_word(word: str, position: int) -> bool:
+_NAME_NUMBER = re.compile(r"\b(?:[A-Z]{2,5}|[A-Z][a-z]+)[ -]\d+[A-Za-z]?\b")
+_PRONOUN_FORMS = frozenset("i i'm i've i'd i'll".split())
+
+
+def _is_model(word: str) -> bool:
+    """A model or part number ('RL14', 'STM32F107', 'QSFP-100G-LR4-A-FL'), not a pin or lane
+    name ('L0', 'D+')."""
+    core = _core(word)
+    return _is_identifier(core) and len(compact(core)) >= 4
+
+
+def _is_name_word(word: str, position: int) -> bool:
     """Model names, part numbers and proper nouns."""
     return _is_identifier(word) or _is_proper_noun(word, position)
 
 
-def _runs(text: str) -> list[list[tuple[str, int]]]:
-    """Contiguous runs of content words (with their position in the sentence)."""
-    runs: list[list[tuple[str, int]]] = []
-    current: list[tuple[str, int]] = []
-    for sentence in re.split(r"(?<=[.?!;])\s+|[()]", text):
-        position = 0
-        for match in _TOKEN.finditer(sentence):
-            word = match.group(0)
-            before = sentence[: match.start()].rstrip()
-            gap = before[-1:] if before else ""
-            if _is_stop(word) or (gap and gap in ",:;"):
-                if current:
-                    runs.append(current)
-                    current = []
-                if not _is_stop(word):
-                    current.append((word, position))
-            else:
-                current.append((word, position))
-            position += 1
-        if current:
-            runs.append(current)
-            current = []
-    return runs
+def _is_noun_like(word: str) -> bool:
+    lowered = _core(word).lower()
+    if _is_stop(word) or lowered in _NOT_NOUNS or lowered in _AUX:
+        return False
+    if _is_identifier(word) or any(c.isupper() for c in word[1:]):
+        return True
+    return not (lowered.endswith("ly") and len(lowered) > 4)
+
+
+def _is_participle(word: str) -> bool:
+    lowered = word.lower()
+    return lowered.endswith("ed") and len(lowered) > 4
+
+
+def _words(text: str) -> list[tuple[str, int, int]]:
+    """(word, start, end) of each word."""
+    return [(m.group(0), m.start(), m.end()) for m in _TOKEN.finditer(text)]
 
 
 def _has_own_subject(question: str) -> bool:
-    position = 0
     for sentence in re.split(r"(?<=[.?!;])\s+", question):
         for i, match in enumerate(_TOKEN.finditer(sentence)):
-            if _is_subject_word(match.group(0), i):
+            if _is_name_word(match.group(0), i):
                 return True
-            position += 1
     return bool(re.search(r"\b[A-Z][a-z]+[ -]\d+[A-Za-z]?\b", question))
+
+
+def _subject_of(query: str) -> _Subject | None:
+    """The model/part/product a query names, with the noun phrase it heads."""
+    words = _words(query)
+    index = next((i for i, (w, _, _) in enumerate(words) if _is_identifier(w)), None)
+    if index is None:
+        index = next(
+            (i for i, (w, _, _) in enumerate(words) if _is_proper_noun(w, i)),
+            None,
+        )
+    if index is None:
+        # An acronym or a proper noun with its number: 'AWG 14', 'Ender 3'.
+        found = _NAME_NUMBER.search(query)
+        if found is None:
+            return None
+        return _Subject(name=found.group(0), phrase=found.group(0))
+    start = index
+    # A brand or series word right before ('Trikdis R11', 'SKR MINI E3'), a number right after
+    # a name ('Ender 3').
+    while start > 1 and (
+        _is_name_word(words[start - 1][0], start - 1)
+        or (words[start - 1][0].isupper() and len(words[start - 1][0]) >= 2)
+    ):
+        start -= 1
+    end = index
+    while end + 1 < len(words) and (
+        _is_identifier(words[end + 1][0])
+        or (words[end + 1][0].isdigit() and not _core(words[end][0]).isdigit())
+        or (
+            words[end + 1][0].isupper() and len(words[end + 1][0]) >= 2 and "'" not in words[end][0]
+        )
+    ):
+        end += 1
+    name = query[words[start][1] : words[end][2]]
+    name_core = re.sub(r"['’]s$", "", name)
+    # The head noun phrase: nouns after the name ('R11 receiver'), or after its possessive
+    # ("STM32F103's internal temperature sensor"), stopping at a verb or a function word; in a
+    # "does X <verb>?" question the clause's last word is the verb.
+    phrase_end = end
+    limit = min(len(words), end + 1 + 3)
+    for j in range(end + 1, limit):
+        word = words[j][0]
+        between = query[words[j - 1][2] : words[j][1]]
+        if between.strip() or not _is_noun_like(word) or _is_identifier(word):
+            break
+        if _is_participle(word):
+            break  # "… temperature sensor wired to"
+        phrase_end = j
+    if phrase_end > end:
+        after = query[words[phrase_end][2] :].lstrip()
+        aux_before = any(w.lower() in _AUX for w, _, _ in words[:start])
+        if aux_before and (not after or after[0] in "?.!") and phrase_end - end >= 1:
+            phrase_end -= 1  # "… does the RL14's built-in SMS modem support?"
+    phrase = query[words[start][1] : words[phrase_end][2]] if phrase_end > end else name_core
+    return _Subject(name=name_core, phrase=re.sub(r"['’]s$", "", phrase))
+
+
+def _history_subject(history: Sequence[Turn]) -> _Subject | None:
+    for turn in reversed(history):
+        subject = _subject_of(_previous_query(turn))
+        if subject is not None:
+            return subject
+        if turn.identifiers:
+            return _Subject(turn.identifiers[0], turn.identifiers[0])
+    return None
+
+
+def _previous_query(turn: Turn) -> str:
+    """The turn's standalone question, without context a condenser appended in parentheses."""
+    query = (turn.standalone_query or turn.question).strip()
+    return re.sub(r"\s*\([^()]*\)\s*$", "", query) or query
+
+
+def _noun_phrases(text: str, skip: str = "") -> list[str]:
+    """Short noun phrases of a question, in order, without the words of `skip`."""
+    skip_words = {_core(w).lower() for w, _, _ in _words(skip)}
+    phrases: list[str] = []
+    current: list[str] = []
+    previous_end = 0
+    for word, start, end in _words(text):
+        gap = text[previous_end:start]
+        previous_end = end
+        breaks = bool(re.search(r"[,;:()?!.]", gap))
+        noun = _is_noun_like(word) and _core(word).lower() not in skip_words
+        if breaks or not noun:
+            if current:
+                phrases.append(" ".join(current[-MAX_PHRASE_WORDS:]))
+            current = [word] if noun else []
+        else:
+            current.append(word)
+    if current:
+        phrases.append(" ".join(current[-MAX_PHRASE_WORDS:]))
+    out = []
+    for phrase in phrases:
+        words = phrase.split()
+        while words and _is_participle(words[-1]):
+            words.pop()  # "RAM variables wiped" -> "RAM variables"
+        if words:
+            out.append(_core(" ".join(words)))
+    return out
 
 
 def _content_count(question: str) -> int:
@@ -120,68 +272,140 @@ def is_followup(question: str, history: Sequence[Turn]) -> bool:
     own = _has_own_subject(question)
     if _content_count(question) <= 2 and not own:
         return True
-    return not own and _subject_and_phrases(history)[0] is not None
+    # A question naming nothing of its own continues the conversation's subject or topic.
+    return not own and (
+        _history_subject(history) is not None or bool(_noun_phrases(_previous_query(history[-1])))
+    )
 
 
-def _previous_query(turn: Turn) -> str:
-    return (turn.standalone_query or turn.question).strip()
-
-
-def _subject_and_phrases(history: Sequence[Turn]) -> tuple[str | None, list[str]]:
-    """The most recent subject (e.g. "R11 receiver") and the last query's other noun phrases."""
-    last_phrases: list[str] | None = None
-    for turn in reversed(history):
-        runs = _runs(_previous_query(turn))
-        phrases = [" ".join(w for w, _ in run) for run in runs]
-        if last_phrases is None:
-            last_phrases = phrases
-        # Part numbers and model names first; proper nouns ("Ender", "Timken") only without them.
-        for test in (lambda w, p: _is_identifier(w), _is_proper_noun):
-            for run, phrase in zip(runs, phrases, strict=True):
-                if any(test(w, p) for w, p in run):
-                    others = [p for p in last_phrases if p != phrase]
-                    return _core(phrase), others
-        if turn.identifiers:
-            return turn.identifiers[0], last_phrases
-    return None, last_phrases or []
-
-
-def _substitute(question: str, subject: str) -> tuple[str, bool]:
-    """Replace the first 'its'/'it' (not 'it is'-style filler at the start) with the subject."""
+def _substitute(question: str, subject: _Subject) -> tuple[str, bool]:
+    """Replace the first 'its'/'it'/'they' (not 'it is possible'-style filler) with the subject."""
+    phrase = subject.phrase
     for pattern, replacement in (
-        (r"\bits\b", f"the {subject}'s"),
-        (r"\bit\b(?!\s+(?:is|was)\s+(?:possible|necessary|ok|okay)\b)", f"the {subject}"),
+        (r"\bit['’]s\b", f"the {phrase} is"),
+        (r"\bits\b", f"the {phrase}'s"),
+        (r"\btheir\b", f"the {phrase}'s"),
+        (r"\bit\b(?!\s+(?:is|was)\s+(?:possible|necessary|ok|okay)\b)", f"the {phrase}"),
+        (r"\b(?:they|them)\b", f"the {phrase}"),
     ):
         new, count = re.subn(pattern, replacement, question, count=1, flags=re.I)
         if count:
-            return new, True
+            return re.sub(r"\bthe the\b", "the", new, flags=re.I), True
     return question, False
+
+
+def _capitalise(text: str) -> str:
+    return text[:1].upper() + text[1:]
+
+
+def _replace_words(text: str, old: str, new: str) -> str | None:
+    pattern = r"(?<![\w-])" + re.escape(old) + r"(?:['’]s)?(?![\w-])"
+    match = re.search(pattern, text)
+    if match is None:
+        return None
+    suffix = "'s" if match.group(0).endswith(("'s", "’s")) else ""
+    return text[: match.start()] + new + suffix + text[match.end() :]
+
+
+def _elliptical(question: str, history: Sequence[Turn], subject: _Subject | None) -> str | None:
+    """'And the U version?', 'What about the RL14?', 'and the rx power reading?': the previous
+    question with its subject or topic replaced (None when the question is not elliptical)."""
+    if not _CONNECTOR.match(question) and len(_words(question)) > 4:
+        return None
+    match = _ELLIPTICAL.match(question)
+    if match is None:
+        return None
+    np = (match.group("np") or match.group("np2") or "").strip()
+    np_words = [w for w, _, _ in _words(np)]
+    if not np_words or any(w.lower() in _AUX or w.lower() in _NOT_ELLIPTICAL for w in np_words):
+        return None  # it has a verb or a clause of its own: not elliptical
+    if len(np_words) > 8:
+        return None
+    previous = _previous_query(history[-1]).rstrip()
+    bare = re.sub(r"^(?:the|a|an)\s+", "", np, flags=re.I)
+    if subject is not None:
+        variant = _VARIANT.match(bare)
+        if variant and not _is_identifier(bare):
+            tag = variant.group("tag")
+            if len(tag) <= 2 and tag.isalpha():
+                # 'the U version' of the R11 is the R11U.
+                new_name = f"{subject.name}{tag.upper()}"
+                replaced = _replace_words(previous, subject.name, new_name)
+            else:
+                replaced = _replace_words(previous, subject.name, f"{tag} {subject.name}")
+            if replaced:
+                return replaced
+        if any(_is_model(w) for w in np_words):
+            # A new model in the same family replaces the old one.
+            replaced = _replace_words(previous, subject.name, bare)
+            if replaced:
+                return replaced
+    # A topic like the previous one ('rx power reading' for 'DDM temperature reading').
+    head = _core(np_words[-1]).lower()
+    for phrase in _noun_phrases(previous, skip=subject.name if subject else ""):
+        if (
+            phrase.split()[-1].lower().rstrip("s") == head.rstrip("s")
+            and phrase.lower() != bare.lower()
+        ):
+            replaced = _replace_words(previous, phrase, bare)
+            if replaced:
+                return replaced
+    if subject is not None and compact(subject.name) not in compact(bare):
+        topic = [
+            p
+            for p in _noun_phrases(previous, skip=subject.phrase)
+            if len(p.split()) > 1 and p.lower() != bare.lower()
+        ]
+        context = f" ({topic[0]})" if topic else ""
+        return f"What about the {bare} of the {subject.phrase}?{context}"
+    return None
 
 
 def condense_locally(question: str, history: Sequence[Turn]) -> str:
     question = " ".join(question.split())
     if not question or not is_followup(question, history):
         return question
-    subject, phrases = _subject_and_phrases(history)
+    subject = _history_subject(history)
+    elliptical = _elliptical(question, history, subject)
+    if elliptical:
+        return elliptical
 
     stripped = _LEAD.sub("", question, count=1).strip() or question
+    own_models = [w for w, _, _ in _words(stripped) if _is_model(w)]
+    known = compact(subject.name) if subject else ""
+    if (
+        own_models
+        and subject is not None
+        and all(compact(_core(m)) not in known for m in own_models)
+    ):
+        # The follow-up names its own model: it stands alone (the old subject is not glued on).
+        return _capitalise(stripped)
     rewritten, substituted = _substitute(stripped, subject) if subject else (stripped, False)
-    rewritten = rewritten[:1].upper() + rewritten[1:]
-
-    short = _content_count(stripped) <= 2
-    unresolved = bool(re.search(r"\b(that|this|those|these|they|them|one)\b", stripped, re.I))
+    rewritten = _capitalise(rewritten)
     context: list[str] = []
-    if subject and not substituted and compact(subject) not in compact(rewritten):
-        context.append(subject)
-    if short or unresolved or subject is None:
-        asked = {w.lower() for w in _TOKEN.findall(rewritten)}
-        for phrase in phrases:
+    if subject and not substituted and compact(subject.name) not in compact(rewritten):
+        # The whole subject phrase: "Which one can't use DMA?" is about the STM32F103's USARTs.
+        context.append(subject.phrase)
+    short = _content_count(stripped) <= 2
+    unresolved = bool(re.search(r"\b(that|this|those|these|one)\b", stripped, re.I))
+    if short or unresolved or subject is None or not substituted:
+        asked = {w.lower() for w, _, _ in _words(rewritten)}
+        previous = _previous_query(history[-1])
+        skip = subject.phrase if subject else ""
+        added = 0
+        phrases = _noun_phrases(previous, skip=skip)
+        # The longest phrases name the topic best ('aluminum terminal lug' over 'full').
+        ranked = sorted(phrases, key=lambda p: (-min(len(p.split()), 3), phrases.index(p)))
+        for phrase in ranked:
             words = phrase.split()
             if all(w.lower() in asked for w in words) or phrase in context:
                 continue
-            if sum(len(p.split()) for p in context) + len(words) > MAX_CONTEXT_WORDS:
-                break
+            if len(words) == 1 and len(words[0]) <= 2:
+                continue
             context.append(phrase)
+            added += 1
+            if added >= MAX_CONTEXT_PHRASES:
+                break
     if not context:
         return rewritten
     return f"{rewritten} ({', '.join(context)})"

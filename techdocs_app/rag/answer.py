@@ -28,8 +28,14 @@ from techdocs_app.errors import NotFound, ProviderError, ProviderTimeout, TechDo
 from techdocs_app.observability.metrics import observed_answer
 from techdocs_app.providers import get_answerer, get_condenser, get_embedder, get_reranker
 from techdocs_app.providers.base import AnswerStreamInfo, RerankCandidate, SourcePassage, Turn
+from techdocs_app.providers.prompts import NOT_FOUND_SENTENCE
 from techdocs_app.rag.attributes import assess_attributes, document_profiles
-from techdocs_app.rag.citations import check_citations
+from techdocs_app.rag.citations import (
+    MarkupFilter,
+    check_citations,
+    strip_markup,
+    verify_answer,
+)
 from techdocs_app.rag.events import (
     AnswerEvent,
     AnswerTrace,
@@ -40,9 +46,17 @@ from techdocs_app.rag.events import (
     Started,
     Token,
 )
-from techdocs_app.rag.evidence import assess_evidence, is_weak, not_found_text
+from techdocs_app.rag.evidence import (
+    CLOSEST_LEAD,
+    answerable_probability,
+    assess_evidence,
+    decide,
+    is_weak,
+    not_found_text,
+)
 from techdocs_app.rag.questions import QuestionRejected, check_question
 from techdocs_app.rag.retrieve import SearchHit, hybrid_search
+from techdocs_app.rag.units import ConversionStream, annotate_conversions
 from techdocs_app.settings import get_settings
 from techdocs_app.text.identifiers import query_identifiers
 
@@ -71,6 +85,8 @@ TOKEN_GAP_FACTOR = 1.0
 """A stream that sends nothing for provider_timeout_s * this is abandoned."""
 OVERALL_FACTOR = 3.0
 """The whole answer (all provider calls) gets provider_timeout_s * this + 5 s."""
+CLOSEST_LISTED = 3
+"""Passages listed when a "closest passages" answer has no sentence to quote."""
 CRASH_MESSAGE = "Something went wrong while answering. Please try again."
 
 
@@ -136,7 +152,7 @@ class _Reply:
 
     answer: str
     citations: list[int]
-    not_found: bool
+    outcome: str
     offline: bool
     searched: list[str]
     sources: list[SourceView]
@@ -144,11 +160,16 @@ class _Reply:
     ranked: list[dict[str, Any]] = field(default_factory=list)
     evidence: dict[str, Any] = field(default_factory=dict)
 
+    @property
+    def not_found(self) -> bool:
+        return self.outcome == "not_found"
+
     def payload(self) -> dict[str, Any]:
         return {
             "answer": self.answer,
             "citations": self.citations,
             "not_found": self.not_found,
+            "outcome": self.outcome,
             "offline": self.offline,
             "searched_documents": self.searched,
             "sources": [asdict(s) for s in self.sources],
@@ -162,7 +183,9 @@ class _Reply:
         return cls(
             answer=str(cached["answer"]),
             citations=[int(c) for c in cached.get("citations", [])],
-            not_found=bool(cached.get("not_found")),
+            outcome=str(
+                cached.get("outcome") or ("not_found" if cached.get("not_found") else "answer")
+            ),
             offline=bool(cached.get("offline")),
             searched=list(cached.get("searched_documents", [])),
             sources=[SourceView(**s) for s in cached.get("sources", [])],
@@ -220,33 +243,49 @@ async def ask(
             return
 
         ranked, scores, evidence = await _retrieve(run)
-        not_found = is_weak(evidence)
-        run.trace.not_found = not_found
+        outcome = decide(evidence)
+        run.trace.outcome = outcome
+        run.trace.not_found = outcome == "not_found"
         top_n = get_settings().rerank_top_n
-        top_hits = [] if not_found else ranked[:top_n]
-        top_scores = [] if not_found else scores[:top_n]
+        top_hits = [] if outcome == "not_found" else ranked[:top_n]
+        top_scores = [] if outcome == "not_found" else scores[:top_n]
         sources = _source_views(top_hits, top_scores)
         yield Sources(sources=sources)
 
         offline = bool(get_answerer().offline)
         searched: list[str] = []
         citations: list[int] = []
-        if not_found:
+        if outcome == "not_found":
             searched = await asyncio.to_thread(_searched_titles, run.org_id, run.ctx.document_ids)
             answer = not_found_text(searched)
             run.timings["first_token"] = _ms(run.started)
             yield Token(answer)
         else:
             parts: list[str] = []
-            async with aclosing(_stream_answer(run, top_hits, top_scores)) as pieces:
+            if outcome == "closest":
+                parts.append(f"{CLOSEST_LEAD}\n\n")
+                run.timings["first_token"] = _ms(run.started)
+                yield Token(parts[0])
+            passages = await _passages_for(run, top_hits, top_scores)
+            async with aclosing(_stream_answer(run, passages)) as pieces:
                 async for piece in pieces:
+                    if piece.strip() == NOT_FOUND_SENTENCE and not "".join(parts[1:]).strip():
+                        # The answerer found nothing to quote: the passages themselves are the
+                        # closest thing the manuals hold.
+                        outcome = "closest"
+                        piece = _closest_listing(sources, lead=not parts)
                     parts.append(piece)
                     yield Token(piece)
-            answer, citations = _checked_answer("".join(parts), len(sources))
+            answer, citations = _checked_answer("".join(parts), passages)
+            if outcome == "answer" and answer.startswith(NOT_FOUND_SENTENCE):
+                # The model says the excerpts do not hold it: the passages stay, cited, as the
+                # closest ones (the evidence decision, not the model, decides "not found").
+                outcome = "closest"
+            run.trace.outcome = outcome
         reply = _Reply(
             answer=answer,
             citations=citations,
-            not_found=not_found,
+            outcome=outcome,
             offline=offline,
             searched=searched,
             sources=sources,
@@ -349,17 +388,26 @@ async def _retrieve(run: _Run) -> tuple[list[SearchHit], list[float], dict[str, 
     return ranked, scores, evidence
 
 
-async def _stream_answer(
+async def _passages_for(
     run: _Run, hits: Sequence[SearchHit], scores: Sequence[float]
-) -> AsyncGenerator[str, None]:
-    """The answerer's pieces as they come; a stream silent for longer than the gap is abandoned."""
+) -> list[SourcePassage]:
     parents = await asyncio.to_thread(
         _parent_texts, run.org_id, sorted({h.parent_id for h in hits if h.parent_id is not None})
     )
-    passages = _passages(hits, scores, parents)
-    stream = get_answerer().stream_answer(
+    return _passages(hits, scores, parents)
+
+
+async def _stream_answer(run: _Run, passages: Sequence[SourcePassage]) -> AsyncGenerator[str, None]:
+    """The answerer's pieces as they come; a stream silent for longer than the gap is abandoned.
+    No image, HTML element or link target is ever streamed (`MarkupFilter`)."""
+    answerer = get_answerer()
+    stream = answerer.stream_answer(
         question=run.standalone, sources=passages, history=run.history, info=AnswerStreamInfo()
     )
+    # Unit conversions go in as the text streams: the offline answerer yields whole sentences and
+    # table blocks; a vendor's tokens are held back to the end of each clause.
+    conversions = None if answerer.offline else ConversionStream()
+    markup = MarkupFilter()
     gap = run.deadline.stage_s * TOKEN_GAP_FACTOR
     first = True
     try:
@@ -373,12 +421,24 @@ async def _stream_answer(
                 break
             except TimeoutError as exc:
                 raise ProviderTimeout(detail="answer stream stalled") from exc
+            piece = markup.feed(piece)
+            piece = conversions.feed(piece) if conversions else annotate_conversions(piece)
             if not piece:
                 continue
             if first:
                 run.timings["first_token"] = _ms(run.started)
                 first = False
             yield piece
+        rest = markup.flush()
+        rest = (
+            (conversions.feed(rest) + conversions.flush())
+            if conversions
+            else (annotate_conversions(rest))
+        )
+        if rest:
+            if first:
+                run.timings["first_token"] = _ms(run.started)
+            yield rest
     finally:
         aclose = getattr(stream, "aclose", None)
         if aclose is not None:
@@ -388,13 +448,37 @@ async def _stream_answer(
                 log.debug("closing the answer stream failed", exc_info=True)
 
 
-def _checked_answer(text: str, n_sources: int) -> tuple[str, list[int]]:
-    answer, citations, dropped = check_citations(text.strip(), n_sources)
+def _closest_listing(sources: Sequence[SourceView], *, lead: bool) -> str:
+    """The closest passages as a cited list (when the answerer found nothing to quote)."""
+    lines = [f"{CLOSEST_LEAD}\n"] if lead else []
+    for source in sources[:CLOSEST_LISTED]:
+        pages = (
+            f"p. {source.page_start}"
+            if source.page_start == source.page_end
+            else f"pp. {source.page_start}-{source.page_end}"
+        )
+        where = " — ".join(p for p in (source.document_title, pages, source.heading) if p)
+        lines.append(f"- {where}: {source.snippet} [{source.number}]")
+    return "\n".join(lines)
+
+
+def _checked_answer(text: str, passages: Sequence[SourcePassage]) -> tuple[str, list[int]]:
+    """The answer with citations to missing or unsupporting passages and unsupported claims
+    removed (each logged), and the cited numbers."""
+    answer, _, dropped = check_citations(strip_markup(text).strip(), len(passages))
     if dropped:
         log.warning("dropped citations to missing sources: %s", dropped)
-    if not answer:
+    verified = verify_answer(answer, passages)
+    if verified.dropped_citations:
+        log.warning(
+            "dropped citations whose passage does not support the sentence: %s",
+            verified.dropped_citations,
+        )
+    if verified.dropped_claims:
+        log.warning("dropped %d unsupported sentences from an answer", len(verified.dropped_claims))
+    if not verified.text:
         raise ProviderError(detail="empty answer")
-    return answer, citations
+    return verified.text, verified.citations
 
 
 async def _finish(run: _Run, reply: _Reply, *, cache_hit: bool) -> Done:
@@ -445,6 +529,7 @@ async def _finish(run: _Run, reply: _Reply, *, cache_hit: bool) -> Done:
         searched_documents=reply.searched,
         timings=run.timings,
         cache_hit=cache_hit,
+        outcome=reply.outcome,
     )
 
 
@@ -572,8 +657,9 @@ async def _evidence(
     try:
         profiles = await asyncio.to_thread(document_profiles, org_id, [h.document_id for h in top])
         evidence.update(assess_attributes(query, top, profiles))
-    except Exception:  # noqa: BLE001 - the check is an aid; without it the older rule decides
+    except Exception:  # noqa: BLE001 - the check is an aid; without it the other features decide
         log.exception("attribute check failed; using similarity and coverage only")
+    evidence["p_answerable"] = round(answerable_probability(evidence), 4)
     return evidence
 
 
@@ -632,11 +718,13 @@ def _passages(
     passages = []
     for number, (hit, score) in enumerate(zip(hits, scores, strict=True), start=1):
         text_ = hit.content
+        focus = ""
         if hit.parent_id is not None and hit.parent_id in parents:
             if hit.parent_id not in used_parents:
                 used_parents.add(hit.parent_id)
                 parent = parents[hit.parent_id]
                 text_ = parent if hit.content[:80] in parent else f"{hit.content}\n\n{parent}"
+                focus = hit.content
         passages.append(
             SourcePassage(
                 number=number,
@@ -647,6 +735,7 @@ def _passages(
                 text=text_,
                 kind=hit.kind,
                 score=float(score),
+                focus=focus,
             )
         )
     return passages

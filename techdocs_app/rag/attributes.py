@@ -21,7 +21,7 @@ from techdocs_app.db import passages as passages_db
 from techdocs_app.db.engine import session_scope
 from techdocs_app.rag.retrieve import SearchHit
 from techdocs_app.text.identifiers import query_identifiers
-from techdocs_app.text.words import STOPWORDS
+from techdocs_app.text.words import STOPWORDS, compact
 from techdocs_app.text.words import stem as rerank_stem
 
 _QUALIFIERS = frozenset(
@@ -84,8 +84,9 @@ def _norm_version(token: str) -> str:
     return re.sub(r"(\d)\.0+$", r"\1", token)
 
 
-def _compact(token: str) -> str:
-    return re.sub(r"[^a-z0-9]", "", token.lower())
+def _lower_compact(token: str) -> str:
+    """Letters and digits only, lower case (the lexicons are lower case): `text.words.compact`."""
+    return compact(token).lower()
 
 
 def _vocabulary(text_: str) -> set[str]:
@@ -96,7 +97,7 @@ def _vocabulary(text_: str) -> set[str]:
         out.add(rerank_stem(token))
         parts = [p for p in re.split(r"[.,:/+\-]", token) if p]
         if len(parts) > 1:
-            out.add(_compact(token))
+            out.add(_lower_compact(token))
             out.add(_norm_version(token))
             for part in parts:
                 out.add(part)
@@ -168,10 +169,10 @@ def _names_match(token: str, names: frozenset[str]) -> bool:
     if token in names:
         return True
     if _has_digit(token) and len(token) >= 3:
-        key = _compact(token)
+        key = _lower_compact(token)
         # "stm32f103rct6" names the manual "stm32f103_datasheet"; "f103" too.
         return any(
-            len(n) >= 3 and _has_digit(n) and (_compact(n) in key or key in _compact(n))
+            len(n) >= 3 and _has_digit(n) and (_lower_compact(n) in key or key in _lower_compact(n))
             for n in names
         )
     return False
@@ -211,7 +212,7 @@ def _present(token: str, stem_: str, lexicon: Lexicon) -> bool:
     if (_spellings(token) | _spellings(stem_)) & words:
         return True
     if _has_digit(token):
-        key = _compact(token)
+        key = _lower_compact(token)
         return len(key) >= 2 and (
             key in words or (len(key) >= 4 and any(key in w for w in lexicon.with_digits))
         )
@@ -225,7 +226,7 @@ def _present(token: str, stem_: str, lexicon: Lexicon) -> bool:
 def _identifier_present(identifier: str, lexicon: Lexicon) -> bool:
     """'TMC2209' as a word (or inside a longer code); 'PLS[2:0]' as its pieces."""
     lowered = identifier.lower()
-    if _present(lowered, _compact(lowered), lexicon):
+    if _present(lowered, _lower_compact(lowered), lexicon):
         return True
     pieces = re.findall(r"[a-z0-9]+", lowered)
     return len(pieces) > 1 and all(p in lexicon.words for p in pieces)
@@ -289,9 +290,15 @@ def question_parts(query: str, names: frozenset[str]) -> QuestionParts:
     identifiers = [
         i
         for i in query_identifiers(main)
-        if not _names_match(i.lower(), names) and _compact(i) not in subject
+        if not _names_match(i.lower(), names) and _lower_compact(i) not in subject
     ]
     return QuestionParts(subject, attributes, focus, identifiers, groups)
+
+
+def _is_model_code(identifier: str) -> bool:
+    """A model or part number ('QSFP-100G-LR4-A-FL', 'STM32F107'), not a pin or code ('PA9')."""
+    key = _lower_compact(identifier)
+    return len(key) >= 4 and _has_digit(key) and any(c.isalpha() for c in key)
 
 
 def assess_attributes(
@@ -333,14 +340,35 @@ def assess_attributes(
             )
             for group in parts.focus_groups
         )
+    unknown = [
+        i
+        for i in query_identifiers(query.partition("(")[0])
+        if _is_model_code(i)
+        and not any(_identifier_present(i, profiles[d].lexicon) for d in doc_ids)
+    ]
+    # The best share of the question's attribute words that one section of the subject's
+    # manuals holds (a manual can mention "nozzle", "temperature" and "PETG" in three places).
+    section_coverage = 1.0
+    if parts.attributes:
+        section_coverage = max(
+            (
+                sum(1 for t, s in parts.attributes if _present(t, s, section))
+                / len(parts.attributes)
+                for p in eligible
+                for section in p.sections
+            ),
+            default=0.0,
+        )
     return {
         "subject": sorted(parts.subject),
         "manuals": [p.document_id for p in eligible],
+        "unknown_models": unknown,
         "attributes": [t for t, _ in parts.attributes],
         "missing": missing,
         "focus": [t for t, _ in parts.focus],
         "focus_missing": focus_missing,
         "attr_coverage": round(coverage, 4),
+        "section_coverage": round(section_coverage, 4),
         "together": together,
     }
 

@@ -8,7 +8,14 @@ fresh conversation. The organization's index version is bumped at the start of a
 answer cache of a previous run cannot stand in for the pipeline being measured.
 
 Metrics (shared/eval/README.md): recall@5, mrr@10 (over answerable questions, on the ranking after
-rerank), not_found_acc (over not_in_docs), false_refusal and evidence_in_answer (over answerable).
+rerank), not_found_acc (over not_in_docs), false_refusal and evidence_in_answer (over answerable);
+and, for issue 9's targets: closest (the share of answerable questions answered with "closest
+passages"), followup_mrr (mrr@10 over follow-ups) and median_words (of the answers given to
+answerable questions).
+
+Several question sets are scored in one run (dev, tune, validate) and printed side by side. The
+per-question lines and per-question JSON are only ever written for sets other than `validate`:
+nobody reads validate's questions one by one, so nobody can tune on them.
 """
 
 from __future__ import annotations
@@ -17,9 +24,11 @@ import asyncio
 import hashlib
 import json
 import logging
+import re
 import secrets
 import statistics
 import time
+import unicodedata
 from collections import defaultdict
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
@@ -27,10 +36,14 @@ from pathlib import Path
 from typing import Any
 
 from techdocs_app.auth import Principal
+from techdocs_app.rag.units import strip_conversions
 
 log = logging.getLogger(__name__)
 
 NOT_IN_DOCS = "not_in_docs"
+FOLLOWUP = "followup"
+HIDDEN_SETS = frozenset({"validate"})
+"""Sets whose per-question results are never printed or saved (aggregates only)."""
 
 
 @dataclass
@@ -53,6 +66,8 @@ class QuestionResult:
     standalone_query: str = ""
     answer: str = ""
     not_found: bool = False
+    outcome: str = ""
+    """answer, closest or not_found (empty when the question failed)."""
     failed: str | None = None
     rank: int | None = None
     """1-based rank of the first relevant chunk in the ranking after rerank (None: not in top 10)."""
@@ -178,7 +193,10 @@ def bump_scratch_index(principal: Principal) -> None:
 
 
 def _fold(text: str) -> str:
-    """Case, whitespace and table pipes folded: a quoted table row '| a | b |' reads 'a b'."""
+    """Case, whitespace and table pipes folded: a quoted table row '| a | b |' reads 'a b'; and
+    Unicode compatibility forms (NFKC), as ingestion stores them: the manual's '185℃' is the
+    answer's '185°C', its fullwidth '：' a ':'."""
+    text = unicodedata.normalize("NFKC", text)
     return " ".join(text.lower().replace("|", " ").split())
 
 
@@ -196,12 +214,14 @@ async def ask_questions(
     principal: Principal,
     questions: Sequence[Question],
     *,
-    echo: Callable[[str], None] = print,
+    echo: Callable[[str], None] | None = print,
 ) -> list[QuestionResult]:
+    """Every question through `ask()`; `echo` gets one line per question (None: silent)."""
     from techdocs_app.rag import answer as answer_mod
 
     conversations: dict[str, int] = {}
     results = []
+    echo = echo if echo is not None else _silent
     for q in conversation_order(questions):
         trace = answer_mod.AnswerTrace()
         conversation_id = conversations.get(q.followup_of) if q.followup_of else None
@@ -215,6 +235,7 @@ async def ask_questions(
             elif isinstance(event, answer_mod.Done):
                 result.answer = event.answer
                 result.not_found = event.not_found
+                result.outcome = event.outcome
                 result.cache_hit = event.cache_hit
             elif isinstance(event, answer_mod.Failed):
                 result.failed = event.user_message
@@ -227,9 +248,12 @@ async def ask_questions(
         ]
         if q.kind != NOT_IN_DOCS:
             result.rank = relevant_rank(trace.ranked, q)
-            result.evidence_found = bool(q.evidence) and _fold(q.evidence) in _fold(result.answer)
+            result.evidence_found = bool(q.evidence) and _fold(q.evidence) in _fold(
+                strip_conversions(result.answer)
+            )
         results.append(result)
-        mark = "NF" if result.not_found else ("ERR" if result.failed else "")
+        mark = {"not_found": "NF", "closest": "CL"}.get(result.outcome, "")
+        mark = "ERR" if result.failed else mark
         echo(
             f"  {q.id:>4} {q.kind:<15} rank={result.rank if result.rank else '-':<3} "
             f"{mark:<3} {result.total_ms:6.0f}ms  {result.standalone_query[:70]}"
@@ -237,23 +261,37 @@ async def ask_questions(
     return results
 
 
+def _silent(_: str) -> None:
+    return None
+
+
+def answer_words(text: str) -> int:
+    """Words a technician reads: citations, table rules and markdown marks are not words."""
+    text = re.sub(r"\[\d+\]|\|?-{3,}\|?|[|*#>]", " ", text)
+    return len(text.split())
+
+
 def metrics(results: Sequence[QuestionResult]) -> dict[str, float]:
     answerable = [r for r in results if r.kind != NOT_IN_DOCS]
     unanswerable = [r for r in results if r.kind == NOT_IN_DOCS]
+    followups = [r for r in answerable if r.kind == FOLLOWUP]
 
     def _share(items: Sequence[QuestionResult], pred: Callable[[QuestionResult], bool]) -> float:
         return sum(1 for r in items if pred(r)) / len(items) if items else 0.0
 
+    def _mrr(items: Sequence[QuestionResult]) -> float:
+        return sum(1.0 / r.rank for r in items if r.rank is not None) / len(items) if items else 0.0
+
+    given = [answer_words(r.answer) for r in answerable if r.answer and not r.not_found]
     return {
         "recall@5": _share(answerable, lambda r: r.rank is not None and r.rank <= 5),
-        "mrr@10": (
-            sum(1.0 / r.rank for r in answerable if r.rank is not None) / len(answerable)
-            if answerable
-            else 0.0
-        ),
+        "mrr@10": _mrr(answerable),
         "not_found_acc": _share(unanswerable, lambda r: r.not_found),
         "false_refusal": _share(answerable, lambda r: r.not_found or r.failed is not None),
+        "closest": _share(answerable, lambda r: r.outcome == "closest"),
         "evidence_in_answer": _share(answerable, lambda r: r.evidence_found),
+        "followup_mrr": _mrr(followups),
+        "median_words": float(statistics.median(given)) if given else 0.0,
         "n": float(len(results)),
     }
 
@@ -283,21 +321,61 @@ def kind_table(results: Sequence[QuestionResult]) -> list[str]:
     return lines
 
 
-def summary_line(m: dict[str, float]) -> str:
-    return (
-        f"eval: recall@5={m['recall@5']:.3f} mrr@10={m['mrr@10']:.3f} "
-        f"not_found_acc={m['not_found_acc']:.3f} false_refusal={m['false_refusal']:.3f} "
-        f"evidence_in_answer={m['evidence_in_answer']:.3f} n={int(m['n'])}"
+def summary_line(m: dict[str, float], name: str | None = None) -> str:
+    """`eval: recall@5=… … n=…` (with `set=NAME` first when several sets are scored)."""
+    label = f"set={name} " if name else ""
+    extra = (
+        f" closest={m['closest']:.3f} followup_mrr={m['followup_mrr']:.3f}"
+        f" median_words={m['median_words']:.0f}"
+        if "closest" in m
+        else ""
     )
+    return (
+        f"eval: {label}recall@5={m['recall@5']:.3f} mrr@10={m['mrr@10']:.3f} "
+        f"not_found_acc={m['not_found_acc']:.3f} false_refusal={m['false_refusal']:.3f} "
+        f"evidence_in_answer={m['evidence_in_answer']:.3f}{extra} n={int(m['n'])}"
+    )
+
+
+SIDE_BY_SIDE = (
+    ("recall@5", "recall@5"),
+    ("mrr@10", "mrr@10"),
+    ("not_found_acc", "not-found"),
+    ("false_refusal", "false-ref"),
+    ("closest", "closest"),
+    ("evidence_in_answer", "evidence"),
+    ("followup_mrr", "fu-mrr"),
+    ("median_words", "words"),
+)
+
+
+def side_by_side(by_set: dict[str, dict[str, float]]) -> list[str]:
+    """The sets' metrics in columns, and the tune - validate gap when both were scored."""
+    names = list(by_set)
+    lines = [f"{'measure':<14}" + "".join(f"{n:>10}" for n in names)]
+    gap = "tune" in by_set and "validate" in by_set
+    if gap:
+        lines[0] += f"{'gap t-v':>10}"
+    for key, label in SIDE_BY_SIDE:
+        fmt = "{:>10.0f}" if key == "median_words" else "{:>10.3f}"
+        row = f"{label:<14}" + "".join(fmt.format(by_set[n][key]) for n in names)
+        if gap:
+            difference = by_set["tune"][key] - by_set["validate"][key]
+            row += f"{difference:>+10.0f}" if key == "median_words" else f"{difference:>+10.3f}"
+        lines.append(row)
+    lines.append(f"{'n':<14}" + "".join(f"{int(by_set[n]['n']):>10}" for n in names))
+    return lines
 
 
 def run_eval(
     *,
-    questions_path: Path,
+    question_sets: dict[str, Path],
     corpus: Path,
     json_out: Path | None = None,
     echo: Callable[[str], None] = print,
-) -> dict[str, float]:
+) -> dict[str, dict[str, float]]:
+    """Score each named question file; returns {set name: metrics}. Per-question lines and JSON
+    are written for every set except those in HIDDEN_SETS."""
     files = corpus_files(corpus)
     if not files:
         raise FileNotFoundError(f"no PDFs in {corpus}")
@@ -306,17 +384,28 @@ def run_eval(
     echo(f"corpus: {len(files)} PDFs -> organization {principal.org_name} (id {principal.org_id})")
     ingest_corpus(principal, files, echo=echo)
     bump_scratch_index(principal)
-    questions = load_questions(questions_path)
-    results = asyncio.run(ask_questions(principal, questions, echo=echo))
-    m = metrics(results)
-    for line in kind_table(results):
-        echo(line)
+    by_set: dict[str, dict[str, float]] = {}
+    saved: dict[str, Any] = {}
+    for name, path in question_sets.items():
+        hidden = name in HIDDEN_SETS
+        echo(f"-- {name}: {path}" + (" (aggregates only)" if hidden else ""))
+        questions = load_questions(path)
+        results = asyncio.run(ask_questions(principal, questions, echo=None if hidden else echo))
+        m = metrics(results)
+        by_set[name] = m
+        for line in kind_table(results):
+            echo(line)
+        if not hidden:
+            saved[name] = {"metrics": m, "results": [asdict(r) for r in results]}
+        else:
+            saved[name] = {"metrics": m}
     if json_out is not None:
-        json_out.write_text(
-            json.dumps(
-                {"metrics": m, "results": [asdict(r) for r in results]}, indent=2, default=str
-            ),
-            encoding="utf-8",
-        )
-    echo(summary_line(m))
-    return m
+        json_out.write_text(json.dumps(saved, indent=2, default=str), encoding="utf-8")
+    if len(by_set) > 1:
+        for line in side_by_side(by_set):
+            echo(line)
+        for name, m in by_set.items():
+            echo(summary_line(m, name))
+    else:
+        echo(summary_line(next(iter(by_set.values()))))
+    return by_set

@@ -48,6 +48,8 @@ class Done:
     searched_documents: list[str]
     timings: dict[str, float]
     cache_hit: bool
+    outcome: str = "answer"
+    """answer; closest (the nearest passages, cited and labelled as not exact); not_found."""
 
 
 @dataclass(frozen=True)
@@ -68,6 +70,8 @@ class AnswerTrace:
     evidence: dict[str, Any] = field(default_factory=dict)
     document_filter: list[int] | None = None
     not_found: bool = False
+    outcome: str = ""
+    """answer, closest or not_found (the evidence decision, see rag.evidence)."""
     cache_hit: bool = False
     widened: bool = False
     """A follow-up's search on the previous turn's manuals was weak: the whole library was searched."""

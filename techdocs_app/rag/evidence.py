@@ -1,8 +1,18 @@
-"""The evidence decision: are the retrieved passages good enough to answer from?
+"""The evidence decision: answer, the closest passages, or not found.
 
-Features of the best candidates (lexical coverage, vector similarity) and the attribute check
-(`rag.attributes`) decide between an answer and "not in your manuals" (`not_found_text`, naming
-the manuals searched).
+Features of the retrieved candidates (`evidence_features`): vector similarity, lexical coverage of
+the question (plain and weighted by rarity among the candidates), the attribute check of
+`rag.attributes` (how much of what the question asks for the subject's manuals mention at all,
+whether the asked-for words share a section, whether the question names a model no manual
+mentions) and agreement between the search arms on the best candidate. A small logistic model
+turns them into the probability that the manuals answer the question (`answerable_probability`);
+its weights and the two thresholds were fitted on the tune question set plus dev
+(`python -m techdocs_app.bench.fit_evidence`, which prints the numbers below) and checked on
+validate, which they never saw.
+
+Outcomes (`decide`): at or above ANSWER_THRESHOLD an answer; at or above CLOSEST_THRESHOLD "the
+closest passages", cited and labelled as not exact; below it "not in your manuals", naming the
+manuals searched. A refusal is only for questions with nothing relevant.
 """
 
 from __future__ import annotations
@@ -11,42 +21,42 @@ import math
 import re
 from collections.abc import Sequence
 from functools import lru_cache
-from typing import Any
+from typing import Any, Literal
 
-from techdocs_app.rag.attributes import ATTRIBUTE_MIN_COVERAGE
 from techdocs_app.rag.retrieve import SearchHit
+from techdocs_app.text.words import STOPWORDS, stem
 
-# Evidence thresholds, calibrated on dev.jsonl (72 answerable vs 8 not_in_docs questions, local
-# providers): best trade-off found was not_found 3/8 for 7/72 false refusals; see `is_weak`.
-MIN_COVERAGE = 0.4
-MIN_WEIGHTED = 0.4
-STRONG_SIMILARITY = 0.55
-MIN_SIMILARITY = 0.3
+Outcome = Literal["answer", "closest", "not_found"]
 
-_STOP = frozenset(
-    """a about above after again all also am an and any are as at be been before being below between
-    both but by can could did do does doing done down during each for from further had has have
-    having how i if in into is it its just me more most my no nor not now of off on once only or other
-    our out over own same should so some such than that the their them then there these they this
-    those through to too under until up very was we were what when where which while who whom why
-    will with would you your get got use used using tell mean means need want please manual manuals
-    much many way thing things still else one ones say show let may might must supposed""".split()
+FEATURES = (
+    "similarity",
+    "coverage",
+    "weighted",
+    "attr_coverage",
+    "section_coverage",
+    "focus_missing",
+    "together",
+    "unknown_model",
+    "arms",
 )
+"""The model's inputs, in order (each in [0, 1])."""
+
+# Fitted by `python -m techdocs_app.bench.fit_evidence` on `eval --json` of dev + tune (241
+# questions, 31 not in the manuals), false refusals at most 3% and "closest" at most 10% of the
+# answerable ones on those sets: fitted false_refusal 0.029, closest 0.100, not_found_acc 0.355;
+# 5-fold cross-validation false_refusal 0.057, closest 0.090, not_found_acc 0.419.
+WEIGHTS = (3.377, -0.398, 0.251, 1.953, 0.998, -3.151, 1.797, -2.886, -0.162)
+BIAS = -4.880
+ANSWER_THRESHOLD = 0.451
+CLOSEST_THRESHOLD = 0.118
+
 _WORD_RE = re.compile(r"[a-z0-9]+(?:[.,/+-][a-z0-9]+)*")
 
 
-@lru_cache(maxsize=65536)
-def _stem(word: str) -> str:
-    if len(word) <= 4 or not word.isalpha():
-        return word
-    for suffix in ("ing", "ies", "ed", "es", "s", "e"):
-        if word.endswith(suffix) and len(word) - len(suffix) >= 3:
-            return word[: -len(suffix)]
-    return word
-
-
 def key_terms(text: str) -> list[str]:
-    return list(dict.fromkeys(_stem(w) for w in _WORD_RE.findall(text.lower()) if w not in _STOP))
+    return list(
+        dict.fromkeys(stem(w) for w in _WORD_RE.findall(text.lower()) if w not in STOPWORDS)
+    )
 
 
 @lru_cache(maxsize=8192)
@@ -54,9 +64,9 @@ def _term_set(text: str) -> frozenset[str]:
     """Cached: the same chunks come back as candidates question after question."""
     out: set[str] = set()
     for word in _WORD_RE.findall(text.lower()):
-        out.add(_stem(word))
+        out.add(stem(word))
         if any(ch in word for ch in ".,/+-"):
-            out.update(_stem(p) for p in re.split(r"[.,/+-]", word) if p)
+            out.update(stem(p) for p in re.split(r"[.,/+-]", word) if p)
     return frozenset(out)
 
 
@@ -89,34 +99,64 @@ def assess_evidence(
         "coverage": round(best_cov, 4),
         "weighted": round(best_weighted, 4),
         "similarity": round(best_sim, 4),
+        "arms": round(_arm_agreement(hits), 4),
         "terms": len(terms),
+        "candidates": len(hits),
     }
 
 
-def is_weak(evidence: dict[str, Any]) -> bool:
-    """Too weak to answer.
+def _arm_agreement(hits: Sequence[SearchHit]) -> float:
+    """Share of the three search arms that ranked the best candidate in their top 10."""
+    if not hits:
+        return 0.0
+    top = hits[0]
+    ranks = (top.vector_rank, top.keyword_rank, top.identifier_rank)
+    return sum(1 for r in ranks if r is not None and r <= 10) / 3
 
-    With the attribute check (`assess_attributes`, merged into `evidence`): weak when a word the
-    question asks for ("What is the MTBF …") never occurs in the subject's manuals, when the
-    asked-for words never share a section with each other and with the parts the question names
-    ("current rating" of the "TMC2209"), or when the manuals hold under half of the question's
-    attribute words. Without it (no manual could be profiled): no source is very close and the
-    best one misses too much of the question."""
-    if "attr_coverage" in evidence:
-        return (
-            bool(evidence.get("focus_missing"))
-            or not evidence.get("together", True)
-            or float(evidence["attr_coverage"]) < ATTRIBUTE_MIN_COVERAGE
-        )
-    similarity = evidence.get("similarity", 0.0)
-    if similarity >= STRONG_SIMILARITY:
-        return False
-    if similarity < MIN_SIMILARITY:
-        return True
-    return (
-        evidence.get("coverage", 0.0) < MIN_COVERAGE
-        or evidence.get("weighted", evidence.get("coverage", 0.0)) < MIN_WEIGHTED
-    )
+
+def evidence_features(evidence: dict[str, Any]) -> tuple[float, ...]:
+    """The model's inputs from an `assess_evidence` + `assess_attributes` dict. Without the
+    attribute check (it could not run) the candidates' own coverage stands in for the manuals'."""
+    focus = evidence.get("focus") or []
+    focus_missing = evidence.get("focus_missing") or []
+    values = {
+        "similarity": float(evidence.get("similarity", 0.0)),
+        "coverage": float(evidence.get("coverage", 0.0)),
+        "weighted": float(evidence.get("weighted", 0.0)),
+        "attr_coverage": float(evidence.get("attr_coverage", evidence.get("coverage", 0.0))),
+        "section_coverage": float(evidence.get("section_coverage", evidence.get("coverage", 0.0))),
+        "focus_missing": len(focus_missing) / len(focus) if focus else 0.0,
+        "together": 1.0 if evidence.get("together", True) else 0.0,
+        "unknown_model": 1.0 if evidence.get("unknown_models") else 0.0,
+        "arms": float(evidence.get("arms", 0.0)),
+    }
+    return tuple(values[name] for name in FEATURES)
+
+
+def answerable_probability(evidence: dict[str, Any]) -> float:
+    z = BIAS + sum(w * x for w, x in zip(WEIGHTS, evidence_features(evidence), strict=True))
+    return 1.0 / (1.0 + math.exp(-max(-50.0, min(50.0, z))))
+
+
+def decide(evidence: dict[str, Any]) -> Outcome:
+    """answer, closest or not_found for these features (no candidates at all: not_found)."""
+    if not evidence.get("candidates"):
+        return "not_found"
+    probability = answerable_probability(evidence)
+    if probability >= ANSWER_THRESHOLD:
+        return "answer"
+    if probability >= CLOSEST_THRESHOLD:
+        return "closest"
+    return "not_found"
+
+
+def is_weak(evidence: dict[str, Any]) -> bool:
+    """Too weak to answer from (the closest passages or not found)."""
+    return decide(evidence) != "answer"
+
+
+CLOSEST_LEAD = "I could not find this exactly; the closest passages are:"
+"""How a "closest passages" answer opens (the UI labels it as not exact too)."""
 
 
 def not_found_text(searched: Sequence[str]) -> str:

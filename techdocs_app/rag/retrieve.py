@@ -21,7 +21,10 @@ query embedder's model — and to the optional document filter):
 - identifier: the part numbers/codes found in the query (`text.identifiers.query_identifiers`)
   matched as whole tokens of the `identifiers` column with a case-insensitive regex, which the
   trigram GIN index serves (pg_trgm cannot use the index for `ILIKE ANY(array)`); at most
-  IDENTIFIER_POOL matches are ranked (most identifiers matched, then the keyword score).
+  IDENTIFIER_POOL matches are ranked (identifiers matched, then the keyword score). Each matched
+  identifier counts by its rarity in its manual: the model name found in most of the manual's
+  chunks says which manual, not which passage, so it counts IDENTIFIER_COMMON_FLOOR of a rare
+  one ("E302"), and a chunk's arm weight is that of its rarest match.
 
 Fusion: score = sum over arms of weight_arm / (rrf_k + rank_arm). Whole-chunk `similarity()` and
 full scans are never used: every arm is an index scan (see `explain_hybrid_search`).
@@ -50,6 +53,10 @@ KEYWORD_POOL = 1000
 
 RANK_POOL = 120
 """Candidates per full-text-ranked arm that ts_rank passes on to the costlier ts_rank_cd."""
+
+IDENTIFIER_COMMON_FLOOR = 0.3
+"""How much an identifier found in every chunk of its manual still counts in the identifier arm
+(1.0: as much as a rare one, the arm before rarity weighting; fitted on the tune set)."""
 
 IDENTIFIER_POOL = 300
 """Hard cap on the identifier matches the identifier arm ranks (a model name in every heading of
@@ -274,28 +281,63 @@ keyword_arm AS MATERIALIZED (
 keyword_ranked AS (
     SELECT id, row_number() OVER (ORDER BY kscore DESC, id) AS rank FROM keyword_arm
 ),
+id_pool AS MATERIALIZED (
+    -- A model name in every heading of its manual matches thousands of chunks in a large
+    -- organization: rank at most :id_pool of them.
+    SELECT c.id, c.document_id, c.identifiers, c.tsv
+    FROM chunks c
+    WHERE
+"""
+    + SEARCHABLE_SQL
+    + """      AND CAST(:identifier_regex AS text) IS NOT NULL
+      AND c.identifiers ~* CAST(:identifier_regex AS text)
+    LIMIT :id_pool
+),
+id_matches AS MATERIALIZED (
+    -- Each query identifier a pooled chunk holds as a whole token.
+    SELECT p.id, p.document_id, i.ident
+    FROM id_pool p, unnest(CAST(:identifiers AS text[])) AS i(ident)
+    WHERE (' ' || lower(p.identifiers) || ' ') LIKE ('% ' || lower(i.ident) || ' %')
+),
+id_counts AS MATERIALIZED (
+    -- Per query identifier and manual: the pooled chunks holding it, the manual's chunk count,
+    -- and the identifier's count over the whole pool.
+    SELECT m.ident, m.document_id, count(*) AS n_doc,
+           sum(count(*)) OVER (PARTITION BY m.ident) AS n_pool
+    FROM id_matches m
+    GROUP BY m.ident, m.document_id
+),
+id_rarity AS MATERIALIZED (
+    -- Rarity of an identifier within its manual: one found in most of the manual's chunks (the
+    -- model name in every heading) names the manual, not the passage. When the pool is full the
+    -- identifier's share of the pool stands in for a share the pool cannot see.
+    SELECT k.ident, k.document_id,
+           greatest(0.0, 1.0 - greatest(
+               k.n_doc / greatest(d.chunk_count, 1)::float8,
+               CASE WHEN (SELECT count(*) FROM id_pool) >= :id_pool
+                    THEN k.n_pool / CAST(:id_pool AS float8) ELSE 0.0 END)) AS rarity
+    FROM id_counts k
+    JOIN documents d ON d.id = k.document_id AND d.org_id = :org_id
+),
+id_hits AS MATERIALIZED (
+    -- Identifiers matched per chunk, each counted by its rarity (a common one still counts a
+    -- little: :id_common_floor); a chunk's arm weight is that of its rarest match.
+    SELECT m.id,
+           sum(:id_common_floor + (1 - :id_common_floor) * ir.rarity) AS hits,
+           max(:id_common_floor + (1 - :id_common_floor) * ir.rarity) AS weight
+    FROM id_matches m
+    JOIN id_rarity ir ON ir.ident = m.ident AND ir.document_id = m.document_id
+    GROUP BY m.id
+),
 identifier_arm AS MATERIALIZED (
-    SELECT r.id, r.hits,
+    SELECT r.id, r.hits, r.weight,
            ts_rank_cd(CAST(:ts_weights AS real[]), r.tsv,
                       websearch_to_tsquery('english', :keyword_query), :ts_norm) AS kscore
     FROM (
-        SELECT p.id, p.tsv,
-               (SELECT count(*) FROM unnest(CAST(:identifiers AS text[])) AS i(ident)
-                 WHERE (' ' || lower(p.identifiers) || ' ') LIKE ('% ' || lower(i.ident) || ' %'))
-                 AS hits
-        FROM (
-            -- A model name in every heading of its manual matches thousands of chunks in a
-            -- large organization: rank at most :id_pool of them.
-            SELECT c.id, c.identifiers, c.tsv
-            FROM chunks c
-            WHERE
-"""
-    + SEARCHABLE_SQL
-    + """              AND CAST(:identifier_regex AS text) IS NOT NULL
-              AND c.identifiers ~* CAST(:identifier_regex AS text)
-            LIMIT :id_pool
-        ) AS p
-        ORDER BY hits DESC,
+        SELECT p.id, p.tsv, coalesce(h.hits, 0) AS hits, coalesce(h.weight, 0) AS weight
+        FROM id_pool p
+        LEFT JOIN id_hits h ON h.id = p.id
+        ORDER BY coalesce(h.hits, 0) DESC,
                  ts_rank(CAST(:ts_weights AS real[]), p.tsv,
                          websearch_to_tsquery('english', :keyword_query), :ts_norm) DESC,
                  p.id
@@ -305,7 +347,7 @@ identifier_arm AS MATERIALIZED (
     LIMIT :arm_k
 ),
 identifier_ranked AS (
-    SELECT id, row_number() OVER (ORDER BY hits DESC, kscore DESC, id) AS rank
+    SELECT id, weight, row_number() OVER (ORDER BY hits DESC, kscore DESC, id) AS rank
     FROM identifier_arm
 ),
 fused AS (
@@ -319,7 +361,7 @@ fused AS (
         UNION ALL
         SELECT id, rank, 'k', CAST(:w_keyword AS float8) FROM keyword_ranked
         UNION ALL
-        SELECT id, rank, 'i', CAST(:w_identifier AS float8) FROM identifier_ranked
+        SELECT id, rank, 'i', CAST(:w_identifier AS float8) * weight FROM identifier_ranked
     ) AS arms
     GROUP BY id
     ORDER BY score DESC, id
@@ -358,6 +400,7 @@ def search_params(
     weights: tuple[float, float, float] | None = None,
     rrf_k: int | None = None,
     keyword_budget: int | None = None,
+    id_common_floor: float | None = None,
 ) -> dict[str, Any]:
     settings = get_settings()
     idents = list(identifiers) if identifiers is not None else _query_identifiers(query)
@@ -381,6 +424,9 @@ def search_params(
         "kw_pool": KEYWORD_POOL,
         "rank_pool": RANK_POOL,
         "id_pool": IDENTIFIER_POOL,
+        "id_common_floor": float(
+            id_common_floor if id_common_floor is not None else IDENTIFIER_COMMON_FLOOR
+        ),
         "k": int(k),
         "rrf_k": int(rrf_k if rrf_k is not None else settings.rrf_k),
         "w_vector": float(w_vector),
@@ -437,6 +483,7 @@ def hybrid_search(
     weights: tuple[float, float, float] | None = None,
     rrf_k: int | None = None,
     keyword_budget: int | None = None,
+    id_common_floor: float | None = None,
 ) -> list[SearchHit]:
     """The top `k` chunks of the organization for `query`, fused over the three arms.
 
@@ -458,6 +505,7 @@ def hybrid_search(
         weights=weights,
         rrf_k=rrf_k,
         keyword_budget=keyword_budget,
+        id_common_floor=id_common_floor,
     )
     if document_ids is not None and not params["document_ids"]:
         return []

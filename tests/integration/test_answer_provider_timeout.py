@@ -61,7 +61,11 @@ async def test_vendor_answer_is_streamed_and_citations_checked(
 
     shop = make_org("Claude")
     ingest(shop, corpus_dir)
-    claude.state.message_text = "The power budget is 0-13.0 dB [1] and the reach 20 km [2][9]."
+    from tests.integration.test_answer_outcomes import _excerpts, _first_sentence
+
+    claude.state.message_text = lambda body: (
+        f"{_first_sentence(_excerpts(body)[1])} [1] {_first_sentence(_excerpts(body)[2])} [2][9]"
+    )
     events = await collect(shop, QUESTION)
     done = events[-1]
     assert isinstance(done, Done) and not done.offline

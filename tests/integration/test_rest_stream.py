@@ -87,7 +87,9 @@ def test_stream_sends_sources_tokens_then_done(live, make_org, corpus_dir) -> No
     assert sources["conversation_id"] == done["conversation_id"] > 0
     assert sources["sources"] and sources["sources"][0]["page_start"] >= 1
     streamed = "".join(data["text"] for name, data in events if name == "token")
-    assert done["answer"].startswith("The power budget") and done["answer"] in streamed
+    assert done["answer"].startswith("The power budget") and streamed.startswith("The power budget")
+    # The saved answer is the streamed one, less any citation its passage does not support.
+    assert done["answer"].replace(" [1]", "") == streamed.replace(" [1]", "")
     assert done["citations"] == [1] and not done["offline"]
 
     # A question refused at once answers as JSON, like POST /query.

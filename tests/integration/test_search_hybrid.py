@@ -342,3 +342,35 @@ def test_keyword_arm_ands_the_rarest_words_when_every_word_is_common(
         keyword_budget=5,
     )
     assert "never executed" in _explain_section(plan, "kw_fallback")
+
+
+def test_an_identifier_in_every_chunk_of_its_manual_counts_less(make_org) -> None:  # noqa: ANN001
+    """The identifier arm weighs each identifier by its rarity in its manual: the model name in
+    every chunk of the ZX90 manual says which manual, not which passage, while the one ZX90 mention
+    in the catalogue is a real pointer (identifier arm alone: weights 0/0/1)."""
+    from techdocs_app.rag.retrieve import IDENTIFIER_COMMON_FLOOR
+
+    shop = make_org("Rarity")
+    common = insert_chunks(
+        shop.org_id,
+        "ZX90 manual",
+        [
+            (f"Section {i} of the ZX90 manual: routine care step {i}.", f"Care {i}", "ZX90")
+            for i in range(8)
+        ],
+    )
+    catalogue = insert_chunks(
+        shop.org_id,
+        "Parts catalogue",
+        [("The ZX90 uses the K-12 filter cartridge.", "Filters", "ZX90 K-12")]
+        + [(f"Catalogue page {i}: hoses and clamps.", f"Page {i}", f"H{i}00") for i in range(7)],
+    )
+    hits = search(shop.org_id, "ZX90", weights=(0.0, 0.0, 1.0))
+    scores = {h.chunk_id: h.score for h in hits}
+    assert hits[0].chunk_id == catalogue[0]
+    common_scores = [scores[c] for c in common if c in scores]
+    assert common_scores and max(common_scores) < scores[catalogue[0]] * 0.6
+    # With the floor at 1.0 every identifier counts fully again (the arm before rarity).
+    flat = search(shop.org_id, "ZX90", weights=(0.0, 0.0, 1.0), id_common_floor=1.0)
+    assert max(h.score for h in flat if h.chunk_id in common) > max(common_scores)
+    assert 0.0 < IDENTIFIER_COMMON_FLOOR < 1.0

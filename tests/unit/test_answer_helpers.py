@@ -23,7 +23,13 @@ from techdocs_app.rag.evaluation import (
     relevant_rank,
     summary_line,
 )
-from techdocs_app.rag.evidence import assess_evidence, is_weak, key_terms, not_found_text
+from techdocs_app.rag.evidence import (
+    answerable_probability,
+    assess_evidence,
+    is_weak,
+    key_terms,
+    not_found_text,
+)
 from techdocs_app.rag.questions import QuestionRejected, check_question
 from techdocs_app.rag.retrieve import SearchHit, identifier_regex, keyword_query
 
@@ -130,9 +136,10 @@ def test_evidence_features_and_weakness() -> None:
     strong = assess_evidence(
         "battery charging current", [_hit("The battery charging current is 150 mA.", 0.5)]
     )
-    assert strong["coverage"] == 1.0 and not is_weak(strong)
+    assert strong["coverage"] == 1.0
     weak = assess_evidence("nozzle torque", [_hit("The battery charging current is 150 mA.", 0.3)])
     assert weak["coverage"] == 0.0 and is_weak(weak)
+    assert answerable_probability(strong) > answerable_probability(weak)
 
 
 def test_not_found_text_names_the_manuals_searched() -> None:
@@ -212,6 +219,17 @@ BOARD = _profile(
 )
 
 
+RETRIEVED = {
+    "similarity": 0.62,
+    "coverage": 0.7,
+    "weighted": 0.6,
+    "arms": 0.67,
+    "terms": 5,
+    "candidates": 5,
+}
+"""What a good search result adds to the attribute check (the decision uses both)."""
+
+
 def test_question_parts_split_subject_from_the_asked_for_attribute() -> None:
     parts = question_parts(
         "What's the maximum heated-bed temperature of the Acme P3? (printer)", PRINTER.names
@@ -227,14 +245,18 @@ def test_an_attribute_the_subjects_manual_never_mentions_is_not_found() -> None:
     # "torque" is in the library, but only in another product's manual.
     evidence = assess_attributes("What torque should the Acme P3 nozzle have?", hits, profiles)
     assert evidence["focus_missing"] == ["torque"] and evidence["manuals"] == [1]
-    assert is_weak(evidence)
+    assert is_weak(RETRIEVED | evidence)
     # The words are there but never together: no section states a heated-bed temperature.
     evidence = assess_attributes(
         "What is the heated bed temperature of the Acme P3?", hits, profiles
     )
-    assert not evidence["focus_missing"] and not evidence["together"] and is_weak(evidence)
+    assert not evidence["focus_missing"] and not evidence["together"]
     answerable = assess_attributes("What bed size does the Acme P3 have?", hits, profiles)
-    assert answerable["together"] and not is_weak(answerable)
+    assert answerable["together"] and answerable["section_coverage"] == 1.0
+    assert not is_weak(RETRIEVED | answerable)
+    assert answerable_probability(RETRIEVED | evidence) < answerable_probability(
+        RETRIEVED | answerable
+    )
 
 
 def test_a_component_and_its_attribute_must_share_a_section() -> None:
@@ -242,11 +264,22 @@ def test_a_component_and_its_attribute_must_share_a_section() -> None:
     missing = assess_attributes(
         "What is the current rating of the TMC2209 drivers on the XYZ board?", hits, {3: BOARD}
     )
-    assert not missing["together"] and is_weak(missing)
+    assert not missing["together"]
     found = assess_attributes(
         "Which UART mode do the TMC2209 drivers on the XYZ board use?", hits, {3: BOARD}
     )
-    assert not is_weak(found)
+    assert found["together"] and not is_weak(RETRIEVED | found)
+    assert answerable_probability(RETRIEVED | missing) < answerable_probability(RETRIEVED | found)
+
+
+def test_a_model_no_manual_mentions_is_flagged() -> None:
+    hits = [_hit_in(3, "xyz_board_v2.pdf")]
+    unknown = assess_attributes(
+        "What baud rate does the XYZ board's TMC2300 use?", hits, {3: BOARD}
+    )
+    assert unknown["unknown_models"] == ["TMC2300"]
+    known = assess_attributes("What baud rate does the XYZ board's TMC2209 use?", hits, {3: BOARD})
+    assert known["unknown_models"] == []
 
 
 def test_present_allows_abbreviations_spellings_and_common_synonyms() -> None:

@@ -139,8 +139,8 @@ async def test_claude_streams_text_and_fills_info(fake: FakeVendors) -> None:
     assert roles == ["user", "assistant", "user"]
     assert body["messages"][0]["content"] == "What is the RT2?"
     last = body["messages"][-1]["content"]
-    assert "[1] Trikdis RT2 — p. 2 — Technical specifications" in last
-    assert "[2] QSFP-100G-ER4L-A-FL — p. 6 — Pin descriptions (table" in last
+    assert 'n="1" source="Trikdis RT2 — p. 2 — Technical specifications">' in last
+    assert 'n="2" source="QSFP-100G-ER4L-A-FL — p. 6 — Pin descriptions (table' in last
     assert "Question: What supply does it need?" in last
 
 

@@ -46,7 +46,7 @@ def test_pronoun_replaced_by_previous_subject() -> None:
     )
     brakes = [_turn("How do I replace the front brake pads on a 2015 Ford F-150?")]
     assert condense_locally("what about its torque specs?", brakes).startswith(
-        "The 2015 Ford F-150's torque specs?"
+        "What about the Ford F-150's torque specs?"
     )
 
 
@@ -56,11 +56,11 @@ def test_short_followups_carry_noun_phrases() -> None:
     ]
     condensed = condense_locally("And once the noise clears?", history)
     assert condensed.startswith("Once the noise clears? (")
-    for phrase in ("R11", "Contact ID code", "high RF noise"):
+    for phrase in ("R11", "Contact ID code", "RF noise"):
         assert phrase in condensed
     brakes = [_turn("How do I replace the front brake pads on a 2015 Ford F-150?")]
     condensed = condense_locally("and the slide pins?", brakes)
-    assert condensed.startswith("The slide pins? (") and "F-150" in condensed
+    assert condensed.startswith("What about the slide pins of the Ford F-150?")
     assert "brake pads" in condensed
 
 

@@ -22,6 +22,7 @@ from techdocs_app.rag.pdf.content import (
 )
 from techdocs_app.rag.pdf.lines import UNREADABLE, clean_line
 from techdocs_app.rag.pdf.tables import find_tables
+from techdocs_app.text.words import STOPWORDS
 
 
 @dataclass(slots=True)
@@ -81,12 +82,6 @@ def _is_garbled(text: str) -> bool:
     return total >= GARBLED_MIN_LETTERS and (non_ascii + bad) / total > GARBLED_NON_ASCII_SHARE
 
 
-_STOPWORDS = frozenset(
-    "the of and to a in is for that with on as are be by or it this from at an not can which "
-    "when if must should will has have was use used each all one two no".split()
-)
-
-
 def _reads_as_text(text: str) -> bool:
     """Cheap plausibility check for text recovered through character ids (see _text_blocks)."""
     if _is_garbled(text):
@@ -94,7 +89,8 @@ def _reads_as_text(text: str) -> bool:
     words = re.findall(r"[A-Za-z]+", text.lower())
     if len(words) < 12:
         return bool(words) and sum(any(v in w for v in "aeiouy") for w in words) >= 0.7 * len(words)
-    return sum(w in _STOPWORDS for w in words) >= 0.08 * len(words)
+    # English prose is at least 8% function words; recovered garbage is not.
+    return sum(w in STOPWORDS for w in words) >= 0.08 * len(words)
 
 
 def _text_blocks(page: pymupdf.Page) -> tuple[list[dict], list[BBox], pymupdf.TextPage]:

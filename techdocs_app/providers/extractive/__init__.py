@@ -1,0 +1,1 @@
+"""The offline extractive answerer's parts: units, question analysis, scoring, selection, rendering."""

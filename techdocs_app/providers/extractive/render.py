@@ -1,0 +1,105 @@
+"""The chosen units as streamed pieces: sentences with their citation, steps as a numbered list,
+table rows as a markdown table under their caption."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from techdocs_app.providers.extractive.units import Unit
+from techdocs_app.text.words import terms
+
+MAX_UNIT_WORDS = 70
+
+
+def _truncate(text: str, question_terms: set[str]) -> str:
+    """Long units (run-on PDF text, big table cells) are cut to the window of words that holds
+    the most question terms, on word boundaries so numbers and units stay whole."""
+    words = text.split()
+    if len(words) <= MAX_UNIT_WORDS:
+        return " ".join(words)
+    hits = [1 if question_terms & set(terms(w)) else 0 for w in words]
+    window = sum(hits[:MAX_UNIT_WORDS])
+    best, best_start = window, 0
+    for start in range(1, len(words) - MAX_UNIT_WORDS + 1):
+        window += hits[start + MAX_UNIT_WORDS - 1] - hits[start - 1]
+        if window > best:
+            best, best_start = window, start
+    # Start a few words early so the matching phrase keeps its subject.
+    start = max(0, best_start - 5) if best_start else 0
+    end = min(len(words), start + MAX_UNIT_WORDS)
+    prefix = "… " if start else ""
+    suffix = " …" if end < len(words) else ""
+    return prefix + " ".join(words[start:end]) + suffix
+
+
+def render(units: Sequence[Unit], question: str = "", steps: bool = False) -> list[str]:
+    """Pieces to stream: sentences (a source's consecutive sentences share one ' [n]'), steps as
+    a numbered list, and each table's rows as one markdown block under its caption."""
+    pieces: list[str] = []
+    q_terms = set(terms(question))
+    index = 0
+    step_no = 0
+    while index < len(units):
+        unit = units[index]
+        nxt = units[index + 1] if index + 1 < len(units) else None
+        if unit.table is None:
+            text = _truncate(unit.text, q_terms)
+            if unit.heading:
+                text = text.rstrip(" :")
+            if steps and unit.heading and index == 0:
+                text = f"{text}:"
+            elif steps and unit.list_item:
+                if unit.marker or step_no == 0:
+                    step_no += 1
+                    lead = "\n" if pieces else ""
+                    text = f"{lead}{step_no}. {text}"
+                else:
+                    text = f" {text}"
+            elif steps and unit.heading:
+                text = f"{text}:" if not pieces else f"\n{text}:"
+            else:
+                sep = "" if not pieces or pieces[-1].endswith("\n") else " "
+                text = f"{sep}{text}"
+            cite = (
+                nxt is None
+                or nxt.source is not unit.source
+                or nxt.table is not None
+                or (steps and (nxt.marker or nxt.heading or not nxt.list_item))
+                or (not steps and nxt.position != unit.position + 1)
+                or unit.heading
+            )
+            if unit.heading and not steps:
+                text = text + ":"
+            if unit.heading and not (steps and unit.list_item and index > 0):
+                cite = False
+            pieces.append(f"{text} [{unit.source.number}]" if cite else text)
+            index += 1
+            continue
+        header = unit.table[0]
+        rows = []
+        while (
+            index < len(units)
+            and units[index].table is not None
+            and units[index].source is unit.source
+            and units[index].table[0] == header  # type: ignore[index]
+        ):
+            rows.append(units[index].table[1])  # type: ignore[index]
+            index += 1
+        lead = "\n\n" if pieces else ""
+        caption = f"{unit.caption}\n\n" if unit.caption else ""
+        if not header:
+            lines = [" — ".join(c for c in r if c) for r in rows]
+            pieces.append(f"{lead}{caption}" + "\n".join(lines) + f" [{unit.source.number}]\n\n")
+            continue
+        width = max(len(header), *(len(r) for r in rows))
+        lines = [
+            "| " + " | ".join(_pad(header, width)) + " |",
+            "|" + "---|" * width,
+            *("| " + " | ".join(_pad(r, width)) + " |" for r in rows),
+        ]
+        pieces.append(f"{lead}{caption}" + "\n".join(lines) + f"\n\n[{unit.source.number}]\n\n")
+    return pieces
+
+
+def _pad(cells: list[str], width: int) -> list[str]:
+    return [c.replace("|", "/") for c in cells] + [""] * (width - len(cells))

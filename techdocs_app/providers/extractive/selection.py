@@ -1,0 +1,252 @@
+"""Which units to quote: the best unit and what completes it (continuations, headings, the
+rest of a procedure's steps)."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+
+from techdocs_app.providers.base import SourcePassage
+from techdocs_app.providers.extractive.question import PROCEDURE_CUES, SPEC_CUES, focus_of
+from techdocs_app.providers.extractive.scoring import score_units
+from techdocs_app.providers.extractive.units import VALUE, Unit, has_value, split_units
+
+MAX_UNITS = 4
+"""Sentences or table rows in one answer (fewer when one unit covers the question)."""
+
+
+MAX_STEPS = 10
+"""Steps quoted for a procedure question (a list is not cut at MAX_UNITS)."""
+
+
+SECTION_WORDS = 45
+"""Words quoted from a section whose heading is the best match."""
+_ANAPHOR = re.compile(r"(?:It|Its|This|These|They|That|Those|Such|The latter)\b")
+
+MIN_RELATIVE_SCORE = 0.45
+"""A unit must score at least this share of the best unit to be quoted."""
+
+
+def select_units(question: str, sources: Sequence[SourcePassage]) -> list[Unit]:
+    """The units to quote, in reading order (source by source, then position)."""
+    return choose_units(question, sources)[0]
+
+
+def choose_units(question: str, sources: Sequence[SourcePassage]) -> tuple[list[Unit], bool]:
+    """The units to quote and whether they are a procedure's steps (quoted as a numbered list)."""
+    units = [u for s in sources for u in split_units(s)]
+    if not units:
+        return [], False
+    score_units(question, units, len(sources))
+    best = max(units, key=lambda u: u.score)
+    if best.score <= 0:
+        return [], False
+    if PROCEDURE_CUES.search(question) and not best.table:
+        steps = _procedure_run(units, best)
+        if len(steps) >= 3:
+            return steps, True
+    if best.heading and best.table is None:
+        # A section heading matches best: the section's first lines say what it says.
+        body = _section_body(units, best)
+        if body:
+            order = {s.number: i for i, s in enumerate(sources)}
+            body_steps = sum(1 for u in body if u.list_item) >= 2
+            return sorted([best, *body], key=lambda u: (order[u.source.number], u.position)), (
+                body_steps
+            )
+    wanted = focus_of(question)
+    wants_values = bool(SPEC_CUES.search(question.partition("(")[0]))
+    ranked = sorted(units, key=lambda u: (-u.score, u.source.number, u.position))
+    chosen: list[Unit] = [best]
+    seen = [_key(best.text)]
+    covered = wanted & best.matched
+
+    def take(unit: Unit) -> bool:
+        key = _key(unit.text)
+        # Overlapping chunks repeat sentences: quote each once.
+        if any(key in other or other in key for other in seen):
+            return False
+        seen.append(key)
+        chosen.append(unit)
+        covered.update(wanted & unit.matched)
+        return True
+
+    if wants_values and not has_value(best):
+        # A spec question wants a value: the best unit stating one comes along.
+        valued = [u for u in ranked if has_value(u) and u.score >= best.score * 0.3]
+        if valued:
+            take(valued[0])
+    # A table row matched only through its header ('Pin') is one of many: it must match in its
+    # own cells to be quoted next to the best row.
+    candidates = [
+        u
+        for u in ranked
+        if u is not best
+        and not u.heading
+        and u.score > 0
+        and (u.table is None or u.matched & set(u.seq))
+    ]
+    # First the units that add an asked-for word, continue a chosen sentence or extend a chosen
+    # table; then, if room is left, units scoring close to the best.
+    for unit in candidates:
+        if len(chosen) >= MAX_UNITS:
+            break
+        neighbour = any(
+            c.source is unit.source
+            and c.block == unit.block
+            and abs(c.position - unit.position) == 1
+            for c in chosen
+        )
+        if unit.score < best.score * MIN_RELATIVE_SCORE and not neighbour:
+            continue
+        if neighbour or (wanted - covered) & unit.matched:
+            take(unit)
+    for unit in candidates:
+        if len(chosen) >= MAX_UNITS or unit.score < best.score * MIN_RELATIVE_SCORE:
+            break
+        same_table = unit.table is not None and any(
+            c.table is not None and c.source is unit.source and c.block == unit.block
+            for c in chosen
+        )
+        close = unit.score >= best.score * 0.8 and unit.source is best.source
+        if (same_table or close) and unit not in chosen:
+            take(unit)
+    _add_continuations(units, chosen)
+    _add_headings(units, chosen)
+    # The best unit's source leads (a spec answer opens with the sentence holding the value, not
+    # with a higher-ranked source's neighbouring sentence); each source reads in order.
+    order = {s.number: i for i, s in enumerate(sources)}
+    order[best.source.number] = -1
+    return sorted(chosen, key=lambda u: (order[u.source.number], u.position)), False
+
+
+def _continues(after: Unit) -> bool:
+    """A sentence that goes on with its paragraph's subject: a short value statement
+    ('Current not exceeding 150 mA.') or one that refers back ('It has a melting point of …')."""
+    words = len(after.text.split())
+    if words <= 12 and VALUE.search(after.text):
+        return True
+    return words <= 30 and bool(_ANAPHOR.match(after.text))
+
+
+def _add_continuations(units: list[Unit], chosen: list[Unit]) -> None:
+    """A chosen sentence whose paragraph goes on with short value statements ('Permissible
+    voltage variation is from 11 to 15 V. Current not exceeding 150 mA.') or with a sentence that
+    refers back to it ('It should be one-fourth to one-half full.') keeps them: they belong to
+    the same item."""
+    ids = {id(u) for u in chosen}
+    position = {id(u): i for i, u in enumerate(units)}
+    queue = list(chosen)
+    while queue and len(chosen) < MAX_UNITS + 2:
+        unit = queue.pop(0)
+        i = position[id(unit)] + 1
+        after = units[i] if i < len(units) else None
+        if (
+            unit.table is None
+            and after is not None
+            and id(after) not in ids
+            and after.source is unit.source
+            and after.block == unit.block
+            and after.table is None
+            and _continues(after)
+        ):
+            chosen.append(after)
+            ids.add(id(after))
+            queue.append(after)
+
+
+def _add_headings(units: list[Unit], chosen: list[Unit]) -> None:
+    """A chosen paragraph that opens a section keeps the section's heading ('Stringing or
+    oozing', 'Axis movement is not normal?'): it says which case the sentences answer."""
+    ids = {id(u) for u in chosen}
+    position = {id(u): i for i, u in enumerate(units)}
+    for unit in list(chosen):
+        i = position[id(unit)]
+        before = units[i - 1] if i > 0 else None
+        if (
+            unit.table is None
+            and before is not None
+            and before.heading
+            and before.source is unit.source
+            and id(before) not in ids
+            and before.score > 0
+        ):
+            chosen.append(before)
+            ids.add(id(before))
+
+
+def _section_body(units: list[Unit], heading: Unit) -> list[Unit]:
+    """The units after a heading, up to the next heading, at most SECTION_WORDS words (a list's
+    items are kept whole)."""
+    same = [u for u in units if u.source is heading.source]
+    body: list[Unit] = []
+    words = 0
+    for unit in same[same.index(heading) + 1 :]:
+        if unit.heading and not unit.list_item or unit.table is not None:
+            break
+        if words >= SECTION_WORDS and not (unit.list_item and not unit.marker and body):
+            break
+        body.append(unit)
+        words += len(unit.text.split())
+    return body
+
+
+def _key(text: str) -> str:
+    return " ".join(text.lower().split())
+
+
+_CAPTION = re.compile(r"(?i)^(?:figure|fig\.|table)\s*\d")
+LEAD_IN_UNITS = 8
+"""How far after the best match (a lead-in sentence or heading) a procedure's list may start."""
+
+
+def _procedure_run(units: list[Unit], best: Unit) -> list[Unit]:
+    """Steps read in order: the whole numbered/bulleted list holding the best unit (from its
+    first step, with the heading right before it), or the list that follows the best unit in its
+    section (a heading or lead-in sentence, up to LEAD_IN_UNITS units before it). Figure captions
+    inside the list are skipped."""
+    same = [u for u in units if u.source is best.source and not _CAPTION.match(u.text)]
+    if best not in same:
+        return []
+    index = same.index(best)
+    if best.list_item and not best.heading:
+        while index > 0 and same[index - 1].list_item and same[index].marker != "1":
+            index -= 1
+        if index > 0 and same[index - 1].heading:
+            index -= 1
+    else:
+        ahead = same[index + 1 : index + 1 + LEAD_IN_UNITS]
+        start = next(
+            (
+                i
+                for i, u in enumerate(ahead)
+                if u.list_item or (u.heading and not u.list_item and i > 0)
+            ),
+            None,
+        )
+        if start is None or not ahead[start].list_item:
+            return []  # prose: the usual selection quotes it
+        # Quote the lead-in itself, then the sentence introducing the list ("The steps are:").
+        intro = ahead[start - 1] if start > 0 and not ahead[start - 1].list_item else None
+        run = [best] + ([intro] if intro is not None and intro is not best else [])
+        return run + _list_from(same, same.index(ahead[start]))
+    return [same[index], *_list_from(same, index + 1, after=same[index])]
+
+
+def _list_from(same: list[Unit], start: int, after: Unit | None = None) -> list[Unit]:
+    """The list starting at `same[start]` (after `after`, its heading or first item)."""
+    run: list[Unit] = [after] if after is not None else []
+    out: list[Unit] = []
+    for unit in same[start:]:
+        current = run + out
+        if len({u.block for u in current}) >= MAX_STEPS or unit.table is not None:
+            break
+        if current and current[-1].list_item and not unit.list_item:
+            break
+        started = [u for u in current if u.marker and not u.heading]
+        if unit.list_item and unit.marker == "1" and started:
+            break  # the next list starts
+        if unit.heading and not unit.list_item and len(current) > 1:
+            break
+        out.append(unit)
+    return out

@@ -1,0 +1,228 @@
+"""A source as quotable units: sentences, list items, headings and table rows (PDF line wraps
+rejoined, figure-label noise dropped)."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+from techdocs_app.providers.base import SourcePassage
+from techdocs_app.text.words import STOPWORDS
+
+_ABBREVIATIONS = frozenset(
+    "e.g i.e fig figs no nos approx max min typ ref vol etc vs cf pp p ca incl".split()
+)
+
+
+_SENTENCE_END = re.compile(r"(?<=[.!?;])\s+(?=[\"'(\[]?[A-Z0-9])")
+
+
+_INLINE_ITEM = re.compile(r"(?<=[.!?;:])\s+(?=\(?\d{1,2}[.)]\s*[A-Z])")
+"""A list item run into the previous sentence: '… 250V. 3. Receiving module …'."""
+
+
+_INLINE_BULLET = re.compile(r"\s*[◆•▪●■]\s*")
+
+
+_LIST_ITEM = re.compile(
+    r"^\s*(?:[-•*▪●◆■–]\s*|\(?(\d{1,2})[.)](?!\d)\s*(?=\S)|\(?[a-z][.)]\s+|step\s+(\d+)[:.)]?\s+)",
+    re.I,
+)
+
+
+_CONTINUES = re.compile(r"[,(\-–/&+]$")
+
+
+VALUE = re.compile(
+    r"(?<![A-Za-z\d])[-+–]?\d+(?:[.,]\d+)?\s?(?:%|°\s?[CF]|o[CF]\b|"
+    r"(?:[kmµuMG]?(?:V|A|W|Hz|Ω|ohms?|bytes?|bits?|s|g)|mAh|Ah|dBm?|mm|cm|km|m|in|inch(?:es)?|"
+    r"ft|feet|kg|lbs?|psig?|bar|N\.?m|Nm|rpm|bps|Gbps|Mbps|Kbytes|KB|MB|GB|watts?|volts?|"
+    r"amps?|seconds?|minutes?|hours?|sec|min|h|ms|us|ns|turns?|degrees?|AWG)\b)"
+)
+
+
+@dataclass
+class Unit:
+    source: SourcePassage
+    position: int
+    text: str
+    table: tuple[list[str], list[str]] | None = None
+    """(header cells, row cells) when the unit is a table row; header [] for a key/value table."""
+    caption: str = ""
+    """The line naming the table ('TABLE 1 - COMPARISON OF …'), quoted above it."""
+    list_item: bool = False
+    marker: str = ""
+    """The list number ('3') of the item this unit starts; '' for the item's later sentences."""
+    block: int = 0
+    """Units of one paragraph, list item or table share a block."""
+    heading: bool = False
+    score: float = 0.0
+    terms: set[str] = field(default_factory=set)
+    seq: list[str] = field(default_factory=list)
+    matched: set[str] = field(default_factory=set)
+    """The question terms this unit contains."""
+
+
+def _split_cells(line: str) -> list[str]:
+    return [c.strip() for c in line.strip().strip("|").split("|")]
+
+
+def _is_table_line(line: str) -> bool:
+    return line.count(" | ") >= 1 or (line.strip().startswith("|") and line.count("|") >= 3)
+
+
+def _is_separator(line: str) -> bool:
+    return bool(re.fullmatch(r"[\s|:\-]+", line)) and "-" in line
+
+
+def _is_noise(line: str) -> bool:
+    """Figure labels and page furniture: no word of two letters ('3 4', '2-4', '[1]')."""
+    return not re.search(r"[A-Za-z]{2}", line)
+
+
+def _sentences(paragraph: str) -> list[str]:
+    """Split on sentence ends, but not after common abbreviations ('e.g.', 'Fig.', 'No.')."""
+    pieces = _SENTENCE_END.split(paragraph)
+    out: list[str] = []
+    for piece in pieces:
+        if out:
+            last_word = out[-1].rsplit(" ", 1)[-1].rstrip(".").lower()
+            if last_word in _ABBREVIATIONS or len(out[-1]) < 12:
+                out[-1] = f"{out[-1]} {piece}"
+                continue
+        out.append(piece)
+    return [s.strip() for s in out if s.strip()]
+
+
+def _starts_new_line_unit(previous: str, line: str) -> bool:
+    """Whether a PDF line starts a new unit rather than continuing a wrapped sentence."""
+    if not previous:
+        return True
+    if not re.match(r"[\"'(\[]?[A-Z0-9]", line):
+        return False
+    if re.search(r"[.!?:;]$", previous):
+        return True
+    last = previous.rsplit(" ", 1)[-1].lower()
+    return not (_CONTINUES.search(previous) or last in STOPWORDS)
+
+
+def _table_header(rows: list[list[str]]) -> tuple[list[str], int]:
+    """The header row and the index of the first data row. A first row that is mostly empty
+    (a spanning group title) gives way to the row under it; a first row holding a value
+    ('IP address | 192.168.100.3') means a key/value table without header."""
+    first = rows[0]
+    filled = [c for c in first if c]
+    if len(filled) == 2 and len(first) <= 3 and re.search(r"\d", filled[1]):
+        return [], 0
+    if len(rows) > 1 and (len(filled) * 2 <= len(first) or (first[0] and rows[1][0] == first[0])):
+        # Two header lines: a group title over column names, or a header wrapped in two rows.
+        second = rows[1]
+        width = max(len(first), len(second))
+        merged = []
+        for i in range(width):
+            a = first[i] if i < len(first) else ""
+            b = second[i] if i < len(second) else ""
+            merged.append(a if a == b or not b else b if not a else f"{a} {b}")
+        return merged, 2
+    return first, 1
+
+
+def split_units(source: SourcePassage) -> list[Unit]:
+    """A source as quotable units: sentences, list items, headings and table rows."""
+    units: list[Unit] = []
+    segments: list[tuple[str, str | None, bool]] = []  # text, list marker (None: not a list item)
+    block = 0
+
+    def add_segments() -> None:
+        nonlocal block
+        for text, marker, item in segments:
+            block += 1
+            text = text.strip()
+            words = text.split()
+            heading = (
+                (not item or (len(words) <= 5 and not re.search(r"[.;:]", text)))
+                and len(words) <= 8
+                and not re.search(r"[.!;]$", text)
+                and not VALUE.search(text)
+            )
+            pieces = [text] if heading else _sentences(text)
+            for i, piece in enumerate(pieces):
+                units.append(
+                    Unit(
+                        source,
+                        len(units),
+                        piece,
+                        list_item=item,
+                        marker=(marker or "") if i == 0 else "",
+                        block=block,
+                        heading=heading,
+                    )
+                )
+        segments.clear()
+
+    def add_text_line(line: str) -> None:
+        # Inline bullets and list items run together on one PDF line become their own segments.
+        parts = [p for p in _INLINE_BULLET.split(line) if p.strip()]
+        bulleted = len(parts) > 1 or line.lstrip().startswith(("◆", "•", "▪", "●", "■"))
+        for part in parts:
+            for piece in _INLINE_ITEM.split(part):
+                piece = piece.strip()
+                if not piece:
+                    continue
+                match = _LIST_ITEM.match(piece)
+                if match or bulleted:
+                    marker = (match.group(1) or match.group(2) or "") if match else ""
+                    body = piece[match.end() :] if match else piece
+                    segments.append((body, marker, True))
+                elif segments and not _starts_new_line_unit(segments[-1][0], piece):
+                    text, marker, item = segments[-1]
+                    segments[-1] = (f"{text} {piece}", marker, item)
+                else:
+                    segments.append((piece, None, False))
+
+    lines = [raw.strip() for raw in source.text.splitlines()]
+    index = 0
+    while index < len(lines):
+        line = lines[index]
+        if not line:
+            add_segments()
+            index += 1
+            continue
+        if _is_table_line(line):
+            rows = []
+            while index < len(lines) and lines[index] and _is_table_line(lines[index]):
+                if not _is_separator(lines[index]):
+                    rows.append(_split_cells(lines[index]))
+                index += 1
+            caption = ""
+            if segments and not segments[-1][2] and len(segments[-1][0].split()) <= 14:
+                caption = segments.pop()[0]
+            add_segments()
+            if not rows:
+                continue
+            header, start = _table_header(rows)
+            block += 1
+            for row in rows[start:]:
+                if not any(row):
+                    continue
+                units.append(
+                    Unit(
+                        source,
+                        len(units),
+                        " ".join(c for c in row if c),
+                        table=(header, row),
+                        caption=caption,
+                        block=block,
+                    )
+                )
+            continue
+        index += 1
+        if _is_noise(line):
+            continue
+        add_text_line(line)
+    add_segments()
+    return units
+
+
+def has_value(unit: Unit) -> bool:
+    return bool(VALUE.search(unit.text))

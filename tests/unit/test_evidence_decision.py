@@ -1,0 +1,131 @@
+"""The evidence decision: features, the fitted logistic model, three outcomes, and the fitting
+script (on a small synthetic eval file; the real fit reads eval --json on tune + dev)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from techdocs_app.bench import fit_evidence
+from techdocs_app.rag import evidence
+from techdocs_app.rag.evidence import (
+    ANSWER_THRESHOLD,
+    CLOSEST_THRESHOLD,
+    FEATURES,
+    answerable_probability,
+    decide,
+    evidence_features,
+)
+
+STRONG = {
+    "similarity": 0.72,
+    "coverage": 0.9,
+    "weighted": 0.85,
+    "arms": 1.0,
+    "terms": 6,
+    "candidates": 5,
+    "attr_coverage": 1.0,
+    "section_coverage": 1.0,
+    "focus": ["torque"],
+    "focus_missing": [],
+    "together": True,
+    "unknown_models": [],
+}
+NOTHING = {
+    "similarity": 0.18,
+    "coverage": 0.1,
+    "weighted": 0.05,
+    "arms": 0.0,
+    "terms": 6,
+    "candidates": 5,
+    "attr_coverage": 0.2,
+    "section_coverage": 0.2,
+    "focus": ["mtbf"],
+    "focus_missing": ["mtbf"],
+    "together": True,
+    "unknown_models": ["STM32F107"],
+}
+
+
+def test_features_are_in_order_and_default_to_no_objection() -> None:
+    assert len(evidence_features(STRONG)) == len(FEATURES) == len(evidence.WEIGHTS)
+    defaults = dict(
+        zip(FEATURES, evidence_features({"similarity": 0.5, "coverage": 0.4}), strict=True)
+    )
+    assert defaults["attr_coverage"] == 0.4 and defaults["section_coverage"] == 0.4
+    assert defaults["together"] == 1.0
+    assert defaults["focus_missing"] == 0.0 and defaults["unknown_model"] == 0.0
+    missing = dict(zip(FEATURES, evidence_features(NOTHING), strict=True))
+    assert missing["focus_missing"] == 1.0 and missing["unknown_model"] == 1.0
+
+
+def test_three_outcomes() -> None:
+    assert 0 < CLOSEST_THRESHOLD <= ANSWER_THRESHOLD < 1
+    assert decide(STRONG) == "answer"
+    assert decide(NOTHING) == "not_found"
+    assert decide({}) == "not_found"  # no candidates at all
+    # Between the two thresholds: the closest passages.
+    low, high = NOTHING, STRONG
+    for step in range(1, 50):
+        mix = {
+            k: (low[k] + (high[k] - low[k]) * step / 50)
+            if isinstance(low[k], float)
+            else (high[k] if step > 25 else low[k])
+            for k in low
+        }
+        p = answerable_probability(mix)
+        expected = (
+            "answer"
+            if p >= ANSWER_THRESHOLD
+            else "closest"
+            if p >= CLOSEST_THRESHOLD
+            else "not_found"
+        )
+        assert decide(mix) == expected
+
+
+def test_a_model_no_manual_mentions_lowers_the_probability() -> None:
+    known = dict(STRONG)
+    unknown = dict(STRONG, unknown_models=["QSFP-100G-LR4-A-FL"])
+    assert answerable_probability(unknown) < answerable_probability(known)
+    focus_gone = dict(STRONG, focus_missing=["torque"])
+    assert answerable_probability(focus_gone) < answerable_probability(known)
+
+
+def test_fitting_script_prints_constants_from_dev_and_tune_only(tmp_path: Path, capsys) -> None:  # noqa: ANN001
+    results = []
+    for i in range(40):
+        good = i % 4 != 0
+        features = dict(STRONG if good else NOTHING)
+        features["similarity"] = (0.55 if good else 0.3) + (i % 7) * 0.02
+        results.append(
+            {
+                "id": f"q{i}",
+                "kind": "spec_lookup" if good else "not_in_docs",
+                "evidence_features": features,
+                "failed": None,
+            }
+        )
+    data = {
+        "dev": {"results": results[:20]},
+        "tune": {"results": results[20:]},
+        # A validate set is never read: if it were, these contradicting labels would show.
+        "validate": {
+            "results": [
+                {"id": "x", "kind": "not_in_docs", "evidence_features": STRONG, "failed": None}
+            ]
+        },
+    }
+    path = tmp_path / "eval.json"
+    path.write_text(json.dumps(data))
+    x, y, ids = fit_evidence.load_examples(path)
+    assert len(ids) == 40 and "x" not in ids
+    weights, bias = fit_evidence.fit_logistic(x, y)
+    p = fit_evidence.probabilities(x, weights, bias)
+    assert p[y > 0.5].min() > p[y < 0.5].max()  # separable toy data
+    answer, closest = fit_evidence.choose_thresholds(p, y, 0.0, 0.0)
+    rates = fit_evidence.rates(p, y, answer, closest)
+    assert rates["false_refusal"] == 0.0 and rates["not_found_acc"] == 1.0
+    assert fit_evidence.main([str(path)]) == 0
+    out = capsys.readouterr().out
+    assert "WEIGHTS = (" in out and "ANSWER_THRESHOLD = " in out and "5-fold CV" in out
