@@ -235,6 +235,10 @@ TASKS: tuple[PeriodicTask, ...] = (
     PeriodicTask("recover-abandoned-jobs", every_s=60, run=recover_abandoned_jobs, at_start=True),
     PeriodicTask("fail-stuck-documents", every_s=60, run=fail_stuck_documents, at_start=True),
     PeriodicTask("reconcile-documents", every_s=60, run=reconcile_documents, at_start=True),
+    # Query logs hold the questions asked: deleted after QUERY_LOG_RETENTION_DAYS (retention.py).
+    PeriodicTask(
+        "purge-query-logs", every_s=24 * 3600, run="techdocs_app.retention:purge_query_logs"
+    ),
 )
 
 

@@ -309,3 +309,33 @@ def test_query_logs_older_than_the_retention_are_purged(make_org, monkeypatch, c
     finally:
         monkeypatch.delenv("QUERY_LOG_RETENTION_DAYS")
         get_settings.cache_clear()
+
+
+def test_the_workers_purge_query_logs_daily(make_org, redis_client) -> None:  # noqa: ANN001
+    from sqlalchemy import update
+    from sqlmodel import select
+
+    from techdocs_app import maintenance
+    from techdocs_app.db import query_logs as logs_db
+    from techdocs_app.db.engine import session_scope, system_session_scope
+    from techdocs_app.db.models import QueryLog, utcnow
+
+    task = next(t for t in maintenance.TASKS if t.name == "purge-query-logs")
+    assert task.every_s == 24 * 3600
+    shop = make_org("Shop")
+    with session_scope(org_id=shop.org_id) as session:
+        old = logs_db.add_query_log(
+            session, org_id=shop.org_id, user_id=None, conversation_id=None, question="old"
+        )
+        logs_db.add_query_log(
+            session, org_id=shop.org_id, user_id=None, conversation_id=None, question="new"
+        )
+        session.exec(
+            update(QueryLog)
+            .where(QueryLog.id == old.id)  # type: ignore[arg-type]
+            .values(created_at=utcnow() - timedelta(days=400))
+        )
+    assert maintenance.run_due(redis_client, tasks=[task]) == ["purge-query-logs"]
+    assert maintenance.run_due(redis_client, tasks=[task]) == []  # once per day, fleet-wide
+    with system_session_scope() as session:
+        assert session.exec(select(QueryLog.question)).all() == ["new"]

@@ -123,7 +123,7 @@ ALLOWED_IMPORTS: dict[str, frozenset[str]] = {
     "ratelimit": _BASE | {"cache"},
     # operations: health and readiness checks, metrics (reading RQ through queue_health and the
     # configured providers' names), logs
-    "observability": _INFRA | {"jobs", "providers", "queue_health"},
+    "observability": _INFRA | {"cache", "jobs", "providers", "queue_health"},
     # services
     "auth": _INFRA,
     "memory": _INFRA | {"cache", "providers"},
