@@ -19,7 +19,7 @@ from sqlmodel import select
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
-from starlette.routing import Mount, Route
+from starlette.routing import Route
 
 from techdocs_app import library
 from techdocs_app.auth import Principal
@@ -30,7 +30,7 @@ from techdocs_app.downloads import EXPORT_PATH, organization_export_route
 from techdocs_app.errors import NotFound, TechDocsError
 from techdocs_app.observability.middleware import RequestContextMiddleware
 from techdocs_app.observability.routes import observability_routes
-from techdocs_app.rest.app import rest_app
+from techdocs_app.rest.app import rest_mount
 
 log = logging.getLogger(__name__)
 
@@ -135,7 +135,7 @@ api = Starlette(
     routes=[
         Route("/api/health", health, methods=["GET"]),
         *observability_routes(),
-        Mount("/api/v1", app=rest_app),
+        rest_mount(),
         Route(EXPORT_PATH, organization_export_route(SESSION_COOKIE), methods=["GET"]),
         Route("/api/health/worker", worker_health, methods=["GET"]),
         Route(

@@ -12,6 +12,7 @@ import asyncio
 import contextlib
 import json
 import logging
+import re
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any, TypeVar
 
@@ -21,7 +22,7 @@ from starlette.datastructures import UploadFile
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, Response
-from starlette.routing import Route
+from starlette.routing import Mount, Route
 
 from techdocs_app import conversations, library, throttles
 from techdocs_app import errors as product_errors
@@ -523,4 +524,14 @@ def _routes() -> list[Route]:
 
 
 rest_app = Starlette(routes=_routes(), exception_handlers={HTTPException: http_error})
-"""Mounted at `/api/v1` by `techdocs_app.api`."""
+"""Mounted at `/api/v1` by `techdocs_app.api` (see `rest_mount`)."""
+
+
+def rest_mount(prefix: str = "/api/v1") -> Mount:
+    """The REST app's mount. Starlette compiles a mount's path pattern without DOTALL, so a path
+    holding a newline (`/api/v1/documents/%0A…`) did not match it, fell through to the page
+    server and got a plain-text 404; with DOTALL every path under the prefix reaches the REST app,
+    whose 404 is JSON like every other error it gives."""
+    mount = Mount(prefix, app=rest_app)
+    mount.path_regex = re.compile(mount.path_regex.pattern, re.DOTALL)
+    return mount
