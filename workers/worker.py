@@ -25,7 +25,7 @@ from rq.registry import StartedJobRegistry
 
 from techdocs_app import jobs
 from techdocs_app.db import documents as docs_db
-from techdocs_app.db.engine import session_scope
+from techdocs_app.db.engine import system_session_scope
 from techdocs_app.settings import get_settings
 from workers.tasks import on_work_horse_killed, record_lost_attempt
 
@@ -71,7 +71,7 @@ def recover_lost_documents(connection: Redis, *, grace_s: float = LOST_JOB_GRACE
     """Enqueue unfinished documents that have no job. Returns their ids."""
     from techdocs_app.rag.ingest import RETRYABLE_FAILURE, mark_failed
 
-    with session_scope() as session:
+    with system_session_scope() as session:
         candidates = [
             d.id
             for d in docs_db.stale_unfinished_documents(session, older_than_s=grace_s)

@@ -36,10 +36,10 @@ def create_org(args: argparse.Namespace) -> int:
 def list_orgs(args: argparse.Namespace) -> int:
     from sqlmodel import select
 
-    from techdocs_app.db.engine import session_scope
+    from techdocs_app.db.engine import system_session_scope
     from techdocs_app.db.models import Organization
 
-    with session_scope() as session:
+    with system_session_scope() as session:
         for org in session.exec(select(Organization).order_by(Organization.id)):
             print(f"{org.id}\t{org.name}\tplan={org.plan}\tindex_version={org.index_version}")
     return 0

@@ -27,10 +27,10 @@ def owner_principal(org: str) -> Principal:
     """The owner of the organization with this id or exact name (LookupError when none)."""
     from sqlmodel import col, select
 
-    from techdocs_app.db.engine import session_scope
+    from techdocs_app.db.engine import system_session_scope
     from techdocs_app.db.models import Membership, Organization, User
 
-    with session_scope() as session:
+    with system_session_scope() as session:
         found: Organization | None = None
         if org.isdigit():
             found = session.get(Organization, int(org))

@@ -32,7 +32,7 @@ from sqlalchemy.exc import IntegrityError
 
 from techdocs_app.db import accounts
 from techdocs_app.db import documents as docs_db
-from techdocs_app.db.engine import session_scope
+from techdocs_app.db.engine import session_scope, system_session_scope
 from techdocs_app.db.models import Document, utcnow
 from techdocs_app.errors import ProviderError, TechDocsError, UploadRejected
 from techdocs_app.providers.base import Embedder
@@ -175,6 +175,21 @@ def register_upload(
 # ---- the job ---------------------------------------------------------------------------------------
 
 
+def _job_scope(document_id: int) -> Any:
+    """A session under row-level security, scoped to the document's organization.
+
+    A job carries only its document's id: the organization is read first through the owner
+    connection (one primary-key lookup), then every statement of the job runs scoped like a
+    request's. A deleted document has no organization: the scope sees nothing, which the callers
+    already treat as "deleted meanwhile".
+    """
+    from sqlmodel import select
+
+    with system_session_scope() as session:
+        org_id = session.exec(select(Document.org_id).where(Document.id == document_id)).first()
+    return session_scope(org_id=org_id)
+
+
 class _Progress:
     """`on_page` callback: writes pages_done at most every PROGRESS_EVERY_S seconds."""
 
@@ -187,7 +202,7 @@ class _Progress:
         if done < total and now - self._last < PROGRESS_EVERY_S:
             return
         self._last = now
-        with session_scope() as session:
+        with _job_scope(self.document_id) as session:
             if not docs_db.update_document(
                 session, document_id=self.document_id, pages_done=done, pages=total
             ):
@@ -265,7 +280,7 @@ def store_chunks(
 
     Returns None when the document was deleted meanwhile (nothing is written).
     """
-    with session_scope() as session:
+    with _job_scope(document_id) as session:
         document = docs_db.lock_document(session, document_id=document_id)
         if document is None:
             return None
@@ -302,7 +317,7 @@ def store_chunks(
 
 
 def _mark(document_id: int, **values: Any) -> Document | None:
-    with session_scope() as session:
+    with _job_scope(document_id) as session:
         docs_db.update_document(session, document_id=document_id, **values)
         return docs_db.get_document_for_job(session, document_id=document_id)
 
@@ -334,7 +349,7 @@ def run_ingest(
 
     settings = get_settings()
     try:
-        with session_scope() as session:
+        with _job_scope(document_id) as session:
             document = docs_db.get_document_for_job(session, document_id=document_id)
             if document is None:
                 log.info("document %s no longer exists: nothing to do", document_id)
