@@ -14,10 +14,13 @@ from reflex.event import EventSpec
 
 from techdocs_app.api import api
 from techdocs_app.errors import TechDocsError
-from techdocs_app.pages import chat, library, signin, signup
+from techdocs_app.pages import account, chat, invite, library, signin, signup, team
+from techdocs_app.state.account import AccountState
 from techdocs_app.state.base import SessionState
 from techdocs_app.state.chat import ChatState
+from techdocs_app.state.invite import InviteState
 from techdocs_app.state.library import LibraryState
+from techdocs_app.state.team import TeamState
 
 log = logging.getLogger(__name__)
 
@@ -78,3 +81,16 @@ app.add_page(
     title=library.TITLE,
     on_load=[SessionState.require_principal, LibraryState.load],
 )
+app.add_page(
+    team.team_page,
+    route=team.ROUTE,
+    title=team.TITLE,
+    on_load=[SessionState.require_principal, TeamState.load],
+)
+app.add_page(
+    account.account_page,
+    route=account.ROUTE,
+    title=account.TITLE,
+    on_load=[SessionState.require_principal, AccountState.load],
+)
+app.add_page(invite.invite_page, route=invite.ROUTE, title=invite.TITLE, on_load=InviteState.load)

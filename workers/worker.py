@@ -98,12 +98,26 @@ def recover(connection: Redis) -> None:
         log.exception("recovery sweep failed; will try again at the next maintenance")
 
 
+def purge_sessions() -> None:
+    """Delete expired, idle and revoked sign-in sessions (auth.sessions)."""
+    from techdocs_app.auth.sessions import purge_expired_sessions
+
+    try:
+        purged = purge_expired_sessions()
+    except Exception:  # noqa: BLE001 - maintenance must never stop the worker from working
+        log.exception("session purge failed; will try again at the next maintenance")
+        return
+    if purged:
+        log.info("purged %s expired sessions", purged)
+
+
 class IngestWorker(Worker):
     """RQ's forking worker plus our recovery sweep in its maintenance."""
 
     def run_maintenance_tasks(self) -> None:
         super().run_maintenance_tasks()
         recover(self.connection)
+        purge_sessions()
 
 
 class SimpleIngestWorker(SimpleWorker):
@@ -112,6 +126,7 @@ class SimpleIngestWorker(SimpleWorker):
     def run_maintenance_tasks(self) -> None:
         super().run_maintenance_tasks()
         recover(self.connection)
+        purge_sessions()
 
 
 def build_worker(connection: Redis, *, simple: bool = False, name: str | None = None) -> Worker:

@@ -53,7 +53,9 @@ def smtp_configured() -> bool:
 def invitation_message(
     *, to: str, org_name: str, inviter: str, role: str, link: str, days: int
 ) -> EmailMessage:
-    """Plain text on purpose: names come from people and are never HTML here."""
+    """Plain text on purpose: names come from people and are never HTML here. Whitespace is
+    collapsed so that no name can start a new header line."""
+    org_name, inviter = " ".join(org_name.split()), " ".join(inviter.split())
     settings = get_settings()
     message = EmailMessage()
     message["Subject"] = f"Join {org_name} on TechDocs AI"

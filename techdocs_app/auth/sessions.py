@@ -46,6 +46,7 @@ def issue_session(principal: Principal) -> str:
                 last_seen_at=now,
             )
         )
+        accounts.mark_active(session, org_id=principal.org_id, user_id=principal.user_id, now=now)
     return token
 
 
@@ -104,9 +105,14 @@ def switch_session_organization(token: str | None, principal: Principal, *, org_
         return False
     assert token is not None
     with system_session_scope() as session:
-        return accounts.move_session(
+        moved = accounts.move_session(
             session, token_hash=token_hash(token), user_id=principal.user_id, org_id=int(org_id)
         )
+        if moved:  # signing in next time lands in the organization last worked in
+            accounts.mark_active(
+                session, org_id=int(org_id), user_id=principal.user_id, now=utcnow()
+            )
+        return moved
 
 
 def purge_expired_sessions(now: datetime | None = None) -> int:

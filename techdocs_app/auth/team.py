@@ -363,6 +363,35 @@ def remove_member(principal: Principal, *, user_id: int) -> None:
     log.info("user %s removed from org %s", user_id, principal.org_id)
 
 
+# ---- seats Clerk asked for while every seat was taken ----------------------------------------
+
+REFUSAL_NOT_FOUND = "That request was not found. Refresh the page and try again."
+
+
+def grant_refused_seat(principal: Principal, *, user_id: int) -> None:
+    """Give the seat someone was refused, now that one is free."""
+    require(principal, Action.MANAGE_TEAM)
+    now = utcnow()
+    with session_scope(org_id=principal.org_id) as session:
+        org = accounts.lock_org(session, org_id=principal.org_id)
+        refusal = accounts.get_seat_refusal(session, org_id=principal.org_id, user_id=int(user_id))
+        if org is None or refusal is None:
+            raise NotFound(REFUSAL_NOT_FOUND)
+        if seats_in_use(session, org_id=principal.org_id, now=now) >= org.seat_limit:
+            raise LimitReached(seats_full_message(org.seat_limit))
+        session.add(Membership(org_id=principal.org_id, user_id=int(user_id), role=refusal.role))
+        session.delete(refusal)
+
+
+def dismiss_refusal(principal: Principal, *, user_id: int) -> None:
+    require(principal, Action.MANAGE_TEAM)
+    with session_scope(org_id=principal.org_id) as session:
+        refusal = accounts.get_seat_refusal(session, org_id=principal.org_id, user_id=int(user_id))
+        if refusal is None:
+            raise NotFound(REFUSAL_NOT_FOUND)
+        session.delete(refusal)
+
+
 # ---- several organizations ------------------------------------------------------------------
 
 

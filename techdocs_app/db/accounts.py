@@ -231,6 +231,12 @@ def invitation_by_token_hash(
 # ---- seat refusals (Clerk) -------------------------------------------------------------------
 
 
+def get_seat_refusal(session: Session, *, org_id: int, user_id: int) -> SeatRefusal | None:
+    return session.exec(
+        select(SeatRefusal).where(SeatRefusal.org_id == org_id, SeatRefusal.user_id == user_id)
+    ).first()
+
+
 def list_seat_refusals(session: Session, *, org_id: int) -> list[tuple[SeatRefusal, User]]:
     rows = session.exec(
         select(SeatRefusal, User)
@@ -289,9 +295,13 @@ def touch_session(
     session.exec(
         update(AuthSession).where(AuthSession.id == session_id).values(last_seen_at=now)  # type: ignore[arg-type]
     )
+    mark_active(session, org_id=org_id, user_id=user_id, now=now)
+
+
+def mark_active(session: Session, *, org_id: int, user_id: int, now: datetime) -> None:
     session.exec(
         update(Membership)
-        .where(Membership.org_id == org_id, Membership.user_id == user_id)  # type: ignore[arg-type]
+        .where(col(Membership.org_id) == org_id, col(Membership.user_id) == user_id)
         .values(last_active_at=now)
     )
 

@@ -8,7 +8,7 @@ import reflex as rx
 
 from techdocs_app.auth.local import sign_in
 from techdocs_app.state.auth_form import submit_auth_form
-from techdocs_app.state.base import HOME_ROUTE
+from techdocs_app.state.base import after_sign_in_path
 
 
 class SignInState(rx.State):
@@ -23,4 +23,7 @@ class SignInState(rx.State):
             password=form_data.get("password", ""),
         )
         if await submit_auth_form(self, authenticate):
-            yield rx.redirect(HOME_ROUTE)
+            # Back to the page that sent the person here (a deep link), else the chat.
+            async with self:
+                target = await after_sign_in_path(self)
+            yield rx.redirect(target)

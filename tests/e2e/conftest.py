@@ -80,7 +80,8 @@ def app_url(request: pytest.FixtureRequest) -> Iterator[str]:
     base_url = f"http://127.0.0.1:{port}"
     ARTIFACTS.mkdir(exist_ok=True)
     log_path = ARTIFACTS / "e2e_app.log"
-    env = {**os.environ, "PORT": str(port), "HOST": "127.0.0.1"}
+    # APP_URL: links the app builds (invitations) point at this server.
+    env = {**os.environ, "PORT": str(port), "HOST": "127.0.0.1", "APP_URL": base_url}
     worker_log_path = ARTIFACTS / "e2e_worker.log"
     with log_path.open("wb") as log, worker_log_path.open("wb") as worker_log:
         worker = subprocess.Popen(
