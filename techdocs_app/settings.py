@@ -78,9 +78,17 @@ class Settings(BaseSettings):
 
     # Auth, billing, storage
     clerk_secret_key: SecretStr | None = None
+    """With CLERK_PUBLISHABLE_KEY: people sign in through Clerk (organizations mode)."""
+    clerk_publishable_key: str | None = None
     clerk_jwt_key: str | None = None
+    """The instance's JWT public key (PEM): session tokens are verified with no network call."""
     clerk_webhook_secret: SecretStr | None = None
     clerk_authorized_parties: str = ""
+    """Comma-separated origins allowed in a token's `azp` (e.g. https://app.yourshop.com)."""
+    clerk_issuer: str | None = None
+    """The Frontend API URL tokens are issued by; default: decoded from the publishable key."""
+    clerk_api_url: str | None = None
+    """Backend API base URL (default https://api.clerk.com/v1; tests point it at a local fake)."""
     stripe_secret_key: SecretStr | None = None
     stripe_webhook_secret: SecretStr | None = None
     stripe_price_id: str | None = None
@@ -182,6 +190,8 @@ class Settings(BaseSettings):
             problems.append(
                 "CLERK_WEBHOOK_SECRET (Clerk is configured without webhook verification)"
             )
+        if self.clerk_secret_key and not self.clerk_jwt_key:
+            problems.append("CLERK_JWT_KEY (the instance's PEM public key, to verify sessions)")
         if not self.supabase_url and self.upload_dir == PROJECT_ROOT / ".data" / "uploads":
             problems.append(
                 "SUPABASE_URL and SUPABASE_SERVICE_KEY, or UPLOAD_DIR on a persistent volume"

@@ -30,9 +30,11 @@ branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
 USERS_CONDITION = (
-    # A user is visible to an organization's transaction when they are a member of it (the
-    # subquery runs under the memberships policy, so it sees only that organization's members).
-    "EXISTS (SELECT 1 FROM memberships m WHERE m.user_id = users.id)"
+    # A user is visible to an organization's transaction when they are a member of it, or asked
+    # for a seat it could not give (the subqueries run under the memberships and seat_refusals
+    # policies, so they see only that organization's rows).
+    "EXISTS (SELECT 1 FROM memberships m WHERE m.user_id = users.id) "
+    "OR EXISTS (SELECT 1 FROM seat_refusals r WHERE r.user_id = users.id)"
 )
 ORGANIZATIONS_CONDITION = f"id = {rls.CURRENT_ORG_SQL}"
 

@@ -25,11 +25,12 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
 
 from techdocs_app.auth import Principal, local, mailer, sessions
+from techdocs_app.auth.modes import clerk_mode
 from techdocs_app.auth.permissions import ROLES, Action, require
 from techdocs_app.db import accounts
 from techdocs_app.db.engine import session_scope, system_session_scope
 from techdocs_app.db.models import Invitation, Membership, Organization, User, utcnow
-from techdocs_app.errors import LimitReached, NotFound, ValidationFailed
+from techdocs_app.errors import LimitReached, NotFound, TechDocsError, ValidationFailed
 from techdocs_app.settings import get_settings
 
 log = logging.getLogger(__name__)
@@ -333,6 +334,7 @@ def change_role(principal: Principal, *, user_id: int, role: str) -> None:
             raise ValidationFailed(LAST_OWNER)
         accounts.set_role(session, org_id=principal.org_id, user_id=int(user_id), role=role)
     log.info("role of user %s in org %s -> %s", user_id, principal.org_id, role)
+    _mirror_change(principal.org_id, int(user_id), role)
 
 
 def transfer_ownership(principal: Principal, *, user_id: int) -> None:
@@ -345,6 +347,7 @@ def transfer_ownership(principal: Principal, *, user_id: int) -> None:
         _member(session, principal, user_id)
         accounts.set_role(session, org_id=principal.org_id, user_id=int(user_id), role="owner")
         accounts.set_role(session, org_id=principal.org_id, user_id=principal.user_id, role="admin")
+    _mirror_change(principal.org_id, int(user_id), "owner")
 
 
 def remove_member(principal: Principal, *, user_id: int) -> None:
@@ -361,6 +364,15 @@ def remove_member(principal: Principal, *, user_id: int) -> None:
         accounts.delete_membership(session, org_id=principal.org_id, user_id=int(user_id))
         accounts.revoke_user_sessions(session, user_id=int(user_id), org_id=principal.org_id)
     log.info("user %s removed from org %s", user_id, principal.org_id)
+    _mirror_change(principal.org_id, int(user_id), None)
+
+
+def _mirror_change(org_id: int, user_id: int, role: str | None) -> None:
+    """Clerk mode: the same change in Clerk, or its next session token would undo ours."""
+    if clerk_mode():
+        from techdocs_app.auth import clerk
+
+        clerk.mirror_membership(org_id, user_id, role)
 
 
 # ---- seats Clerk asked for while every seat was taken ----------------------------------------
@@ -526,10 +538,16 @@ def accept_with_password(token: str, *, email: str, password: str) -> Principal:
 
 def accept_signed_in(token: str, principal: Principal) -> Principal:
     """A user already signed in (in any organization) accepts an invitation sent to their email."""
+    return accept_as_user(token, user_id=principal.user_id)
+
+
+def accept_as_user(token: str, *, user_id: int) -> Principal:
+    """An authenticated user (a session, or a verified Clerk token) accepts an invitation sent
+    to their email. In Clerk mode the membership is added in Clerk too."""
     now = utcnow()
     with system_session_scope() as session:
         invitation = _check_usable(_lookup(session, token, lock=True), now)
-        user = accounts.get_user(session, user_id=principal.user_id)
+        user = accounts.get_user(session, user_id=user_id)
         if user is None:
             raise NotFound(INVITATION_INVALID)
         if user.email != invitation.email:
@@ -537,4 +555,19 @@ def accept_signed_in(token: str, principal: Principal) -> Principal:
                 f"This invitation is for {invitation.email}, and you are signed in as "
                 f"{user.email}. Sign out, then open the link again."
             )
-        return _join(session, invitation, user, now)
+        joined = _join(session, invitation, user, now)
+    _mirror_to_clerk(joined)
+    return joined
+
+
+def _mirror_to_clerk(joined: Principal) -> None:
+    if not clerk_mode():
+        return
+    from techdocs_app.auth import clerk
+
+    try:
+        clerk.add_membership_in_clerk(joined.org_id, joined.user_id, joined.role)
+    except TechDocsError:
+        # The membership stands here; Clerk's own record follows at the next sign-in or
+        # webhook. Logged in `clerk`.
+        pass

@@ -16,11 +16,13 @@ from __future__ import annotations
 import asyncio
 import logging
 from dataclasses import dataclass
+from urllib.parse import quote
 
 import reflex as rx
 
 from techdocs_app.api import SESSION_COOKIE
 from techdocs_app.auth import Principal, team
+from techdocs_app.auth.modes import clerk_mode, clerk_sign_in_route
 from techdocs_app.auth.navigation import HOME_ROUTE, SIGN_IN_ROUTE, safe_next_path, sign_in_url
 from techdocs_app.auth.permissions import Action, allowed
 from techdocs_app.auth.sessions import issue_session, principal_from_session, revoke_session
@@ -140,6 +142,10 @@ class SessionState(rx.State):
         the page they were sent here from)."""
         if self.session_token and await self._resolve() is not None:
             return rx.redirect(self._next())
+        if clerk_mode():
+            # Clerk organizations mode: Clerk's own sign-in, then back to the deep link.
+            target = quote(self._next(), safe="/")
+            return rx.redirect(f"{clerk_sign_in_route()}?next={target}", is_external=True)
         return None
 
     @rx.event
@@ -168,7 +174,11 @@ class SessionState(rx.State):
         self.session_token = ""
         if token:
             await asyncio.to_thread(revoke_session, token)
-        return [rx.remove_cookie(SESSION_COOKIE, {"path": "/"}), rx.redirect(SIGN_IN_ROUTE)]
+        target = f"{clerk_sign_in_route()}?signed_out=1" if clerk_mode() else SIGN_IN_ROUTE
+        return [
+            rx.remove_cookie(SESSION_COOKIE, {"path": "/"}),
+            rx.redirect(target, is_external=clerk_mode()),
+        ]
 
 
 async def current_principal(state: rx.State) -> Principal | None:
