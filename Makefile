@@ -35,10 +35,12 @@ services: setup
 stop:
 	@$(PY) -m techdocs_app services down
 
-## run: everything, then one RQ worker and the app on http://127.0.0.1:3000 (Ctrl-C stops both)
+## run: everything, then the supervised RQ workers (WORKERS, default 1) and the app on
+## http://127.0.0.1:3000 (Ctrl-C stops everything)
 run: services
 	@scripts/run.sh
 
+## worker: one ingestion worker in the foreground, unsupervised (as a platform runs it)
 worker: services
 	$(PY) -m workers.worker
 
@@ -46,8 +48,9 @@ worker: services
 test: services
 	@$(PY) -m pytest -p no:playwright -p no:base_url $(PYTEST_ARGS)
 
+## lint: ruff (style) and mypy (types of the packages pyproject.toml lists; make test runs it too)
 lint:
-	$(VENV)/bin/ruff check . && $(VENV)/bin/ruff format --check .
+	$(VENV)/bin/ruff check . && $(VENV)/bin/ruff format --check . && $(VENV)/bin/mypy
 
 format:
 	$(VENV)/bin/ruff format . && $(VENV)/bin/ruff check --fix .

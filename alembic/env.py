@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from logging.config import fileConfig
 
-from sqlalchemy import create_engine, pool
+from sqlalchemy import create_engine, pool, text
 from sqlmodel import SQLModel
 
 from alembic import context
 from techdocs_app.db import models  # noqa: F401 - registers every table on SQLModel.metadata
 from techdocs_app.db.engine import normalize_url
+from techdocs_app.db.migrate import MIGRATION_LOCK_KEY
 from techdocs_app.settings import get_settings
 
 config = context.config
@@ -35,6 +36,11 @@ def run_migrations_offline() -> None:
 def run_migrations_online() -> None:
     engine = create_engine(_url(), poolclass=pool.NullPool)
     with engine.connect() as connection:
+        # One migrator at a time (two releases starting at once): the second waits here, then
+        # reads the revision the first one left and has nothing to do. Session-level: released
+        # when this connection closes.
+        connection.execute(text("SELECT pg_advisory_lock(:key)"), {"key": MIGRATION_LOCK_KEY})
+        connection.commit()
         context.configure(connection=connection, target_metadata=target_metadata, compare_type=True)
         with context.begin_transaction():
             context.run_migrations()

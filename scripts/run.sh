@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# `make run`: one RQ ingestion worker and the Reflex app on http://127.0.0.1:3000.
-# Ctrl-C (or SIGTERM) stops both cleanly.
+# `make run`: the ingestion workers (WORKERS, default 1, kept running by workers.supervisor: a worker
+# that exits is restarted with back-off, every restart logged) and the Reflex app on
+# http://127.0.0.1:3000. Ctrl-C (or SIGTERM) stops everything cleanly.
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
@@ -13,14 +14,15 @@ if [[ -z "${REFLEX_REDIS_URL:-}" && -z "${REDIS_URL:-}" ]] && ! grep -qs '^REDIS
   export REFLEX_REDIS_URL="redis://127.0.0.1:6379/1"
 fi
 
-"$VENV/bin/python" -m workers.worker >>.data/logs/worker.log 2>&1 &
+# The supervisor logs starts, exits and restarts here and in the log; the workers log to the file.
+"$VENV/bin/python" -m workers.supervisor --log .data/logs/worker.log &
 worker=$!
-echo "worker: started (pid $worker, log .data/logs/worker.log)"
+echo "workers: supervised (pid $worker; WORKERS sets how many; log .data/logs/worker.log)"
 
 app=""
 stop() {
   trap - INT TERM EXIT
-  echo "stopping worker and app..."
+  echo "stopping workers and app..."
   [[ -n "$app" ]] && kill -TERM "$app" 2>/dev/null || true
   kill -TERM "$worker" 2>/dev/null || true
   wait 2>/dev/null || true

@@ -12,6 +12,7 @@
 #   REFLEX_REDIS_URL     if set, Reflex state lives in Redis and GRANIAN_WORKERS (default 2)
 #                        backend workers serve the app; otherwise one worker, state on disk.
 #   VENV                 virtualenv to use (default ./.venv)
+#   PROMETHEUS_MULTIPROC_DIR  metrics of the backend workers (default .data/metrics-$PORT)
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -40,6 +41,11 @@ export NPM_CONFIG_FUND=false
 export NPM_CONFIG_UPDATE_NOTIFIER=false
 export REFLEX_CHECK_LATEST_VERSION=0
 export REFLEX_TELEMETRY_ENABLED=false
+
+# Metrics of every backend worker process, summed by /metrics (prometheus-client multiprocess
+# mode); emptied at each start so counters of a previous run do not linger.
+export PROMETHEUS_MULTIPROC_DIR="${PROMETHEUS_MULTIPROC_DIR:-$ROOT/.data/metrics-$PORT}"
+rm -rf "$PROMETHEUS_MULTIPROC_DIR" && mkdir -p "$PROMETHEUS_MULTIPROC_DIR"
 
 if [[ -n "${REFLEX_REDIS_URL:-}" ]]; then
   # Reflex would start 2*cores+1 workers; keep it modest on small machines.

@@ -11,7 +11,7 @@ import argparse
 import importlib
 import sys
 
-COMMAND_MODULES = ("services", "accounts", "ingest", "ask", "eval", "bench")
+COMMAND_MODULES = ("services", "accounts", "ingest", "ask", "eval", "bench", "check", "retention")
 
 
 def build_parser() -> argparse.ArgumentParser:

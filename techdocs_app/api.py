@@ -27,6 +27,7 @@ from techdocs_app.auth.sessions import principal_from_session
 from techdocs_app.db.engine import session_scope
 from techdocs_app.db.models import Chunk
 from techdocs_app.errors import NotFound, TechDocsError
+from techdocs_app.observability.routes import observability_routes
 
 log = logging.getLogger(__name__)
 
@@ -35,6 +36,13 @@ SESSION_COOKIE = "techdocs_session"
 
 PAGE_ZOOM = 1.6
 MAX_HIGHLIGHT_BOXES = 200
+MAX_PAGE = 100_000
+MAX_ID = 2**63 - 1
+
+
+def _is_id(value: str) -> bool:
+    """A database id: ASCII digits only (`"²".isdigit()` is True) within bigint range."""
+    return value.isascii() and value.isdigit() and 0 < int(value) <= MAX_ID
 
 
 def page_image_url(document_id: int, page: int, chunk_id: int | None = None) -> str:
@@ -45,6 +53,21 @@ def page_image_url(document_id: int, page: int, chunk_id: int | None = None) -> 
 
 async def health(request: Request) -> JSONResponse:
     return JSONResponse({"status": "ok"})
+
+
+async def worker_health(request: Request) -> JSONResponse:
+    """`/api/health/worker`: live ingestion workers and the queue (see `queue_health`); 503 when no
+    worker is alive or Redis cannot be reached, so a monitor can alert."""
+    from redis.exceptions import RedisError
+
+    from techdocs_app.queue_health import fleet_health
+
+    try:
+        report = await asyncio.to_thread(fleet_health)
+    except RedisError:
+        log.warning("worker health: Redis unreachable")
+        return JSONResponse({"status": "redis_unreachable", "workers": None}, status_code=503)
+    return JSONResponse(report.as_dict(), status_code=503 if report.paused else 200)
 
 
 def _chunk_positions(principal: Principal, *, document_id: int, chunk_id: int) -> list[dict]:
@@ -85,7 +108,11 @@ async def page_image(request: Request) -> Response:
     document_id = int(request.path_params["document_id"])
     page = int(request.path_params["page"])
     raw_chunk = request.query_params.get("chunk", "")
-    chunk_id = int(raw_chunk) if raw_chunk.isdigit() else None
+    if raw_chunk and not _is_id(raw_chunk):
+        return _plain(400, "The chunk must be a number, like ?chunk=123.")
+    if not (_is_id(str(document_id)) and 1 <= page <= MAX_PAGE):
+        return _plain(404, "That page is not in this manual.")
+    chunk_id = int(raw_chunk) if raw_chunk else None
     try:
         png = await asyncio.to_thread(_render, principal, document_id, page, chunk_id)
     except NotFound as exc:
@@ -111,6 +138,8 @@ api = Starlette(
     routes=[
         *_clerk_routes(),
         Route("/api/health", health, methods=["GET"]),
+        Route("/api/health/worker", worker_health, methods=["GET"]),
+        *observability_routes(),
         Route(
             "/api/pages/{document_id:int}/{page:int}.png",
             page_image,

@@ -20,7 +20,7 @@ import threading
 import time
 from array import array
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, cast
 
 import redis
 
@@ -102,7 +102,7 @@ def get_query_embedding(*, org_id: int, model: str, query: str) -> list[float] |
     if client is None:
         return None
     try:
-        raw = client.get(embedding_key(org_id=org_id, model=model, query=query))
+        raw = cast(bytes | None, client.get(embedding_key(org_id=org_id, model=model, query=query)))
     except redis.RedisError as exc:
         mark_down(exc)
         return None
@@ -147,7 +147,7 @@ def get_answer(
         org_id=org_id, index_version=index_version, query=query, document_ids=document_ids
     )
     try:
-        raw = client.get(key)
+        raw = cast(bytes | None, client.get(key))
     except redis.RedisError as exc:
         mark_down(exc)
         return None

@@ -11,7 +11,7 @@ from techdocs_app.auth import Principal
 from techdocs_app.db import conversations as conversations_db
 from techdocs_app.db.engine import session_scope
 from techdocs_app.errors import NotFound, ValidationFailed
-from techdocs_app.rag.answer import SourceView
+from techdocs_app.rag.events import SourceView
 
 
 @dataclass(frozen=True)
@@ -52,7 +52,20 @@ def list_conversations(principal: Principal) -> list[ConversationView]:
         ]
 
 
-def get_messages(principal: Principal, *, conversation_id: int) -> list[MessageView]:
+MESSAGES_PAGE_MAX = 500
+
+
+def get_messages(
+    principal: Principal,
+    *,
+    conversation_id: int,
+    limit: int = MESSAGES_PAGE_MAX,
+    before_id: int | None = None,
+) -> list[MessageView]:
+    """The conversation's newest `limit` messages (before `before_id`: the page before), oldest
+    first."""
+    if not 1 <= limit <= MESSAGES_PAGE_MAX:
+        raise ValidationFailed(f"List between 1 and {MESSAGES_PAGE_MAX} messages at a time.")
     with session_scope(org_id=principal.org_id) as session:
         conversation = conversations_db.get_conversation(
             session,
@@ -63,7 +76,11 @@ def get_messages(principal: Principal, *, conversation_id: int) -> list[MessageV
         if conversation is None:
             raise NotFound("That conversation was not found.")
         messages = conversations_db.list_messages(
-            session, org_id=principal.org_id, conversation_id=conversation_id
+            session,
+            org_id=principal.org_id,
+            conversation_id=conversation_id,
+            limit=limit,
+            before_id=before_id,
         )
         return [
             MessageView(

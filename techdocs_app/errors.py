@@ -12,11 +12,14 @@ TechDocsError
 ├── UploadRejected        a file we will not store (not a PDF, encrypted, too big …)
 ├── IngestFailed          a stored document that could not be processed
 ├── LimitReached          seats, trial or plan limits
+├── RateLimited           too many attempts in a short time: carries `retry_after` (seconds)
 └── ProviderError         a remote/vendor call failed
     └── ProviderTimeout
 """
 
 from __future__ import annotations
+
+import math
 
 
 class TechDocsError(Exception):
@@ -55,6 +58,36 @@ class IngestFailed(TechDocsError):
 
 class LimitReached(TechDocsError):
     user_message = "Your plan's limit has been reached."
+
+
+class RateLimited(TechDocsError):
+    """Too many attempts: the person (or API client) may try again after `retry_after` seconds.
+
+    `user_message` always says when ("Too many sign-in attempts. Try again in 40 s."); the REST
+    API answers 429 with a `Retry-After` header of `retry_after`.
+    """
+
+    user_message = "Too many attempts. Please wait a moment and try again."
+
+    def __init__(
+        self,
+        what: str = "Too many attempts.",
+        *,
+        retry_after: float,
+        detail: str | None = None,
+    ) -> None:
+        self.retry_after = max(1, math.ceil(retry_after))
+        super().__init__(f"{what} Try again in {wait_label(self.retry_after)}.", detail=detail)
+
+
+def wait_label(seconds: float) -> str:
+    """`40 s`, `3 min`, `2 h`: how long to wait, rounded up, in words a person reads at a glance."""
+    s = max(1, math.ceil(seconds))
+    if s < 120:
+        return f"{s} s"
+    if s < 2 * 3600:
+        return f"{math.ceil(s / 60)} min"
+    return f"{math.ceil(s / 3600)} h"
 
 
 class ProviderError(TechDocsError):

@@ -11,19 +11,20 @@ import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from pathlib import Path
 
 from redis.exceptions import RedisError
 
-from techdocs_app import jobs
+from techdocs_app import jobs, page_images, throttles
 from techdocs_app.auth import Principal
 from techdocs_app.auth.permissions import Action, require
 from techdocs_app.db import accounts
 from techdocs_app.db import documents as docs_db
 from techdocs_app.db.engine import session_scope
 from techdocs_app.db.models import Document, utcnow
-from techdocs_app.errors import NotFound, ValidationFailed
+from techdocs_app.errors import NotFound, RateLimited, ValidationFailed
 from techdocs_app.rag.ingest import register_upload
-from techdocs_app.storage import get_file_store
+from techdocs_app.storage import get_file_store, get_pdf_cache
 
 log = logging.getLogger(__name__)
 
@@ -80,9 +81,9 @@ class UploadResult:
     duplicate: bool
 
 
-def _enqueue(document_id: int) -> None:
+def _enqueue(document_id: int, org_id: int) -> None:
     try:
-        jobs.enqueue_ingest(document_id)
+        jobs.enqueue_ingest(document_id, org_id=org_id)
     except RedisError:
         # The file and the pending document are safe; the worker's recovery sweep enqueues
         # pending documents that have no job, so the upload itself still succeeds.
@@ -91,28 +92,56 @@ def _enqueue(document_id: int) -> None:
         )
 
 
-def upload_document(principal: Principal, *, filename: str, data: bytes) -> UploadResult:
+def check_upload_allowed(principal: Principal, *, files: int = 1) -> None:
+    """Before any byte is sent: may this person upload `files` manuals now? Raises
+    `PermissionDenied` (members) or `RateLimited` (the organization's hourly upload limit)."""
+    require(principal, Action.MANAGE_DOCUMENTS)
+    wait = throttles.upload_wait(principal, files=files)
+    if wait > 0:
+        raise RateLimited(throttles.UPLOAD_WAIT, retry_after=wait, detail="rate uploads-org")
+
+
+def upload_document(principal: Principal, *, filename: str, data: bytes | Path) -> UploadResult:
     """Validate and store a PDF, create the `pending` document and queue its processing.
 
-    Raises `UploadRejected` (nothing stored) for files we will not keep. The same file uploaded
-    again in the same organization returns the existing document with `duplicate=True`.
-    Owners and admins manage the library; technicians (members) ask questions.
+    `data` is the file's bytes or the path of the file streamed to disk. Raises `UploadRejected`
+    (nothing stored) for files we will not keep, `RateLimited` past the organization's uploads
+    per hour. The same file uploaded again in the same organization returns the existing
+    document with `duplicate=True`. Owners and admins manage the library; technicians (members)
+    ask questions.
     """
     require(principal, Action.MANAGE_DOCUMENTS)
+    throttles.count_upload(principal)
     registered = register_upload(
         org_id=principal.org_id, filename=filename, data=data, uploaded_by=principal.user_id
     )
     document = registered.document
     assert document.id is not None
     if not registered.duplicate:
-        _enqueue(document.id)
+        _enqueue(document.id, principal.org_id)
     return UploadResult(document=DocumentView.of(document), duplicate=registered.duplicate)
 
 
-def list_documents(principal: Principal, *, name_filter: str = "") -> list[DocumentView]:
+PAGE_MAX = 500
+"""The most documents one call lists (the Library shows them all up to this)."""
+
+
+def list_documents(
+    principal: Principal, *, name_filter: str = "", limit: int = PAGE_MAX, offset: int = 0
+) -> list[DocumentView]:
+    """One page of the library, newest first (`limit` at most PAGE_MAX)."""
+    if not 1 <= limit <= PAGE_MAX or offset < 0:
+        raise ValidationFailed(f"List between 1 and {PAGE_MAX} manuals at a time.")
     with session_scope(org_id=principal.org_id) as session:
-        rows = docs_db.list_documents(session, org_id=principal.org_id, name_filter=name_filter)
+        rows = docs_db.list_documents(
+            session, org_id=principal.org_id, name_filter=name_filter, limit=limit, offset=offset
+        )
         return [DocumentView.of(d) for d in rows]
+
+
+def count_documents(principal: Principal, *, name_filter: str = "") -> int:
+    with session_scope(org_id=principal.org_id) as session:
+        return docs_db.count_documents(session, org_id=principal.org_id, name_filter=name_filter)
 
 
 def get_document(principal: Principal, *, document_id: int) -> DocumentView:
@@ -159,7 +188,28 @@ def reindex_document(principal: Principal, *, document_id: int) -> DocumentView:
                 error_message=None,
                 updated_at=utcnow(),
             )
-    _enqueue(document_id)
+    _enqueue(document_id, principal.org_id)
+    return get_document(principal, document_id=document_id)
+
+
+def retry_document(principal: Principal, *, document_id: int) -> DocumentView:
+    """The Library's Retry on a failed manual: its job goes back on the queue from RQ's
+    failed-job registry (with its retries restored) when it is there, else a new job is queued."""
+    require(principal, Action.MANAGE_DOCUMENTS)
+    with session_scope(org_id=principal.org_id) as session:
+        document = docs_db.get_document(session, org_id=principal.org_id, document_id=document_id)
+        if document is None:
+            raise NotFound(DOCUMENT_NOT_FOUND)
+        if document.status != "failed":
+            raise ValidationFailed("Only a manual that failed can be retried.")
+        docs_db.update_document(
+            session, document_id=document_id, status="pending", pages_done=0, error_message=None
+        )
+    try:
+        if jobs.requeue_failed(document_id, org_id=principal.org_id) is None:
+            jobs.enqueue_ingest(document_id, org_id=principal.org_id)
+    except RedisError:
+        log.exception("could not queue document %s again; the worker sweep will", document_id)
     return get_document(principal, document_id=document_id)
 
 
@@ -186,10 +236,10 @@ def render_page_png(
     """One page of the stored PDF as PNG, with cited passages drawn as translucent boxes.
 
     `highlight` boxes are `{"page", "x0", "y0", "x1", "y1"}` in PDF points (chunk `positions`);
-    boxes of other pages are ignored.
+    boxes of other pages are ignored. The image is bounded in pixels and cached
+    (`page_images`); with Supabase Storage the PDF is downloaded once, not per page
+    (`storage.PdfCache`).
     """
-    import pymupdf
-
     if not 0.25 <= zoom <= MAX_ZOOM:
         raise ValidationFailed(f"Zoom must be between 0.25 and {MAX_ZOOM:g}.")
     with session_scope(org_id=principal.org_id) as session:
@@ -197,31 +247,20 @@ def render_page_png(
         if document is None:
             raise NotFound(DOCUMENT_NOT_FOUND)
         storage_key = document.storage_key
-    store = get_file_store()
-    with store.local_copy(storage_key) as path, pymupdf.open(path) as pdf:
-        if not 1 <= page <= pdf.page_count:
-            raise NotFound("That page is not in this manual.")
-        pdf_page = pdf[page - 1]
-        for box in highlight or ():
-            if int(box.get("page", page)) != page:
-                continue
-            try:
-                rect = pymupdf.Rect(
-                    float(box["x0"]), float(box["y0"]), float(box["x1"]), float(box["y1"])
-                )
-            except (KeyError, TypeError, ValueError):
-                continue
-            if rect.is_empty:
-                continue
-            shape = pdf_page.new_shape()
-            shape.draw_rect(rect)
-            shape.finish(
-                color=(0.95, 0.6, 0.0),
-                fill=(1.0, 0.85, 0.0),
-                fill_opacity=0.35,
-                stroke_opacity=0.9,
-                width=1.2,
-            )
-            shape.commit()
-        pixmap = pdf_page.get_pixmap(matrix=pymupdf.Matrix(zoom, zoom), alpha=False)
-        return pixmap.tobytes("png")
+    if document.pages and not 1 <= page <= document.pages:
+        raise NotFound("That page is not in this manual.")
+    key = page_images.cache_key(
+        org_id=principal.org_id,
+        document_id=document_id,
+        storage_key=storage_key,
+        page=page,
+        highlight=highlight,
+        zoom=zoom,
+    )
+    cache = page_images.page_image_cache()
+    png = cache.get(key)
+    if png is None:
+        with get_pdf_cache().copy(get_file_store(), storage_key) as path:
+            png = page_images.render_png(path, page=page, highlight=highlight, zoom=zoom)
+        cache.put(key, png)
+    return png

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import logging
+from typing import cast
 
 import redis
 
@@ -79,7 +80,7 @@ def redis_turns(*, org_id: int, conversation_id: int) -> list[Turn] | None:
         return None
     key = memory_key(org_id=org_id, conversation_id=conversation_id)
     try:
-        raw = client.lrange(key, -get_settings().memory_turns, -1)
+        raw = cast(list[bytes], client.lrange(key, -get_settings().memory_turns, -1))
     except redis.RedisError as exc:
         cache.mark_down(exc)
         return None
@@ -96,9 +97,18 @@ def recent_turns(*, org_id: int, conversation_id: int) -> list[Turn]:
         return turns
     limit = get_settings().memory_turns
     with session_scope(org_id=org_id) as session:
-        turns = conversations_db.last_turns(
+        stored = conversations_db.last_turns(
             session, org_id=org_id, conversation_id=conversation_id, limit=limit
         )
+    turns = [
+        Turn(
+            question=t.question,
+            answer=t.answer,
+            standalone_query=t.standalone_query,
+            document_ids=t.document_ids,
+        )
+        for t in stored
+    ]
     if turns and cache.get_redis() is not None:
         for turn in turns:
             if not remember_turn(org_id=org_id, conversation_id=conversation_id, turn=turn):

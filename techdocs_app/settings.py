@@ -6,9 +6,11 @@ Every setting has a default that runs the product on one machine with no keys an
 
 from __future__ import annotations
 
+import os
 from functools import lru_cache
 from pathlib import Path
 from typing import Literal
+from urllib.parse import urlsplit
 
 from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -16,6 +18,10 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
 DEV_SESSION_SECRET = "dev-only-session-secret-change-me"
+
+EMBED_DIM = 384
+"""Size of every embedding vector (the `chunks.embedding` column; OpenAI is asked for
+`dimensions=384`). A constant, not a setting: changing it needs a migration and a re-index."""
 
 
 class UnsafeProductionSettings(RuntimeError):
@@ -51,7 +57,10 @@ class Settings(BaseSettings):
 
     # Web
     app_url: str = "http://127.0.0.1:3000"
+    """The app's public address. Production requires https:// (Secure cookies, HSTS); CORS and
+    the websocket accept only this origin."""
     session_secret: SecretStr = SecretStr(DEV_SESSION_SECRET)
+    """Key of the HMAC that turns a session token into the value stored in the database."""
     session_days: int = 14
     """A session ends this many days after sign-in at the latest."""
     session_idle_days: float = 7
@@ -126,6 +135,58 @@ class Settings(BaseSettings):
     ingest_retry_intervals_s: list[int] = [5, 30, 120]
 
     workers_per_ingest: int = Field(default=2, ge=1)
+    workers: int = Field(default=1, ge=1)
+    """Ingestion workers `make run` keeps running (`workers.supervisor`)."""
+    ingest_stuck_margin_s: int = Field(default=300, ge=0)
+    """A `processing` document silent for the job timeout plus this, with no live job, is failed."""
+
+    # Operations: logs, metrics, REST API, backups
+    log_format: Literal["json", "text"] | None = None
+    """One JSON object per line, or plain text; unset: json in production, text elsewhere."""
+    log_level: str = "INFO"
+    metrics_token: SecretStr | None = None
+    """Bearer token for /metrics; unset: /metrics answers only to loopback clients."""
+    api_rate_limit_per_minute: int = Field(default=120, ge=1)
+    """Requests per minute per REST API key."""
+    api_query_rate_limit_per_minute: int = Field(default=30, ge=1)
+    """Questions (POST /api/v1/query, /query/stream) per minute per REST API key."""
+    backup_dir: Path = PROJECT_ROOT / ".data" / "backups"
+
+    # Security: rate limits kept in Redis, answered with "try again in N s" (0 turns one off).
+    signin_attempts_per_address_per_minute: int = 20
+    """Sign-in attempts from one client address (a shop's technicians share one address)."""
+    signin_attempts_per_account_per_minute: int = 5
+    """Sign-in attempts for one email from one address."""
+    signin_free_failures: int = 5
+    """Wrong passwords for one email from one address before each further one doubles the wait."""
+    signin_account_free_failures: int = 20
+    """Wrong passwords for one email from all addresses together before the back-off starts."""
+    signin_backoff_base_s: float = 2.0
+    signin_backoff_max_s: float = 900.0
+    signin_failure_window_s: float = 3600.0
+    """Failures are forgotten this long after the last one (and at a successful sign-in)."""
+    signups_per_address_per_hour: int = 5
+    questions_per_user_per_minute: int = 12
+    questions_per_org_per_day: int = 2000
+    uploads_per_org_per_hour: int = 60
+    """Files uploaded per organization per hour."""
+    max_concurrent_uploads_per_org: int = 2
+    password_hash_workers: int = Field(default=1, ge=1)
+    """Threads that run password hashing (argon2: 64 MiB and ~0.1 s each), apart from the
+    threads that serve database calls."""
+    password_hash_queue: int = Field(default=32, ge=1)
+    """Sign-ins waiting for a hashing thread beyond this are refused with "try again"."""
+    max_page_pixels: int = 8_000_000
+    """A page image is rendered at most this many pixels (a huge page is drawn smaller)."""
+    page_image_cache_mb: int = 64
+    """Rendered page images kept in memory per web process (least recently used dropped)."""
+    pdf_cache_mb: int = 1024
+    """With Supabase Storage: local copies of manuals kept for page images (on disk)."""
+    query_log_retention_days: int = Field(default=365, ge=0)
+    """Query logs (which hold the questions asked) older than this are purged; 0 keeps them."""
+    trusted_proxy_hops: int = Field(default=0, ge=0)
+    """Reverse proxies in front of the app that append to X-Forwarded-For (Render: 1). 0 ignores
+    the header: the client address is the connection's peer."""
 
     @model_validator(mode="before")
     @classmethod
@@ -135,10 +196,14 @@ class Settings(BaseSettings):
             return {k: v for k, v in data.items() if not (isinstance(v, str) and v.strip() == "")}
         return data
 
-    @field_validator("data_dir", "upload_dir")
+    @field_validator("data_dir", "upload_dir", "backup_dir")
     @classmethod
     def _relative_to_project(cls, value: Path) -> Path:
         return value if value.is_absolute() else (PROJECT_ROOT / value).resolve()
+
+    @property
+    def effective_log_format(self) -> str:
+        return self.log_format or ("json" if self.environment == "production" else "text")
 
     @property
     def max_upload_bytes(self) -> int:
@@ -163,6 +228,29 @@ class Settings(BaseSettings):
         return self.database_url or self.embedded_database_url(owner=True)
 
     @property
+    def app_origin(self) -> str:
+        parts = urlsplit(self.app_url.strip())
+        return f"{parts.scheme}://{parts.netloc}".lower()
+
+    def allowed_origins(self) -> list[str]:
+        """Origins that may call the app with credentials (CORS) and open its websocket.
+
+        Production: exactly `APP_URL`'s. Elsewhere also the loopback addresses of the port the
+        app is served on (`PORT`, Reflex's `REFLEX_FRONTEND_PORT`), so that `PORT=3203 make run`
+        and the test harness work without setting APP_URL.
+        """
+        origins = [self.app_origin]
+        if self.environment != "production":
+            ports = {urlsplit(self.app_url).port or 80}
+            for name in ("PORT", "REFLEX_FRONTEND_PORT", "REFLEX_BACKEND_PORT"):
+                value = os.environ.get(name, "")
+                if value.isdigit():
+                    ports.add(int(value))
+            for port in sorted(ports):
+                origins += [f"http://127.0.0.1:{port}", f"http://localhost:{port}"]
+        return list(dict.fromkeys(origins))
+
+    @property
     def effective_redis_url(self) -> str:
         return self.redis_url or "redis://127.0.0.1:6379/0"
 
@@ -180,8 +268,14 @@ class Settings(BaseSettings):
             )
         if not self.redis_url:
             problems.append("REDIS_URL (the embedded Redis is for development only)")
-        if self.session_secret.get_secret_value() == DEV_SESSION_SECRET:
-            problems.append("SESSION_SECRET (a long random string; the default is public)")
+        secret = self.session_secret.get_secret_value()
+        if secret == DEV_SESSION_SECRET or len(secret) < 32:
+            problems.append("SESSION_SECRET (at least 32 random characters; the default is public)")
+        if not self.app_url.strip().lower().startswith("https://"):
+            problems.append(
+                "APP_URL (the app's public https:// address: session cookies are sent only "
+                "over https, and CORS and the websocket accept only this origin)"
+            )
         if self.stripe_secret_key and not self.stripe_webhook_secret:
             problems.append(
                 "STRIPE_WEBHOOK_SECRET (Stripe is configured without webhook verification)"

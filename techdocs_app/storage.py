@@ -13,8 +13,11 @@ becomes `StoredFileMissing`.
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import os
+import shutil
 import tempfile
+import threading
 from collections.abc import Iterator
 from functools import lru_cache
 from pathlib import Path
@@ -29,12 +32,17 @@ from techdocs_app.settings import Settings, get_settings
 __all__ = [
     "FileStore",
     "LocalFileStore",
+    "PdfCache",
     "StoredFileMissing",
     "SupabaseFileStore",
     "document_key",
     "get_file_store",
+    "get_pdf_cache",
     "reset_file_store",
 ]
+
+
+COPY_CHUNK = 1024 * 1024
 
 
 class StoredFileMissing(IngestFailed):
@@ -45,6 +53,10 @@ class FileStore(Protocol):
     name: str
 
     def put(self, key: str, data: bytes) -> None: ...
+
+    def put_file(self, key: str, path: Path) -> None:
+        """Store the file at `path` (streamed: never read whole into memory)."""
+        ...
 
     def get(self, key: str) -> bytes: ...
 
@@ -94,6 +106,21 @@ class LocalFileStore:
                 fh.flush()
                 os.fsync(fh.fileno())
             os.replace(tmp, path)
+        except BaseException:
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(tmp)
+            raise
+
+    def put_file(self, key: str, path: Path) -> None:
+        target = self._path(key)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=".upload-", suffix=".part")
+        try:
+            with os.fdopen(fd, "wb") as out, Path(path).open("rb") as src:
+                shutil.copyfileobj(src, out, COPY_CHUNK)
+                out.flush()
+                os.fsync(out.fileno())
+            os.replace(tmp, target)
         except BaseException:
             with contextlib.suppress(FileNotFoundError):
                 os.unlink(tmp)
@@ -183,6 +210,35 @@ class SupabaseFileStore:
         if resp.status_code >= 400:
             raise self._fail(resp, f"upload {key}")
 
+    def put_file(self, key: str, path: Path) -> None:
+        with Path(path).open("rb") as fh:
+            resp = self._request(
+                "POST",
+                key,
+                content=fh,
+                headers={"Content-Type": "application/pdf", "x-upsert": "true"},
+            )
+        if resp.status_code >= 400:
+            raise self._fail(resp, f"upload {key}")
+
+    def download_to(self, key: str, target: Path) -> None:
+        """Stream the object into `target` (never whole in memory)."""
+        try:
+            with self._client.stream("GET", self._object_path(key)) as resp:
+                if resp.status_code >= 400:
+                    resp.read()
+                    if self._is_missing(resp):
+                        raise StoredFileMissing(detail=f"missing {key}")
+                    raise self._fail(resp, f"download {key}")
+                with target.open("wb") as out:
+                    for block in resp.iter_bytes(COPY_CHUNK):
+                        out.write(block)
+        except httpx.HTTPError as exc:
+            raise ProviderError(
+                "The file store could not be reached. Please try again in a moment.",
+                detail=f"supabase GET {key}: {exc!r}",
+            ) from exc
+
     def get(self, key: str) -> bytes:
         resp = self._request("GET", key)
         if resp.status_code >= 400:
@@ -207,10 +263,9 @@ class SupabaseFileStore:
 
     @contextlib.contextmanager
     def local_copy(self, key: str) -> Iterator[Path]:
-        data = self.get(key)
         with tempfile.TemporaryDirectory(prefix="techdocs-") as tmp:
             path = Path(tmp) / "document.pdf"
-            path.write_bytes(data)
+            self.download_to(key, path)
             yield path
 
     def close(self) -> None:
@@ -246,3 +301,74 @@ def reset_file_store() -> None:
 
 if hasattr(os, "register_at_fork"):
     os.register_at_fork(after_in_child=reset_file_store)
+
+
+class PdfCache:
+    """Local copies of stored PDFs for rendering page images, when the files live remotely.
+
+    Supabase: the first page image of a manual downloads it once (streamed to disk); later page
+    images read the copy. Copies are kept up to `max_bytes` in all, least recently used evicted
+    first. Storage keys carry the file's sha256, so a copy can never be stale. With the local
+    store the stored file itself is read.
+    """
+
+    def __init__(self, directory: Path, max_bytes: int) -> None:
+        self.directory = Path(directory)
+        self.max_bytes = max_bytes
+        self._lock = threading.Lock()
+
+    def _path(self, key: str) -> Path:
+        _check_key(key)
+        return self.directory / (hashlib.sha256(key.encode()).hexdigest()[:40] + ".pdf")
+
+    @contextlib.contextmanager
+    def copy(self, store: FileStore, key: str) -> Iterator[Path]:
+        if isinstance(store, LocalFileStore) or not isinstance(store, SupabaseFileStore):
+            with store.local_copy(key) as path:
+                yield path
+            return
+        path = self._path(key)
+        if path.is_file():
+            with contextlib.suppress(OSError):
+                os.utime(path)
+        else:
+            self.directory.mkdir(parents=True, exist_ok=True)
+            fd, tmp = tempfile.mkstemp(dir=self.directory, prefix=".dl-", suffix=".part")
+            os.close(fd)
+            try:
+                store.download_to(key, Path(tmp))
+                os.replace(tmp, path)
+            except BaseException:
+                with contextlib.suppress(FileNotFoundError):
+                    os.unlink(tmp)
+                raise
+            self._evict(keep=path)
+        yield path
+
+    def _evict(self, *, keep: Path) -> None:
+        """Drop least recently used copies until the cache fits (an open copy stays readable)."""
+        with self._lock:
+            files = []
+            for entry in self.directory.glob("*.pdf"):
+                with contextlib.suppress(OSError):
+                    st = entry.stat()
+                    files.append((st.st_mtime, st.st_size, entry))
+            total = sum(size for _, size, _ in files)
+            for _, size, entry in sorted(files):
+                if total <= self.max_bytes:
+                    break
+                if entry == keep:
+                    continue
+                with contextlib.suppress(OSError):
+                    entry.unlink()
+                    total -= size
+
+
+@lru_cache(maxsize=4)
+def _pdf_cache_for(directory: Path, max_bytes: int) -> PdfCache:
+    return PdfCache(directory, max_bytes)
+
+
+def get_pdf_cache() -> PdfCache:
+    settings = get_settings()
+    return _pdf_cache_for(settings.data_dir / "cache" / "pdf", settings.pdf_cache_mb * 1024 * 1024)

@@ -11,16 +11,22 @@ import logging
 
 import reflex as rx
 from reflex.event import EventSpec
+from reflex.utils.prerequisites import get_web_dir
 
 from techdocs_app.api import api
+from techdocs_app.auth.modes import clerk_csp_sources
+from techdocs_app.auth.sessions import principal_from_session
 from techdocs_app.errors import TechDocsError
 from techdocs_app.pages import account, chat, invite, library, signin, signup, team
+from techdocs_app.settings import get_settings
 from techdocs_app.state.account import AccountState
 from techdocs_app.state.base import SessionState
 from techdocs_app.state.chat import ChatState
 from techdocs_app.state.invite import InviteState
-from techdocs_app.state.library import LibraryState
+from techdocs_app.state.library import MAX_FILES, LibraryState
 from techdocs_app.state.team import TeamState
+from techdocs_app.web.headers import ASGIApp, SecurityHeaders
+from techdocs_app.web.upload_guard import MULTIPART_OVERHEAD, UploadGuard
 
 log = logging.getLogger(__name__)
 
@@ -34,13 +40,32 @@ def backend_exception_handler(exception: Exception) -> EventSpec:
     return rx.toast.error(message, id="backend_error", position="top-center")
 
 
+def secure(inner: ASGIApp) -> ASGIApp:
+    """Every response gets the security headers; `/_upload` is guarded before its body is read."""
+    settings = get_settings()
+    guarded = UploadGuard(
+        inner,
+        max_body_bytes=settings.max_upload_bytes * MAX_FILES + MULTIPART_OVERHEAD,
+        resolve_principal=principal_from_session,
+    )
+    return SecurityHeaders(
+        guarded,
+        static_dir=get_web_dir() / "build" / "client",
+        origins=settings.allowed_origins(),
+        production=settings.environment == "production",
+        vendor=clerk_csp_sources(),
+    )
+
+
 app = rx.App(
     stylesheets=["/styles.css"],
     head_components=[
         rx.el.link(rel="icon", type="image/svg+xml", href="/favicon.svg"),
         rx.el.meta(name="theme-color", content="#0f2a4a"),
+        # Same-origin and static: allowed by the CSP's script-src 'self'.
+        rx.el.script(src="/page_preview.js", defer=True),
     ],
-    api_transformer=api,
+    api_transformer=[api, secure],
     backend_exception_handler=backend_exception_handler,
 )
 

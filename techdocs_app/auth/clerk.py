@@ -24,7 +24,6 @@ Identity work here happens before an organization is known: it runs on the owner
 
 from __future__ import annotations
 
-import base64
 import logging
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -37,7 +36,7 @@ from clerk_backend_api.security.types import AuthenticateRequestOptions, AuthSta
 from sqlmodel import Session, select
 
 from techdocs_app.auth import Principal
-from techdocs_app.auth.modes import CLERK_SIGN_IN_ROUTE, clerk_mode
+from techdocs_app.auth.modes import CLERK_SIGN_IN_ROUTE, clerk_mode, frontend_api
 from techdocs_app.db import accounts
 from techdocs_app.db.engine import system_session_scope
 from techdocs_app.db.models import Membership, Organization, SeatRefusal, User, utcnow
@@ -54,13 +53,6 @@ SIGNED_OUT = "Your Clerk session has ended or is not valid. Sign in again."
 
 def clerk_enabled() -> bool:
     return clerk_mode()
-
-
-def frontend_api(publishable_key: str) -> str:
-    """The Frontend API host encoded in a publishable key (`pk_test_<base64("host$")>`)."""
-    encoded = publishable_key.split("_", 2)[-1]
-    decoded = base64.b64decode(encoded + "=" * (-len(encoded) % 4)).decode()
-    return decoded.rstrip("$")
 
 
 def issuer() -> str:

@@ -2,9 +2,15 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
+import os
 import re
+import threading
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
+from typing import TypeVar
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
@@ -15,7 +21,7 @@ from techdocs_app.auth import Principal
 from techdocs_app.db import accounts
 from techdocs_app.db.engine import system_session_scope
 from techdocs_app.db.models import Membership, Organization, User, utcnow
-from techdocs_app.errors import AuthError, ValidationFailed
+from techdocs_app.errors import AuthError, RateLimited, ValidationFailed
 from techdocs_app.settings import get_settings
 
 log = logging.getLogger(__name__)
@@ -27,6 +33,62 @@ _hasher = PasswordHasher()
 _DUMMY_HASH = _hasher.hash("not-a-real-password")
 
 WRONG_CREDENTIALS = "Incorrect email or password."
+HASHING_BUSY = "Many people are signing in right now."
+
+T = TypeVar("T")
+
+
+class _HashingPool:
+    """The threads that run password work (argon2: 64 MiB and ~0.1 s of CPU per hash).
+
+    Sign-in and sign-up run here, not on the default executor that serves every database call
+    (`asyncio.to_thread`): a burst of sign-ins then waits for `password_hash_workers` threads
+    instead of starving everyone's page loads. At most `password_hash_queue` calls are admitted
+    (running or waiting); beyond that a sign-in is refused with "try again in 2 s".
+    """
+
+    def __init__(self, workers: int, queue: int) -> None:
+        self._executor = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="password")
+        self._admitted = threading.BoundedSemaphore(max(workers, queue))
+
+    async def run(self, fn: Callable[[], T]) -> T:
+        if not self._admitted.acquire(blocking=False):
+            raise RateLimited(HASHING_BUSY, retry_after=2, detail="hashing queue full")
+        try:
+            future = self._executor.submit(fn)
+        except BaseException:
+            self._admitted.release()
+            raise
+        # Released when the work ends, even if the awaiting event is cancelled first.
+        future.add_done_callback(lambda _f: self._admitted.release())
+        return await asyncio.wrap_future(future)
+
+
+_pool: _HashingPool | None = None
+_pool_lock = threading.Lock()
+
+
+def _hashing_pool() -> _HashingPool:
+    global _pool
+    with _pool_lock:
+        if _pool is None:
+            settings = get_settings()
+            _pool = _HashingPool(settings.password_hash_workers, settings.password_hash_queue)
+        return _pool
+
+
+def _forget_pool() -> None:
+    global _pool
+    _pool = None
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_forget_pool)
+
+
+async def run_password_work(fn: Callable[[], T]) -> T:
+    """Run `fn` (a sign-in, a sign-up: anything that hashes a password) on the hashing threads."""
+    return await _hashing_pool().run(fn)
 
 
 def clean_email(email: str) -> str:

@@ -1,4 +1,6 @@
-"""Server-side sessions: the cookie holds a random token, the database its sha256.
+"""Server-side sessions: the cookie holds a random token, the database its HMAC-SHA256 keyed
+with `SESSION_SECRET` (a copy of the sessions table alone cannot be turned into cookies, nor
+checked against guessed tokens, without the secret).
 
 Each request re-reads user, membership and organization, so a removed member or changed role takes
 effect at once, and signing out revokes the token everywhere. A session ends SESSION_DAYS after
@@ -12,6 +14,7 @@ organization.
 from __future__ import annotations
 
 import hashlib
+import hmac
 import secrets
 from datetime import datetime, timedelta
 
@@ -26,7 +29,9 @@ TOUCH_EVERY = timedelta(minutes=5)
 
 
 def token_hash(token: str) -> str:
-    return hashlib.sha256(token.encode()).hexdigest()
+    """HMAC-SHA256 of the token keyed with SESSION_SECRET (what the sessions table stores)."""
+    key = get_settings().session_secret.get_secret_value().encode()
+    return hmac.new(key, token.encode(), hashlib.sha256).hexdigest()
 
 
 def _idle_since(now: datetime) -> datetime:

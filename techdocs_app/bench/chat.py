@@ -10,7 +10,7 @@ answer is saved (`streaming` back to False).
 Set-up goes through the services (same database and Redis as the app, from the usual settings):
 one bench organization (signed up once, then reused) with a corpus manual ingested in-process by
 `rag.ingest.ingest_path`, and one session per simulated user. The users share that organization
-and its owner account (one conversation each); local accounts have no invitation flow yet.
+and each simulated user is its own technician (a member of that organization, no password).
 
 This module imports no reflex at import time (services never do); the state names are read
 from the state classes inside `run()`.
@@ -127,7 +127,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 class ReflexSocket:
     """The subset of the socket.io client that Reflex's frontend uses: one namespace, JSON events."""
 
-    def __init__(self, url: str, client_token: str) -> None:
+    def __init__(self, url: str, client_token: str, headers: dict[str, str] | None = None) -> None:
         parts = urllib.parse.urlsplit(url)
         scheme = "wss" if parts.scheme == "https" else "ws"
         query = urllib.parse.urlencode(
@@ -135,6 +135,7 @@ class ReflexSocket:
         )
         self.ws_url = f"{scheme}://{parts.netloc}/_event/?{query}"
         self.origin = f"{parts.scheme}://{parts.netloc}"
+        self.headers = {"Origin": self.origin, **(headers or {})}
         self.ws: Any = None
         self.updates: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
         self._reader: asyncio.Task[None] | None = None
@@ -142,7 +143,7 @@ class ReflexSocket:
     async def connect(self) -> None:
         from simple_websocket import AioClient
 
-        self.ws = await AioClient.connect(self.ws_url, headers={"Origin": self.origin})
+        self.ws = await AioClient.connect(self.ws_url, headers=self.headers)
         # simple_websocket can leave the Engine.IO opening packet unread until more data arrives
         # (it came in the same read as the HTTP handshake), so do not wait for it: ask for the
         # namespace at once and skip the opening packet when it shows up.
@@ -327,6 +328,31 @@ def _bench_principal(manual: Path) -> Any:
     return principal
 
 
+def _bench_technicians(owner: Any, count: int) -> list[Any]:
+    """One technician (member) per simulated user, so that each asks as its own person (the
+    questions-per-user rate limit applies per person, as in a shop)."""
+    from dataclasses import replace
+
+    from techdocs_app.db import accounts
+    from techdocs_app.db.engine import session_scope
+    from techdocs_app.db.models import Membership, User
+
+    technicians = []
+    for i in range(count):
+        email = f"bench-tech-{i}@bench.techdocs.invalid"
+        with session_scope(org_id=owner.org_id) as session:
+            user = accounts.get_user_by_email(session, email=email)
+            if user is None:
+                user = User(email=email, password_hash=None)
+                session.add(user)
+                session.flush()
+            assert user.id is not None
+            if accounts.get_membership(session, org_id=owner.org_id, user_id=user.id) is None:
+                session.add(Membership(org_id=owner.org_id, user_id=user.id, role="member"))
+            technicians.append(replace(owner, user_id=user.id, role="member", email=email))
+    return technicians
+
+
 def _state_names() -> Names:
     from techdocs_app.state.base import SessionState
     from techdocs_app.state.chat import ChatState
@@ -383,7 +409,7 @@ def run(args: argparse.Namespace) -> int:
     principal = _bench_principal(manual)
     if not args.warm_cache:
         _invalidate_answer_cache(principal.org_id)
-    tokens = [issue_session(principal) for _ in range(args.users)]
+    tokens = [issue_session(tech) for tech in _bench_technicians(principal, args.users)]
     names = _state_names()
     print(
         f"bench-chat: {args.users} users × {args.questions} questions against {args.url}",

@@ -114,7 +114,7 @@ def _parse_task(path: str, numbers: list[int]) -> tuple[list[Any], float]:
 
 def _warm_worker() -> None:
     """Pool initializer: load the chunker's tokenizer once per worker, before the clock."""
-    from techdocs_app.rag.tokens import count_tokens
+    from techdocs_app.text.wordpiece import count_tokens
 
     count_tokens("warm-up")
 
@@ -173,9 +173,9 @@ def _run_phases(
     from techdocs_app.providers import get_embedder
     from techdocs_app.rag.ingest import embed_drafts, mark_failed, register_upload, store_chunks
     from techdocs_app.rag.pdf import run_ocr
-    from techdocs_app.rag.tokens import count_tokens
     from techdocs_app.settings import get_settings
     from techdocs_app.storage import get_file_store
+    from techdocs_app.text.wordpiece import count_tokens
 
     settings = get_settings()
     embedder = get_embedder()

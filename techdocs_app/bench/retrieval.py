@@ -230,11 +230,19 @@ def _existing_bench_org(name: str, n: int) -> int | None:
     return int(row.id) if count == n and valid else None
 
 
+def _one(cur: Any) -> Any:
+    """The first column of the row a cursor returned (RETURNING id)."""
+    row = cur.fetchone()
+    assert row is not None
+    return row[0]
+
+
 def _hnsw_parameters() -> tuple[int, int]:
     """The HNSW index's m and ef_construction as the model (and so the migrations) define them."""
     from techdocs_app.db.models import Chunk
 
-    index = next(i for i in Chunk.__table__.indexes if i.name == "ix_chunks_embedding_hnsw")
+    table: Any = Chunk.__table__  # type: ignore[attr-defined]
+    index = next(i for i in table.indexes if i.name == "ix_chunks_embedding_hnsw")
     options = index.dialect_options["postgresql"]["with"]
     return int(options["m"]), int(options["ef_construction"])
 
@@ -283,7 +291,7 @@ def _build(
                 "VALUES (%s, 'trial', 5, 0) RETURNING id",
                 (org_name,),
             )
-            org_id = int(cur.fetchone()[0])
+            org_id = int(_one(cur))
             main_org = main_org or org_id
             doc_ids: dict[str, int] = {}
             for filename in documents:
@@ -299,7 +307,7 @@ def _build(
                         embed_model,
                     ),
                 )
-                doc_ids[filename] = int(cur.fetchone()[0])
+                doc_ids[filename] = int(_one(cur))
             started = time.perf_counter()
             with cur.copy(
                 "COPY chunks (org_id, document_id, ordinal, kind, page_start, page_end, "
@@ -466,7 +474,12 @@ def run(args: argparse.Namespace) -> int:
     recalls: list[float] = []
     fused_overlap: list[float] = []
     for q, v in zip(queries, vectors, strict=True):
-        arm = {"org_id": org_id, "query": q, "query_vector": v, "embed_model": embedder.model_name}
+        arm: dict[str, Any] = {
+            "org_id": org_id,
+            "query": q,
+            "query_vector": v,
+            "embed_model": embedder.model_name,
+        }
         approx = vector_arm_ids(**arm)[:20]
         exact = vector_arm_ids(exact=True, **arm)[:20]
         if exact:

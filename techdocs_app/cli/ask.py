@@ -25,38 +25,11 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def owner_principal(org: str) -> Principal:
     """The owner of the organization with this id or exact name (LookupError when none)."""
-    from sqlmodel import col, select
-
     from techdocs_app.db.engine import system_session_scope
-    from techdocs_app.db.models import Membership, Organization, User
+    from techdocs_app.db.owners import find_owner
 
     with system_session_scope() as session:
-        found: Organization | None = None
-        if org.isdigit():
-            found = session.get(Organization, int(org))
-        if found is None:
-            found = session.exec(
-                select(Organization).where(Organization.name == org).order_by(col(Organization.id))
-            ).first()
-        if found is None or found.id is None:
-            raise LookupError(f"no organization with id or name {org!r}")
-        row = session.exec(
-            select(Membership, User)
-            .join(User, col(User.id) == col(Membership.user_id))
-            .where(Membership.org_id == found.id, Membership.role == "owner")
-            .order_by(col(Membership.id))
-        ).first()
-        if row is None:
-            raise LookupError(f"organization {found.name!r} has no owner")
-        membership, user = row
-        assert user.id is not None
-        return Principal(
-            user_id=user.id,
-            org_id=found.id,
-            role=membership.role,
-            email=user.email,
-            org_name=found.name,
-        )
+        return Principal(**find_owner(session, org=org)._asdict())
 
 
 async def _stream(args: argparse.Namespace, principal: Principal) -> int:

@@ -1,6 +1,12 @@
 """Chat pieces: turns, answers with their sources, feedback, the question bar, the page preview.
 
 Components receive Vars and event handlers, never a State.
+
+Text from manuals (answers, titles, file names, headings, snippets) is data: everything but the
+answer is a plain text node; the answer is markdown rendered by `render_answer` with raw HTML
+off (react-markdown then shows markup as text) and an allow-list of elements: no images, no
+links, no embedded content. The server has already escaped markup and dropped images and links
+(`safe_text.answer_markdown`); the page's Content-Security-Policy is the last line.
 """
 
 from __future__ import annotations
@@ -14,6 +20,29 @@ QUESTION_INPUT_ID = "chat-question"
 CHAT_END_ID = "chat-end"
 OFFLINE_LABEL = "Offline answer: quoted from your manuals"
 NOT_FOUND_LABEL = "Not in your manuals"
+
+
+ANSWER_ELEMENTS = [
+    "p", "br", "strong", "em", "del", "code", "pre", "blockquote", "hr",
+    "ul", "ol", "li", "h1", "h2", "h3", "h4", "h5", "h6",
+    "table", "thead", "tbody", "tr", "th", "td",
+]  # fmt: skip
+"""What an answer may contain. Anything else (img, a, iframe, input, raw HTML …) is dropped and
+its text kept."""
+
+
+def render_answer(content: rx.Var[str]) -> rx.Component:
+    """An answer's markdown, safely: GFM tables and lists; no raw HTML, math, images or links."""
+    return rx.markdown.root(
+        content,
+        remark_plugins=[rx.markdown.plugin.gfm],
+        rehype_plugins=[],
+        custom_attrs={
+            "allowedElements": ANSWER_ELEMENTS,
+            "unwrapDisallowed": True,
+            "skipHtml": False,
+        },
+    )
 
 
 def user_turn(content: rx.Var[str]) -> rx.Component:
@@ -141,7 +170,7 @@ def answer_turn(
                 _answer_badges(
                     not_found=message.not_found, offline=message.offline, stopped=message.stopped
                 ),
-                rx.box(rx.markdown(message.content), class_name="td-answer-text"),
+                rx.box(render_answer(message.content), class_name="td-answer-text"),
                 sources_list(message.sources, on_open_source),
                 rx.cond(message.message_id > 0, _feedback(message, on_rate)),
                 spacing="3",
@@ -190,7 +219,7 @@ def draft_answer(
             ),
             rx.cond(
                 content != "",
-                rx.box(rx.markdown(content), class_name="td-answer-text"),
+                rx.box(render_answer(content), class_name="td-answer-text"),
             ),
             sources_list(sources, on_open_source),
             spacing="3",
@@ -263,8 +292,13 @@ def page_preview(
     caption: rx.Var[str],
     zoomed: rx.Var[bool],
     on_zoom: Any,
+    focus_top: rx.Var[float] | float = 0.0,
 ) -> rx.Component:
-    """The cited page, rendered on the server with the passage highlighted."""
+    """The cited page, rendered on the server with the passage highlighted.
+
+    `assets/page_preview.js` scrolls the frame to `focus_top` (the passage's top in the image's
+    own pixels) once the image has loaded, and again when zoom changes its size.
+    """
     return rx.dialog.root(
         rx.dialog.content(
             rx.flex(
@@ -306,6 +340,7 @@ def page_preview(
                     src=url,
                     alt=title,
                     class_name=rx.cond(zoomed, "td-page-image td-page-zoomed", "td-page-image"),
+                    custom_attrs={"data-focus-top": focus_top},
                 ),
                 class_name="td-page-frame",
             ),

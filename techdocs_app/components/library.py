@@ -190,12 +190,46 @@ def _delete_button(doc: rx.Var[Any], on_delete: Callable[[Any], Any]) -> rx.Comp
     )
 
 
+def queue_banner(*, paused: rx.Var[bool], note: rx.Var[str]) -> rx.Component:
+    """No worker alive: say so plainly (everyone). `note`: the queue in a line (owners, admins)."""
+    return rx.fragment(
+        rx.cond(
+            paused,
+            rx.callout(
+                rx.vstack(
+                    rx.text("Waiting for a worker: processing is paused", weight="bold"),
+                    rx.text(
+                        "Your manuals are stored safely and will be processed as soon as the "
+                        "processing service is running again.",
+                        size="2",
+                    ),
+                    spacing="1",
+                ),
+                icon="circle_pause",
+                color_scheme="amber",
+                size="2",
+                width="100%",
+                role="status",
+                class_name="td-queue-paused",
+            ),
+        ),
+        rx.cond(
+            note != "",
+            rx.text(note, size="2", class_name="td-muted td-queue-note"),
+        ),
+    )
+
+
 def document_row(
     doc: rx.Var[Any],
     *,
     on_delete: Callable[[Any], Any],
     on_reindex: Callable[[Any], Any],
+    on_retry: Callable[[Any], Any],
+    can_manage: rx.Var[bool],
 ) -> rx.Component:
+    """A manual: name, status, progress or the reason it failed, and its actions (a failed one
+    offers Retry to those who manage the library, Re-index otherwise)."""
     return rx.box(
         rx.vstack(
             rx.flex(
@@ -231,18 +265,39 @@ def document_row(
             rx.cond(
                 doc.status == "failed",
                 rx.callout(
-                    doc.error, icon="triangle_alert", color_scheme="red", size="2", width="100%"
+                    rx.vstack(
+                        rx.text(doc.error),
+                        rx.cond(
+                            doc.job_detail != "",
+                            rx.text(doc.job_detail, size="1", class_name="td-job-detail"),
+                        ),
+                        spacing="1",
+                    ),
+                    icon="triangle_alert",
+                    color_scheme="red",
+                    size="2",
+                    width="100%",
                 ),
             ),
             rx.flex(
-                rx.button(
-                    rx.icon("refresh_cw", size=18),
-                    "Re-index",
-                    variant="outline",
-                    size="3",
-                    on_click=on_reindex(doc.id),
-                    disabled=doc.status == "processing",
-                    class_name="td-touch",
+                rx.cond(
+                    (doc.status == "failed") & can_manage,
+                    rx.button(
+                        rx.icon("rotate_ccw", size=18),
+                        "Retry",
+                        size="3",
+                        on_click=on_retry(doc.id),
+                        class_name="td-touch",
+                    ),
+                    rx.button(
+                        rx.icon("refresh_cw", size=18),
+                        "Re-index",
+                        variant="outline",
+                        size="3",
+                        on_click=on_reindex(doc.id),
+                        disabled=doc.status == "processing",
+                        class_name="td-touch",
+                    ),
                 ),
                 _delete_button(doc, on_delete),
                 spacing="2",

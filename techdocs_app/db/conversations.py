@@ -3,13 +3,21 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy import delete, update
 from sqlmodel import Session, col, select
 
 from techdocs_app.db.models import Conversation, Message, insert_row, utcnow
-from techdocs_app.providers.base import Turn
+
+
+class StoredTurn(NamedTuple):
+    """One completed question/answer pair as Postgres keeps it."""
+
+    question: str
+    answer: str
+    standalone_query: str
+    document_ids: tuple[int, ...]
 
 
 def create_conversation(
@@ -68,7 +76,7 @@ def delete_conversation(
     )
     if user_id is not None:
         stmt = stmt.where(Conversation.user_id == user_id)  # type: ignore[arg-type]
-    return bool(session.exec(stmt).rowcount)  # type: ignore[attr-defined]
+    return bool(session.exec(stmt).rowcount)
 
 
 def add_message(
@@ -99,14 +107,23 @@ def add_message(
     return message
 
 
-def list_messages(session: Session, *, org_id: int, conversation_id: int) -> list[Message]:
-    return list(
-        session.exec(
-            select(Message)
-            .where(Message.org_id == org_id, Message.conversation_id == conversation_id)
-            .order_by(col(Message.id))
-        ).all()
+def list_messages(
+    session: Session,
+    *,
+    org_id: int,
+    conversation_id: int,
+    limit: int = 500,
+    before_id: int | None = None,
+) -> list[Message]:
+    """The newest `limit` messages (older than `before_id`, when given), oldest first."""
+    stmt = select(Message).where(
+        Message.org_id == org_id, Message.conversation_id == conversation_id
     )
+    if before_id is not None:
+        stmt = stmt.where(col(Message.id) < before_id)
+    rows = list(session.exec(stmt.order_by(col(Message.id).desc()).limit(limit)).all())
+    rows.reverse()
+    return rows
 
 
 def get_message(session: Session, *, org_id: int, message_id: int) -> Message | None:
@@ -125,10 +142,12 @@ def set_feedback(session: Session, *, org_id: int, message_id: int, value: int) 
         )
         .values(feedback=value)
     )
-    return bool(result.rowcount)  # type: ignore[attr-defined]
+    return bool(result.rowcount)
 
 
-def last_turns(session: Session, *, org_id: int, conversation_id: int, limit: int) -> list[Turn]:
+def last_turns(
+    session: Session, *, org_id: int, conversation_id: int, limit: int
+) -> list[StoredTurn]:
     """The last `limit` completed question/answer pairs, oldest first (memory's fallback)."""
     rows = list(
         session.exec(
@@ -139,7 +158,7 @@ def last_turns(session: Session, *, org_id: int, conversation_id: int, limit: in
         ).all()
     )
     rows.reverse()
-    turns: list[Turn] = []
+    turns: list[StoredTurn] = []
     pending: Message | None = None
     for message in rows:
         if message.role == "user":
@@ -149,7 +168,7 @@ def last_turns(session: Session, *, org_id: int, conversation_id: int, limit: in
                 dict.fromkeys(int(s["document_id"]) for s in message.sources if "document_id" in s)
             )
             turns.append(
-                Turn(
+                StoredTurn(
                     question=pending.content,
                     answer=message.content,
                     standalone_query=message.standalone_query or pending.content,

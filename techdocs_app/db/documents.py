@@ -30,7 +30,7 @@ def get_document_by_sha(session: Session, *, org_id: int, sha256: str) -> Docume
     ).first()
 
 
-def list_documents(session: Session, *, org_id: int, name_filter: str = "") -> list[Document]:
+def _documents_query(*, org_id: int, name_filter: str) -> Any:
     query = select(Document).where(Document.org_id == org_id)
     name_filter = name_filter.strip()
     if name_filter:
@@ -40,7 +40,26 @@ def list_documents(session: Session, *, org_id: int, name_filter: str = "") -> l
             col(Document.filename).ilike(pattern, escape="\\")
             | col(Document.title).ilike(pattern, escape="\\")
         )
-    return list(session.exec(query.order_by(col(Document.created_at).desc(), col(Document.id))))
+    return query
+
+
+def list_documents(
+    session: Session, *, org_id: int, name_filter: str = "", limit: int = 500, offset: int = 0
+) -> list[Document]:
+    """Newest first, one page of `limit` from `offset`."""
+    query = _documents_query(org_id=org_id, name_filter=name_filter)
+    return list(
+        session.exec(
+            query.order_by(col(Document.created_at).desc(), col(Document.id))
+            .offset(offset)
+            .limit(limit)
+        )
+    )
+
+
+def count_documents(session: Session, *, org_id: int, name_filter: str = "") -> int:
+    query = _documents_query(org_id=org_id, name_filter=name_filter)
+    return int(session.exec(select(func.count()).select_from(query.subquery())).one())
 
 
 def delete_document(session: Session, *, org_id: int, document_id: int) -> bool:

@@ -38,6 +38,8 @@ def get_engine(url: str | None = None) -> Engine:
         # psycopg switches to server-side prepared statements after 5 runs, which changed plans
         # for the hybrid search; keep plans stable.
         connect_args={"prepare_threshold": None, "connect_timeout": 5},
+        # Errors and logs never show bound values (questions, emails, token hashes).
+        hide_parameters=True,
     )
     _ping_idle_connections(engine)
     return engine

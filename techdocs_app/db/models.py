@@ -27,7 +27,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import JSONB, TSVECTOR
 from sqlmodel import Field, SQLModel
 
-from techdocs_app.providers.base import EMBED_DIM
+from techdocs_app.settings import EMBED_DIM
 
 ROLES = ("owner", "admin", "member")
 DOCUMENT_STATUSES = ("pending", "processing", "ready", "failed")

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
+from sqlalchemy import delete, func
 from sqlmodel import Session, col, select
 
 from techdocs_app.db.models import QueryLog, insert_row
@@ -46,3 +49,16 @@ def list_query_logs(session: Session, *, org_id: int, limit: int = 100) -> list[
             .limit(limit)
         ).all()
     )
+
+
+def purge_query_logs(session: Session, *, before: datetime, dry_run: bool = False) -> int:
+    """Delete the query logs of every organization created before `before` (retention; run in a
+    system session). Returns how many rows were (or, with `dry_run`, would be) deleted."""
+    if dry_run:
+        return int(
+            session.exec(
+                select(func.count()).select_from(QueryLog).where(QueryLog.created_at < before)
+            ).one()
+        )
+    result = session.exec(delete(QueryLog).where(col(QueryLog.created_at) < before))
+    return int(result.rowcount or 0)

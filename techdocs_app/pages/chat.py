@@ -263,6 +263,7 @@ def chat_page() -> rx.Component:
                 caption=ChatState.preview_caption,
                 zoomed=ChatState.preview_zoomed,
                 on_zoom=ChatState.toggle_preview_zoom,
+                focus_top=ChatState.preview_focus_top,
             ),
             spacing="4",
             width="100%",

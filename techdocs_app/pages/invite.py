@@ -113,6 +113,25 @@ def _wrong_account() -> rx.Component:
     )
 
 
+def _clerk() -> rx.Component:
+    return rx.vstack(
+        rx.text(
+            "Sign in or create your account as ",
+            rx.text.strong(InviteState.email),
+            " to join.",
+            size="3",
+        ),
+        # A plain link: Clerk's sign-in is a page of the server, not of the Reflex router.
+        rx.el.a(
+            rx.button("Continue", size="3", width="100%", class_name="td-touch"),
+            href=InviteState.clerk_url,
+            style={"width": "100%"},
+        ),
+        spacing="4",
+        width="100%",
+    )
+
+
 def _invalid() -> rx.Component:
     return rx.vstack(
         rx.callout(InviteState.message, icon="triangle_alert", color_scheme="red", role="alert"),
@@ -133,6 +152,7 @@ def invite_page() -> rx.Component:
             ("wrong_account", rx.vstack(_invited(), _wrong_account(), spacing="4", width="100%")),
             ("sign_in", rx.vstack(_invited(), _sign_in(), spacing="4", width="100%")),
             ("sign_up", rx.vstack(_invited(), _sign_up(), spacing="4", width="100%")),
+            ("clerk", rx.vstack(_invited(), _clerk(), spacing="4", width="100%")),
             rx.center(rx.spinner(size="3"), width="100%", padding="24px"),
         ),
     )

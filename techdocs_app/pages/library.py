@@ -8,6 +8,7 @@ from techdocs_app.components.library import (
     document_row,
     drop_zone,
     empty_library,
+    queue_banner,
     selected_file_sizes,
     selected_list,
     upload_row,
@@ -61,7 +62,7 @@ def _upload_card() -> rx.Component:
                     on_click=[
                         LibraryState.begin_upload(selected, selected_file_sizes(UPLOAD_ID)),
                         LibraryState.receive_uploads(
-                            rx.upload_files(
+                            rx.upload_files_chunk(
                                 upload_id=UPLOAD_ID,
                                 on_upload_progress=LibraryState.upload_progress,
                             )
@@ -96,6 +97,7 @@ def _documents() -> rx.Component:
             spacing="2",
             width="100%",
         ),
+        queue_banner(paused=LibraryState.queue_paused, note=LibraryState.queue_note),
         rx.box(
             rx.el.label("Filter by name", html_for="library-filter", class_name="td-label"),
             rx.debounce_input(
@@ -121,6 +123,8 @@ def _documents() -> rx.Component:
                         doc,
                         on_delete=LibraryState.delete_document,
                         on_reindex=LibraryState.reindex_document,
+                        on_retry=LibraryState.retry_document,
+                        can_manage=LibraryState.can_manage,
                     ),
                 ),
                 spacing="3",

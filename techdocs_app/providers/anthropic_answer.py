@@ -14,7 +14,7 @@ import anthropic
 
 from techdocs_app.errors import ProviderError, ProviderTimeout
 from techdocs_app.providers.base import AnswerStreamInfo, SourcePassage, Turn
-from techdocs_app.rag.prompts import ANSWER_SYSTEM_PROMPT, answer_messages
+from techdocs_app.providers.prompts import ANSWER_SYSTEM_PROMPT, answer_messages
 from techdocs_app.settings import Settings
 
 log = logging.getLogger(__name__)

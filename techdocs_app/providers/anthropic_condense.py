@@ -15,7 +15,7 @@ import anthropic
 
 from techdocs_app.providers.base import Turn
 from techdocs_app.providers.local_condense import condense_locally
-from techdocs_app.rag.prompts import CONDENSE_SYSTEM_PROMPT, condense_messages
+from techdocs_app.providers.prompts import CONDENSE_SYSTEM_PROMPT, condense_messages
 from techdocs_app.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -69,9 +69,7 @@ class ClaudeCondenser:
                 ),
                 timeout=self.timeout_s + 1,
             )
-            text = "".join(
-                block.text for block in message.content if getattr(block, "type", "") == "text"
-            )
+            text = "".join(block.text for block in message.content if block.type == "text")
             rewritten = self._clean(text)
         except Exception as exc:  # noqa: BLE001 - any failure: the offline rules answer instead
             log.warning("anthropic condense failed (%s); using local rules", type(exc).__name__)

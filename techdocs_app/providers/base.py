@@ -10,8 +10,20 @@ from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol, runtime_checkable
 
-EMBED_DIM = 384
-"""Every embedder returns vectors of this size (OpenAI is asked for `dimensions=384`)."""
+from techdocs_app.settings import EMBED_DIM
+
+__all__ = [
+    "EMBED_DIM",
+    "AnswerStreamInfo",
+    "Answerer",
+    "Condenser",
+    "Embedder",
+    "RerankCandidate",
+    "RerankResult",
+    "Reranker",
+    "SourcePassage",
+    "Turn",
+]
 
 
 @dataclass(frozen=True)

@@ -32,8 +32,9 @@ from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass, field
 
 from techdocs_app.providers.base import AnswerStreamInfo, SourcePassage, Turn
-from techdocs_app.providers.local_rerank import STOPWORDS, compact, find_identifiers, stem, terms
-from techdocs_app.rag.prompts import NOT_FOUND_SENTENCE
+from techdocs_app.providers.prompts import NOT_FOUND_SENTENCE
+from techdocs_app.text.identifiers import find_identifiers
+from techdocs_app.text.words import STOPWORDS, compact, stem, terms
 
 MODEL_NAME = "local:extractive"
 MAX_UNITS = 4

@@ -18,7 +18,7 @@ import re
 from collections.abc import Sequence
 
 from techdocs_app.providers.base import Turn
-from techdocs_app.providers.local_rerank import STOPWORDS, compact, terms
+from techdocs_app.text.words import STOPWORDS, compact, terms
 
 _LEAD = re.compile(
     r"^\s*(?:(?:and|but|also|so|ok(?:ay)?|then)\b[\s,]*)?"

@@ -30,7 +30,7 @@ import numpy as np
 from tokenizers import Tokenizer
 
 from techdocs_app.providers.base import EMBED_DIM
-from techdocs_app.rag.tokens import get_tokenizer
+from techdocs_app.text.wordpiece import get_tokenizer
 
 log = logging.getLogger(__name__)
 

@@ -24,9 +24,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Literal
 
-from techdocs_app.rag.identifiers import extract_identifiers
 from techdocs_app.rag.pdf import Block, PageContent, render_table
-from techdocs_app.rag.tokens import EMBEDDER_MAX_TOKENS, count_tokens, get_tokenizer
+from techdocs_app.text.identifiers import extract_identifiers
+from techdocs_app.text.wordpiece import EMBEDDER_MAX_TOKENS, count_tokens, get_tokenizer
 
 EMBED_TEXT_TOKENS = 128
 """Token budget of `embed_text`, [CLS]/[SEP] included. Must equal the local embedder's input

@@ -178,7 +178,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     from techdocs_app.providers.local_embed import LocalEmbedder
     from techdocs_app.rag.chunking import chunk_document
-    from techdocs_app.rag.tokens import get_tokenizer
+    from techdocs_app.text.wordpiece import get_tokenizer
 
     corpus = _load_corpus(args.corpus, args.cache)
     refs: list[ChunkRef] = []

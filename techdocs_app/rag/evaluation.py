@@ -121,11 +121,13 @@ def corpus_fingerprint(files: Sequence[Path]) -> str:
 def scratch_principal(fingerprint: str) -> Principal:
     """The owner of the scratch organization for this corpus, created on first use."""
     from techdocs_app.auth import local
-    from techdocs_app.cli.ask import owner_principal
+    from techdocs_app.db.engine import system_session_scope
+    from techdocs_app.db.owners import find_owner
 
     name = f"eval-corpus-{fingerprint}"
     try:
-        return owner_principal(name)
+        with system_session_scope() as session:
+            return Principal(**find_owner(session, org=name)._asdict())
     except LookupError:
         return local.sign_up(
             org_name=name,

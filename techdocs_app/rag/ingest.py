@@ -47,11 +47,11 @@ PROGRESS_EVERY_S = 0.5
 
 RETRYABLE_FAILURE = (
     "We could not finish processing this manual (a service was unavailable). "
-    "Press Re-index to try again; if it keeps failing, upload a fresh copy of the PDF."
+    "Press Retry; if it keeps failing, upload a fresh copy of the PDF."
 )
 CRASHED_FAILURE = (
     "Processing this manual stopped unexpectedly several times. "
-    "Press Re-index to try again, or upload a fresh copy of the PDF."
+    "Press Retry, or upload a fresh copy of the PDF."
 )
 
 
@@ -115,20 +115,31 @@ def _size_label(n: int) -> str:
     return f"{n / (1024 * 1024):.1f} MB"
 
 
+def _sha256_file(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as fh:
+        while block := fh.read(1024 * 1024):
+            digest.update(block)
+    return digest.hexdigest()
+
+
 def register_upload(
-    *, org_id: int, filename: str, data: bytes, uploaded_by: int | None = None
+    *, org_id: int, filename: str, data: bytes | Path, uploaded_by: int | None = None
 ) -> Registered:
     """Validate, de-duplicate, store and record an upload as a `pending` document.
 
-    Raises `UploadRejected` (nothing stored) for files we will not keep.
+    `data` is the file's bytes, or the path of a file streamed to disk (the web upload), which
+    is then never read whole into memory. Raises `UploadRejected` (nothing stored) for files we
+    will not keep.
     """
     from techdocs_app.rag.pdf import inspect_pdf
 
     settings = get_settings()
     filename = clean_filename(filename)
-    if len(data) > settings.max_upload_bytes:
+    size = data.stat().st_size if isinstance(data, Path) else len(data)
+    if size > settings.max_upload_bytes:
         raise UploadRejected(
-            f"This file is {_size_label(len(data))}; the limit is {settings.max_upload_mb} MB. "
+            f"This file is {_size_label(size)}; the limit is {settings.max_upload_mb} MB. "
             "Split the manual into smaller PDFs or compress it, then upload again."
         )
     info = inspect_pdf(data)  # empty, not a PDF, encrypted, damaged, zero pages
@@ -137,20 +148,23 @@ def register_upload(
             f"This PDF has {info.pages:,} pages; the limit is {settings.max_pages:,}. "
             "Split it into smaller PDFs and upload those."
         )
-    sha256 = hashlib.sha256(data).hexdigest()
+    sha256 = _sha256_file(data) if isinstance(data, Path) else hashlib.sha256(data).hexdigest()
     with session_scope(org_id=org_id) as session:
         existing = docs_db.get_document_by_sha(session, org_id=org_id, sha256=sha256)
         if existing is not None:
             return Registered(existing, duplicate=True)
 
     key = document_key(org_id=org_id, sha256=sha256)
-    get_file_store().put(key, data)
+    if isinstance(data, Path):
+        get_file_store().put_file(key, data)
+    else:
+        get_file_store().put(key, data)
     document = Document(
         org_id=org_id,
         filename=filename,
         title=document_title(filename, info.title),
         sha256=sha256,
-        size_bytes=len(data),
+        size_bytes=size,
         pages=info.pages,
         status="pending",
         storage_key=key,
@@ -175,26 +189,12 @@ def register_upload(
 # ---- the job ---------------------------------------------------------------------------------------
 
 
-def _job_scope(document_id: int) -> Any:
-    """A session under row-level security, scoped to the document's organization.
-
-    A job carries only its document's id: the organization is read first through the owner
-    connection (one primary-key lookup), then every statement of the job runs scoped like a
-    request's. A deleted document has no organization: the scope sees nothing, which the callers
-    already treat as "deleted meanwhile".
-    """
-    from sqlmodel import select
-
-    with system_session_scope() as session:
-        org_id = session.exec(select(Document.org_id).where(Document.id == document_id)).first()
-    return session_scope(org_id=org_id)
-
-
 class _Progress:
     """`on_page` callback: writes pages_done at most every PROGRESS_EVERY_S seconds."""
 
-    def __init__(self, document_id: int) -> None:
+    def __init__(self, document_id: int, org_id: int | None = None) -> None:
         self.document_id = document_id
+        self.org_id = org_id
         self._last = 0.0
 
     def __call__(self, done: int, total: int) -> None:
@@ -202,7 +202,7 @@ class _Progress:
         if done < total and now - self._last < PROGRESS_EVERY_S:
             return
         self._last = now
-        with _job_scope(self.document_id) as session:
+        with session_scope(org_id=self.org_id) as session:
             if not docs_db.update_document(
                 session, document_id=self.document_id, pages_done=done, pages=total
             ):
@@ -275,12 +275,13 @@ def store_chunks(
     embed_model: str,
     pages: int,
     ocr_pages: int,
+    org_id: int | None = None,
 ) -> Document | None:
     """The one transaction: lock the document, replace its chunks, mark it ready, bump the index.
 
     Returns None when the document was deleted meanwhile (nothing is written).
     """
-    with _job_scope(document_id) as session:
+    with session_scope(org_id=org_id) as session:
         document = docs_db.lock_document(session, document_id=document_id)
         if document is None:
             return None
@@ -316,16 +317,16 @@ def store_chunks(
         return document
 
 
-def _mark(document_id: int, **values: Any) -> Document | None:
-    with _job_scope(document_id) as session:
+def _mark(document_id: int, org_id: int | None, **values: Any) -> Document | None:
+    with session_scope(org_id=org_id) as session:
         docs_db.update_document(session, document_id=document_id, **values)
         return docs_db.get_document_for_job(session, document_id=document_id)
 
 
-def mark_failed(document_id: int, message: str) -> Document | None:
+def mark_failed(document_id: int, message: str, *, org_id: int | None = None) -> Document | None:
     """Best effort: the database may be the thing that is down."""
     try:
-        return _mark(document_id, status="failed", error_message=message)
+        return _mark(document_id, org_id, status="failed", error_message=message)
     except Exception:  # noqa: BLE001 - the original failure is what matters; it is logged/raised
         log.exception("could not mark document %s failed", document_id)
         return None
@@ -334,6 +335,7 @@ def mark_failed(document_id: int, message: str) -> Document | None:
 def run_ingest(
     document_id: int,
     *,
+    org_id: int | None = None,
     final_attempt: bool = True,
     embedder: Embedder | None = None,
     on_page: Callable[[int, int], None] | None = None,
@@ -341,15 +343,20 @@ def run_ingest(
     """Process one stored document. Returns the document (ready or failed), None if it was deleted.
 
     `final_attempt=False` (an RQ attempt with retries left) re-raises unexpected errors without
-    failing the document, so the retry can still succeed.
+    failing the document, so the retry can still succeed. `org_id` is the job's organization (every
+    session is scoped to it); None looks it up from the document.
     """
     from techdocs_app.providers import get_embedder
     from techdocs_app.rag.chunking import chunk_document
     from techdocs_app.rag.pdf import extract_document
 
     settings = get_settings()
+    if org_id is None:
+        with system_session_scope() as session:
+            found = docs_db.get_document_for_job(session, document_id=document_id)
+            org_id = found.org_id if found is not None else None
     try:
-        with _job_scope(document_id) as session:
+        with session_scope(org_id=org_id) as session:
             document = docs_db.get_document_for_job(session, document_id=document_id)
             if document is None:
                 log.info("document %s no longer exists: nothing to do", document_id)
@@ -363,7 +370,7 @@ def run_ingest(
             )
             title = document.title or document.filename
             storage_key = document.storage_key
-        progress = _Progress(document_id)
+        progress = _Progress(document_id, org_id)
 
         def report(done: int, total: int) -> None:
             progress(done, total)
@@ -388,6 +395,7 @@ def run_ingest(
             embed_model=embedder.model_name,
             pages=len(pages),
             ocr_pages=sum(1 for p in pages if p.ocr),
+            org_id=org_id,
         )
         if stored is not None:
             log.info(
@@ -402,28 +410,28 @@ def run_ingest(
         return None
     except ProviderError:
         if final_attempt:
-            failed = mark_failed(document_id, RETRYABLE_FAILURE)
+            failed = mark_failed(document_id, RETRYABLE_FAILURE, org_id=org_id)
             if failed is not None:
                 return failed
         else:
-            _back_to_pending(document_id)
+            _back_to_pending(document_id, org_id)
         raise
     except TechDocsError as exc:
         # The user can act on these (password, damaged file, OCR missing…): no point retrying.
         log.warning("document %s failed: %s", document_id, exc.detail or exc.user_message)
-        return mark_failed(document_id, exc.user_message)
+        return mark_failed(document_id, exc.user_message, org_id=org_id)
     except Exception:
         if final_attempt:
-            mark_failed(document_id, RETRYABLE_FAILURE)
+            mark_failed(document_id, RETRYABLE_FAILURE, org_id=org_id)
         else:
-            _back_to_pending(document_id)
+            _back_to_pending(document_id, org_id)
         raise
 
 
-def _back_to_pending(document_id: int) -> None:
+def _back_to_pending(document_id: int, org_id: int | None = None) -> None:
     """Best effort while a retry is due: show `pending`, not a stalled progress bar."""
     try:
-        _mark(document_id, status="pending", pages_done=0)
+        _mark(document_id, org_id, status="pending", pages_done=0)
     except Exception:  # noqa: BLE001 - the database may be the thing that is down
         log.warning("could not reset document %s to pending", document_id)
 
@@ -445,7 +453,7 @@ def ingest_path(*, org_id: int, path: Path, uploaded_by: int | None = None) -> D
     if registered.duplicate and document.status == "ready":
         return document
     assert document.id is not None
-    result = run_ingest(document.id)
+    result = run_ingest(document.id, org_id=org_id)
     if result is None:  # deleted by someone else meanwhile
         return document
     return result

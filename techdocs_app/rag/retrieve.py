@@ -18,7 +18,7 @@ query embedder's model — and to the optional document filter):
   KEYWORD_POOL candidates are read; ts_rank keeps the best RANK_POOL and ts_rank_cd (six times
   costlier) orders those. A small organization, or a table not yet analysed, expects few rows for
   every word and so selects with all of them: the full OR query, as before;
-- identifier: the part numbers/codes found in the query (`rag.identifiers.query_identifiers`)
+- identifier: the part numbers/codes found in the query (`text.identifiers.query_identifiers`)
   matched as whole tokens of the `identifiers` column with a case-insensitive regex, which the
   trigram GIN index serves (pg_trgm cannot use the index for `ILIKE ANY(array)`); at most
   IDENTIFIER_POOL matches are ranked (most identifiers matched, then the keyword score).
@@ -334,7 +334,7 @@ ORDER BY f.score DESC, c.id
 
 
 def _query_identifiers(query: str) -> list[str]:
-    from techdocs_app.rag.identifiers import query_identifiers
+    from techdocs_app.text.identifiers import query_identifiers
 
     return list(query_identifiers(query))
 

@@ -16,7 +16,7 @@ SEED_OVERLAP_WORDS = 100
 
 def seed_extract_and_chunk(path: str | os.PathLike[str]) -> list[str]:
     parts: list[str] = []
-    with pdfplumber.open(path) as pdf:
+    with pdfplumber.open(os.fspath(path)) as pdf:
         for page in pdf.pages:
             parts.append(page.extract_text() or "")
             for table in page.extract_tables():

@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import asyncio
+from functools import partial
 from typing import Any
 
 import reflex as rx
 
+from techdocs_app import throttles
 from techdocs_app.api import SESSION_COOKIE
 from techdocs_app.auth import account
-from techdocs_app.errors import TechDocsError
+from techdocs_app.auth.local import run_password_work
+from techdocs_app.errors import AuthError, TechDocsError
 from techdocs_app.state.base import SIGN_IN_ROUTE, SessionState, current_principal
 
 
@@ -71,15 +74,27 @@ class AccountState(rx.State):
                 async with self:
                     self.password_error = "The two new passwords differ: type the same one twice."
                 return
+            address = self.router.session.client_ip or "unknown"
             try:
-                ended = await asyncio.to_thread(
-                    account.change_password,
-                    principal,
-                    current=str(form_data.get("current_password", "")),
-                    new=str(form_data.get("new_password", "")),
-                    keep_token=token,
+                # Checking the current password: the sign-in limits and back-off apply, and
+                # the hashing runs on its own threads.
+                await asyncio.to_thread(
+                    throttles.check_sign_in, email=principal.email, address=address
+                )
+                ended = await run_password_work(
+                    partial(
+                        account.change_password,
+                        principal,
+                        current=str(form_data.get("current_password", "")),
+                        new=str(form_data.get("new_password", "")),
+                        keep_token=token,
+                    )
                 )
             except TechDocsError as exc:
+                if isinstance(exc, AuthError):
+                    await asyncio.to_thread(
+                        throttles.sign_in_failed, email=principal.email, address=address
+                    )
                 async with self:
                     self.password_error = exc.user_message
                 return

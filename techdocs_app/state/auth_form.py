@@ -7,7 +7,8 @@ would hold the state lock (and block this tab's other events) the whole time.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
+import inspect
+from collections.abc import Awaitable, Callable
 
 import reflex as rx
 
@@ -16,8 +17,11 @@ from techdocs_app.errors import TechDocsError
 from techdocs_app.state.base import begin_session
 
 
-async def submit_auth_form(state: rx.State, authenticate: Callable[[], Principal]) -> bool:
-    """Run `authenticate` off the event loop and start a session; True once signed in.
+async def submit_auth_form(
+    state: rx.State, authenticate: Callable[[], Principal] | Callable[[], Awaitable[Principal]]
+) -> bool:
+    """Run `authenticate` (a coroutine function, or a plain one off the event loop) and start a
+    session; True once signed in.
 
     `state` is the form's state (in a background event, its proxy) with `error: str` and
     `submitting: bool` vars. A second submit while one is running is ignored; a `TechDocsError`
@@ -29,7 +33,10 @@ async def submit_auth_form(state: rx.State, authenticate: Callable[[], Principal
         state.error = ""
         state.submitting = True
     try:
-        principal = await asyncio.to_thread(authenticate)
+        if inspect.iscoroutinefunction(authenticate):
+            principal = await authenticate()
+        else:
+            principal = await asyncio.to_thread(authenticate)  # type: ignore[arg-type]
         async with state:
             await begin_session(state, principal)
     except TechDocsError as exc:

@@ -19,14 +19,14 @@ from datetime import UTC, datetime
 from typing import Any
 
 import reflex as rx
-from reflex.event import EventSpec
 
-from techdocs_app import conversations, library
+from techdocs_app import conversations, library, throttles
 from techdocs_app.api import PAGE_ZOOM, page_image_url
 from techdocs_app.auth import Principal
-from techdocs_app.errors import TechDocsError, ValidationFailed
+from techdocs_app.errors import RateLimited, TechDocsError, ValidationFailed
 from techdocs_app.rag.answer import Done, Failed, SourceView, Started, Token, ask
 from techdocs_app.rag.answer import Sources as SourcesEvent
+from techdocs_app.safe_text import answer_markdown
 from techdocs_app.settings import get_settings
 from techdocs_app.state.base import SIGN_IN_ROUTE, current_principal
 from techdocs_app.state.draft import DraftBatcher
@@ -86,6 +86,25 @@ def clean_question(raw: str | None) -> str:
     if len(question) > limit:
         raise ValidationFailed(f"Keep your question under {limit:,} characters.")
     return question
+
+
+MAX_SCOPE = 50
+"""At most this many manuals in a question's scope (more is "all manuals" in practice)."""
+
+
+def scope_after_toggle(
+    current: list[int], document_id: Any, checked: Any, *, available: list[int]
+) -> list[int]:
+    """The scope after ticking or unticking one manual: only manuals listed on the page (the
+    browser can send any id), at most MAX_SCOPE of them."""
+    try:
+        document_id = int(document_id)
+    except (TypeError, ValueError):
+        return list(current)
+    ids = [i for i in current if i != document_id and i in available]
+    if checked is True and document_id in available and len(ids) < MAX_SCOPE:
+        ids.append(document_id)
+    return ids[:MAX_SCOPE]
 
 
 def _heading_label(source: SourceView) -> str:
@@ -176,7 +195,9 @@ class ChatState(rx.State):
     preview_title: str = ""
     preview_caption: str = ""
     preview_zoomed: bool = False
-    _preview_focus_y: float = 0.0
+    preview_focus_top: float = 0.0
+    """Top of the cited passage in the page image's own pixels (assets/page_preview.js scrolls
+    the preview there: no script is sent from the server, the CSP allows none)."""
 
     _counter: int = 0
 
@@ -257,7 +278,7 @@ class ChatState(rx.State):
                 key=self._next_key(),
                 message_id=m.id,
                 role=m.role,
-                content=m.content,
+                content=answer_markdown(m.content) if m.role == "assistant" else m.content,
                 sources=[source_item(s) for s in m.sources] if m.role == "assistant" else [],
                 not_found=m.not_found,
                 offline=m.offline,
@@ -294,10 +315,9 @@ class ChatState(rx.State):
 
     @rx.event
     def toggle_scope(self, document_id: int, checked: bool):
-        ids = [i for i in self.scope_ids if i != document_id]
-        if checked:
-            ids.append(document_id)
-        self.scope_ids = ids
+        self.scope_ids = scope_after_toggle(
+            self.scope_ids, document_id, checked, available=[d.id for d in self.documents]
+        )
 
     @rx.event
     def clear_scope(self):
@@ -311,30 +331,16 @@ class ChatState(rx.State):
         self.preview_title = f"{source.get('document', '')} · p. {source.get('page', '')}"
         self.preview_caption = str(source.get("heading", ""))
         try:
-            self._preview_focus_y = float(source.get("focus_y") or 0.0)
+            focus_y = float(source.get("focus_y") or 0.0)
         except (TypeError, ValueError):
-            self._preview_focus_y = 0.0
+            focus_y = 0.0
+        self.preview_focus_top = round(max(0.0, focus_y * PAGE_ZOOM), 1)
         self.preview_zoomed = False
         self.preview_open = True
-        return self._scroll_preview()
 
     @rx.event
     def toggle_preview_zoom(self):
         self.preview_zoomed = not self.preview_zoomed
-        return self._scroll_preview()
-
-    def _scroll_preview(self) -> EventSpec:
-        """Once the page image is shown and loaded, scroll its frame to the cited passage."""
-        top = max(0.0, self._preview_focus_y * PAGE_ZOOM)
-        return rx.call_script(
-            "(() => { let tries = 0; const go = () => {"
-            " const i = document.querySelector('img.td-page-image');"
-            " const f = i && i.closest('.td-page-frame');"
-            " if (!f || !i.complete || !i.naturalWidth) {"
-            " if (tries++ < 50) setTimeout(go, 100); return; }"
-            f" f.scrollTop = Math.max(0, {top:.1f} * i.clientWidth / i.naturalWidth - 48);"
-            " }; setTimeout(go, 50); })()"
-        )
 
     @rx.event
     def set_preview_open(self, value: bool):
@@ -371,7 +377,7 @@ class ChatState(rx.State):
 
     @rx.event(background=True)
     async def submit_question(self, form_data: dict[str, str]):
-        error = ""
+        error = question = ""
         principal: Principal | None = None
         async with self:
             if self.streaming:
@@ -382,6 +388,11 @@ class ChatState(rx.State):
                 error = exc.user_message
             else:
                 principal = await current_principal(self)
+                if principal is not None:
+                    try:
+                        await asyncio.to_thread(throttles.check_question, principal)
+                    except RateLimited as exc:
+                        error, principal = exc.user_message, None
                 if principal is not None:
                     self.messages.append(
                         ChatMessage(key=self._next_key(), role="user", content=question)
@@ -396,6 +407,9 @@ class ChatState(rx.State):
                     document_ids = list(self.scope_ids) or None
         if error:
             yield rx.toast.error(error)
+            if question:
+                # Refused for now (a rate limit): give the question back, nothing is lost.
+                yield rx.set_value("chat-question", question)
             return
         if principal is None:
             yield rx.redirect(SIGN_IN_ROUTE)
@@ -464,7 +478,7 @@ class ChatState(rx.State):
                     result = ChatMessage(
                         message_id=event.message_id,
                         role="assistant",
-                        content=event.answer,
+                        content=answer_markdown(event.answer),
                         sources=draft.sources,
                         not_found=event.not_found,
                         offline=event.offline,
@@ -480,7 +494,7 @@ class ChatState(rx.State):
                     if write.sources is not None:
                         self.draft_sources = write.sources
                     if write.text is not None:
-                        self.draft_content = write.text
+                        self.draft_content = answer_markdown(write.text)
                     if write.status is not None:
                         self.draft_status = write.status
                     stop = self.stop_requested
@@ -488,7 +502,7 @@ class ChatState(rx.State):
                     pump.cancel()
                     stopped = ChatMessage(
                         role="assistant",
-                        content=draft.all_text(),
+                        content=answer_markdown(draft.all_text()),
                         sources=draft.sources,
                         stopped=True,
                     )

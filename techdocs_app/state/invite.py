@@ -5,13 +5,17 @@ from __future__ import annotations
 import asyncio
 from functools import partial
 from typing import Any
+from urllib.parse import quote
 
 import reflex as rx
 
-from techdocs_app.auth import team
+from techdocs_app import throttles
+from techdocs_app.auth import Principal, team
+from techdocs_app.auth.local import run_password_work
+from techdocs_app.auth.modes import clerk_mode, clerk_sign_in_route
 from techdocs_app.auth.navigation import HOME_ROUTE
 from techdocs_app.auth.sessions import revoke_session
-from techdocs_app.errors import TechDocsError
+from techdocs_app.errors import AuthError, TechDocsError
 from techdocs_app.state.auth_form import submit_auth_form
 from techdocs_app.state.base import SessionState, begin_session, current_principal
 
@@ -28,11 +32,13 @@ def token_from_path(path: str) -> str:
 
 class InviteState(rx.State):
     mode: str = "loading"
-    """loading | invalid | join (signed in as the invitee) | wrong_account | sign_in | sign_up"""
+    """loading | invalid | join (signed in as the invitee) | wrong_account | sign_in | sign_up |
+    clerk (Clerk organizations mode: continue with Clerk)"""
     org_name: str = ""
     email: str = ""
     role_label: str = ""
     signed_in_as: str = ""
+    clerk_url: str = ""
     message: str = ""
     error: str = ""
     submitting: bool = False
@@ -57,6 +63,10 @@ class InviteState(rx.State):
         if principal is not None:
             self.signed_in_as = principal.email
             self.mode = "join" if principal.email == preview.email else "wrong_account"
+        elif clerk_mode():
+            # Clerk organizations mode: sign in (or up) with Clerk, then join.
+            self.mode = "clerk"
+            self.clerk_url = f"{clerk_sign_in_route()}?next={quote(self.router.url.path, safe='/')}"
         else:
             self.mode = "sign_in" if preview.has_account else "sign_up"
         return None
@@ -96,10 +106,11 @@ class InviteState(rx.State):
     @rx.event(background=True)
     async def sign_up(self, form_data: dict[str, Any]):
         accept = partial(
-            team.accept_with_new_account,
+            guarded_accept_new_account,
             self._token(),
             name=str(form_data.get("name", "")),
             password=str(form_data.get("password", "")),
+            address=self.router.session.client_ip or "unknown",
         )
         if await submit_auth_form(self, accept):
             yield rx.redirect(HOME_ROUTE)
@@ -107,10 +118,39 @@ class InviteState(rx.State):
     @rx.event(background=True)
     async def sign_in(self, form_data: dict[str, Any]):
         accept = partial(
-            team.accept_with_password,
+            guarded_accept_with_password,
             self._token(),
             email=self.email,
             password=str(form_data.get("password", "")),
+            address=self.router.session.client_ip or "unknown",
         )
         if await submit_auth_form(self, accept):
             yield rx.redirect(HOME_ROUTE)
+
+
+async def guarded_accept_with_password(
+    token: str, *, email: str, password: str, address: str
+) -> Principal:
+    """Joining by signing in checks a password: the sign-in limits and back-off apply, and the
+    check runs on the password-hashing threads."""
+    await asyncio.to_thread(throttles.check_sign_in, email=email, address=address)
+    try:
+        principal = await run_password_work(
+            partial(team.accept_with_password, token, email=email, password=password)
+        )
+    except AuthError:
+        await asyncio.to_thread(throttles.sign_in_failed, email=email, address=address)
+        raise
+    await asyncio.to_thread(throttles.sign_in_succeeded, email=email, address=address)
+    return principal
+
+
+async def guarded_accept_new_account(
+    token: str, *, name: str, password: str, address: str
+) -> Principal:
+    """A new account from an invitation: the per-address attempt limit applies, and the hash is
+    made on the password-hashing threads."""
+    await asyncio.to_thread(throttles.check_sign_in, email=f"invite:{token[:16]}", address=address)
+    return await run_password_work(
+        partial(team.accept_with_new_account, token, name=name, password=password)
+    )

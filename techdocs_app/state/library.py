@@ -10,20 +10,27 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from dataclasses import dataclass
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
 from typing import Any
 
 import reflex as rx
 
-from techdocs_app import library
+from techdocs_app import library, queue_health, throttles
 from techdocs_app.auth import Principal
-from techdocs_app.errors import TechDocsError
+from techdocs_app.auth.permissions import Action, allowed
+from techdocs_app.errors import TechDocsError, UploadRejected
 from techdocs_app.library import DocumentView
+from techdocs_app.queue_health import FailedJob, LibraryQueueStatus
+from techdocs_app.settings import get_settings
 from techdocs_app.state.base import SIGN_IN_ROUTE, current_principal
+from techdocs_app.upload_spool import UploadSpool
 
 log = logging.getLogger(__name__)
 
 UPLOAD_ID = "manuals"
+MAX_FILES = 20
+"""Files per upload (the drop zone takes no more)."""
 POLL_S = 1.0
 POLL_MAX_S = 3600.0
 """A poller gives up after this long (a worker that never comes back); a reload restarts it."""
@@ -34,6 +41,7 @@ STATUS_LABELS = {
     "ready": "Ready",
     "failed": "Failed",
 }
+PAUSED_LABEL = "Waiting for a worker: processing is paused"
 
 
 @dataclass
@@ -50,6 +58,8 @@ class DocItem:
     progress_label: str = ""
     error: str = ""
     details: str = ""
+    job_detail: str = ""
+    """Owners and admins: why the job failed, from RQ's failed-job registry."""
 
 
 @dataclass
@@ -67,9 +77,14 @@ def _size_label(n: int) -> str:
     return f"{max(1, round(n / 1024))} KB"
 
 
-def doc_item(doc: DocumentView) -> DocItem:
+def doc_item(
+    doc: DocumentView, *, paused: bool = False, failed_job: FailedJob | None = None
+) -> DocItem:
+    """One row of the list. `paused`: no worker is alive, so queued manuals show why they wait."""
     label = STATUS_LABELS.get(doc.status, doc.status.title())
-    if doc.status == "pending":
+    if paused and doc.status in UNFINISHED:
+        progress_label = PAUSED_LABEL
+    elif doc.status == "pending":
         progress_label = "Waiting to start…"
     elif doc.status == "processing":
         progress_label = f"{doc.pages_done} / {doc.pages} pages"
@@ -90,9 +105,45 @@ def doc_item(doc: DocumentView) -> DocItem:
         chunk_count=doc.chunk_count,
         progress=round(doc.progress * 100),
         progress_label=progress_label,
-        error=doc.error_message or "This manual could not be processed. Try Re-index.",
+        error=doc.error_message or "This manual could not be processed. Press Retry.",
         details=" · ".join(details),
+        job_detail=_job_detail(failed_job) if doc.status == "failed" and failed_job else "",
     )
+
+
+def _job_detail(job: FailedJob) -> str:
+    when = f" at {job.failed_at:%Y-%m-%d %H:%M} UTC" if job.failed_at else ""
+    return f"Processing job {job.job_id} failed{when}: {job.reason}"
+
+
+def queue_note(status: LibraryQueueStatus) -> str:
+    """Owners and admins: the organization's queue in a line ("" when nothing waits)."""
+    if not status.details_visible or status.waiting == 0:
+        return ""
+    manuals = f"{status.waiting} manual{'s' if status.waiting != 1 else ''} waiting"
+    oldest = queue_health.wait_label(status.oldest_wait_s)
+    return f"Processing queue: {manuals}; the oldest has waited {oldest}."
+
+
+@dataclass(frozen=True)
+class LibrarySnapshot:
+    items: list[DocItem]
+    paused: bool
+    note: str
+
+
+def library_snapshot(principal: Principal, *, name_filter: str = "") -> LibrarySnapshot:
+    """The documents with their queue state (blocking: run it in a thread)."""
+    docs = library.list_documents(principal, name_filter=name_filter)
+    status = queue_health.library_queue_status(principal)
+    failures: dict[int, FailedJob] = {}
+    if allowed(principal.role, Action.MANAGE_DOCUMENTS) and any(d.status == "failed" for d in docs):
+        try:
+            failures = {f.document_id: f for f in queue_health.failed_jobs(principal)}
+        except Exception:  # noqa: BLE001 - Redis down: the rows still show their reason
+            log.warning("could not read the failed-job registry", exc_info=True)
+    items = [doc_item(d, paused=status.paused, failed_job=failures.get(d.id)) for d in docs]
+    return LibrarySnapshot(items=items, paused=status.paused, note=queue_note(status))
 
 
 def upload_progress_by_file(sizes: list[int], loaded: int, total: int) -> list[int]:
@@ -115,6 +166,69 @@ def upload_progress_by_file(sizes: list[int], loaded: int, total: int) -> list[i
     return out
 
 
+@dataclass
+class UploadOutcome:
+    rows: list[tuple[str, str, str]] = field(default_factory=list)
+    """(file name, "stored" | "rejected", message) per file that arrived."""
+    stored: int = 0
+    duplicates: int = 0
+    stopped: str = ""
+    """Why the upload stopped before its end (the files after it were not read)."""
+
+
+async def _receive(
+    principal: Principal, chunks: AsyncIterator[Any], *, planned_files: int
+) -> UploadOutcome:
+    """Stream the request's files to disk, then register each one (see `receive_uploads`)."""
+    settings = get_settings()
+    outcome = UploadOutcome()
+    try:
+        await asyncio.to_thread(library.check_upload_allowed, principal, files=planned_files)
+        slot = throttles.upload_slot(principal)
+        slot.__enter__()
+    except TechDocsError as exc:
+        outcome.stopped = exc.user_message
+        return outcome
+    spool_dir = settings.data_dir / "spool"
+    spool_dir.mkdir(parents=True, exist_ok=True)
+    try:
+        with UploadSpool(
+            max_file_bytes=settings.max_upload_bytes, max_files=MAX_FILES, directory=spool_dir
+        ) as spool:
+            failed_name = ""
+            try:
+                async for chunk in chunks:
+                    if spool.add(chunk.filename, chunk.offset, chunk.data):
+                        await asyncio.to_thread(spool.flush)
+                await asyncio.to_thread(spool.flush)
+            except UploadRejected as exc:
+                outcome.stopped = exc.user_message
+                failed_name = spool.current.name if spool.current else ""
+            complete = spool.files[:-1] if outcome.stopped and spool.files else spool.files
+            for spooled in complete:
+                try:
+                    result = await asyncio.to_thread(
+                        library.upload_document,
+                        principal,
+                        filename=spooled.name,
+                        data=spooled.path,
+                    )
+                except TechDocsError as exc:
+                    outcome.rows.append((spooled.name, "rejected", exc.user_message))
+                    continue
+                if result.duplicate:
+                    outcome.duplicates += 1
+                    outcome.rows.append((spooled.name, "stored", "Already in your library."))
+                else:
+                    outcome.stored += 1
+                    outcome.rows.append((spooled.name, "stored", "Uploaded. Processing…"))
+            if failed_name:
+                outcome.rows.append((failed_name, "rejected", outcome.stopped))
+    finally:
+        slot.__exit__(None, None, None)
+    return outcome
+
+
 class LibraryState(rx.State):
     documents: list[DocItem] = []
     name_filter: str = ""
@@ -124,22 +238,31 @@ class LibraryState(rx.State):
     uploads: list[UploadItem] = []
     uploading: bool = False
 
+    queue_paused: bool = False
+    queue_note: str = ""
+    can_manage: bool = False
+
     _polling: bool = False
 
     @rx.var
     def has_unfinished(self) -> bool:
         return any(d.status in UNFINISHED for d in self.documents)
 
+    def _show(self, snapshot: LibrarySnapshot) -> None:
+        self.documents = snapshot.items
+        self.queue_paused = snapshot.paused
+        self.queue_note = snapshot.note
+
     async def _list(self, principal: Principal) -> None:
-        docs = await asyncio.to_thread(
-            library.list_documents, principal, name_filter=self.name_filter
+        snapshot = await asyncio.to_thread(
+            library_snapshot, principal, name_filter=self.name_filter
         )
-        self.documents = [doc_item(d) for d in docs]
-        if self.name_filter:
-            every = await asyncio.to_thread(library.list_documents, principal)
-            self.total_documents = len(every)
+        self._show(snapshot)
+        self.can_manage = allowed(principal.role, Action.MANAGE_DOCUMENTS)
+        if self.name_filter or len(snapshot.items) >= library.PAGE_MAX:
+            self.total_documents = await asyncio.to_thread(library.count_documents, principal)
         else:
-            self.total_documents = len(docs)
+            self.total_documents = len(snapshot.items)
         self.loaded = True
 
     @rx.event
@@ -176,16 +299,15 @@ class LibraryState(rx.State):
                 async with self:
                     name_filter = self.name_filter
                 try:
-                    docs = await asyncio.to_thread(
-                        library.list_documents, principal, name_filter=name_filter
+                    snapshot = await asyncio.to_thread(
+                        library_snapshot, principal, name_filter=name_filter
                     )
                 except Exception:  # noqa: BLE001 - a failed poll is retried at the next tick
                     log.exception("polling the library failed")
                     continue
-                items = [doc_item(d) for d in docs]
                 async with self:
                     if self.name_filter == name_filter:
-                        self.documents = items
+                        self._show(snapshot)
                     unfinished = any(d.status in UNFINISHED for d in self.documents)
                 if not unfinished:
                     return
@@ -196,11 +318,26 @@ class LibraryState(rx.State):
     # --- upload ----------------------------------------------------------------------------------
 
     @rx.event
-    def begin_upload(self, names: list[str], sizes: list[int]):
-        """Runs just before the files go out: the rows that show per-file progress."""
+    async def begin_upload(self, names: list[str], sizes: list[int]):
+        """Runs just before the files go out: the rows that show per-file progress, or, when
+        this person may not upload now (a member, the hourly limit), the reason on every row."""
         if not names:
             return rx.toast.error("Choose one or more PDF files first.")
+        principal = await current_principal(self)
+        if principal is None:
+            return rx.redirect(SIGN_IN_ROUTE)
         sizes = [int(s) for s in sizes] if len(sizes) == len(names) else [0] * len(names)
+        try:
+            await asyncio.to_thread(
+                library.check_upload_allowed, principal, files=len(names[:MAX_FILES])
+            )
+        except TechDocsError as exc:
+            self.uploads = [
+                UploadItem(name=n, size=s, progress=0, state="rejected", message=exc.user_message)
+                for n, s in zip(names, sizes, strict=True)
+            ]
+            self.uploading = False
+            return rx.toast.error(exc.user_message, duration=10000)
         self.uploads = [
             UploadItem(name=n, size=s, progress=0, state="sending")
             for n, s in zip(names, sizes, strict=True)
@@ -224,56 +361,60 @@ class LibraryState(rx.State):
             for u, p in zip(self.uploads, percents, strict=True)
         ]
 
-    @rx.event
-    async def receive_uploads(self, files: list[rx.UploadFile]):
-        """The files have arrived: validate and store each, queue processing, report per file."""
-        principal = await current_principal(self)
+    @rx.event(background=True)
+    async def receive_uploads(self, chunks: rx.UploadChunkIterator):
+        """The files arrive in chunks: each is streamed to a temporary file (stopping at
+        MAX_UPLOAD_MB), then validated, stored and queued; every file gets its own result.
+
+        Who may upload is checked before the first chunk is read (and, before that, by the
+        upload guard in front of `/_upload`); a refusal returns without reading the body.
+        """
+        async with self:
+            principal = await current_principal(self)
+            planned = [u.name for u in self.uploads]
+            sizes = {u.name: u.size for u in self.uploads}
         if principal is None:
-            self.uploading = False
+            async with self:
+                self.uploading = False
             yield rx.redirect(SIGN_IN_ROUTE)
             return
-        items = {u.name: u for u in self.uploads}
-        results: list[UploadItem] = []
-        stored = duplicates = 0
-        for file in files:
-            name = file.name or "manual.pdf"
-            item = items.get(name) or UploadItem(name=name, size=file.size or 0)
-            try:
-                data = await asyncio.to_thread(file.file.read)
-                result = await asyncio.to_thread(
-                    library.upload_document, principal, filename=name, data=data
-                )
-            except TechDocsError as exc:
-                item = UploadItem(
-                    name=name,
-                    size=item.size,
-                    progress=100,
-                    state="rejected",
-                    message=exc.user_message,
-                )
-                yield rx.toast.error(f"{name}: {exc.user_message}", duration=10000)
-            else:
-                if result.duplicate:
-                    duplicates += 1
-                    message = "Already in your library."
-                else:
-                    stored += 1
-                    message = "Uploaded. Processing…"
-                item = UploadItem(
-                    name=name, size=item.size, progress=100, state="stored", message=message
-                )
-            results.append(item)
-        self.uploads = results
-        self.uploading = False
-        await self._list(principal)
-        if stored:
-            yield rx.toast.success(
-                f"{stored} manual{'s' if stored != 1 else ''} uploaded. Processing has started."
+        outcome = await _receive(principal, chunks, planned_files=len(planned) or 1)
+        results = [
+            UploadItem(
+                name=name, size=sizes.get(name, 0), progress=100, state=state, message=message
             )
-        if duplicates:
+            for name, state, message in outcome.rows
+        ]
+        done = {r.name for r in results}
+        for name in planned:
+            if name not in done and outcome.stopped:
+                results.append(
+                    UploadItem(
+                        name=name,
+                        size=sizes.get(name, 0),
+                        progress=0,
+                        state="rejected",
+                        message=f"Not uploaded: {outcome.stopped}",
+                    )
+                )
+        async with self:
+            self.uploads = results
+            self.uploading = False
+            await self._list(principal)
+        if outcome.stopped:
+            yield rx.toast.error(outcome.stopped, duration=10000)
+        for name, state, message in outcome.rows:
+            if state == "rejected" and message != outcome.stopped:
+                yield rx.toast.error(f"{name}: {message}", duration=10000)
+        if outcome.stored:
+            yield rx.toast.success(
+                f"{outcome.stored} manual{'s' if outcome.stored != 1 else ''} uploaded. "
+                "Processing has started."
+            )
+        if outcome.duplicates:
             yield rx.toast.info(
-                f"{duplicates} file{'s were' if duplicates != 1 else ' was'} already in your "
-                "library."
+                f"{outcome.duplicates} file{'s were' if outcome.duplicates != 1 else ' was'} "
+                "already in your library."
             )
         yield rx.clear_selected_files(UPLOAD_ID)
         yield LibraryState.poll_documents
@@ -308,3 +449,16 @@ class LibraryState(rx.State):
             return rx.toast.error(exc.user_message)
         await self._list(principal)
         return [rx.toast.info("Re-indexing started."), LibraryState.poll_documents]
+
+    @rx.event
+    async def retry_document(self, document_id: int):
+        """Retry a failed manual (its job goes back on the queue from RQ's failed registry)."""
+        principal = await current_principal(self)
+        if principal is None:
+            return rx.redirect(SIGN_IN_ROUTE)
+        try:
+            await asyncio.to_thread(library.retry_document, principal, document_id=document_id)
+        except TechDocsError as exc:
+            return rx.toast.error(exc.user_message)
+        await self._list(principal)
+        return [rx.toast.info("Processing will start again."), LibraryState.poll_documents]

@@ -1,6 +1,7 @@
 """Sign-up form: a new shop (organization) and its owner, then straight into the app.
 
 A background event for the same reason as sign-in (see `auth_form`): password hashing is slow.
+New organizations are limited per client address (`throttles.guarded_sign_up`).
 """
 
 from __future__ import annotations
@@ -9,9 +10,9 @@ from functools import partial
 
 import reflex as rx
 
-from techdocs_app.auth.local import sign_up
 from techdocs_app.state.auth_form import submit_auth_form
 from techdocs_app.state.base import HOME_ROUTE
+from techdocs_app.throttles import guarded_sign_up
 
 
 class SignUpState(rx.State):
@@ -21,10 +22,11 @@ class SignUpState(rx.State):
     @rx.event(background=True)
     async def submit(self, form_data: dict[str, str]):
         authenticate = partial(
-            sign_up,
+            guarded_sign_up,
             org_name=form_data.get("org_name", ""),
             email=form_data.get("email", ""),
             password=form_data.get("password", ""),
+            address=self.router.session.client_ip or "unknown",
         )
         if await submit_auth_form(self, authenticate):
             yield rx.redirect(HOME_ROUTE)

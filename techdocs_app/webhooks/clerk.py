@@ -52,48 +52,33 @@ async def clerk_webhook(request: Request) -> Response:
 
 
 def _sign_in_html(next_path: str, *, signed_out: bool) -> str:
+    """Clerk's components on a page of ours: clerk-js from the instance's Frontend API, our
+    loader (`assets/clerk_sign_in.js`, same origin), and its settings as inert JSON."""
     settings = get_settings()
     publishable = settings.clerk_publishable_key or ""
     script = (
         f"https://{clerk.frontend_api(publishable)}/npm/@clerk/clerk-js@5/dist/clerk.browser.js"
     )
-    exchange = f"{clerk.EXCHANGE_ROUTE}?next={quote(next_path, safe='/')}"
+    target = quote(next_path, safe="/")
     config = json.dumps(
         {
-            "exchange": exchange,
+            "exchange": f"{clerk.EXCHANGE_ROUTE}?next={target}",
+            "here": f"{clerk.SIGN_IN_ROUTE}?next={target}",
             "signedOut": signed_out,
             "invite": next_path.startswith(team.INVITE_ROUTE + "/"),
         }
-    )
+    ).replace("<", "\\u003c")
     return f"""<!doctype html>
 <html lang="en"><head><meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>Sign in · TechDocs AI</title>
-<style>body{{font-family:system-ui,sans-serif;margin:0;min-height:100vh;display:flex;
-align-items:center;justify-content:center;background:#eef1f5}}#clerk{{padding:16px}}</style>
-</head><body><main id="clerk" aria-live="polite">Loading sign-in…</main>
-<script id="td-clerk-config" type="application/json">{html.escape(config, quote=False)}</script>
-<script async crossorigin="anonymous" data-clerk-publishable-key="{html.escape(publishable)}"
- src="{html.escape(script)}"></script>
-<script>
-window.addEventListener("load", async () => {{
-  const cfg = JSON.parse(document.getElementById("td-clerk-config").textContent);
-  const el = document.getElementById("clerk");
-  await window.Clerk.load();
-  if (cfg.signedOut && window.Clerk.user) {{ await window.Clerk.signOut(); }}
-  el.textContent = "";
-  if (!window.Clerk.user) {{
-    window.Clerk.mountSignIn(el, {{forceRedirectUrl: location.pathname + location.search.replace("signed_out=1", "")}});
-    return;
-  }}
-  if (!window.Clerk.organization && !cfg.invite) {{
-    window.Clerk.mountOrganizationList(el, {{hidePersonal: true,
-      afterSelectOrganizationUrl: cfg.exchange, afterCreateOrganizationUrl: cfg.exchange}});
-    return;
-  }}
-  location.href = cfg.exchange;
-}});
-</script></body></html>"""
+<link rel="stylesheet" href="/styles.css">
+</head><body class="td-auth-page"><main id="clerk" aria-live="polite">Loading sign-in…</main>
+<script id="td-clerk-config" type="application/json">{config}</script>
+<script id="td-clerk-js" async crossorigin="anonymous"
+ data-clerk-publishable-key="{html.escape(publishable)}" src="{html.escape(script)}"></script>
+<script src="/clerk_sign_in.js" defer></script>
+</body></html>"""
 
 
 async def clerk_sign_in(request: Request) -> Response:

@@ -5,8 +5,8 @@
 - an app already answering `/api/health` on 127.0.0.1:3000 (`make run`): reuse it. Starting a
   second copy would rebuild `.web/build` underneath the running one.
 - otherwise: start the embedded services (the harness's `services` fixture, which points
-  DATABASE_URL/REDIS_URL at the test database), one RQ ingestion worker
-  (`python -m workers.worker`, as `make run` does) and `scripts/run_app.sh` on a free port, in
+  DATABASE_URL/REDIS_URL at the test database), one supervised RQ ingestion worker
+  (`python -m workers.supervisor`, as `make run` does) and `scripts/run_app.sh` on a free port, in
   production mode, and stop both at the end. Logs: artifacts/e2e_app.log, e2e_worker.log.
 
 Chromium is `/usr/bin/chromium` through Python Playwright; `playwright install` is never used.
@@ -80,12 +80,21 @@ def app_url(request: pytest.FixtureRequest) -> Iterator[str]:
     base_url = f"http://127.0.0.1:{port}"
     ARTIFACTS.mkdir(exist_ok=True)
     log_path = ARTIFACTS / "e2e_app.log"
-    # APP_URL: links the app builds (invitations) point at this server.
-    env = {**os.environ, "PORT": str(port), "HOST": "127.0.0.1", "APP_URL": base_url}
+    env = {
+        **os.environ,
+        "PORT": str(port),
+        "HOST": "127.0.0.1",
+        # The app's public address (CORS and the websocket accept only this origin).
+        "APP_URL": base_url,
+        # As behind one reverse proxy (Render): tests may act from other client addresses.
+        "TRUSTED_PROXY_HOPS": "1",
+        # The whole suite signs up many shops from one address.
+        "SIGNUPS_PER_ADDRESS_PER_HOUR": "1000",
+    }
     worker_log_path = ARTIFACTS / "e2e_worker.log"
     with log_path.open("wb") as log, worker_log_path.open("wb") as worker_log:
         worker = subprocess.Popen(
-            [sys.executable, "-m", "workers.worker"],
+            [sys.executable, "-m", "workers.supervisor", "--workers", "1"],
             cwd=REPO,
             env=env,
             stdout=worker_log,

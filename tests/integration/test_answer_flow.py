@@ -202,3 +202,31 @@ async def test_a_missing_attribute_of_a_known_product_is_not_found(make_org, cor
     done = events[-1]
     assert isinstance(done, Done) and done.not_found
     assert trace.evidence["focus_missing"] == ["password"]
+
+
+async def test_a_followup_that_leaves_the_previous_manuals_searches_the_whole_library(
+    make_org, corpus_dir
+) -> None:  # noqa: ANN001
+    """The follow-up's focused search (the previous turn's manuals) finds nothing on a topic that
+    only another manual covers: the pipeline widens to the whole library and answers from it
+    (this branch once crashed with a TypeError shown as "Something went wrong")."""
+    from techdocs_app.rag.answer import AnswerTrace, Done
+
+    shop = make_org("Widen")
+    ingest(shop, corpus_dir)
+    ingest(shop, corpus_dir, "arista_qsfp_100g_erl4.pdf")
+    ingest(shop, corpus_dir, "trikdis_rt2.pdf")
+    first = await collect(shop, "What is the power budget and reach of the TS2017-S31C-SO?")
+    assert isinstance(first[-1], Done) and not first[-1].not_found
+    trace = AnswerTrace()
+    events = await collect(
+        shop,
+        "And how many rings before the telephone receiving module lifts the handset?",
+        conversation_id=first[0].conversation_id,
+        trace=trace,
+    )
+    done = events[-1]
+    assert trace.error is None, trace.error
+    assert trace.widened, "the focused search should have been weak"
+    assert isinstance(done, Done), events[-1]
+    assert "trikdis_rt2.pdf" in [Path(r["filename"]).name for r in trace.ranked[:5]]

@@ -6,16 +6,19 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pytest
 from sqlmodel import select
 from starlette.testclient import TestClient
 
 from techdocs_app.auth import clerk, sessions, team
+from techdocs_app.auth.modes import clerk_csp_sources
 from techdocs_app.db.engine import system_session_scope
 from techdocs_app.db.models import Membership, Organization, SeatRefusal, User, WebhookEvent
 from techdocs_app.errors import AuthError, LimitReached
 from techdocs_app.settings import get_settings
+from techdocs_app.web.headers import content_security_policy
 from tests.fakes import clerk as fake
 from tests.fakes.clerk import FakeClerk, RsaKey
 
@@ -149,8 +152,16 @@ def test_without_an_organization_the_page_asks_for_one(clerk_on: FakeClerk) -> N
     assert response.headers["location"].startswith("/api/auth/clerk/sign-in?next=/library")
     page = _client().get("/api/auth/clerk/sign-in?next=/library")
     assert page.status_code == 200
-    assert "mountOrganizationList" in page.text and fake.FRONTEND_API in page.text
-    assert fake.PUBLISHABLE_KEY in page.text
+    assert fake.FRONTEND_API in page.text and fake.PUBLISHABLE_KEY in page.text
+    assert '<script src="/clerk_sign_in.js" defer>' in page.text
+    loader = (Path(__file__).resolve().parents[2] / "assets" / "clerk_sign_in.js").read_text()
+    assert "mountOrganizationList" in loader and "mountSignIn" in loader
+    # The page's policy lets Clerk's script and API in (and nothing else new).
+    sources = clerk_csp_sources()
+    assert sources["script-src"] == [fake.ISSUER, "https://challenges.cloudflare.com"]
+    policy = content_security_policy([], vendor=sources)
+    assert f"script-src 'self' 'unsafe-eval' {fake.ISSUER}" in policy
+    assert "frame-src https://challenges.cloudflare.com;" in policy
 
 
 def test_a_bad_token_gets_the_sign_in_page_not_a_session(clerk_on: FakeClerk) -> None:

@@ -38,7 +38,8 @@ def _stored_files() -> list[Path]:
 def _assert_nothing_kept(before_files: list[Path]) -> None:
     assert _documents() == []
     assert sorted(_stored_files()) == sorted(before_files)
-    assert jobs.get_queue().count == 0
+    assert all(jobs.get_queue(org_id=i).count == 0 for i in range(1, 10))
+    assert jobs.ingest_queue_names() == [jobs.LEGACY_QUEUE]  # no organization's queue was even made
 
 
 def encrypted_pdf() -> bytes:
@@ -134,8 +135,9 @@ def test_same_file_twice_returns_the_existing_document(make_org, corpus_dir: Pat
     assert first.duplicate is False and second.duplicate is True
     assert second.document.id == first.document.id
     assert len(_documents()) == 1
-    assert jobs.get_queue().count == 1
-    assert jobs.get_queue().job_ids == [jobs.ingest_job_id(first.document.id)]
+    queue = jobs.get_queue(org_id=owner.org_id)
+    assert queue.count == 1
+    assert queue.job_ids == [jobs.ingest_job_id(first.document.id)]
     # The same file in another organization is that organization's own document.
     other = make_org("Other Shop")
     third = library.upload_document(other, filename=SMALL, data=data)
@@ -156,9 +158,11 @@ def test_good_upload_is_stored_pending_and_queued(make_org, corpus_dir: Path) ->
     assert get_file_store().get(doc.storage_key) == data
     job = jobs.fetch_ingest_job(view.id)
     assert job is not None and job.id == f"ingest-{view.id}"
-    assert job.func_name == "workers.tasks.ingest_document" and job.args == (view.id,)
+    assert job.func_name == "workers.tasks.ingest_document"
+    assert job.args == (view.id, owner.org_id)  # the job carries its organization
+    assert job.origin == f"ingest-org-{owner.org_id}"  # on the organization's own queue
     assert job.retries_left == get_settings().ingest_retries
     assert job.timeout == get_settings().ingest_job_timeout_s
     # Enqueueing again while the job waits does not add a second copy.
-    jobs.enqueue_ingest(view.id)
-    assert jobs.get_queue().job_ids == [job.id]
+    jobs.enqueue_ingest(view.id, org_id=owner.org_id)
+    assert jobs.get_queue(org_id=owner.org_id).job_ids == [job.id]

@@ -97,7 +97,8 @@ def test_delete_from_pending_and_from_ready(make_org, corpus_dir: Path) -> None:
     key = _doc(pending.id).storage_key  # type: ignore[union-attr]
     library.delete_document(owner, document_id=pending.id)
     assert _doc(pending.id) is None and not get_file_store().exists(key)
-    assert jobs.get_queue().count == 0 and jobs.fetch_ingest_job(pending.id) is None
+    assert jobs.get_queue(org_id=owner.org_id).count == 0
+    assert jobs.fetch_ingest_job(pending.id) is None
     run_worker()  # nothing left to do
 
     ready = _upload(owner, corpus_dir)
@@ -119,7 +120,7 @@ def test_reindex_from_ready_and_from_failed(make_org, corpus_dir: Path) -> None:
     run_worker()
     count = _chunk_count(view.id)
     again = library.reindex_document(owner, document_id=view.id)
-    assert again.status == "pending" and jobs.get_queue().count == 1
+    assert again.status == "pending" and jobs.get_queue(org_id=owner.org_id).count == 1
     run_worker()
     assert _doc(view.id).status == "ready" and _chunk_count(view.id) == count  # type: ignore[union-attr]
 

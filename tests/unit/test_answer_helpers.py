@@ -6,20 +6,14 @@ from __future__ import annotations
 import pytest
 
 from techdocs_app.cache import answer_key, normalize_query
-from techdocs_app.rag.answer import (
+from techdocs_app.rag.attributes import (
     DocumentProfile,
-    QuestionRejected,
     _present,
     assess_attributes,
-    assess_evidence,
     build_profile,
-    check_citations,
-    check_question,
-    is_weak,
-    key_terms,
-    not_found_text,
     question_parts,
 )
+from techdocs_app.rag.citations import check_citations
 from techdocs_app.rag.evaluation import (
     Question,
     QuestionResult,
@@ -29,6 +23,8 @@ from techdocs_app.rag.evaluation import (
     relevant_rank,
     summary_line,
 )
+from techdocs_app.rag.evidence import assess_evidence, is_weak, key_terms, not_found_text
+from techdocs_app.rag.questions import QuestionRejected, check_question
 from techdocs_app.rag.retrieve import SearchHit, identifier_regex, keyword_query
 
 

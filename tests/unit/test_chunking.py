@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from techdocs_app.rag.chunking import EMBED_TEXT_TOKENS, chunk_document
 from techdocs_app.rag.pdf import Block, PageContent, render_table
-from techdocs_app.rag.tokens import EMBEDDER_MAX_TOKENS, count_tokens
+from techdocs_app.text.wordpiece import EMBEDDER_MAX_TOKENS, count_tokens
 
 SENTENCE = "The spindle bearing preload is checked with a dial indicator before every run. "
 

@@ -14,7 +14,7 @@ import pytest
 
 from techdocs_app.rag.chunking import ChunkDraft, chunk_document
 from techdocs_app.rag.pdf import extract_document
-from techdocs_app.rag.tokens import EMBEDDER_MAX_TOKENS, count_tokens
+from techdocs_app.text.wordpiece import EMBEDDER_MAX_TOKENS, count_tokens
 
 EVAL_DIR = Path(__file__).resolve().parents[2].parent / "shared" / "eval"
 CORPUS = EVAL_DIR / "corpus"

@@ -17,7 +17,7 @@ from techdocs_app.rag.chunking import (
 )
 from techdocs_app.rag.embed_quality import ChunkRef, dense_metrics, load_questions
 from techdocs_app.rag.pdf import Block, PageContent, render_table
-from techdocs_app.rag.tokens import count_tokens
+from techdocs_app.text.wordpiece import count_tokens
 
 SENTENCE = "The spindle bearing preload is checked with a dial indicator before every run. "
 HEADER = ["Pin", "Name", "Type", "Max voltage (V)", "Function"]

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from techdocs_app.rag.identifiers import (
+from techdocs_app.text.identifiers import (
     extract_identifiers,
     normalize_identifier,
     query_identifiers,

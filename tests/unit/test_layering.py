@@ -1,4 +1,5 @@
-"""Import direction: services and workers never import reflex; vendor SDKs only in their modules."""
+"""Import direction: a table of which package may import which; services and workers never import
+reflex; vendor SDKs only in their modules; the text helpers import nothing of the app."""
 
 from __future__ import annotations
 
@@ -75,6 +76,136 @@ def test_vendor_sdks_only_in_their_provider_modules() -> None:
             if not rel.startswith(VENDOR_SDKS[sdk]):
                 offenders.append(f"{rel} imports {sdk}")
     assert offenders == []
+
+
+# Which parts of the app each part may import (lazy imports inside functions count too). A part
+# is a top-level package or module of techdocs_app (`workers` is the worker package). The order
+# follows DESIGN.md: pages → components → state → services → db, providers → text, settings,
+# errors. A new part needs a row here; an import not in its row fails the test.
+_BASE = frozenset({"settings", "errors"})
+_INFRA = _BASE | {"db", "text"}
+_SERVICES = _INFRA | {
+    "auth",
+    "cache",
+    "conversations",
+    "jobs",
+    "library",
+    "maintenance",
+    "memory",
+    "providers",
+    "queue_health",
+    "rag",
+    "storage",
+}
+ALLOWED_IMPORTS: dict[str, frozenset[str]] = {
+    # foundations: nothing of the app (settings and errors may not even import each other)
+    "text": frozenset(),
+    "settings": frozenset(),
+    "errors": frozenset(),
+    # data and vendors
+    "db": _BASE,
+    "providers": _BASE | {"text"},
+    "cache": _BASE,
+    "storage": _BASE,
+    "jobs": _BASE,
+    "embedded": _BASE,
+    # operations: health and readiness checks, metrics, logs
+    "observability": _INFRA,
+    # services
+    "auth": _INFRA,
+    "memory": _INFRA | {"cache", "providers"},
+    "rag": _INFRA | {"auth", "cache", "memory", "providers", "storage"},
+    "conversations": _INFRA | {"auth", "memory", "rag"},
+    "library": _INFRA | {"auth", "jobs", "page_images", "providers", "rag", "storage", "throttles"},
+    # the ingestion queue: periodic maintenance (reconcile, sweeps), health read from RQ
+    "maintenance": _INFRA | {"jobs", "rag"},
+    "queue_health": _INFRA | {"auth", "jobs"},
+    # security helpers: rate limits and their rules, retention, upload spooling, safe text
+    "safe_text": frozenset(),
+    "page_images": _BASE,
+    "upload_spool": _BASE,
+    "ratelimit": _BASE | {"cache"},
+    "throttles": _BASE | {"auth", "cache", "ratelimit"},
+    "retention": _INFRA,
+    # ASGI middleware (headers, upload guard) and vendor webhooks / sign-in routes
+    "web": _BASE | {"auth"},
+    "webhooks": _BASE | {"auth"},
+    # web routes outside Reflex (page images, health)
+    "api": _SERVICES | {"observability", "webhooks"},
+    # the Reflex UI
+    "state": _SERVICES | {"api", "safe_text", "throttles", "upload_spool"},
+    "components": _BASE,
+    "pages": _BASE | {"components", "state"},
+    "techdocs_app": _SERVICES | {"api", "components", "pages", "state", "web"},
+    # entry points and tools
+    "workers": _SERVICES,
+    "cli": _SERVICES | {"bench", "embedded", "observability", "retention"},
+    "bench": _SERVICES | {"embedded", "state"},
+    "__main__": _SERVICES | {"cli"},
+}
+
+
+def _part(path: Path) -> str:
+    rel = path.relative_to(REPO).with_suffix("")
+    if rel.parts[0] == "workers":
+        return "workers"
+    return rel.parts[1]
+
+
+def _app_imports(path: Path) -> set[str]:
+    """The parts of the app (`techdocs_app.X`, `workers`) that a file imports, lazily or not."""
+    found: set[str] = set()
+    for node in ast.walk(ast.parse(path.read_text(), filename=str(path))):
+        names: list[str] = []
+        if isinstance(node, ast.Import):
+            names = [alias.name for alias in node.names]
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            names = [node.module]
+            if node.module == "techdocs_app":
+                names = [f"techdocs_app.{alias.name}" for alias in node.names]
+        for name in names:
+            parts = name.split(".")
+            if parts[0] == "techdocs_app" and len(parts) > 1:
+                found.add(parts[1])
+            elif parts[0] == "workers":
+                found.add("workers")
+    return found
+
+
+def test_every_import_between_parts_is_in_the_table() -> None:
+    files = sorted([*APP.rglob("*.py"), *(REPO / "workers").rglob("*.py")])
+    assert files
+    unknown: set[str] = set()
+    offenders: list[str] = []
+    for path in files:
+        if path == APP / "__init__.py":
+            continue
+        part = _part(path)
+        if part not in ALLOWED_IMPORTS:
+            unknown.add(part)
+            continue
+        for target in sorted(_app_imports(path) - {part}):
+            if target not in ALLOWED_IMPORTS[part]:
+                offenders.append(f"{path.relative_to(REPO)} ({part}) imports {target}")
+    assert not unknown, f"add a row to ALLOWED_IMPORTS for: {sorted(unknown)}"
+    assert offenders == []
+
+
+def test_the_text_helpers_run_without_the_rest_of_the_app() -> None:
+    code = (
+        "import importlib, pkgutil, sys\n"
+        "import techdocs_app.text as pkg\n"
+        "for m in pkgutil.iter_modules(pkg.__path__):\n"
+        "    importlib.import_module(f'techdocs_app.text.{m.name}')\n"
+        "app = sorted(k for k in sys.modules if k.startswith('techdocs_app.')\n"
+        "             and not k.startswith('techdocs_app.text'))\n"
+        "print('APP:' + ','.join(app))\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, timeout=120
+    )
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert "APP:\n" in out.stdout, out.stdout
 
 
 def test_package_init_is_empty() -> None:

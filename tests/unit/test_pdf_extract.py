@@ -10,6 +10,7 @@ import pytest
 from techdocs_app.errors import UploadRejected
 from techdocs_app.rag import pdf as pdfmod
 from techdocs_app.rag.pdf import extract_document, extract_page, inspect_pdf
+from techdocs_app.rag.pdf import ocr as pdf_ocr
 
 CORPUS = Path(__file__).resolve().parents[2].parent / "shared" / "eval" / "corpus"
 
@@ -128,8 +129,8 @@ def test_missing_tesseract_data_raises_a_clear_error(
     path = tmp_path / "scan.pdf"
     _image_only_pdf(path, ["Nothing to read without OCR"])
     monkeypatch.setenv("TESSDATA_PREFIX", str(tmp_path / "nowhere"))
-    monkeypatch.setattr(pdfmod.glob, "glob", lambda pattern: [])
-    monkeypatch.setattr(pdfmod, "_TESSDATA_FALLBACKS", (str(tmp_path / "none"),))
+    monkeypatch.setattr(pdf_ocr.glob, "glob", lambda pattern: [])
+    monkeypatch.setattr(pdf_ocr, "_TESSDATA_FALLBACKS", (str(tmp_path / "none"),))
     pdfmod.tessdata_dir.cache_clear()
     try:
         with pytest.raises(pdfmod.OcrUnavailable) as exc:
@@ -191,12 +192,12 @@ def test_ocr_without_the_tesseract_program_uses_the_linked_ocr(
     """Only the language data installed (no `tesseract` on PATH): still read, in-process."""
     path = tmp_path / "scan.pdf"
     _image_only_pdf(path, ["Torque spec 25 Nm"])
-    monkeypatch.setattr(pdfmod.shutil, "which", lambda name: None)
-    pdfmod._tesseract_program.cache_clear()
+    monkeypatch.setattr(pdf_ocr.shutil, "which", lambda name: None)
+    pdf_ocr._tesseract_program.cache_clear()
     calls: list[tuple[int, int]] = []
     try:
         [page] = extract_document(path, on_page=lambda done, total: calls.append((done, total)))
     finally:
-        pdfmod._tesseract_program.cache_clear()
+        pdf_ocr._tesseract_program.cache_clear()
     assert page.ocr and "Torque spec 25 Nm" in " ".join(b.text for b in page.blocks)
     assert calls == [(1, 1)]

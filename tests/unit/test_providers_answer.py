@@ -8,7 +8,7 @@ from techdocs_app.errors import ProviderError, ProviderTimeout
 from techdocs_app.providers.anthropic_answer import ClaudeAnswerer
 from techdocs_app.providers.base import Answerer, AnswerStreamInfo, SourcePassage, Turn
 from techdocs_app.providers.local_answer import ExtractiveAnswerer
-from techdocs_app.rag.prompts import NOT_FOUND_SENTENCE
+from techdocs_app.providers.prompts import NOT_FOUND_SENTENCE
 from tests.fakes.vendors import FakeVendors
 
 RT2 = SourcePassage(

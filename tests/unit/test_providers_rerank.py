@@ -8,7 +8,9 @@ import pytest
 
 from techdocs_app.providers.base import RerankCandidate, Reranker
 from techdocs_app.providers.cohere_rerank import CohereReranker
-from techdocs_app.providers.local_rerank import LocalReranker, find_identifiers, stem, terms
+from techdocs_app.providers.local_rerank import LocalReranker
+from techdocs_app.text.identifiers import find_identifiers
+from techdocs_app.text.words import stem, terms
 from tests.fakes.vendors import FakeVendors
 
 PASSAGES = [

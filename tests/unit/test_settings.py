@@ -53,6 +53,7 @@ def test_production_with_everything_set_starts() -> None:
         redis_url="redis://cache.example:6379/0",
         session_secret="a-long-random-secret-for-production-use",
         upload_dir="/srv/uploads",
+        app_url="https://techdocs.example",
     )
     s.check_production()
 
@@ -81,6 +82,7 @@ def test_production_requires_webhook_secrets_for_configured_vendors() -> None:
         redis_url="redis://cache.example:6379/0",
         session_secret="a-long-random-secret-for-production-use",
         upload_dir="/srv/uploads",
+        app_url="https://techdocs.example",
         stripe_secret_key="sk_live_x",
     )
     with pytest.raises(UnsafeProductionSettings, match="STRIPE_WEBHOOK_SECRET"):

@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import re
 
+from techdocs_app.text.words import compact
+
 _TOKEN = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9_\-./+#]*[A-Za-z0-9])?(?:\[\d+(?::\d+)?\])?")
 
 _UNITS = (
@@ -139,3 +141,14 @@ def extract_identifiers(text: str) -> list[str]:
 def query_identifiers(query: str) -> list[str]:
     """Identifiers in a user question; accepts lower-case typing ("e302", "stm32f103rct6")."""
     return _extract(query, lenient=True)
+
+
+def find_identifiers(text: str) -> list[str]:
+    """Part numbers, model names and codes in `text` as compact keys ('QSFP100GER4LAFL'), so the
+    hyphenation and spacing of a manual never decide a match."""
+    out: list[str] = []
+    for value in query_identifiers(text):
+        key = compact(normalize_identifier(value))
+        if len(key) >= 2 and key not in out:
+            out.append(key)
+    return out

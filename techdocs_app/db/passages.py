@@ -1,0 +1,85 @@
+"""Reads the answer pipeline makes (keyword-only, every function filters on org_id): the
+organization's index version, the manuals searched, parent sections of retrieved chunks, and a
+manual's whole text for the evidence decision."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import NamedTuple
+
+from sqlmodel import Session, col, select
+
+from techdocs_app.db.models import Chunk, Document, Organization
+
+
+class ManualFingerprint(NamedTuple):
+    """What identifies one indexed version of a manual (a re-index changes it)."""
+
+    document_id: int
+    title: str
+    filename: str
+    sha256: str
+    chunk_count: int
+
+
+class ManualChunk(NamedTuple):
+    document_id: int
+    chunk_id: int
+    parent_id: int | None
+    content: str
+
+
+def index_version(session: Session, *, org_id: int) -> int | None:
+    """The organization's index version (None when the organization does not exist)."""
+    return session.exec(select(Organization.index_version).where(Organization.id == org_id)).first()
+
+
+def ready_document_titles(
+    session: Session, *, org_id: int, document_ids: Sequence[int] | None
+) -> list[str]:
+    """Titles (else file names) of the organization's ready manuals, optionally only these."""
+    stmt = select(Document.title, Document.filename).where(
+        Document.org_id == org_id, Document.status == "ready"
+    )
+    if document_ids is not None:
+        stmt = stmt.where(col(Document.id).in_(list(document_ids)))
+    rows = session.exec(stmt.order_by(col(Document.title))).all()
+    return [title or filename for title, filename in rows]
+
+
+def chunk_texts(session: Session, *, org_id: int, chunk_ids: Sequence[int]) -> dict[int, str]:
+    """chunk id -> content for these chunks of the organization."""
+    if not chunk_ids:
+        return {}
+    rows = session.exec(
+        select(col(Chunk.id), Chunk.content).where(
+            Chunk.org_id == org_id, col(Chunk.id).in_(list(chunk_ids))
+        )
+    ).all()
+    return {int(i or 0): c for i, c in rows}
+
+
+def manual_fingerprints(
+    session: Session, *, org_id: int, document_ids: Sequence[int]
+) -> list[ManualFingerprint]:
+    documents = session.exec(
+        select(Document).where(Document.org_id == org_id, col(Document.id).in_(list(document_ids)))
+    ).all()
+    return [
+        ManualFingerprint(
+            int(d.id or 0), d.title or "", d.filename or "", d.sha256 or "", int(d.chunk_count or 0)
+        )
+        for d in documents
+    ]
+
+
+def manual_chunks(
+    session: Session, *, org_id: int, document_ids: Sequence[int]
+) -> list[ManualChunk]:
+    """Every chunk of these manuals, in document order."""
+    rows = session.exec(
+        select(col(Chunk.document_id), col(Chunk.id), Chunk.parent_id, Chunk.content)
+        .where(Chunk.org_id == org_id, col(Chunk.document_id).in_(list(document_ids)))
+        .order_by(col(Chunk.document_id), col(Chunk.ordinal))
+    ).all()
+    return [ManualChunk(int(d), int(c or 0), p, content) for d, c, p, content in rows]

@@ -1,0 +1,392 @@
+"""Whether the subject's manuals mention what the question asks for (the attribute check).
+
+A question names a subject (a product, model or part: words of a manual's title or file name,
+identifiers) and asks for an attribute of it ("MTBF", "nozzle torque", "Wi-Fi bands"). Retrieval
+always finds the subject's manual, so similarity alone cannot tell "the manual says" from "the
+manual is about this product but never mentions that". The check looks the asked-for words up in
+the whole text of the subject's manuals (profiles cached per document version).
+"""
+
+from __future__ import annotations
+
+import bisect
+import re
+import threading
+from collections import OrderedDict
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from techdocs_app.db import passages as passages_db
+from techdocs_app.db.engine import session_scope
+from techdocs_app.rag.retrieve import SearchHit
+from techdocs_app.text.identifiers import query_identifiers
+from techdocs_app.text.words import STOPWORDS
+from techdocs_app.text.words import stem as rerank_stem
+
+_QUALIFIERS = frozenset(
+    """maximum minimum max min typical typically nominal default factory lowest highest largest
+    smallest biggest best worst recommended allowed allowable permissible approximately approx
+    roughly exactly actual actually likely possible usual usually normally normal standard
+    specified required correct right proper total overall exact""".split()
+)
+"""Words that qualify the asked-for value; manuals often state the value without them."""
+_FILLER = frozenset(
+    """accept accepts accepted support supports supported take takes taking need needs needed
+    denote denotes denoted decode indicate indicates indicated correspond corresponds mean meaning
+    explain describe find found know work works working happen happens keep keeps go goes going
+    run runs running make makes check walk through give gives call called look like kind sort
+    type cause causes caused compare compared comparison versus vs per fix solve avoid prevent
+    stop instead then once there here enough worth better reduce procedure procedures step steps
+    method way start starting change changing letter letters digit digits character characters
+    value values figure anything something whether happen according supposed""".split()
+)
+"""Question words that describe the form of the answer, not the attribute asked for."""
+_NAME_GENERIC = frozenset(
+    """manual manuals datasheet data sheet guide module reference quick start quickstart
+    troubleshooting setting settings operation operating user instructions series document pdf
+    www com site search the and for of""".split()
+)
+_SYNONYMS: dict[str, tuple[str, ...]] = {
+    # General equivalences of technical writing (abbreviations and part names), both directions.
+    "led": ("indicator", "light", "lamp"),
+    "indicator": ("led", "light"),
+    "stepper": ("motor",),
+    "rx": ("receiver", "receive", "input"),
+    "tx": ("transmitter", "transmit", "output"),
+    "temp": ("temperature",),
+    "psu": ("power",),
+    "mcu": ("microcontroller", "processor", "cpu"),
+    "cpu": ("mcu", "processor", "core"),
+    "size": ("dimension", "dimensions", "mm"),
+    "weight": ("mass", "kg", "g"),
+    "weigh": ("weight", "mass", "kg"),
+    "draw": ("consumption", "current", "power"),
+    "pinout": ("pin",),
+    "wattage": ("watt", "watts", "w"),
+}
+_WH_RE = re.compile(
+    r"\b(?:what|which|how\s+(?:much|many|long|fast|far|big|hot|heavy|high|low|often|is|are))\b"
+    r"(?:\s+(?:is|are|was|were|does|do|did|the|a|an|kind\s+of|type\s+of|sort\s+of))*\s+(.+)",
+    re.IGNORECASE,
+)
+_PHRASE_END_RE = re.compile(
+    r"\b(?:of|for|on|in|at|to|does|do|did|is|are|was|were|should|can|could|must|will|would|when|"
+    r"with|from|by|that|before|after|if|while|i|you|we|it)\b|[?,;:!.]\s|[?,;!]$",
+    re.IGNORECASE,
+)
+_Q_TOKEN_RE = re.compile(r"[a-z0-9]+(?:[.,:/+\-][a-z0-9]+)*")
+ATTRIBUTE_MIN_COVERAGE = 0.5
+"""Share of the question's attribute words the subject's manuals must contain."""
+
+
+def _norm_version(token: str) -> str:
+    return re.sub(r"(\d)\.0+$", r"\1", token)
+
+
+def _compact(token: str) -> str:
+    return re.sub(r"[^a-z0-9]", "", token.lower())
+
+
+def _vocabulary(text_: str) -> set[str]:
+    """Every word of `text_` as written, stemmed, split at punctuation and compacted."""
+    out: set[str] = set()
+    for token in _Q_TOKEN_RE.findall(text_.lower()):
+        out.add(token)
+        out.add(rerank_stem(token))
+        parts = [p for p in re.split(r"[.,:/+\-]", token) if p]
+        if len(parts) > 1:
+            out.add(_compact(token))
+            out.add(_norm_version(token))
+            for part in parts:
+                out.add(part)
+                out.add(rerank_stem(part))
+    return out
+
+
+class Lexicon:
+    """A set of words with fast prefix look-ups (abbreviations) and digit-bearing words (codes)."""
+
+    def __init__(self, words: set[str] | frozenset[str]) -> None:
+        self.words = frozenset(words)
+        self.sorted = sorted(self.words)
+        self.with_digits = [w for w in self.sorted if _has_digit(w)]
+
+    def has_prefix(self, prefix: str) -> bool:
+        i = bisect.bisect_right(self.sorted, prefix)
+        return i < len(self.sorted) and self.sorted[i].startswith(prefix)
+
+
+@dataclass(frozen=True)
+class DocumentProfile:
+    """What one manual says, for the attribute check: its name words, its whole vocabulary and
+    the vocabulary of each section (parent section, or a chunk that has no parent)."""
+
+    document_id: int
+    names: frozenset[str]
+    lexicon: Lexicon
+    sections: tuple[Lexicon, ...]
+
+
+def name_words(title: str, filename: str) -> frozenset[str]:
+    """Words of a manual's title and file name that can name a subject ('rt2', 'ender3', 'ender',
+    'skr'); generic words ('manual', 'datasheet') are left out."""
+    out: set[str] = set()
+    stem_name = re.sub(r"\.pdf$", "", filename, flags=re.IGNORECASE)
+    for token in re.split(r"[^a-z0-9.]+", f"{title} {stem_name}".lower()):
+        token = token.strip(".")
+        if not token or token in _NAME_GENERIC:
+            continue
+        out.add(_norm_version(token))
+        for piece in re.findall(r"[a-z]+|\d+", token):
+            if len(piece) >= 2 and piece not in _NAME_GENERIC and not piece.isdigit():
+                out.add(piece)
+    return frozenset(out)
+
+
+def build_profile(
+    document_id: int, title: str, filename: str, sections: Sequence[str]
+) -> DocumentProfile:
+    section_sets = [_vocabulary(s) for s in sections]
+    vocabulary: set[str] = _vocabulary(title)
+    for words in section_sets:
+        vocabulary |= words
+    return DocumentProfile(
+        document_id=document_id,
+        names=name_words(title, filename),
+        lexicon=Lexicon(vocabulary),
+        sections=tuple(Lexicon(w) for w in section_sets),
+    )
+
+
+def _has_digit(token: str) -> bool:
+    return any(ch.isdigit() for ch in token)
+
+
+def _names_match(token: str, names: frozenset[str]) -> bool:
+    token = _norm_version(token)
+    if token in names:
+        return True
+    if _has_digit(token) and len(token) >= 3:
+        key = _compact(token)
+        # "stm32f103rct6" names the manual "stm32f103_datasheet"; "f103" too.
+        return any(
+            len(n) >= 3 and _has_digit(n) and (_compact(n) in key or key in _compact(n))
+            for n in names
+        )
+    return False
+
+
+def _question_words(text_: str) -> list[tuple[str, str]]:
+    """(token, stem) of the content words; word compounds ('heated-bed') split into their words,
+    compounds with digits (part numbers) kept whole."""
+    out: list[tuple[str, str]] = []
+    for token in _Q_TOKEN_RE.findall(text_.lower()):
+        if token in STOPWORDS:
+            continue
+        parts = [p for p in re.split(r"[.,:/+\-]", token) if p]
+        if len(parts) > 1 and not _has_digit(token):
+            out.extend((p, rerank_stem(p)) for p in parts if p not in STOPWORDS)
+        else:
+            out.append((token, rerank_stem(token)))
+    return out
+
+
+def _spellings(word: str) -> set[str]:
+    """British/American spellings: 'colour' -> 'color', 'aluminium' -> 'aluminum'."""
+    out = {word}
+    if "our" in word:
+        out.add(word.replace("our", "or"))
+    if word.endswith(("ise", "ised", "ising")):
+        out.add(word.replace("is", "iz"))
+    if word == "aluminium":
+        out.add("aluminum")
+    return out
+
+
+def _present(token: str, stem_: str, lexicon: Lexicon) -> bool:
+    """Whether a question word occurs in a lexicon: as written, stemmed, as an abbreviation or
+    longer form ('temp'/'temperature'), in the other spelling, or as a common synonym."""
+    words = lexicon.words
+    if (_spellings(token) | _spellings(stem_)) & words:
+        return True
+    if _has_digit(token):
+        key = _compact(token)
+        return len(key) >= 2 and (
+            key in words or (len(key) >= 4 and any(key in w for w in lexicon.with_digits))
+        )
+    if len(stem_) >= 4 and lexicon.has_prefix(stem_):
+        return True
+    if any(token[:k] in words for k in range(4, len(token))):
+        return True
+    return any(s in words for s in _SYNONYMS.get(token, ()) + _SYNONYMS.get(stem_, ()))
+
+
+def _identifier_present(identifier: str, lexicon: Lexicon) -> bool:
+    """'TMC2209' as a word (or inside a longer code); 'PLS[2:0]' as its pieces."""
+    lowered = identifier.lower()
+    if _present(lowered, _compact(lowered), lexicon):
+        return True
+    pieces = re.findall(r"[a-z0-9]+", lowered)
+    return len(pieces) > 1 and all(p in lexicon.words for p in pieces)
+
+
+@dataclass
+class QuestionParts:
+    subject: set[str]
+    attributes: list[tuple[str, str]]
+    focus: list[tuple[str, str]]
+    identifiers: list[str]
+    focus_groups: list[list[tuple[str, str]]] = field(default_factory=list)
+    """The focus split at "and"/"or": 'supply voltage range and maximum current' is two."""
+
+
+def _needed(size: int) -> int:
+    """Words of a focus phrase that must share a section: all of a short one, all but one of a
+    long one (long phrases are the user's wording, a manual puts it its own way)."""
+    return size if size <= 3 else size - 1
+
+
+def question_parts(query: str, names: frozenset[str]) -> QuestionParts:
+    """Split a standalone question into its subject (words naming a manual, and context the
+    condenser appended in parentheses) and the attribute words; `focus` is the noun phrase a
+    what/which/how-much question asks for ('What Wi-Fi bands does …' -> wi, fi, bands)."""
+    main, _, context = query.partition("(")
+    main = re.sub(r"(?i)(\w)['’]s\b", r"\1", main)
+    words = _question_words(main)
+    subject: set[str] = set()
+    for token, stem_ in words + _question_words(context):
+        if _names_match(token, names) or _names_match(stem_, names):
+            subject.add(token)
+    tokens = [t for t, _ in words]
+    for i, token in enumerate(tokens):
+        # "Ender 3", "Module 4": a number right after a name belongs to it.
+        if token.isdigit() and i > 0 and tokens[i - 1] in subject:
+            subject.add(token)
+
+    def _keep(token: str, stem_: str) -> bool:
+        return token not in subject and not ({token, stem_} & (_QUALIFIERS | _FILLER))
+
+    attributes: list[tuple[str, str]] = []
+    for token, stem_ in words:
+        if _keep(token, stem_) and stem_ not in {s for _, s in attributes}:
+            attributes.append((token, stem_))
+    focus: list[tuple[str, str]] = []
+    groups: list[list[tuple[str, str]]] = []
+    match = _WH_RE.search(main)
+    if match:
+        rest = match.group(1)
+        end = _PHRASE_END_RE.search(rest)
+        phrase = rest[: end.start()] if end else rest
+        for piece in re.split(r"(?i)\b(?:and|or)\b|[,&]", phrase):
+            group = []
+            for token, stem_ in _question_words(piece):
+                if _keep(token, stem_) and (token, stem_) not in group:
+                    group.append((token, stem_))
+            if group:
+                groups.append(group)
+                focus.extend(w for w in group if w not in focus)
+    identifiers = [
+        i
+        for i in query_identifiers(main)
+        if not _names_match(i.lower(), names) and _compact(i) not in subject
+    ]
+    return QuestionParts(subject, attributes, focus, identifiers, groups)
+
+
+def assess_attributes(
+    query: str, hits: Sequence[SearchHit], profiles: dict[int, DocumentProfile]
+) -> dict[str, Any]:
+    """Whether the subject's manuals mention what the question asks for.
+
+    The subject's manuals are those among `hits` whose names match the most subject words (all of
+    them when the question names none). Returns the attribute words missing from those manuals,
+    the focus words missing, the share of attribute words present, and whether the question's
+    other identifiers (a component like 'TMC2209') share one section with the focus words.
+    """
+    doc_ids = list(dict.fromkeys(h.document_id for h in hits if h.document_id in profiles))
+    if not doc_ids:
+        return {}
+    all_names = frozenset().union(*(profiles[d].names for d in doc_ids))
+    parts = question_parts(query, all_names)
+    score = {
+        d: sum(1 for t in parts.subject if _names_match(t, profiles[d].names)) for d in doc_ids
+    }
+    best = max(score.values())
+    eligible = [profiles[d] for d in doc_ids if score[d] == best]
+
+    def _anywhere(token: str, stem_: str) -> bool:
+        return any(_present(token, stem_, p.lexicon) for p in eligible)
+
+    missing = [t for t, s in parts.attributes if not _anywhere(t, s)]
+    focus_missing = [t for t, s in parts.focus if not _anywhere(t, s)]
+    coverage = 1.0 - len(missing) / len(parts.attributes) if parts.attributes else 1.0
+    together = True
+    if parts.focus and not focus_missing:
+        # Each asked-for phrase, with the other parts the question names, in one section.
+        together = all(
+            any(
+                all(_identifier_present(i, section) for i in parts.identifiers)
+                and sum(1 for t, s in group if _present(t, s, section)) >= _needed(len(group))
+                for p in eligible
+                for section in p.sections
+            )
+            for group in parts.focus_groups
+        )
+    return {
+        "subject": sorted(parts.subject),
+        "manuals": [p.document_id for p in eligible],
+        "attributes": [t for t, _ in parts.attributes],
+        "missing": missing,
+        "focus": [t for t, _ in parts.focus],
+        "focus_missing": focus_missing,
+        "attr_coverage": round(coverage, 4),
+        "together": together,
+    }
+
+
+# --- profiles of the manuals (read once per indexed version, kept in memory) ----------------------
+
+_PROFILE_CACHE: OrderedDict[tuple[int, int, str, int], DocumentProfile] = OrderedDict()
+_PROFILE_CACHE_SIZE = 64
+_PROFILE_LOCK = threading.Lock()
+
+
+def document_profiles(org_id: int, document_ids: Sequence[int]) -> dict[int, DocumentProfile]:
+    """Profiles of these manuals, cached in memory by document, content hash and chunk count (so
+    a re-indexed or replaced manual is profiled again). A first look reads the manual's chunks
+    once (~0.8 s for a 130-page datasheet); later looks cost one small query."""
+    wanted_ids = list(dict.fromkeys(int(d) for d in document_ids))
+    out: dict[int, DocumentProfile] = {}
+    with session_scope(org_id=org_id) as session:
+        docs = passages_db.manual_fingerprints(session, org_id=org_id, document_ids=wanted_ids)
+        keys = {d.document_id: (org_id, d.document_id, d.sha256, d.chunk_count) for d in docs}
+        missing: list[int] = []
+        with _PROFILE_LOCK:
+            for doc_id, key in keys.items():
+                if key in _PROFILE_CACHE:
+                    _PROFILE_CACHE.move_to_end(key)
+                    out[doc_id] = _PROFILE_CACHE[key]
+                else:
+                    missing.append(doc_id)
+        if not missing:
+            return out
+        rows = passages_db.manual_chunks(session, org_id=org_id, document_ids=missing)
+    sections: dict[int, dict[int, list[str]]] = {}
+    for row in rows:
+        sections.setdefault(row.document_id, {}).setdefault(
+            int(row.parent_id or row.chunk_id), []
+        ).append(row.content)
+    for doc in docs:
+        if doc.document_id not in missing:
+            continue
+        groups = sections.get(doc.document_id, {})
+        profile = build_profile(
+            doc.document_id, doc.title, doc.filename, ["\n".join(g) for g in groups.values()]
+        )
+        out[doc.document_id] = profile
+        with _PROFILE_LOCK:
+            _PROFILE_CACHE[keys[doc.document_id]] = profile
+            while len(_PROFILE_CACHE) > _PROFILE_CACHE_SIZE:
+                _PROFILE_CACHE.popitem(last=False)
+    return out

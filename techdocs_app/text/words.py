@@ -1,0 +1,74 @@
+"""Words of technical text: stop words, a small stemmer, content terms and compact keys.
+
+One copy for the whole app: the reranker, the extractive answerer, the condenser and the evidence
+decision all split text the same way.
+"""
+
+from __future__ import annotations
+
+import re
+from functools import lru_cache
+
+STOPWORDS = frozenset(
+    """a about above after again against all am an and any are as at be because been before being
+    below between both but by can could did do does doing done down during each few for from further
+    had has have having he her here hers him his how i if in into is it its itself just me more most
+    my no nor not now of off on once only or other our ours out over own same she should so some such
+    than that the their theirs them then there these they this those through to too under until up
+    very was we were what when where which while who whom why will with would you your yours
+    what's whats it's i'm i've don't doesn't isn't can't cannot also get gets got use used using
+    tell mean means need needs want please manual manuals say says said show shows let one ones
+    may might must shall much many way thing things instead still else""".split()
+)
+"""English function words plus question filler that never decides which passage answers."""
+
+_TOKEN_RE = re.compile(r"[A-Za-z0-9]+(?:[.,:/+\-][A-Za-z0-9]+)*[+\-]?")
+_SUFFIXES = ("ingly", "edly", "ings", "ing", "ies", "ied", "es", "ed", "ly", "s", "e")
+
+
+@lru_cache(maxsize=65536)
+def stem(word: str) -> str:
+    """A deliberately small suffix stripper: 'pins'/'pin', 'lacing'/'lace', 'clears'/'clear'."""
+    if len(word) <= 3 or not word.isalpha():
+        return word
+    for suffix in _SUFFIXES:
+        if word.endswith(suffix) and len(word) - len(suffix) >= 3:
+            if suffix == "s" and word.endswith("ss"):
+                return word
+            base = word[: -len(suffix)]
+            return base + "y" if suffix in ("ies", "ied") else base
+    return word
+
+
+def raw_tokens(text: str) -> list[str]:
+    """Lower-cased word tokens; compounds like `qsfp-100g-er4l` or `12,6` stay whole."""
+    return [t.lower() for t in _TOKEN_RE.findall(text)]
+
+
+def terms(text: str, *, parts: bool = True) -> list[str]:
+    """Content terms in order: stop words dropped, stemmed; compounds like `qsfp-100g-er4l` also
+    yield their parts (`parts=False` keeps only the compound, so one name counts once)."""
+    return list(_terms(text, parts))
+
+
+@lru_cache(maxsize=8192)
+def _terms(text: str, parts: bool) -> tuple[str, ...]:
+    """Cached: the same chunks come back as candidates question after question."""
+    out: list[str] = []
+    for token in raw_tokens(text):
+        if token in STOPWORDS:
+            continue
+        pieces = re.split(r"[.,:/+\-]", token)
+        if len(pieces) > 1:
+            out.append(token)
+            if parts:
+                out.extend(stem(p) for p in pieces if len(p) >= 2 and p not in STOPWORDS)
+        else:
+            out.append(stem(token))
+    return tuple(out)
+
+
+@lru_cache(maxsize=65536)
+def compact(text: str) -> str:
+    """Upper-case letters and digits only: 'QSFP-100G ER4L' -> 'QSFP100GER4L'."""
+    return re.sub(r"[^A-Z0-9]", "", text.upper())

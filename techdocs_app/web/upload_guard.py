@@ -1,0 +1,131 @@
+"""`POST /_upload`: who may send a body, and how much of it.
+
+Reflex's upload route reads the request body as soon as it is called. This middleware runs
+first and answers without reading a byte of the body when:
+
+- there is no valid session cookie (401), or its member may not manage the library (403): only
+  owners and admins upload manuals;
+- the declared `Content-Length` is above what one upload may carry (413).
+
+Past those checks the body goes through, counted as it streams: once it exceeds the limit the
+route sees the client as gone (it stops reading and drops what it has) and the client gets 413.
+The Library's upload handler (`state/library.py`) streams each file to a temporary file and stops
+at `MAX_UPLOAD_MB` per file with a message on the page; this is the backstop for clients that are
+not the Library page.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+from collections.abc import Callable
+
+from techdocs_app.auth import Principal
+from techdocs_app.auth.permissions import DENIED_MESSAGES, Action, allowed
+from techdocs_app.web.client import header, session_token
+from techdocs_app.web.headers import ASGIApp, Message, Receive, Scope, Send
+
+log = logging.getLogger(__name__)
+
+UPLOAD_PATH = "/_upload"
+MULTIPART_OVERHEAD = 1024 * 1024
+"""Room for the multipart framing and the small form fields around the files."""
+
+
+class UploadGuard:
+    def __init__(
+        self,
+        app: ASGIApp,
+        *,
+        max_body_bytes: int,
+        resolve_principal: Callable[[str | None], Principal | None],
+        path: str = UPLOAD_PATH,
+    ) -> None:
+        self.app = app
+        self.max_body_bytes = max_body_bytes
+        self.resolve_principal = resolve_principal
+        self.path = path
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if (
+            scope["type"] != "http"
+            or scope.get("method") != "POST"
+            or scope.get("path", "").rstrip("/") != self.path
+        ):
+            await self.app(scope, receive, send)
+            return
+
+        principal = await asyncio.to_thread(self.resolve_principal, session_token(scope))
+        if principal is None:
+            await _refuse(send, 401, "Sign in to upload manuals.")
+            return
+        if not allowed(principal.role, Action.MANAGE_DOCUMENTS):
+            log.info(
+                "upload refused org_id=%s user_id=%s: role", principal.org_id, principal.user_id
+            )
+            await _refuse(send, 403, DENIED_MESSAGES[Action.MANAGE_DOCUMENTS])
+            return
+        declared = header(scope, b"content-length")
+        if declared and (not declared.isdigit() or int(declared) > self.max_body_bytes):
+            await _refuse(send, 413, _too_large(self.max_body_bytes))
+            return
+
+        received = 0
+        over = False
+        responded = False
+
+        async def counted_receive() -> Message:
+            nonlocal received, over
+            if over:
+                return {"type": "http.disconnect"}
+            message = await receive()
+            if message["type"] == "http.request":
+                received += len(message.get("body", b""))
+                if received > self.max_body_bytes:
+                    over = True
+                    log.info(
+                        "upload cut off org_id=%s user_id=%s after %s bytes",
+                        principal.org_id,
+                        principal.user_id,
+                        received,
+                    )
+                    return {"type": "http.disconnect"}
+            return message
+
+        async def guarded_send(message: Message) -> None:
+            nonlocal responded
+            if not over:
+                await send(message)
+                return
+            # The route gave up on the body: the client hears why, once.
+            if not responded:
+                responded = True
+                await _refuse(send, 413, _too_large(self.max_body_bytes))
+
+        await self.app(scope, counted_receive, guarded_send)
+        if over and not responded:
+            await _refuse(send, 413, _too_large(self.max_body_bytes))
+
+
+def _too_large(limit: int) -> str:
+    return (
+        f"This upload is larger than {limit // (1024 * 1024)} MB. "
+        "Upload fewer or smaller PDFs at a time."
+    )
+
+
+async def _refuse(send: Send, status: int, detail: str) -> None:
+    body = json.dumps({"detail": detail}).encode()
+    await send(
+        {
+            "type": "http.response.start",
+            "status": status,
+            "headers": [
+                (b"content-type", b"application/json"),
+                (b"content-length", str(len(body)).encode()),
+                (b"connection", b"close"),
+            ],
+        }
+    )
+    await send({"type": "http.response.body", "body": body})

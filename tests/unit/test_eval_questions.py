@@ -1,0 +1,282 @@
+"""The independent question set (tests/eval): schema, follow-up chains, evidence, the split.
+
+The questions in tests/eval/tune.jsonl and tests/eval/validate.jsonl measure the answer pipeline;
+nobody tunes on validate. This file checks that every answerable question's evidence really is on
+one of its cited pages (PyMuPDF text of ../shared/eval/corpus, or the committed tesseract text for
+OCR-only pages), that near misses really are absent from the manual a user would expect, and that
+the committed split is exactly what tests/eval/split.py produces.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import re
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.eval.split import SIDES, load_written, render, split_questions
+
+ROOT = Path(__file__).resolve().parents[2]
+EVAL = ROOT / "tests" / "eval"
+SHARED_EVAL = ROOT.parent / "shared" / "eval"
+CORPUS = SHARED_EVAL / "corpus"
+OCR_PAGES = EVAL / "ocr_pages.json"
+
+KINDS = {
+    "spec_lookup",
+    "table",
+    "troubleshooting",
+    "procedure",
+    "part_number",
+    "followup",
+    "not_in_docs",
+}
+DOCS = {
+    "arista_qsfp_100g_erl4",
+    "btt_skr_mini_e3_v2_manual",
+    "cisco_cfp2_dco",
+    "ender3_pcb_parts",
+    "ender3_quickstart",
+    "ender3_reference_data",
+    "ender3_troubleshooting",
+    "neets_module4",
+    "smartoptics_ts2017_sfp28",
+    "stm32f103_datasheet",
+    "timken_bearing_setting",
+    "trikdis_r11",
+    "trikdis_rl14",
+    "trikdis_rt2",
+}
+REQUIRED = {"id", "question", "answer", "doc", "pages", "kind"}
+OPTIONAL = {"evidence", "followup_of", "ocr", "closest_doc", "phrasing"}
+MINIMUMS = {"questions": 240, "followup": 40, "not_in_docs": 40, "technician": 60}
+
+# How each near miss was double-checked: none of these words or phrases occurs in the manual a
+# user would expect ("doc") or anywhere in the corpus ("corpus"), text layer and committed OCR.
+NID_ABSENT: dict[str, tuple[str, list[str]]] = {
+    "v016": ("doc", ["impedance", "ohm", "Ω"]),
+    "v017": ("doc", ["weight", "weigh", "kg"]),
+    "v018": ("doc", ["warranty", "guarantee"]),
+    "v043": ("doc", ["output power", "transmit power", "rf power", "watt", "mw"]),
+    "v044": ("corpus", ["r11m"]),
+    "v045": ("doc", ["bnc", "sma", "tnc", "n-type"]),
+    "v073": ("doc", ["poe", "power over ethernet", "802.3af"]),
+    "v074": ("doc", ["fuse"]),
+    "v075": ("doc", ["hour", "hours", "runtime", "autonomy"]),
+    "v076": ("doc", ["redundant", "redundancy", "hot-standby", "standby", "failover", "fail-over"]),
+    "v099": ("doc", ["bed current", "heating current", "rated current", "mos current"]),
+    "v100": ("doc", ["microstep", "microstepping", "micro-step", "1/16", "subdivision"]),
+    "v101": ("doc", ["v3.0", "v3"]),
+    "v158": ("doc", ["beta", "3950", "ntc", "b value"]),
+    "v159": ("corpus", ["petg"]),
+    "v160": ("doc", ["ohm", "Ω", "resistance"]),
+    "v179": ("doc", ["watt", "watts", "wattage"]),
+    "v180": ("doc", ["a4988", "tmc2208", "tmc2209", "drv8825", "driver"]),
+    "v181": ("doc", ["z-offset", "z offset", "offset"]),
+    "v193": ("doc", ["bed temperature", "temperature", "°c"]),
+    "v194": ("doc", ["10k", "4.7k", "ohm", "kω"]),
+    "v224": ("doc", ["clamp-up torque of", "capscrew torque of", "ft-lb", "lb-ft", "ft·lb"]),
+    "v225": ("doc", ["grease"]),
+    "v226": ("corpus", ["lm11949", "lm119"]),
+    "v227": ("doc", ["nut torque", "adjusting nut to", "ft-lb", "lb-ft"]),
+    "v228": ("doc", ["pull-out", "pullout", "pull test"]),
+    "v229": ("doc", ["#10 - #8", "#8 -", "#8 - #"]),
+    "v274": ("doc", ["torque"]),
+    "v291": ("doc", ["breakout", "break out", "4x25g", "4 x 25g"]),
+    "v292": ("corpus", ["lr4"]),
+    "v293": ("doc", ["weight", "weigh", "grams"]),
+    "v310": ("doc", ["ncs", "asr 9000"]),
+    "v311": ("corpus", ["400g"]),
+    "v312": ("doc", ["weight", "weigh", "grams"]),
+    "v326": ("doc", ["class 1", "laser class", "60825"]),
+    "v327": ("doc", ["40km", "40 km"]),
+    "v328": ("doc", ["jitter"]),
+    "v381": ("corpus", ["stm32f103c8", "f103c8", "c8t6"]),
+    "v382": ("doc", ["fpu", "floating-point", "floating point"]),
+    "v383": ("doc", ["parity"]),
+    "v384": ("doc", ["idcode", "id code"]),
+    "v385": ("corpus", ["lead-free", "sac305", "sac 305"]),
+}
+
+needs_corpus = pytest.mark.skipif(
+    not CORPUS.is_dir(), reason="eval corpus not present at ../shared/eval/corpus"
+)
+
+Question = dict[str, Any]
+
+
+def fold(text: str) -> str:
+    """Case and whitespace folded, as the eval's evidence_in_answer compares."""
+    return " ".join(text.lower().split())
+
+
+def _read(path: Path) -> list[Question]:
+    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line]
+
+
+@functools.cache
+def splits() -> dict[str, list[Question]]:
+    return {side: _read(EVAL / f"{side}.jsonl") for side in SIDES}
+
+
+def all_questions() -> list[Question]:
+    return [q for side in SIDES for q in splits()[side]]
+
+
+def answerable() -> list[Question]:
+    return [q for q in all_questions() if q["kind"] != "not_in_docs"]
+
+
+@functools.cache
+def page_texts(doc: str) -> tuple[str, ...]:
+    import pymupdf
+
+    with pymupdf.open(CORPUS / f"{doc}.pdf") as pdf:
+        return tuple(fold(page.get_text()) for page in pdf)
+
+
+@functools.cache
+def ocr_texts() -> dict[str, dict[int, str]]:
+    raw = json.loads(OCR_PAGES.read_text(encoding="utf-8"))
+    return {doc: {int(p): fold(t) for p, t in pages.items()} for doc, pages in raw.items()}
+
+
+def test_every_question_follows_the_schema() -> None:
+    for q in all_questions():
+        qid = str(q.get("id"))
+        assert REQUIRED <= set(q), (qid, REQUIRED - set(q))
+        assert set(q) <= REQUIRED | OPTIONAL, (qid, set(q) - REQUIRED - OPTIONAL)
+        assert re.fullmatch(r"v\d{3}", qid), qid
+        assert q["kind"] in KINDS, qid
+        assert q["question"].strip() and q["answer"].strip(), qid
+        assert ("followup_of" in q) == (q["kind"] == "followup"), qid
+        assert q.get("phrasing", "technician") == "technician", qid
+        assert q.get("ocr", True) is True, qid
+        if q["kind"] == "not_in_docs":
+            assert q["doc"] is None and q["pages"] == [], qid
+            assert q["answer"] == "NOT_IN_DOCS", qid
+            assert q.get("closest_doc") in DOCS, qid
+            assert not {"evidence", "ocr", "phrasing"} & set(q), qid
+            continue
+        assert q["doc"] in DOCS, qid
+        assert "closest_doc" not in q, qid
+        pages = q["pages"]
+        assert pages and all(isinstance(p, int) and p >= 1 for p in pages), qid
+        assert pages == sorted(set(pages)), qid
+        evidence = q.get("evidence")
+        assert isinstance(evidence, str) and evidence == evidence.lower(), qid
+        assert evidence == evidence.strip() and 3 <= len(evidence.split()) <= 10, qid
+
+
+def test_ids_are_unique_and_distinct_from_dev() -> None:
+    ids = Counter(q["id"] for q in all_questions())
+    assert not [i for i, n in ids.items() if n > 1]
+    dev = SHARED_EVAL / "dev.jsonl"
+    if dev.is_file():
+        assert not set(ids) & {q["id"] for q in _read(dev)}
+
+
+def test_followups_form_two_and_three_turn_chains_within_one_split() -> None:
+    for side, rows in splits().items():
+        position = {q["id"]: i for i, q in enumerate(rows)}
+        by_id = {q["id"]: q for q in rows}
+        for q in rows:
+            if q["kind"] != "followup":
+                continue
+            parent_id = q["followup_of"]
+            assert parent_id in by_id, f"{q['id']} follows {parent_id}, not in {side}"
+            assert position[parent_id] < position[q["id"]], q["id"]
+            turns, head = 2, by_id[parent_id]
+            while head["kind"] == "followup":
+                head = by_id[head["followup_of"]]
+                turns += 1
+            assert head["kind"] not in {"followup", "not_in_docs"}, q["id"]
+            assert turns <= 3, f"{q['id']} is turn {turns} of its chain"
+
+
+def test_minimum_counts() -> None:
+    rows = all_questions()
+    kinds = Counter(q["kind"] for q in rows)
+    assert len(rows) >= MINIMUMS["questions"]
+    assert kinds["followup"] >= MINIMUMS["followup"]
+    assert kinds["not_in_docs"] >= MINIMUMS["not_in_docs"]
+    technician = [q for q in rows if q.get("phrasing") == "technician"]
+    assert len(technician) >= MINIMUMS["technician"]
+
+
+def test_every_manual_and_every_kind_is_covered() -> None:
+    assert {q["kind"] for q in all_questions()} == KINDS
+    assert {q["doc"] for q in answerable()} == DOCS
+    assert {q["closest_doc"] for q in all_questions() if q["kind"] == "not_in_docs"} == DOCS
+
+
+def test_committed_split_is_the_output_of_split_py() -> None:
+    expected = split_questions(load_written())
+    for side in SIDES:
+        committed = (EVAL / f"{side}.jsonl").read_text(encoding="utf-8")
+        assert committed == render(expected[side]), f"{side}.jsonl differs from split.py output"
+
+
+def test_split_keeps_pages_chains_and_near_miss_manuals_on_one_side() -> None:
+    side_of_page: dict[tuple[str, int], str] = {}
+    side_of_near_miss_doc: dict[str, str] = {}
+    for side, rows in splits().items():
+        for q in rows:
+            if q["kind"] == "not_in_docs":
+                seen = side_of_near_miss_doc.setdefault(q["closest_doc"], side)
+                assert seen == side, f"near misses of {q['closest_doc']} on both sides"
+            for page in q["pages"]:
+                seen = side_of_page.setdefault((q["doc"], page), side)
+                assert seen == side, f"{q['doc']} p{page} on both sides"
+
+
+def test_both_sides_cover_every_kind_and_most_manuals() -> None:
+    sizes = {side: len(rows) for side, rows in splits().items()}
+    assert abs(sizes["tune"] - sizes["validate"]) <= 0.1 * sum(sizes.values())
+    for side, rows in splits().items():
+        assert {q["kind"] for q in rows} == KINDS, side
+        assert len({q["doc"] for q in rows if q["doc"]}) >= 10, side
+        assert sum(q["kind"] == "not_in_docs" for q in rows) >= 15, side
+        assert sum(q["kind"] == "followup" for q in rows) >= 15, side
+        assert sum(q.get("phrasing") == "technician" for q in rows) >= 20, side
+
+
+@needs_corpus
+@pytest.mark.parametrize("question", answerable(), ids=lambda q: q["id"])
+def test_evidence_is_on_a_cited_page(question: Question) -> None:
+    texts = page_texts(question["doc"])
+    assert question["pages"][-1] <= len(texts), "page beyond the end of the PDF"
+    evidence = fold(question["evidence"])
+    in_text_layer = [p for p in question["pages"] if evidence in texts[p - 1]]
+    if not question.get("ocr"):
+        assert in_text_layer, f"{evidence!r} not in the text of pages {question['pages']}"
+        return
+    # OCR-only: not in the text layer, but in tesseract's text of a cited page.
+    assert not in_text_layer, f"{evidence!r} is in the text layer: drop the ocr flag"
+    ocr = ocr_texts().get(question["doc"], {})
+    assert any(evidence in ocr.get(p, "") for p in question["pages"]), evidence
+
+
+def test_ocr_file_holds_only_pages_that_ocr_questions_cite() -> None:
+    cited = {(q["doc"], p) for q in answerable() if q.get("ocr") for p in q["pages"]}
+    stored = {(doc, page) for doc, pages in ocr_texts().items() for page in pages}
+    assert stored == cited
+
+
+@needs_corpus
+def test_near_misses_are_absent_from_the_manuals() -> None:
+    near_misses = {q["id"]: q for q in all_questions() if q["kind"] == "not_in_docs"}
+    assert set(NID_ABSENT) == set(near_misses), "every near miss needs an absence check"
+    ocr = ocr_texts()
+    for qid, (scope, terms) in NID_ABSENT.items():
+        docs = [near_misses[qid]["closest_doc"]] if scope == "doc" else sorted(DOCS)
+        for doc in docs:
+            texts = [*page_texts(doc), *ocr.get(doc, {}).values()]
+            for term in terms:
+                pattern = re.compile(rf"(?<![a-z0-9]){re.escape(term.lower())}(?![a-z0-9])")
+                hits = [i for i, text in enumerate(texts, 1) if pattern.search(text)]
+                assert not hits, f"{qid}: {term!r} found in {doc} (text #{hits})"
