@@ -121,3 +121,35 @@ def test_invite_accept_ask_remove_refused(
     expect(tech).to_have_url(_at(app_url, "/signin"))
     tech.goto(app_url + "/library")
     expect(tech).to_have_url(_at(app_url, "/signin"))
+
+
+def test_organization_switcher(
+    new_page: Callable[[str], Page], app_url: str, screenshot_dir: Path
+) -> None:
+    """Someone in two shops signs in to the one they last used and switches from the header."""
+    from techdocs_app.auth import local, team
+
+    tag = uuid.uuid4().hex[:8]
+    email = f"pat-{tag}@two.example"
+    home = local.sign_up(org_name=f"Pat Garage {tag}", email=email, password=PASSWORD)
+    other = local.sign_up(
+        org_name=f"Big Shop {tag}", email=f"boss-{tag}@big.example", password=PASSWORD
+    )
+    team.accept_signed_in(team.invite(other, email=email).link.rsplit("/", 1)[-1], home)
+
+    page = new_page("390x844")
+    page.goto(app_url + "/library")
+    page.get_by_label("Email", exact=True).fill(email)
+    page.get_by_label("Password", exact=True).fill(PASSWORD)
+    page.get_by_role("button", name="Sign in").click()
+    expect(page).to_have_url(_at(app_url, "/library"))
+    switcher = page.get_by_role("combobox", name="Organization")
+    expect(switcher).to_contain_text(home.org_name)
+    switcher.click()
+    page.get_by_role("option", name=other.org_name).click()
+    expect(page.get_by_role("combobox", name="Organization")).to_contain_text(other.org_name)
+    expect(page).to_have_url(_at(app_url, "/library"))
+    page.goto(app_url + "/team")
+    expect(page.locator(".td-member-row")).to_have_count(2)
+    expect(page.locator(".td-member-row", has_text=f"boss-{tag}@big.example")).to_be_visible()
+    page.screenshot(path=str(screenshot_dir / "switcher-390x844.png"))
