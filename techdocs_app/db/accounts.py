@@ -331,7 +331,7 @@ def revoke_user_sessions(
         conditions.append(AuthSession.org_id == org_id)
     if keep_token_hash is not None:
         conditions.append(AuthSession.token_hash != keep_token_hash)
-    result = session.exec(update(AuthSession).where(*conditions).values(revoked_at=utcnow()))  # type: ignore[arg-type]
+    result = session.exec(update(AuthSession).where(*conditions).values(revoked_at=utcnow()))
     return int(result.rowcount or 0)
 
 
@@ -358,7 +358,7 @@ def move_session(session: Session, *, token_hash: str, user_id: int, org_id: int
 def purge_sessions(session: Session, *, now: datetime, idle_since: datetime) -> int:
     """Delete sessions that can no longer be used: expired, idle too long, or revoked."""
     result = session.exec(
-        delete(AuthSession).where(  # type: ignore[arg-type]
+        delete(AuthSession).where(
             or_(
                 col(AuthSession.expires_at) <= now,
                 col(AuthSession.last_seen_at) <= idle_since,
