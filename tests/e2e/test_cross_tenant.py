@@ -21,6 +21,7 @@ import subprocess
 import sys
 import uuid
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -62,6 +63,13 @@ class Org:
     @property
     def owner(self) -> Principal:
         return self.people["owner"]
+
+
+def _run_async(coroutine: Any) -> Any:
+    """Run a coroutine to the end on a thread of its own: Playwright's sync API keeps an event
+    loop running in this thread once a browser test has run."""
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        return pool.submit(asyncio.run, coroutine).result()
 
 
 # ---- building the two organizations ----------------------------------------------------------------
@@ -138,7 +146,7 @@ def _fill_a(a: Org, corpus_dir: Path) -> None:
                 conversation_id = event.conversation_id
         return conversation_id
 
-    a.conversation_id = asyncio.run(ask())
+    a.conversation_id = _run_async(ask())
     with session_scope(org_id=a.owner.org_id) as s:
         message = s.exec(
             select(Message).where(
@@ -227,8 +235,8 @@ def _names() -> dict[str, str]:
 class Tab:
     """One browser tab of a signed-in person: a Reflex client on the app's websocket."""
 
-    def __init__(self, app_url: str, token: str) -> None:
-        self.names = _names()
+    def __init__(self, app_url: str, token: str, names: dict[str, str]) -> None:
+        self.names = names
         self.sock = ReflexSocket(app_url, client_token=str(uuid.uuid4()))
         self.token = token
         self._probe = False
@@ -322,20 +330,21 @@ def _a_id(a: Org, kind: str) -> int:
 def test_event_handlers_over_the_websocket(world: tuple[Org, Org], app_url: str, role: str) -> None:
     a, b = world
     before = _snapshot(a)
+    names = _names()  # read here: Reflex's state registry lives in this thread's context
 
     async def attack() -> list[str]:
         problems: list[str] = []
         tabs: dict[str, Tab] = {}
         try:
             for path in ("/", "/library", "/team"):
-                tab = Tab(app_url, b.tokens[role])
+                tab = Tab(app_url, b.tokens[role], names)
                 opened = await tab.open(path)
                 assert not any("/signin" in json.dumps(u.get("events")) for u in opened), (
                     f"{role} not signed in"
                 )
                 tabs[path] = tab
             for path, state, handler, template, kind in HANDLERS:
-                name = f"{_names()[state]}.{handler}"
+                name = f"{names[state]}.{handler}"
                 tab = tabs[path]
                 missing = await tab.call(name, _payload(template, MISSING), path)
                 theirs = await tab.call(name, _payload(template, _a_id(a, kind)), path)
@@ -354,7 +363,7 @@ def test_event_handlers_over_the_websocket(world: tuple[Org, Org], app_url: str,
                 await tab.close()
         return problems
 
-    assert asyncio.run(attack()) == []
+    assert _run_async(attack()) == []
     assert _snapshot(a) == before
 
 
@@ -411,7 +420,7 @@ def test_search_cache_and_memory(world: tuple[Org, Org], role: str) -> None:
 
     # The same question A asked (and A's answer is cached): B gets its own answer, from its own
     # (empty) library, never A's cached one.
-    fresh = asyncio.run(ask())
+    fresh = _run_async(ask())
     (done,) = [e for e in fresh if isinstance(e, answer_mod.Done)]
     assert done.not_found and done.searched_documents == []
     assert not any(secret in done.answer for secret in a.secrets if secret)
@@ -421,11 +430,11 @@ def test_search_cache_and_memory(world: tuple[Org, Org], role: str) -> None:
     def told(events: list[Any]) -> list[str]:
         return [getattr(e, "user_message", "") for e in events if isinstance(e, answer_mod.Failed)]
 
-    assert told(asyncio.run(ask(conversation_id=a.conversation_id))) == told(
-        asyncio.run(ask(conversation_id=MISSING))
+    assert told(_run_async(ask(conversation_id=a.conversation_id))) == told(
+        _run_async(ask(conversation_id=MISSING))
     )
-    with_filter = asyncio.run(ask(document_ids=[a.document_id]))
-    missing_filter = asyncio.run(ask(document_ids=[MISSING]))
+    with_filter = _run_async(ask(document_ids=[a.document_id]))
+    missing_filter = _run_async(ask(document_ids=[MISSING]))
     assert [type(e).__name__ for e in with_filter] == [type(e).__name__ for e in missing_filter]
     text = json.dumps([str(e) for e in with_filter])
     assert not any(secret in text for secret in a.secrets if secret)

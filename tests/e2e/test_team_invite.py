@@ -38,6 +38,8 @@ def _sign_up_owner(page: Page, app_url: str, org_name: str, email: str) -> None:
 
 
 def _ask(page: Page, question: str) -> None:
+    # Send is enabled once the page is hydrated: typing Enter earlier is lost under load.
+    expect(page.get_by_role("button", name="Send")).to_be_enabled(timeout=30_000)
     box = page.get_by_placeholder("Ask about your manuals")
     box.fill(question)
     box.press("Enter")
