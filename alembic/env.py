@@ -21,8 +21,9 @@ target_metadata = SQLModel.metadata
 
 
 def _url() -> str:
+    """The owner's connection: migrations create tables, policies and the application role."""
     return normalize_url(
-        config.attributes.get("database_url") or get_settings().effective_database_url
+        config.attributes.get("database_url") or get_settings().effective_owner_database_url
     )
 
 

@@ -131,8 +131,15 @@ async def page_image(request: Request) -> Response:
     )
 
 
+def _clerk_routes() -> list[Route]:
+    from techdocs_app.webhooks.clerk import routes
+
+    return routes
+
+
 api = Starlette(
     routes=[
+        *_clerk_routes(),
         Route("/api/health", health, methods=["GET"]),
         *observability_routes(),
         rest_mount(),

@@ -239,6 +239,9 @@ TASKS: tuple[PeriodicTask, ...] = (
     PeriodicTask(
         "purge-query-logs", every_s=24 * 3600, run="techdocs_app.retention:purge_query_logs"
     ),
+    PeriodicTask(
+        "purge-sessions", every_s=3600, run="techdocs_app.auth.sessions:purge_expired_sessions"
+    ),
 )
 
 

@@ -40,9 +40,18 @@ class Settings(BaseSettings):
 
     # Services. Empty means "the embedded one that `make services` starts".
     database_url: str = ""
+    """How the app (web, workers, command line) connects: a role that does not own the tables and
+    has no BYPASSRLS, so row-level security applies to every query. Migrations create it."""
+    database_owner_url: str = ""
+    """How migrations and cross-organization maintenance connect: the tables' owner. Empty with
+    DATABASE_URL set: DATABASE_URL itself (then the app bypasses row-level security; production
+    refuses that)."""
     redis_url: str = ""
     pg_port: int = 54329
     pg_user: str = "techdocs"
+    """The embedded Postgres's superuser: owns the tables, runs migrations and maintenance."""
+    pg_app_user: str = "techdocs_app"
+    """The embedded Postgres's application role (created by the migrations, subject to RLS)."""
     pg_database: str = "techdocs"
     data_dir: Path = PROJECT_ROOT / ".data"
 
@@ -53,6 +62,14 @@ class Settings(BaseSettings):
     session_secret: SecretStr = SecretStr(DEV_SESSION_SECRET)
     """Key of the HMAC that turns a session token into the value stored in the database."""
     session_days: int = 14
+    """A session ends this many days after sign-in at the latest."""
+    session_idle_days: float = 7
+    """...and earlier when it has not been used for this many days (the idle timeout)."""
+    invitation_days: int = 7
+    smtp_url: SecretStr | None = None
+    """`smtp://user:password@host:587` (STARTTLS), `smtps://...:465` (TLS) or `smtp://host:25`:
+    invitations are also emailed. Empty: the Team page shows the link to copy."""
+    smtp_from: str = "TechDocs AI <no-reply@techdocs.example>"
 
     # Providers: a key switches from the embedded default to the vendor.
     openai_api_key: SecretStr | None = None
@@ -70,9 +87,17 @@ class Settings(BaseSettings):
 
     # Auth, billing, storage
     clerk_secret_key: SecretStr | None = None
+    """With CLERK_PUBLISHABLE_KEY: people sign in through Clerk (organizations mode)."""
+    clerk_publishable_key: str | None = None
     clerk_jwt_key: str | None = None
+    """The instance's JWT public key (PEM): session tokens are verified with no network call."""
     clerk_webhook_secret: SecretStr | None = None
     clerk_authorized_parties: str = ""
+    """Comma-separated origins allowed in a token's `azp` (e.g. https://app.yourshop.com)."""
+    clerk_issuer: str | None = None
+    """The Frontend API URL tokens are issued by; default: decoded from the publishable key."""
+    clerk_api_url: str | None = None
+    """Backend API base URL (default https://api.clerk.com/v1; tests point it at a local fake)."""
     stripe_secret_key: SecretStr | None = None
     stripe_webhook_secret: SecretStr | None = None
     stripe_price_id: str | None = None
@@ -184,11 +209,23 @@ class Settings(BaseSettings):
     def max_upload_bytes(self) -> int:
         return self.max_upload_mb * 1024 * 1024
 
+    def embedded_database_url(self, database: str | None = None, *, owner: bool = False) -> str:
+        """The embedded Postgres's URL for `database` as the app role (or the owner)."""
+        user = self.pg_user if owner else self.pg_app_user
+        name = database or self.pg_database
+        return f"postgresql+psycopg://{user}@127.0.0.1:{self.pg_port}/{name}"
+
     @property
     def effective_database_url(self) -> str:
-        return self.database_url or (
-            f"postgresql+psycopg://{self.pg_user}@127.0.0.1:{self.pg_port}/{self.pg_database}"
-        )
+        """The application's connection (row-level security applies)."""
+        return self.database_url or self.embedded_database_url()
+
+    @property
+    def effective_owner_database_url(self) -> str:
+        """The owner's connection: migrations and cross-organization maintenance only."""
+        if self.database_owner_url:
+            return self.database_owner_url
+        return self.database_url or self.embedded_database_url(owner=True)
 
     @property
     def app_origin(self) -> str:
@@ -224,6 +261,11 @@ class Settings(BaseSettings):
         problems: list[str] = []
         if not self.database_url:
             problems.append("DATABASE_URL (the embedded Postgres is for development only)")
+        elif not self.database_owner_url or self.database_owner_url == self.database_url:
+            problems.append(
+                "DATABASE_OWNER_URL (the tables' owner, for migrations and maintenance; "
+                "DATABASE_URL must be the application role, which row-level security applies to)"
+            )
         if not self.redis_url:
             problems.append("REDIS_URL (the embedded Redis is for development only)")
         secret = self.session_secret.get_secret_value()
@@ -242,6 +284,8 @@ class Settings(BaseSettings):
             problems.append(
                 "CLERK_WEBHOOK_SECRET (Clerk is configured without webhook verification)"
             )
+        if self.clerk_secret_key and not self.clerk_jwt_key:
+            problems.append("CLERK_JWT_KEY (the instance's PEM public key, to verify sessions)")
         if not self.supabase_url and self.upload_dir == PROJECT_ROOT / ".data" / "uploads":
             problems.append(
                 "SUPABASE_URL and SUPABASE_SERVICE_KEY, or UPLOAD_DIR on a persistent volume"

@@ -14,15 +14,19 @@ from reflex.event import EventSpec
 from reflex.utils.prerequisites import get_web_dir
 
 from techdocs_app.api import api
+from techdocs_app.auth.modes import clerk_csp_sources
 from techdocs_app.auth.sessions import principal_from_session
 from techdocs_app.errors import TechDocsError
 from techdocs_app.observability.logs import configure_logging
-from techdocs_app.pages import chat, library, settings, signin, signup
+from techdocs_app.pages import account, chat, invite, library, settings, signin, signup, team
 from techdocs_app.settings import get_settings
+from techdocs_app.state.account import AccountState
 from techdocs_app.state.base import SessionState
 from techdocs_app.state.chat import ChatState
+from techdocs_app.state.invite import InviteState
 from techdocs_app.state.library import MAX_FILES, LibraryState
 from techdocs_app.state.settings import SettingsState
+from techdocs_app.state.team import TeamState
 from techdocs_app.web.headers import ASGIApp, SecurityHeaders
 from techdocs_app.web.upload_guard import MULTIPART_OVERHEAD, UploadGuard
 
@@ -52,6 +56,7 @@ def secure(inner: ASGIApp) -> ASGIApp:
         static_dir=get_web_dir() / "build" / "client",
         origins=settings.allowed_origins(),
         production=settings.environment == "production",
+        vendor=clerk_csp_sources(),
     )
 
 
@@ -110,3 +115,16 @@ app.add_page(
     title=settings.TITLE,
     on_load=[SessionState.require_principal, SettingsState.load],
 )
+app.add_page(
+    team.team_page,
+    route=team.ROUTE,
+    title=team.TITLE,
+    on_load=[SessionState.require_principal, TeamState.load],
+)
+app.add_page(
+    account.account_page,
+    route=account.ROUTE,
+    title=account.TITLE,
+    on_load=[SessionState.require_principal, AccountState.load],
+)
+app.add_page(invite.invite_page, route=invite.ROUTE, title=invite.TITLE, on_load=InviteState.load)

@@ -55,20 +55,24 @@ def services() -> Iterator[dict[str, str]]:
     base = Settings()
     embedded.up(base)
     if base.database_url:
-        base_url = base.database_url.rsplit("/", 1)[0]
-        db_url = f"{base_url}/{TEST_DB}"
+        db_url = f"{base.database_url.rsplit('/', 1)[0]}/{TEST_DB}"
+        owner_url = f"{base.effective_owner_database_url.rsplit('/', 1)[0]}/{TEST_DB}"
     else:
         embedded.ensure_database(base, TEST_DB)
-        db_url = f"postgresql+psycopg://{base.pg_user}@127.0.0.1:{base.pg_port}/{TEST_DB}"
+        db_url = base.embedded_database_url(TEST_DB)
+        owner_url = base.embedded_database_url(TEST_DB, owner=True)
     redis_base = base.effective_redis_url.rsplit("/", 1)[0]
     redis_url = f"{redis_base}/{TEST_REDIS_DB}"
+    # The app connects as the application role (row-level security applies); migrations,
+    # maintenance and the harness's truncation as the owner.
     os.environ["DATABASE_URL"] = db_url
+    os.environ["DATABASE_OWNER_URL"] = owner_url
     os.environ["REDIS_URL"] = redis_url
     os.environ["ENVIRONMENT"] = "test"
     os.environ.setdefault("UPLOAD_DIR", str(REPO / ".data" / f"test-uploads-{TEST_DB}"))
     _reset_settings_caches()
-    upgrade_head(db_url)
-    yield {"database_url": db_url, "redis_url": redis_url}
+    upgrade_head(owner_url, db_url)
+    yield {"database_url": db_url, "owner_database_url": owner_url, "redis_url": redis_url}
     _reset_settings_caches()
 
 
@@ -78,10 +82,10 @@ def truncate_all() -> None:
     from sqlmodel import SQLModel
 
     import techdocs_app.db.models  # noqa: F401 - registers the tables
-    from techdocs_app.db.engine import get_engine
+    from techdocs_app.db.engine import get_owner_engine
 
     tables = ", ".join(f'"{t.name}"' for t in SQLModel.metadata.sorted_tables)
-    with get_engine().begin() as conn:
+    with get_owner_engine().begin() as conn:
         conn.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
 
 

@@ -1,7 +1,7 @@
 """api keys: per-organization REST API keys (hashed, with a recognisable prefix and a role)
 
 Revision ID: 0003_api_keys
-Revises: 0002
+Revises: 0003_teams
 Create Date: 2026-11-30 10:30:00
 """
 
@@ -12,9 +12,10 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 
 from alembic import op
+from techdocs_app.db import rls
 
 revision: str = "0003_api_keys"
-down_revision: str | None = "0002"
+down_revision: str | None = "0003_teams"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
@@ -43,6 +44,8 @@ def upgrade() -> None:
         sa.UniqueConstraint("key_hash"),
     )
     op.create_index(op.f("ix_api_keys_org_id"), "api_keys", ["org_id"], unique=False)
+    # A tenant table like the others: rows only for the transaction's organization.
+    rls.enable_tenant_rls("api_keys")
 
 
 def downgrade() -> None:

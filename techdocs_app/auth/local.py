@@ -15,10 +15,11 @@ from typing import TypeVar
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session
 
 from techdocs_app.auth import Principal
 from techdocs_app.db import accounts
-from techdocs_app.db.engine import session_scope
+from techdocs_app.db.engine import system_session_scope
 from techdocs_app.db.models import Membership, Organization, User, utcnow
 from techdocs_app.errors import AuthError, RateLimited, ValidationFailed
 from techdocs_app.settings import get_settings
@@ -90,18 +91,44 @@ async def run_password_work(fn: Callable[[], T]) -> T:
     return await _hashing_pool().run(fn)
 
 
-def _clean_email(email: str) -> str:
+def clean_email(email: str) -> str:
     email = (email or "").strip().lower()
     if not EMAIL_RE.match(email) or len(email) > 320:
         raise ValidationFailed("Enter a valid email address, like name@yourshop.com.")
     return email
 
 
-def _check_password(password: str) -> None:
+def check_password(password: str) -> None:
     if len(password or "") < MIN_PASSWORD:
         raise ValidationFailed(f"Use a password of at least {MIN_PASSWORD} characters.")
     if len(password) > 1024:
         raise ValidationFailed("That password is too long (1,024 characters at most).")
+
+
+def hash_password(password: str) -> str:
+    return _hasher.hash(password)
+
+
+def verify_password(password_hash: str | None, password: str) -> bool:
+    """True when `password` matches; a user without a password (Clerk) never matches. Takes the
+    same time whether or not there is a hash to check."""
+    if not password_hash:
+        try:
+            _hasher.verify(_DUMMY_HASH, password or "x")
+        except VerificationError:
+            pass
+        return False
+    try:
+        return _hasher.verify(password_hash, password or "")
+    except (VerificationError, InvalidHashError):
+        return False
+
+
+def clean_name(name: str) -> str:
+    name = " ".join((name or "").split())
+    if len(name) > 200:
+        raise ValidationFailed("Keep your name under 200 characters.")
+    return name
 
 
 def sign_up(*, org_name: str, email: str, password: str) -> Principal:
@@ -111,11 +138,11 @@ def sign_up(*, org_name: str, email: str, password: str) -> Principal:
         raise ValidationFailed("Enter your organization's name (your shop's name).")
     if len(org_name) > 200:
         raise ValidationFailed("Keep the organization name under 200 characters.")
-    email = _clean_email(email)
-    _check_password(password)
+    email = clean_email(email)
+    check_password(password)
     settings = get_settings()
     try:
-        with session_scope() as session:
+        with system_session_scope() as session:
             if accounts.get_user_by_email(session, email=email):
                 raise ValidationFailed(
                     "An account with this email already exists. Sign in instead."
@@ -142,24 +169,26 @@ def sign_up(*, org_name: str, email: str, password: str) -> Principal:
     return principal
 
 
+def authenticated_user(session: Session, *, email: str, password: str) -> User:
+    """The user with this email and password (in a system session), or `AuthError` with the same
+    generic message for an unknown email and a wrong password."""
+    email = (email or "").strip().lower()
+    user = accounts.get_user_by_email(session, email=email) if email else None
+    if user is None or not user.password_hash:
+        verify_password(None, password)
+        raise AuthError(WRONG_CREDENTIALS)
+    if not verify_password(user.password_hash, password):
+        raise AuthError(WRONG_CREDENTIALS)
+    if _hasher.check_needs_rehash(user.password_hash):
+        user.password_hash = _hasher.hash(password)
+    return user
+
+
 def sign_in(*, email: str, password: str) -> Principal:
     """The same generic error for an unknown email and a wrong password."""
-    email = (email or "").strip().lower()
-    with session_scope() as session:
-        user = accounts.get_user_by_email(session, email=email) if email else None
-        if user is None or not user.password_hash:
-            try:
-                _hasher.verify(_DUMMY_HASH, password or "x")
-            except VerificationError:
-                pass
-            raise AuthError(WRONG_CREDENTIALS)
-        try:
-            _hasher.verify(user.password_hash, password or "")
-        except (VerificationError, InvalidHashError) as exc:
-            raise AuthError(WRONG_CREDENTIALS) from exc
-        if _hasher.check_needs_rehash(user.password_hash):
-            user.password_hash = _hasher.hash(password)
-        membership = accounts.first_membership(session, user_id=user.id)  # type: ignore[arg-type]
+    with system_session_scope() as session:
+        user = authenticated_user(session, email=email, password=password)
+        membership = accounts.last_used_membership(session, user_id=user.id)  # type: ignore[arg-type]
         if membership is None:
             raise AuthError("Your account is not part of any organization. Ask your shop's owner.")
         org = accounts.get_org(session, org_id=membership.org_id)

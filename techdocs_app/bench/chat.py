@@ -334,19 +334,20 @@ def _bench_technicians(owner: Any, count: int) -> list[Any]:
     from dataclasses import replace
 
     from techdocs_app.db import accounts
-    from techdocs_app.db.engine import session_scope
+    from techdocs_app.db.engine import session_scope, system_session_scope
     from techdocs_app.db.models import Membership, User
 
     technicians = []
     for i in range(count):
         email = f"bench-tech-{i}@bench.techdocs.invalid"
-        with session_scope(org_id=owner.org_id) as session:
+        with system_session_scope() as session:  # users are identities, not tenant rows
             user = accounts.get_user_by_email(session, email=email)
             if user is None:
                 user = User(email=email, password_hash=None)
                 session.add(user)
                 session.flush()
             assert user.id is not None
+        with session_scope(org_id=owner.org_id) as session:
             if accounts.get_membership(session, org_id=owner.org_id, user_id=user.id) is None:
                 session.add(Membership(org_id=owner.org_id, user_id=user.id, role="member"))
             technicians.append(replace(owner, user_id=user.id, role="member", email=email))

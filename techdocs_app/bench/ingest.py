@@ -75,10 +75,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def _create_scratch_org() -> int:
-    from techdocs_app.db.engine import session_scope
+    from techdocs_app.db.engine import system_session_scope
     from techdocs_app.db.models import Organization
 
-    with session_scope() as session:
+    with system_session_scope() as session:
         org = Organization(name=f"bench-ingest-{uuid.uuid4().hex[:8]}", plan="bench")
         session.add(org)
         session.flush()
@@ -200,7 +200,7 @@ def _run_phases(
             assert doc.id is not None
             fig.document_id = doc.id
             fig.title = doc.title or doc.filename
-            with session_scope() as session:
+            with session_scope(org_id=org_id) as session:
                 docs_db.update_document(session, document_id=doc.id, status="processing")
             fig.path = os.fspath(stack.enter_context(store.local_copy(doc.storage_key)))
             fig.pages = doc.pages

@@ -99,13 +99,14 @@ def _load_source_chunks(corpus: Path, embed_model: str) -> list[SourceChunk]:
     """The eval corpus's searchable chunks (ingested into the eval scratch org when missing)."""
     from sqlalchemy import text
 
-    from techdocs_app.db.engine import get_engine
+    from techdocs_app.db.engine import get_engine, set_tenant
     from techdocs_app.rag import evaluation
 
     files = evaluation.corpus_files(corpus)
     principal = evaluation.scratch_principal(evaluation.corpus_fingerprint(files))
     evaluation.ingest_corpus(principal, files)
-    with get_engine().connect() as conn:
+    with get_engine().connect() as conn, conn.begin():
+        set_tenant(conn, principal.org_id)
         rows = conn.execute(
             text(
                 "SELECT c.kind, c.page_start, c.page_end, c.section_path, c.heading, c.content, "
@@ -147,12 +148,12 @@ def _warm_up(own_database: bool) -> str:
     start. Only in the benchmark's own database, where the extension may be created."""
     from sqlalchemy import text
 
-    from techdocs_app.db.engine import get_engine
+    from techdocs_app.db.engine import get_owner_engine
 
     if not own_database:
         return "external database: no pg_prewarm"
     try:
-        with get_engine().connect() as conn:
+        with get_owner_engine().connect() as conn:
             conn.execute(text("CREATE EXTENSION IF NOT EXISTS pg_prewarm"))
             blocks = conn.execute(
                 text(
@@ -185,11 +186,15 @@ def _use_bench_database() -> tuple[str, bool]:
         return settings.database_url, False
     name = f"{settings.pg_database}_bench"
     embedded.ensure_database(settings, name)
-    url = f"postgresql+psycopg://{settings.pg_user}@127.0.0.1:{settings.pg_port}/{name}"
+    # Searches run as the application role (row-level security applies, as in the app); the
+    # rows are written and the index built as the owner.
+    url = settings.embedded_database_url(name)
+    owner_url = settings.embedded_database_url(name, owner=True)
     os.environ["DATABASE_URL"] = url
+    os.environ["DATABASE_OWNER_URL"] = owner_url
     get_settings.cache_clear()
     get_engine.cache_clear()
-    upgrade_head(url)
+    upgrade_head(owner_url, url)
     return url, True
 
 
@@ -205,9 +210,9 @@ def _fingerprint(source: list[SourceChunk], n: int) -> str:
 def _existing_bench_org(name: str, n: int) -> int | None:
     from sqlalchemy import text
 
-    from techdocs_app.db.engine import get_engine
+    from techdocs_app.db.engine import get_owner_engine
 
-    with get_engine().connect() as conn:
+    with get_owner_engine().connect() as conn:
         row = conn.execute(
             text("SELECT id FROM organizations WHERE name = :name"), {"name": name}
         ).first()
@@ -255,9 +260,9 @@ def _build(
     from psycopg import sql as psycopg_sql
     from sqlalchemy import text
 
-    from techdocs_app.db.engine import get_engine
+    from techdocs_app.db.engine import get_owner_engine
 
-    engine = get_engine()
+    engine = get_owner_engine()
     with engine.begin() as conn:
         conn.execute(text("DROP INDEX IF EXISTS ix_chunks_embedding_hnsw"))
         if own_database:
@@ -388,8 +393,10 @@ def _exact_fused_top(params: dict[str, Any]) -> list[int]:
             text(
                 "SELECT set_config('enable_indexscan', 'off', true), "
                 "set_config('enable_bitmapscan', 'off', true), "
-                "set_config('max_parallel_workers_per_gather', '0', true)"
-            )
+                "set_config('max_parallel_workers_per_gather', '0', true), "
+                "set_config('app.org_id', :org_id, true)"
+            ),
+            {"org_id": str(params["org_id"])},
         )
         rows = conn.execute(text(HYBRID_SQL), params).all()
     return [int(r.chunk_id) for r in rows]
@@ -398,10 +405,11 @@ def _exact_fused_top(params: dict[str, Any]) -> list[int]:
 def _naive_ms(org_id: int, query: str, vector: list[float]) -> float:
     from sqlalchemy import text
 
-    from techdocs_app.db.engine import get_engine
+    from techdocs_app.db.engine import get_engine, set_tenant
     from techdocs_app.rag.retrieve import vector_literal
 
-    with get_engine().connect() as conn:
+    with get_engine().connect() as conn, conn.begin():
+        set_tenant(conn, org_id)
         started = time.perf_counter()
         conn.execute(
             text(NAIVE_SQL), {"qv": vector_literal(vector), "q": query, "org_id": org_id}

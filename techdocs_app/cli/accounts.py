@@ -17,6 +17,13 @@ def register(sub: argparse._SubParsersAction) -> None:
     c.set_defaults(func=create_org)
     ls = asub.add_parser("list", help="list organizations")
     ls.set_defaults(func=list_orgs)
+    purge = asub.add_parser(
+        "purge-sessions", help="delete expired, idle and revoked sign-in sessions"
+    )
+    purge.set_defaults(func=purge_sessions)
+    members = asub.add_parser("members", help="list an organization's members and invitations")
+    members.add_argument("--org", required=True, help="organization id or exact name")
+    members.set_defaults(func=list_members)
 
 
 def create_org(args: argparse.Namespace) -> int:
@@ -36,10 +43,36 @@ def create_org(args: argparse.Namespace) -> int:
 def list_orgs(args: argparse.Namespace) -> int:
     from sqlmodel import select
 
-    from techdocs_app.db.engine import session_scope
+    from techdocs_app.db.engine import system_session_scope
     from techdocs_app.db.models import Organization
 
-    with session_scope() as session:
+    with system_session_scope() as session:
         for org in session.exec(select(Organization).order_by(Organization.id)):
             print(f"{org.id}\t{org.name}\tplan={org.plan}\tindex_version={org.index_version}")
+    return 0
+
+
+def purge_sessions(args: argparse.Namespace) -> int:
+    from techdocs_app.auth.sessions import purge_expired_sessions
+
+    print(f"sessions: {purge_expired_sessions()} purged")
+    return 0
+
+
+def list_members(args: argparse.Namespace) -> int:
+    """Members and pending invitations of one organization, as its owner sees them."""
+    from techdocs_app.auth import team
+    from techdocs_app.cli.ask import owner_principal
+
+    try:
+        owner = owner_principal(args.org)
+    except LookupError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    view = team.team_overview(owner)
+    print(f"{view.org_name}: seats {view.seats_used} of {view.seat_limit} used")
+    for m in view.members:
+        print(f"member\t{m.email}\t{m.role}\t{m.name}")
+    for i in view.invitations:
+        print(f"invited\t{i.email}\t{i.role}\texpires {i.expires_at:%Y-%m-%d}")
     return 0

@@ -42,11 +42,11 @@ def run(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
     from techdocs_app.db import documents as docs_db
-    from techdocs_app.db.engine import session_scope
+    from techdocs_app.db.engine import system_session_scope
     from techdocs_app.errors import TechDocsError
     from techdocs_app.rag.ingest import ingest_path
 
-    with session_scope() as session:
+    with system_session_scope() as session:
         org = docs_db.find_org(session, org_ref=args.org)
     if org is None or org.id is None:
         print(f"error: no organization with id or name {args.org!r}", file=sys.stderr)

@@ -1,4 +1,5 @@
-"""The signed-in frame: header (organization, user, sign out), navigation, page body.
+"""The signed-in frame: header (organization or its switcher, account, sign out), navigation,
+page body.
 
 Navigation lists only pages that exist. Components receive Vars and event handlers, never a State.
 """
@@ -6,6 +7,7 @@ Navigation lists only pages that exist. Components receive Vars and event handle
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 import reflex as rx
 
@@ -15,8 +17,10 @@ from techdocs_app.components.brand import brand
 NAV_ITEMS: Sequence[tuple[str, str, str]] = (
     ("Chat", "/", "message_square"),
     ("Library", "/library", "library"),
+    ("Team", "/team", "users"),
     ("Settings", "/settings", "settings"),
 )
+ACCOUNT_ROUTE = "/account"
 
 
 def _nav_link(label: str, route: str, icon: str, *, active: bool) -> rx.Component:
@@ -29,13 +33,58 @@ def _nav_link(label: str, route: str, icon: str, *, active: bool) -> rx.Componen
     )
 
 
-def _header(org_name: rx.Var[str], user_email: rx.Var[str], on_sign_out) -> rx.Component:
+def _organization(
+    org_name: rx.Var[str],
+    organizations: rx.Var[list[Any]] | None,
+    current_org_id: rx.Var[str] | None,
+    on_switch_org: Any,
+) -> rx.Component:
+    """The organization's name; a switcher instead when the user belongs to several."""
+    name = rx.text(org_name, weight="bold", size="3", class_name="td-org-name")
+    if organizations is None or current_org_id is None or on_switch_org is None:
+        return name
+    return rx.cond(
+        organizations.length() > 1,
+        rx.select.root(
+            rx.select.trigger(
+                aria_label="Organization", class_name="td-org-switcher", variant="ghost"
+            ),
+            rx.select.content(
+                rx.foreach(organizations, lambda o: rx.select.item(o.name, value=o.id)),
+            ),
+            value=current_org_id,
+            on_change=on_switch_org,
+            size="2",
+        ),
+        name,
+    )
+
+
+def _header(
+    org_name: rx.Var[str],
+    user_email: rx.Var[str],
+    on_sign_out: Any,
+    organizations: rx.Var[list[Any]] | None = None,
+    current_org_id: rx.Var[str] | None = None,
+    on_switch_org: Any = None,
+) -> rx.Component:
     return rx.flex(
         brand(size="32px"),
         rx.flex(
             rx.vstack(
-                rx.text(org_name, weight="bold", size="3", class_name="td-org-name"),
-                rx.text(user_email, size="2", class_name="td-user-email"),
+                _organization(org_name, organizations, current_org_id, on_switch_org),
+                rx.link(
+                    rx.hstack(
+                        rx.icon("circle_user", size=16),
+                        rx.text(user_email, size="2"),
+                        align="center",
+                        spacing="1",
+                    ),
+                    href=ACCOUNT_ROUTE,
+                    class_name="td-user-email",
+                    aria_label="Account",
+                    underline="hover",
+                ),
                 spacing="0",
                 align="end",
                 class_name="td-identity",
@@ -67,14 +116,22 @@ def app_shell(
     ready: rx.Var[bool],
     org_name: rx.Var[str],
     user_email: rx.Var[str],
-    on_sign_out,
+    on_sign_out: Any,
+    organizations: rx.Var[list[Any]] | None = None,
+    current_org_id: rx.Var[str] | None = None,
+    on_switch_org: Any = None,
 ) -> rx.Component:
-    """Page frame for signed-in pages; renders nothing private until `ready` (session checked)."""
+    """Page frame for signed-in pages; renders nothing private until `ready` (session checked).
+
+    `organizations` (each with `id` and `name`), `current_org_id` and `on_switch_org(id)` give
+    the organization switcher (shown when the user belongs to several)."""
     return rx.cond(
         ready,
         rx.box(
             rx.box(
-                _header(org_name, user_email, on_sign_out),
+                _header(
+                    org_name, user_email, on_sign_out, organizations, current_org_id, on_switch_org
+                ),
                 rx.el.nav(
                     *[
                         _nav_link(label, route, icon, active=route == active_route)

@@ -8,7 +8,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from functools import lru_cache
 
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.exc import DisconnectionError
 from sqlmodel import Session
 
@@ -29,6 +29,7 @@ PING_AFTER_IDLE_S = 10.0
 
 @lru_cache(maxsize=4)
 def get_engine(url: str | None = None) -> Engine:
+    """The application's engine (`DATABASE_URL`: row-level security applies), or one for `url`."""
     url = normalize_url(url or get_settings().effective_database_url)
     engine = create_engine(
         url,
@@ -69,6 +70,11 @@ def _ping_idle_connections(engine: Engine) -> None:
             raise DisconnectionError("idle connection failed its ping") from exc
 
 
+def get_owner_engine() -> Engine:
+    """The owner's engine (`DATABASE_OWNER_URL`): for `system_session_scope` only."""
+    return get_engine(get_settings().effective_owner_database_url)
+
+
 if hasattr(os, "register_at_fork"):
 
     def _clear() -> None:
@@ -81,6 +87,23 @@ if hasattr(os, "register_at_fork"):
 TENANT_SETTING = "app.org_id"
 """The per-transaction setting that row-level security policies compare each row's `org_id` to."""
 
+_SET_TENANT = "SELECT set_config('app.org_id', %(org_id)s, true)"
+
+
+def set_tenant(connection: Connection, org_id: int) -> None:
+    """Scope the current transaction of a Core `connection` to `org_id` (as `session_scope` does);
+    for code that runs statements on `get_engine().connect()` directly. Call after `begin()`."""
+    connection.exec_driver_sql(_SET_TENANT, {"org_id": str(int(org_id))})
+
+
+@event.listens_for(Session, "after_begin")
+def _scope_new_transaction(session: Session, transaction: object, connection: Connection) -> None:
+    """Every transaction of a tenant session is scoped, also one begun after a mid-way commit
+    (`set_config(..., true)` ends with its transaction)."""
+    org_id = session.info.get("org_id")
+    if org_id is not None:
+        set_tenant(connection, org_id)
+
 
 @contextmanager
 def session_scope(*, org_id: int | None = None) -> Iterator[Session]:
@@ -91,13 +114,9 @@ def session_scope(*, org_id: int | None = None) -> Iterator[Session]:
     policies of the tenant tables compare against. Without it, tenant tables show no rows under RLS.
     Pass it from the principal or the job, never from client input.
     """
-    with Session(get_engine(), expire_on_commit=False) as session:
+    info = {"org_id": int(org_id)} if org_id is not None else {}
+    with Session(get_engine(), expire_on_commit=False, info=info) as session:
         try:
-            if org_id is not None:
-                session.connection().exec_driver_sql(
-                    "SELECT set_config(%(name)s, %(value)s, true)",
-                    {"name": TENANT_SETTING, "value": str(int(org_id))},
-                )
             yield session
             session.commit()
         except Exception:
@@ -111,7 +130,15 @@ def system_session_scope() -> Iterator[Session]:
     vendor's id to an organization, the command line's organization lookup).
 
     Never use it for a request's or a job's own work: those take `session_scope(org_id=...)`.
-    Under row-level security this is the connection that may see every organization.
+    This is the owner's connection (`DATABASE_OWNER_URL`): row-level security lets it see every
+    organization. The web process uses it only for the identity lookups that come before an
+    organization is known (`auth.sessions`, `auth.local`, `auth.team` invitation acceptance,
+    `webhooks`), each a named function.
     """
-    with session_scope() as session:
-        yield session
+    with Session(get_owner_engine(), expire_on_commit=False) as session:
+        try:
+            yield session
+            session.commit()
+        except Exception:
+            session.rollback()
+            raise

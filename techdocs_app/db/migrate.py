@@ -5,6 +5,9 @@ service, Render's preDeployCommand), never part of every process start. Two rele
 once never both migrate: `alembic/env.py` takes the Postgres advisory lock `MIGRATION_LOCK_KEY`
 before it reads the current revision, so the second waits, then finds the schema at head and does
 nothing.
+
+Migrations connect as the tables' owner (`DATABASE_OWNER_URL`, or the embedded superuser); the
+application role they create and grant is the user of `DATABASE_URL` (see `db.rls`).
 """
 
 from __future__ import annotations
@@ -22,16 +25,38 @@ MIGRATION_LOCK_KEY = 7_310_000_013
 """`pg_advisory_lock` key held while migrating (any constant no other code uses)."""
 
 
-def alembic_config(url: str | None = None) -> Config:
+def alembic_config(url: str | None = None, app_url: str | None = None) -> Config:
+    """`url`: the owner's connection (default: settings); `app_url`: the application's."""
     cfg = Config(str(PROJECT_ROOT / "alembic.ini"))
     cfg.set_main_option("script_location", str(PROJECT_ROOT / "alembic"))
     if url:
         cfg.attributes["database_url"] = url
+    if app_url:
+        cfg.attributes["app_database_url"] = app_url
     return cfg
 
 
-def upgrade_head(url: str | None = None) -> None:
-    command.upgrade(alembic_config(url), "head")
+def upgrade_head(url: str | None = None, app_url: str | None = None) -> None:
+    """Migrate, then (re-)grant the application role: a changed DATABASE_URL user gets its
+    privileges even when no migration is pending."""
+    from sqlalchemy import create_engine, pool
+
+    from techdocs_app.db import rls
+    from techdocs_app.db.engine import normalize_url
+    from techdocs_app.settings import get_settings
+
+    command.upgrade(alembic_config(url, app_url), "head")
+    settings = get_settings()
+    owner_url = normalize_url(url or settings.effective_owner_database_url)
+    engine = create_engine(owner_url, poolclass=pool.NullPool)
+    try:
+        with engine.begin() as conn:
+            # Under the migrators' lock too: two releases granting at once collide in the
+            # catalog ("tuple concurrently updated").
+            conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": MIGRATION_LOCK_KEY})
+            rls.ensure_app_role(conn, normalize_url(app_url or settings.effective_database_url))
+    finally:
+        engine.dispose()
 
 
 def downgrade_base(url: str | None = None) -> None:

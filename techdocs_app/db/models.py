@@ -118,6 +118,9 @@ class Membership(SQLModel, table=True):
     )
     role: str = Field(default="member", sa_type=String(20))
     created_at: datetime = _created()
+    last_active_at: datetime | None = Field(default=None, sa_type=DateTime(timezone=True))
+    """When this member last used the app in this organization (updated at most every few
+    minutes, with the session's `last_seen_at`)."""
 
 
 class Invitation(SQLModel, table=True):
@@ -134,6 +137,30 @@ class Invitation(SQLModel, table=True):
     )
     expires_at: datetime = Field(sa_type=DateTime(timezone=True))
     accepted_at: datetime | None = Field(default=None, sa_type=DateTime(timezone=True))
+    accepted_by: int | None = Field(
+        default=None,
+        sa_column=Column(BigInteger, ForeignKey("users.id", ondelete="SET NULL"), nullable=True),
+    )
+    revoked_at: datetime | None = Field(default=None, sa_type=DateTime(timezone=True))
+    last_sent_at: datetime | None = Field(default=None, sa_type=DateTime(timezone=True))
+    """When the link was last emailed (None: never; SMTP not configured or sending failed)."""
+    created_at: datetime = _created()
+
+
+class SeatRefusal(SQLModel, table=True):
+    """Someone Clerk added to an organization while every seat was taken: no seat was granted.
+
+    Shown on the Team page until the owner grants the seat (when one is free) or dismisses it."""
+
+    __tablename__ = "seat_refusals"
+    __table_args__ = (UniqueConstraint("org_id", "user_id", name="uq_seat_refusals_org_user"),)
+
+    id: int | None = Field(default=None, sa_type=BigInteger, primary_key=True)
+    org_id: int = _org_fk()
+    user_id: int = Field(
+        sa_column=Column(BigInteger, ForeignKey("users.id", ondelete="CASCADE"), nullable=False)
+    )
+    role: str = Field(default="member", sa_type=String(20))
     created_at: datetime = _created()
 
 
@@ -150,9 +177,12 @@ class AuthSession(SQLModel, table=True):
         )
     )
     org_id: int = _org_fk()
-    expires_at: datetime = Field(sa_type=DateTime(timezone=True))
+    expires_at: datetime = Field(sa_type=DateTime(timezone=True), index=True)
+    """Absolute end (SESSION_DAYS after sign-in)."""
     revoked_at: datetime | None = Field(default=None, sa_type=DateTime(timezone=True))
     created_at: datetime = _created()
+    last_seen_at: datetime = _created()
+    """Last use (updated at most every few minutes): idle longer than SESSION_IDLE_DAYS ends it."""
 
 
 class Document(SQLModel, table=True):

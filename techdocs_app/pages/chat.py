@@ -274,4 +274,7 @@ def chat_page() -> rx.Component:
         org_name=SessionState.org_name,
         user_email=SessionState.user_email,
         on_sign_out=SessionState.sign_out,
+        organizations=SessionState.organizations,
+        current_org_id=SessionState.org_id,
+        on_switch_org=SessionState.switch_organization,
     )

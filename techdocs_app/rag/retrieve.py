@@ -156,7 +156,7 @@ VECTOR_ARM_SQL = (
     """
 vector_arm AS MATERIALIZED (
     SELECT c.id, c.embedding <=> CAST(:query_vector AS vector) AS distance
-    FROM chunks c
+    FROM tenant_chunks c
     WHERE"""  # noqa: S608 - constants only, see above
     + SEARCHABLE_SQL
     + """
@@ -184,23 +184,16 @@ vector_ranked AS (
 -- organization's share of the table: rarest first while the expected count stays within
 -- :kw_budget, or, when even the rarest word is common, the AND of the rarest words until the
 -- expected count is within it. At most :kw_pool candidates, ranked against the full OR query.
+-- pg_stats hides a table's statistics from a role that row-level security applies to: these two
+-- functions (db.rls) read them as the owner and return only this organization's share of the
+-- table and the frequencies of the question's own lexemes.
 org_share AS MATERIALIZED (
-    SELECT coalesce((
-        SELECT s.freq
-        FROM pg_stats ps,
-             unnest(CAST(CAST(ps.most_common_vals AS text) AS bigint[]), ps.most_common_freqs)
-               AS s(org_id, freq)
-        WHERE ps.schemaname = current_schema() AND ps.tablename = 'chunks'
-          AND ps.attname = 'org_id' AND s.org_id = :org_id
-    ), 0) * greatest((SELECT reltuples FROM pg_class
-                      WHERE oid = to_regclass('chunks')), 0) AS org_rows
+    SELECT search_chunk_org_rows() AS org_rows
 ),
 tsv_stats AS MATERIALIZED (
     -- most_common_elem_freqs lists one frequency per element, then the minimum of those.
-    SELECT CAST(CAST(ps.most_common_elems AS text) AS text[]) AS elems,
-           ps.most_common_elem_freqs AS freqs
-    FROM pg_stats ps
-    WHERE ps.schemaname = current_schema() AND ps.tablename = 'chunks' AND ps.attname = 'tsv'
+    SELECT s.elems, s.freqs
+    FROM search_lexeme_stats(tsvector_to_array(to_tsvector('english', :keyword_query))) AS s
 ),
 kw_terms AS MATERIALIZED (
     -- A word missing from the statistics is rarer than the rarest word they keep: half that.
@@ -238,7 +231,7 @@ kw_select AS MATERIALIZED (
 ),
 kw_pool AS MATERIALIZED (
     SELECT c.id, c.tsv
-    FROM chunks c
+    FROM tenant_chunks c
     WHERE
 """
     + SEARCHABLE_SQL
@@ -250,7 +243,7 @@ kw_pool AS MATERIALIZED (
 -- absent, or an AND that nothing satisfies), the OR of the three rarest words adds candidates.
 kw_fallback AS MATERIALIZED (
     SELECT c.id, c.tsv
-    FROM chunks c
+    FROM tenant_chunks c
     WHERE
 """
     + SEARCHABLE_SQL
@@ -285,7 +278,7 @@ id_pool AS MATERIALIZED (
     -- A model name in every heading of its manual matches thousands of chunks in a large
     -- organization: rank at most :id_pool of them.
     SELECT c.id, c.document_id, c.identifiers, c.tsv
-    FROM chunks c
+    FROM tenant_chunks c
     WHERE
 """
     + SEARCHABLE_SQL
@@ -435,14 +428,16 @@ def search_params(
     }
 
 
-def _configure(conn: Connection) -> None:
-    """Transaction-local HNSW settings (bound through set_config: SET takes no parameters)."""
+def _configure(conn: Connection, org_id: int) -> None:
+    """Transaction-local settings (bound through set_config: SET takes no parameters): HNSW, and
+    the organization that row-level security and `tenant_chunks` scope the statement to."""
     conn.execute(
         text(
             "SELECT set_config('hnsw.iterative_scan', 'relaxed_order', true), "
-            "set_config('hnsw.ef_search', :ef, true)"
+            "set_config('hnsw.ef_search', :ef, true), "
+            "set_config('app.org_id', :org_id, true)"
         ),
-        {"ef": str(get_settings().hnsw_ef_search)},
+        {"ef": str(get_settings().hnsw_ef_search), "org_id": str(int(org_id))},
     )
 
 
@@ -510,7 +505,7 @@ def hybrid_search(
     if document_ids is not None and not params["document_ids"]:
         return []
     with get_engine().connect() as conn, conn.begin():
-        _configure(conn)
+        _configure(conn, params["org_id"])
         rows = conn.execute(text(HYBRID_SQL), params).all()
     return [_row_to_hit(r) for r in rows]
 
@@ -526,7 +521,7 @@ def explain_hybrid_search(**kwargs: Any) -> str:
     kwargs.setdefault("k", 20)
     params = search_params(embed_model=embed_model, **kwargs)
     with get_engine().connect() as conn, conn.begin():
-        _configure(conn)
+        _configure(conn, params["org_id"])
         rows = conn.execute(text("EXPLAIN (ANALYZE, COSTS OFF) " + HYBRID_SQL), params).all()
     return "\n".join(r[0] for r in rows)
 
@@ -544,7 +539,7 @@ def vector_arm_ids(*, exact: bool = False, **kwargs: Any) -> list[int]:
     kwargs.setdefault("k", 20)
     params = search_params(embed_model=embed_model, **kwargs)
     with get_engine().connect() as conn, conn.begin():
-        _configure(conn)
+        _configure(conn, params["org_id"])
         if exact:
             conn.execute(
                 text(

@@ -11,7 +11,7 @@ from functools import partial
 import reflex as rx
 
 from techdocs_app.state.auth_form import submit_auth_form
-from techdocs_app.state.base import HOME_ROUTE
+from techdocs_app.state.base import after_sign_in_path
 from techdocs_app.throttles import guarded_sign_in
 
 
@@ -28,4 +28,7 @@ class SignInState(rx.State):
             address=self.router.session.client_ip or "unknown",
         )
         if await submit_auth_form(self, authenticate):
-            yield rx.redirect(HOME_ROUTE)
+            # Back to the page that sent the person here (a deep link), else the chat.
+            async with self:
+                target = await after_sign_in_path(self)
+            yield rx.redirect(target)

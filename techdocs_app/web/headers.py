@@ -27,7 +27,7 @@ import hashlib
 import logging
 import re
 import threading
-from collections.abc import Awaitable, Callable, Iterable, MutableMapping
+from collections.abc import Awaitable, Callable, Iterable, Mapping, MutableMapping
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -80,8 +80,14 @@ def websocket_sources(origins: Iterable[str]) -> list[str]:
 
 
 def content_security_policy(
-    script_hashes: Iterable[str], *, connect: Iterable[str] = (), production: bool = False
+    script_hashes: Iterable[str],
+    *,
+    connect: Iterable[str] = (),
+    production: bool = False,
+    vendor: Mapping[str, Iterable[str]] | None = None,
 ) -> str:
+    """`vendor`: directive -> extra sources a configured vendor's own page needs (Clerk's
+    sign-in when Clerk mode is on: `auth.modes.clerk_csp_sources`); nothing by default."""
     directives = [
         "default-src 'self'",
         "script-src " + " ".join(["'self'", "'unsafe-eval'", *script_hashes]),
@@ -100,6 +106,16 @@ def content_security_policy(
         "form-action 'self'",
         "frame-ancestors 'none'",
     ]
+    for name, sources in (vendor or {}).items():
+        extra = " ".join(sources)
+        for i, directive in enumerate(directives):
+            if directive.split(" ", 1)[0] == name:
+                kept = (
+                    directive.replace(" 'none'", "")
+                    if name in ("frame-src", "child-src")
+                    else directive
+                )
+                directives[i] = f"{kept} {extra}"
     if production:
         directives.append("upgrade-insecure-requests")
     return "; ".join(directives)
@@ -119,8 +135,10 @@ class SecurityHeaders:
         static_dir: Path,
         origins: Iterable[str],
         production: bool,
+        vendor: Mapping[str, Iterable[str]] | None = None,
     ) -> None:
         self.app = app
+        self.vendor = vendor
         self.static_dir = static_dir
         self.production = production
         self.connect = websocket_sources(origins)
@@ -146,7 +164,10 @@ class SecurityHeaders:
                             self.static_dir,
                         )
                     self._policy = content_security_policy(
-                        hashes, connect=self.connect, production=self.production
+                        hashes,
+                        connect=self.connect,
+                        production=self.production,
+                        vendor=self.vendor,
                     )
                     self._stamp = stamp
         assert self._policy is not None

@@ -186,13 +186,14 @@ def _member_session(owner_email: str) -> str:
         membership = accounts.first_membership(session, user_id=owner.id)
         assert membership is not None
         org_id = membership.org_id
-    with session_scope(org_id=org_id) as session:
+    with system_session_scope() as session:  # a user is an identity, not a tenant row
         tech = User(email=f"tech-{uuid.uuid4().hex[:8]}@shop.example")
         session.add(tech)
         session.flush()
         assert tech.id is not None
-        session.add(Membership(org_id=org_id, user_id=tech.id, role="member"))
         tech_id, tech_email = tech.id, tech.email
+    with session_scope(org_id=org_id) as session:
+        session.add(Membership(org_id=org_id, user_id=tech_id, role="member"))
     from techdocs_app.auth import Principal
 
     principal = Principal(user_id=0, org_id=org_id, role="member", email="", org_name="")

@@ -42,7 +42,7 @@ def _expect_shell(page: Page, *, org_name: str, email: str) -> None:
     expect(header.get_by_text(org_name, exact=True)).to_be_visible()
     expect(header.get_by_text(email, exact=True)).to_be_visible()
     nav = page.get_by_role("navigation", name="Main")
-    expect(nav.get_by_role("link")).to_have_text(["Chat", "Library", "Settings"])
+    expect(nav.get_by_role("link")).to_contain_text(["Chat", "Library", "Team", "Settings"])
 
 
 def test_auth_flow(
@@ -84,10 +84,11 @@ def test_auth_flow(
     page.goto(app_url + "/library")
     expect(page).to_have_url(_at(app_url, "/signin"))
 
-    # Sign in again.
+    # Sign in again: back to the page that sent us to sign in (the deep link /library).
     _fill_sign_in(page, email=email, password=PASSWORD)
-    expect(page).to_have_url(_at(app_url, "/"))
+    expect(page).to_have_url(_at(app_url, "/library"))
     _expect_shell(page, org_name=org_name, email=email)
+    page.goto(app_url + "/")
 
     # A reload keeps the session; so does a new tab (a new Reflex client, same cookie).
     page.reload()

@@ -55,6 +55,8 @@ def _nav(page: Page, name: str) -> None:
 
 
 def _ask(page: Page, question: str) -> None:
+    # Send is enabled once the page is hydrated: typing Enter earlier is lost under load.
+    expect(page.get_by_role("button", name="Send")).to_be_enabled(timeout=30_000)
     page.evaluate(WATCH_STREAMING)
     box = page.get_by_placeholder("Ask about your manuals")
     box.fill(question)

@@ -8,13 +8,13 @@ import pytest
 from sqlmodel import select
 
 from techdocs_app.auth import local, sessions
-from techdocs_app.db.engine import session_scope
+from techdocs_app.db.engine import system_session_scope
 from techdocs_app.db.models import Membership, Organization, User
 from techdocs_app.errors import AuthError, ValidationFailed
 
 
 def _counts() -> tuple[int, int, int]:
-    with session_scope() as s:
+    with system_session_scope() as s:
         return (
             len(s.exec(select(Organization)).all()),
             len(s.exec(select(User)).all()),
@@ -28,7 +28,7 @@ def test_sign_up_creates_org_owner_and_hashes_password(db, caplog) -> None:  # n
         org_name="  Bay  Auto ", email="Owner@BayAuto.example", password="s3cret-pass"
     )
     assert p.org_name == "Bay Auto" and p.role == "owner" and p.email == "owner@bayauto.example"
-    with session_scope() as s:
+    with system_session_scope() as s:
         user = s.exec(select(User)).one()
         org = s.exec(select(Organization)).one()
         assert user.password_hash and user.password_hash.startswith("$argon2")

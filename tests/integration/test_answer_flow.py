@@ -32,9 +32,9 @@ async def collect(principal: Any, question: str, **kwargs: Any) -> list[Any]:
 
 def query_logs(org_id: int) -> list[Any]:
     from techdocs_app.db import query_logs as logs_db
-    from techdocs_app.db.engine import session_scope
+    from techdocs_app.db.engine import system_session_scope
 
-    with session_scope() as session:
+    with system_session_scope() as session:
         return logs_db.list_query_logs(session, org_id=org_id)
 
 

@@ -25,7 +25,7 @@ async def test_second_ask_is_a_cache_hit_until_the_index_changes(  # noqa: ANN00
     fresh_redis, make_org, corpus_dir, redis_client
 ) -> None:
     from techdocs_app.db import accounts
-    from techdocs_app.db.engine import session_scope
+    from techdocs_app.db.engine import system_session_scope
     from techdocs_app.rag.answer import Done, Sources
 
     shop = make_org("Cached")
@@ -46,7 +46,7 @@ async def test_second_ask_is_a_cache_hit_until_the_index_changes(  # noqa: ANN00
     keys = sorted(k.decode() for k in redis_client.scan_iter("td:ans:*"))
     assert keys and all(k.startswith(f"td:ans:{shop.org_id}:") for k in keys)
 
-    with session_scope() as session:
+    with system_session_scope() as session:
         accounts.bump_index_version(session, org_id=shop.org_id)
     third = await collect(shop, QUESTION)
     assert not third[-1].cache_hit
@@ -58,7 +58,7 @@ async def test_answer_caches_are_per_organization_and_per_filter(  # noqa: ANN00
     fresh_redis, make_org, corpus_dir
 ) -> None:
     from techdocs_app.db import accounts
-    from techdocs_app.db.engine import session_scope
+    from techdocs_app.db.engine import system_session_scope
 
     a = make_org("Shop A")
     b = make_org("Shop B")
@@ -76,6 +76,6 @@ async def test_answer_caches_are_per_organization_and_per_filter(  # noqa: ANN00
     assert not a_filtered[-1].cache_hit
     assert (await collect(a, QUESTION, document_ids=[a_doc]))[-1].cache_hit
     # An ingest in B bumps only B's version: A's cached answer still serves.
-    with session_scope() as session:
+    with system_session_scope() as session:
         accounts.bump_index_version(session, org_id=b.org_id)
     assert (await collect(a, QUESTION))[-1].cache_hit

@@ -9,7 +9,7 @@ import pytest
 from sqlmodel import select
 
 from techdocs_app import jobs, library
-from techdocs_app.db.engine import session_scope
+from techdocs_app.db.engine import system_session_scope
 from techdocs_app.db.models import Document
 from techdocs_app.errors import UploadRejected
 from techdocs_app.settings import get_settings
@@ -26,7 +26,7 @@ def _fresh_store(db):  # noqa: ANN001, ANN202
 
 
 def _documents() -> list[Document]:
-    with session_scope() as s:
+    with system_session_scope() as s:
         return list(s.exec(select(Document)))
 
 

@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import text
 from sqlmodel import select
 
-from techdocs_app.db.engine import session_scope
+from techdocs_app.db.engine import system_session_scope
 from techdocs_app.db.models import Chunk, Document, Organization
 from techdocs_app.providers import get_embedder
 from techdocs_app.rag.ingest import ingest_path, run_ingest
@@ -42,14 +42,14 @@ def image_only_pdf(lines: list[str]) -> bytes:
 
 
 def _chunks(document_id: int) -> list[Chunk]:
-    with session_scope() as s:
+    with system_session_scope() as s:
         return list(
             s.exec(select(Chunk).where(Chunk.document_id == document_id).order_by(Chunk.ordinal))
         )
 
 
 def _index_version(org_id: int) -> int:
-    with session_scope() as s:
+    with system_session_scope() as s:
         org = s.get(Organization, org_id)
         assert org is not None
         return org.index_version
@@ -82,7 +82,7 @@ def test_ingest_path_builds_searchable_chunks(make_org, corpus_dir: Path) -> Non
 
     # Full text finds a word of the manual through the generated tsvector.
     word = next(w for w in children[0].content.split() if w.isalpha() and len(w) > 5)
-    with session_scope() as s:
+    with system_session_scope() as s:
         hits = s.execute(
             text(
                 "SELECT count(*) FROM chunks WHERE org_id = :org "
@@ -142,5 +142,5 @@ def test_missing_stored_file_fails_with_a_clear_message(make_org, corpus_dir: Pa
     assert failed.error_message and "upload the PDF again" in failed.error_message
     # The previous chunks stay until a successful run replaces them.
     assert len(_chunks(doc.id)) > 0
-    with session_scope() as s:
+    with system_session_scope() as s:
         assert s.get(Document, doc.id).status == "failed"  # type: ignore[union-attr]

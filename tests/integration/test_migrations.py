@@ -19,7 +19,7 @@ SCRATCH_DB = "techdocs_migration_check"
 @pytest.fixture
 def scratch_url(services: dict[str, str]) -> str:
     settings = Settings()
-    base = services["database_url"].rsplit("/", 1)[0]
+    base = services["owner_database_url"].rsplit("/", 1)[0]
     embedded.drop_database(settings, SCRATCH_DB) if not settings.database_url else None
     embedded.ensure_database(settings, SCRATCH_DB)
     return f"{base}/{SCRATCH_DB}"

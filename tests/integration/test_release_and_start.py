@@ -73,12 +73,19 @@ def test_start_with_an_unknown_role_shows_usage() -> None:
     assert result.returncode == 64 and "usage" in result.stderr
 
 
+def _owner_url(app_url: str) -> str:
+    """The owner's URL for the same database (the app connects as the application role)."""
+    owner_base = os.environ["DATABASE_OWNER_URL"].rsplit("/", 1)[0]
+    return f"{owner_base}/{app_url.rsplit('/', 1)[1]}"
+
+
 def _production_env(database_url: str, redis_url: str, tmp_path: Path) -> dict[str, str]:
     return _env(
         DATABASE_URL=database_url,
+        DATABASE_OWNER_URL=_owner_url(database_url),
+        APP_URL="https://shop.techdocs.example",
         REDIS_URL=redis_url,
         SESSION_SECRET="x" * 40,
-        APP_URL="https://techdocs.example",
         UPLOAD_DIR=str(tmp_path / "uploads"),
         START_WAIT_S="3",
     )
@@ -134,7 +141,7 @@ def _migrate(url: str, tmp_path: Path) -> subprocess.Popen[str]:
 
 
 def _versions(url: str) -> list[str]:
-    engine = create_engine(url)
+    engine = create_engine(_owner_url(url))
     try:
         with engine.connect() as conn:
             if conn.execute(text("SELECT to_regclass('alembic_version')")).scalar() is None:
@@ -146,7 +153,7 @@ def _versions(url: str) -> list[str]:
 
 def test_a_second_migrator_waits_for_the_first(scratch_url: str, tmp_path: Path) -> None:
     """While another migrator holds the lock, `migrate` blocks on it and changes nothing."""
-    engine = create_engine(scratch_url)
+    engine = create_engine(_owner_url(scratch_url))
     high, low = MIGRATION_LOCK_KEY >> 32, MIGRATION_LOCK_KEY & 0xFFFFFFFF
     try:
         with engine.connect() as holder:

@@ -22,7 +22,7 @@ def insert_chunks(org_id: int, title: str, texts: list[tuple[str, str, str]]) ->
 
     embedder = get_embedder()
     vectors = embedder.embed_documents([f"{title}\n{h}\n{c}" for c, h, _ in texts])
-    with session_scope() as session:
+    with session_scope(org_id=org_id) as session:
         doc = Document(
             org_id=org_id,
             filename=f"{title.lower().replace(' ', '_')}.pdf",
@@ -188,7 +188,7 @@ def test_results_carry_what_the_answer_needs(make_org) -> None:  # noqa: ANN001
 def test_document_filter_and_other_models(make_org) -> None:  # noqa: ANN001
     from sqlalchemy import text
 
-    from techdocs_app.db.engine import get_engine
+    from techdocs_app.db.engine import get_owner_engine as get_engine
 
     org = make_org("Filter")
     a = insert_chunks(org.org_id, "Manual A", [("Torque the bolt to 40 Nm.", "Torque", "")])
@@ -210,7 +210,7 @@ def test_document_filter_and_other_models(make_org) -> None:  # noqa: ANN001
 def test_tenancy_org_b_never_receives_org_a_chunks(make_org) -> None:  # noqa: ANN001
     from sqlalchemy import text
 
-    from techdocs_app.db.engine import get_engine
+    from techdocs_app.db.engine import get_owner_engine as get_engine
 
     a = make_org("Shop A")
     b = make_org("Shop B")
@@ -252,7 +252,7 @@ def test_vector_arm_ids_is_the_arm_hybrid_search_runs(make_org) -> None:  # noqa
 def _analyze_chunks() -> None:
     from sqlalchemy import text
 
-    from techdocs_app.db.engine import get_engine
+    from techdocs_app.db.engine import get_owner_engine as get_engine
 
     with get_engine().connect() as conn:
         conn.execution_options(isolation_level="AUTOCOMMIT").execute(text("ANALYZE chunks"))

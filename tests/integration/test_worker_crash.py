@@ -16,7 +16,7 @@ from rq.job import JobStatus
 from sqlmodel import select
 
 from techdocs_app import jobs, library
-from techdocs_app.db.engine import session_scope
+from techdocs_app.db.engine import system_session_scope
 from techdocs_app.db.models import Chunk, Document
 from techdocs_app.rag.ingest import ingest_path
 from techdocs_app.settings import get_settings
@@ -36,7 +36,7 @@ def _fresh(db):  # noqa: ANN001, ANN202
 
 
 def _rows(document_id: int) -> list[tuple[str, str]]:
-    with session_scope() as s:
+    with system_session_scope() as s:
         return [
             (c.kind, c.content)
             for c in s.exec(
@@ -46,7 +46,7 @@ def _rows(document_id: int) -> list[tuple[str, str]]:
 
 
 def _doc(document_id: int) -> Document:
-    with session_scope() as s:
+    with system_session_scope() as s:
         doc = s.get(Document, document_id)
         assert doc is not None
         return doc

@@ -19,7 +19,7 @@ from sqlalchemy import create_engine, text, update
 from sqlmodel import select
 
 from techdocs_app import jobs, library
-from techdocs_app.db.engine import get_engine, session_scope
+from techdocs_app.db.engine import get_engine, system_session_scope
 from techdocs_app.db.models import Chunk, Document, Organization
 from techdocs_app.providers import get_embedder
 from techdocs_app.rag import ingest as ingest_mod
@@ -48,12 +48,12 @@ def run_worker(max_jobs: int | None = None) -> None:
 
 
 def _doc(document_id: int) -> Document | None:
-    with session_scope() as s:
+    with system_session_scope() as s:
         return s.get(Document, document_id)
 
 
 def _chunk_count(document_id: int) -> int:
-    with session_scope() as s:
+    with system_session_scope() as s:
         return len(s.exec(select(Chunk.id).where(Chunk.document_id == document_id)).all())
 
 
@@ -104,12 +104,12 @@ def test_delete_from_pending_and_from_ready(make_org, corpus_dir: Path) -> None:
     ready = _upload(owner, corpus_dir)
     run_worker()
     assert _chunk_count(ready.id) > 0
-    with session_scope() as s:
+    with system_session_scope() as s:
         version = s.get(Organization, owner.org_id).index_version  # type: ignore[union-attr]
     library.delete_document(owner, document_id=ready.id)
     assert _doc(ready.id) is None and _chunk_count(ready.id) == 0
     assert not get_file_store().exists(key)
-    with session_scope() as s:
+    with system_session_scope() as s:
         assert s.get(Organization, owner.org_id).index_version == version + 1  # type: ignore[union-attr]
     assert library.list_documents(owner) == []
 
@@ -148,7 +148,7 @@ def test_model_change_requires_reindex(make_org, corpus_dir: Path) -> None:  # n
     run_worker()
     assert library.documents_needing_reindex(owner) == []
     # As if this manual had been embedded by another model (e.g. before an OpenAI key was set).
-    with session_scope() as s:
+    with system_session_scope() as s:
         s.exec(update(Chunk).where(Chunk.document_id == view.id).values(embed_model="old-model"))  # type: ignore[arg-type]
         s.exec(update(Document).where(Document.id == view.id).values(embed_model="old-model"))  # type: ignore[arg-type]
     (stale,) = library.documents_needing_reindex(owner)
@@ -157,7 +157,7 @@ def test_model_change_requires_reindex(make_org, corpus_dir: Path) -> None:  # n
     run_worker()
     model = get_embedder().model_name
     assert library.documents_needing_reindex(owner) == []
-    with session_scope() as s:
+    with system_session_scope() as s:
         models = set(s.exec(select(Chunk.embed_model).where(Chunk.document_id == view.id)))
     assert models == {model}  # never a mix
 
@@ -246,7 +246,7 @@ def test_database_unreachable_during_a_job_is_retried(
     parts = urlsplit(real_url)
     proxy = CuttingProxy((parts.hostname or "127.0.0.1", parts.port or 5432))
     proxy.start(cut_on=b"INSERT INTO chunks")
-    direct = create_engine(real_url)
+    direct = create_engine(services["owner_database_url"])  # reads every organization
     try:
         monkeypatch.setenv(
             "DATABASE_URL",

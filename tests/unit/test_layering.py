@@ -144,7 +144,9 @@ ALLOWED_IMPORTS: dict[str, frozenset[str]] = {
     "organization_export": _INFRA | {"auth", "storage"},
     "organization_deletion": _INFRA | {"auth", "jobs", "storage"},
     # web routes outside Reflex (page images, health)
-    "api": _SERVICES | {"downloads", "observability", "rest"},
+    # vendor webhooks (Clerk) and sign-in routes
+    "webhooks": _BASE | {"auth"},
+    "api": _SERVICES | {"downloads", "observability", "rest", "webhooks"},
     # the REST API v1 (mounted by api) and the session-authenticated export download
     "rest": _SERVICES | {"api_keys", "observability", "ratelimit", "throttles"},
     "downloads": _INFRA | {"auth", "observability", "organization_export"},

@@ -10,7 +10,14 @@ from techdocs_app.settings import Settings, UnsafeProductionSettings
 @pytest.fixture(autouse=True)
 def _plain_environment(monkeypatch: pytest.MonkeyPatch) -> None:
     """The test harness points DATABASE_URL etc. at the test services: judge defaults without them."""
-    for key in ("DATABASE_URL", "REDIS_URL", "UPLOAD_DIR", "ENVIRONMENT", "SESSION_SECRET"):
+    for key in (
+        "DATABASE_URL",
+        "DATABASE_OWNER_URL",
+        "REDIS_URL",
+        "UPLOAD_DIR",
+        "ENVIRONMENT",
+        "SESSION_SECRET",
+    ):
         monkeypatch.delenv(key, raising=False)
 
 
@@ -18,7 +25,9 @@ def test_defaults_need_no_variables(monkeypatch: pytest.MonkeyPatch) -> None:
     for key in ("DATABASE_URL", "REDIS_URL", "ENVIRONMENT"):
         monkeypatch.delenv(key, raising=False)
     s = Settings(_env_file=None)
-    assert s.effective_database_url.startswith("postgresql+psycopg://techdocs@127.0.0.1:")
+    # The app connects as the application role; migrations and maintenance as the owner.
+    assert s.effective_database_url.startswith("postgresql+psycopg://techdocs_app@127.0.0.1:")
+    assert s.effective_owner_database_url.startswith("postgresql+psycopg://techdocs@127.0.0.1:")
     assert s.effective_redis_url == "redis://127.0.0.1:6379/0"
     assert (s.retrieval_top_k, s.rerank_top_n, s.max_upload_mb) == (20, 5, 50)
     assert (s.memory_turns, s.memory_ttl_s, s.cache_ttl_s) == (5, 3600, 86400)
@@ -39,7 +48,8 @@ def test_production_with_everything_set_starts() -> None:
     s = Settings(
         _env_file=None,
         environment="production",
-        database_url="postgresql://u:p@db.example/techdocs",
+        database_url="postgresql://techdocs_app:p@db.example/techdocs",
+        database_owner_url="postgresql://owner:q@db.example/techdocs",
         redis_url="redis://cache.example:6379/0",
         session_secret="a-long-random-secret-for-production-use",
         upload_dir="/srv/uploads",
@@ -48,11 +58,27 @@ def test_production_with_everything_set_starts() -> None:
     s.check_production()
 
 
+def test_production_refuses_the_app_connecting_as_the_owner() -> None:
+    """One URL for both means the app connects as the tables' owner: row-level security would
+    not protect anything, so production names DATABASE_OWNER_URL."""
+    s = Settings(
+        _env_file=None,
+        environment="production",
+        database_url="postgresql://owner:q@db.example/techdocs",
+        redis_url="redis://cache.example:6379/0",
+        session_secret="a-long-random-secret-for-production-use",
+        upload_dir="/srv/uploads",
+    )
+    with pytest.raises(UnsafeProductionSettings, match="DATABASE_OWNER_URL"):
+        s.check_production()
+
+
 def test_production_requires_webhook_secrets_for_configured_vendors() -> None:
     s = Settings(
         _env_file=None,
         environment="production",
-        database_url="postgresql://u:p@db.example/techdocs",
+        database_url="postgresql://techdocs_app:p@db.example/techdocs",
+        database_owner_url="postgresql://owner:q@db.example/techdocs",
         redis_url="redis://cache.example:6379/0",
         session_secret="a-long-random-secret-for-production-use",
         upload_dir="/srv/uploads",

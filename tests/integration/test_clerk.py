@@ -1,0 +1,431 @@
+"""Clerk organizations mode: networkless token verification with `clerk-backend-api`, the token
+exchange, Svix-verified webhooks processed once and in order, seat refusals, and the real Backend
+API client against a local server speaking Clerk's wire format (tests/fakes/clerk.py)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from sqlmodel import select
+from starlette.testclient import TestClient
+
+from techdocs_app.auth import clerk, sessions, team
+from techdocs_app.auth.modes import clerk_csp_sources
+from techdocs_app.db.engine import system_session_scope
+from techdocs_app.db.models import Membership, Organization, SeatRefusal, User, WebhookEvent
+from techdocs_app.errors import AuthError, LimitReached
+from techdocs_app.settings import get_settings
+from techdocs_app.web.headers import content_security_policy
+from tests.fakes import clerk as fake
+from tests.fakes.clerk import FakeClerk, RsaKey
+
+KEY = fake.new_rsa_key()
+OTHER_KEY = fake.new_rsa_key()
+
+
+@pytest.fixture(scope="module")
+def clerk_server() -> Iterator[FakeClerk]:
+    with fake.running_fake_clerk() as server:
+        yield server
+
+
+@pytest.fixture
+def clerk_on(clerk_server: FakeClerk, db, monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeClerk]:  # noqa: ANN001
+    clerk_server.state.reset()
+    for name, value in {
+        "CLERK_SECRET_KEY": fake.SECRET_KEY,
+        "CLERK_PUBLISHABLE_KEY": fake.PUBLISHABLE_KEY,
+        "CLERK_JWT_KEY": KEY.public_pem,
+        "CLERK_WEBHOOK_SECRET": fake.WEBHOOK_SECRET,
+        "CLERK_AUTHORIZED_PARTIES": fake.APP_ORIGIN,
+        "CLERK_API_URL": clerk_server.api_url,
+    }.items():
+        monkeypatch.setenv(name, value)
+    get_settings.cache_clear()
+    yield clerk_server
+    get_settings.cache_clear()
+
+
+def _bearer(token: str) -> dict[str, str]:
+    return {"authorization": f"Bearer {token}"}
+
+
+# ---- tokens ------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("version", [1, 2])
+def test_both_token_versions_carry_the_organization(clerk_on, version: int) -> None:  # noqa: ANN001
+    token = fake.session_token(
+        KEY, user_id="user_1", org_id="org_1", org_role="org:admin", version=version
+    )
+    claims = clerk.verify_session_token(_bearer(token))
+    assert (claims.user_id, claims.org_id, claims.org_role) == ("user_1", "org_1", "admin")
+    member = fake.session_token(KEY, user_id="user_2", org_id="org_1", version=version)
+    assert clerk.verify_session_token({"cookie": f"__session={member}"}).org_role == "member"
+    personal = fake.session_token(KEY, user_id="user_3", version=version)
+    assert clerk.verify_session_token(_bearer(personal)).org_id is None
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "key"),
+    [
+        ({"expires_in": -120}, KEY),  # expired (beyond the SDK's clock skew)
+        ({}, OTHER_KEY),  # signed by another key
+        ({"issuer": "https://clerk.someone-else.example"}, KEY),  # another instance
+        ({"azp": "https://evil.example"}, KEY),  # minted for another site
+    ],
+    ids=["expired", "wrong-key", "wrong-issuer", "wrong-azp"],
+)
+def test_bad_tokens_are_refused(clerk_on, kwargs: dict, key: RsaKey) -> None:  # noqa: ANN001
+    token = fake.session_token(key, user_id="user_1", org_id="org_1", **kwargs)
+    with pytest.raises(AuthError) as err:
+        clerk.verify_session_token(_bearer(token))
+    assert err.value.user_message == clerk.SIGNED_OUT
+    with pytest.raises(AuthError):
+        clerk.verify_session_token({})
+    with pytest.raises(AuthError):
+        clerk.verify_session_token(_bearer("not.a.jwt"))
+
+
+def test_the_issuer_comes_from_the_publishable_key(clerk_on) -> None:  # noqa: ANN001
+    assert clerk.frontend_api(fake.PUBLISHABLE_KEY) == fake.FRONTEND_API
+    assert clerk.issuer() == fake.ISSUER
+
+
+# ---- the exchange: first sight, roles, seats -------------------------------------------------
+
+
+def _client() -> TestClient:
+    from techdocs_app.api import api
+
+    return TestClient(api, base_url="http://127.0.0.1:3000", follow_redirects=False)
+
+
+def _exchange(token: str, next_path: str = "/library") -> object:
+    client = _client()
+    client.cookies.set("__session", token)
+    return client.get(f"/api/auth/clerk/session?next={next_path}")
+
+
+def test_first_sign_in_creates_user_organization_and_owner(clerk_on: FakeClerk) -> None:
+    clerk_on.state.add_user("user_owner", "Owner@Harbor.example", "Olive", "Owner")
+    clerk_on.state.add_organization("org_harbor", "Harbor HVAC", created_by="user_owner")
+    token = fake.session_token(KEY, user_id="user_owner", org_id="org_harbor", org_role="org:admin")
+    response = _exchange(token)
+    assert response.status_code == 303 and response.headers["location"] == "/library"
+    ours = response.cookies.get("techdocs_session")
+    principal = sessions.principal_from_session(ours)
+    assert principal is not None
+    assert (principal.email, principal.role, principal.org_name) == (
+        "owner@harbor.example",
+        "owner",
+        "Harbor HVAC",
+    )
+    # Clerk's max_allowed_memberships is set to our seat limit through the Backend API.
+    assert clerk_on.state.organizations["org_harbor"]["max_allowed_memberships"] == 5
+    patch = [r for r in clerk_on.state.requests if r.method == "PATCH"][0]
+    assert patch.authorization == f"Bearer {fake.SECRET_KEY}"
+    assert patch.body == {"max_allowed_memberships": 5}
+
+    # A member of the same organization: Clerk's role maps to ours.
+    clerk_on.state.add_user("user_tech", "tech@harbor.example")
+    tech = sessions.principal_from_session(
+        _exchange(
+            fake.session_token(KEY, user_id="user_tech", org_id="org_harbor", version=1)
+        ).cookies.get("techdocs_session")  # type: ignore[union-attr]
+    )
+    assert tech is not None and (tech.org_id, tech.role) == (principal.org_id, "member")
+    view = team.team_overview(principal)
+    assert [(m.email, m.role) for m in view.members] == [
+        ("owner@harbor.example", "owner"),
+        ("tech@harbor.example", "member"),
+    ]
+
+
+def test_without_an_organization_the_page_asks_for_one(clerk_on: FakeClerk) -> None:
+    clerk_on.state.add_user("user_x", "x@harbor.example")
+    response = _exchange(fake.session_token(KEY, user_id="user_x"))
+    assert response.status_code == 303
+    assert response.headers["location"].startswith("/api/auth/clerk/sign-in?next=/library")
+    page = _client().get("/api/auth/clerk/sign-in?next=/library")
+    assert page.status_code == 200
+    assert fake.FRONTEND_API in page.text and fake.PUBLISHABLE_KEY in page.text
+    assert '<script src="/clerk_sign_in.js" defer>' in page.text
+    loader = (Path(__file__).resolve().parents[2] / "assets" / "clerk_sign_in.js").read_text()
+    assert "mountOrganizationList" in loader and "mountSignIn" in loader
+    # The page's policy lets Clerk's script and API in (and nothing else new).
+    sources = clerk_csp_sources()
+    assert sources["script-src"] == [fake.ISSUER, "https://challenges.cloudflare.com"]
+    policy = content_security_policy([], vendor=sources)
+    assert f"script-src 'self' 'unsafe-eval' {fake.ISSUER}" in policy
+    assert "frame-src https://challenges.cloudflare.com;" in policy
+
+
+def test_a_bad_token_gets_the_sign_in_page_not_a_session(clerk_on: FakeClerk) -> None:
+    response = _exchange(
+        fake.session_token(OTHER_KEY, user_id="user_1", org_id="org_1"), next_path="/team"
+    )
+    assert response.status_code == 403
+    assert clerk.SIGNED_OUT in response.text and "techdocs_session" not in response.cookies
+
+
+def test_seat_limit_refuses_the_exchange_and_shows_it_to_the_owner(clerk_on: FakeClerk) -> None:
+    clerk_on.state.add_user("user_owner", "owner@small.example")
+    clerk_on.state.add_organization("org_small", "Small Shop", created_by="user_owner")
+    owner = sessions.principal_from_session(
+        _exchange(
+            fake.session_token(KEY, user_id="user_owner", org_id="org_small", org_role="org:admin")
+        ).cookies.get("techdocs_session")  # type: ignore[union-attr]
+    )
+    assert owner is not None
+    with system_session_scope() as s:
+        org = s.get(Organization, owner.org_id)
+        org.seat_limit = 1  # type: ignore[union-attr]
+        s.add(org)
+    clerk_on.state.add_user("user_late", "late@small.example", "Lee")
+    response = _exchange(fake.session_token(KEY, user_id="user_late", org_id="org_small"))
+    assert response.status_code == 403
+    assert "All 1 seats of Small Shop are in use" in response.text
+    (refusal,) = team.team_overview(owner).refusals
+    assert refusal.email == "late@small.example"
+    with pytest.raises(LimitReached):
+        team.grant_refused_seat(owner, user_id=refusal.user_id)
+    with system_session_scope() as s:
+        org = s.get(Organization, owner.org_id)
+        org.seat_limit = 2  # type: ignore[union-attr]
+        s.add(org)
+    team.grant_refused_seat(owner, user_id=refusal.user_id)
+    assert team.team_overview(owner).refusals == []
+    assert len(team.team_overview(owner).members) == 2
+
+
+# ---- webhooks ----------------------------------------------------------------------------------
+
+
+def _post(body: bytes, headers: dict[str, str]) -> object:
+    return _client().post("/api/webhooks/clerk", content=body, headers=headers)
+
+
+def _send(kind: str, data: dict, *, msg_id: str, timestamp: int) -> object:
+    body, headers = fake.sign_webhook(fake.event(kind, data, timestamp=timestamp), msg_id=msg_id)
+    return _post(body, headers)
+
+
+def test_webhooks_build_the_team_once_and_in_order(clerk_on: FakeClerk) -> None:
+    owner = fake.user_object("user_o", "o@harbor.example", "Olive")
+    tech = fake.user_object("user_t", "t@harbor.example", "Tom")
+    org = fake.organization_object("org_h", "Harbor HVAC", max_allowed=5, created_by="user_o")
+    clerk_on.state.organizations["org_h"] = org
+    assert _send("user.created", owner, msg_id="msg_1", timestamp=1000).json() == {
+        "status": "processed"
+    }
+    assert (
+        _send("organization.created", org, msg_id="msg_2", timestamp=1001).json()["status"]
+        == "processed"
+    )
+    membership = fake.membership_object(org, tech, "org:member")
+    assert (
+        _send("organizationMembership.created", membership, msg_id="msg_3", timestamp=1002).json()[
+            "status"
+        ]
+        == "processed"
+    )
+    # A replay of an event id does nothing.
+    assert _send(
+        "organizationMembership.created", membership, msg_id="msg_3", timestamp=1002
+    ).json() == {"status": "duplicate"}
+    with system_session_scope() as s:
+        ours = s.exec(select(Organization).where(Organization.clerk_org_id == "org_h")).one()
+        roles = {
+            u.email: m.role
+            for m, u in s.exec(select(Membership, User).join(User, User.id == Membership.user_id))
+        }
+        assert roles == {"o@harbor.example": "owner", "t@harbor.example": "member"}
+        assert ours.name == "Harbor HVAC"
+        assert len(s.exec(select(WebhookEvent)).all()) == 3
+
+    # Updated role, then renamed user and organization.
+    promoted = fake.membership_object(org, tech, "org:admin")
+    _send("organizationMembership.updated", promoted, msg_id="msg_4", timestamp=1003)
+    _send(
+        "user.updated",
+        fake.user_object("user_t", "tom@harbor.example", "Tom", "T"),
+        msg_id="msg_5",
+        timestamp=1004,
+    )
+    # Out of order: the deletion (t=1006) arrives before an older update (t=1005).
+    _send("organizationMembership.deleted", promoted, msg_id="msg_7", timestamp=1006)
+    late = _send(
+        "organizationMembership.updated",
+        fake.membership_object(org, tech, "org:member"),
+        msg_id="msg_6",
+        timestamp=1005,
+    )
+    assert late.json() == {"status": "stale"}
+    with system_session_scope() as s:
+        assert (
+            s.exec(select(User).where(User.clerk_user_id == "user_t")).one().email
+            == "tom@harbor.example"
+        )
+        members = s.exec(select(Membership)).all()
+        assert [m.role for m in members] == ["owner"]
+
+
+def test_a_created_membership_arriving_after_its_deletion_is_not_applied(
+    clerk_on: FakeClerk,
+) -> None:
+    org = fake.organization_object("org_q", "Quick Shop", max_allowed=5, created_by="user_a")
+    a = fake.user_object("user_a", "a@quick.example")
+    b = fake.user_object("user_b", "b@quick.example")
+    clerk_on.state.organizations["org_q"] = org
+    _send(
+        "organizationMembership.created",
+        fake.membership_object(org, a, "org:admin"),
+        msg_id="m1",
+        timestamp=10,
+    )
+    _send(
+        "organizationMembership.deleted",
+        fake.membership_object(org, b, "org:member"),
+        msg_id="m3",
+        timestamp=30,
+    )
+    stale = _send(
+        "organizationMembership.created",
+        fake.membership_object(org, b, "org:member"),
+        msg_id="m2",
+        timestamp=20,
+    )
+    assert stale.json() == {"status": "stale"}
+    with system_session_scope() as s:
+        emails = [
+            u.email
+            for _, u in s.exec(select(Membership, User).join(User, User.id == Membership.user_id))
+        ]
+        assert emails == ["a@quick.example"]
+
+
+def test_bad_signatures_and_stale_deliveries_are_refused(clerk_on: FakeClerk) -> None:
+    data = fake.user_object("user_z", "z@harbor.example")
+    body, headers = fake.sign_webhook(fake.event("user.created", data, timestamp=1), msg_id="msg_z")
+    tampered = body.replace(b"z@harbor.example", b"y@harbor.example")
+    assert _post(tampered, headers).status_code == 401
+    wrong_secret = fake.sign_webhook(
+        fake.event("user.created", data, timestamp=1),
+        msg_id="msg_z",
+        secret="whsec_" + "QUJDREVGR0hJSktMTU5PUFFSU1RVVldYWVo=",
+    )
+    assert _post(*wrong_secret).status_code == 401
+    old = fake.sign_webhook(
+        fake.event("user.created", data, timestamp=1),
+        msg_id="msg_z",
+        at=datetime.now(UTC) - timedelta(minutes=10),
+    )
+    assert _post(*old).status_code == 401
+    assert (
+        _post(body, {k: v for k, v in headers.items() if k != "svix-signature"}).status_code == 401
+    )
+    with system_session_scope() as s:
+        assert s.exec(select(User)).all() == [] and s.exec(select(WebhookEvent)).all() == []
+    assert _post(body, headers).json() == {"status": "processed"}
+
+
+def test_a_membership_beyond_the_seat_limit_is_not_granted(clerk_on: FakeClerk) -> None:
+    org = fake.organization_object("org_s", "Small Shop", max_allowed=2, created_by="user_1")
+    clerk_on.state.organizations["org_s"] = org
+    users = [fake.user_object(f"user_{i}", f"u{i}@small.example") for i in range(1, 4)]
+    with system_session_scope() as s:
+        s.add(Organization(name="Small Shop", clerk_org_id="org_s", seat_limit=2))
+    for i, user in enumerate(users, start=1):
+        _send(
+            "organizationMembership.created",
+            fake.membership_object(org, user, "org:member"),
+            msg_id=f"s{i}",
+            timestamp=i,
+        )
+    with system_session_scope() as s:
+        assert len(s.exec(select(Membership)).all()) == 2
+        (refusal,) = s.exec(select(SeatRefusal)).all()
+        assert s.get(User, refusal.user_id).email == "u3@small.example"  # type: ignore[union-attr]
+    # Clerk said 2 and we say 2: nothing to push. Our limit changes: Clerk is told.
+    assert not [r for r in clerk_on.state.requests if r.method == "PATCH"]
+    with system_session_scope() as s:
+        ours = s.exec(select(Organization)).one()
+        ours.seat_limit = 4
+        s.add(ours)
+    assert clerk.sync_seat_limit(ours.id)  # type: ignore[arg-type]
+    assert clerk_on.state.organizations["org_s"]["max_allowed_memberships"] == 4
+    # An organization.updated that shows another value is pushed back to ours.
+    changed = {**org, "max_allowed_memberships": 9}
+    _send("organization.updated", changed, msg_id="s9", timestamp=9)
+    assert clerk_on.state.organizations["org_s"]["max_allowed_memberships"] == 4
+
+
+def test_deleted_users_and_organizations_lose_access(clerk_on: FakeClerk) -> None:
+    clerk_on.state.add_user("user_owner", "owner@gone.example")
+    clerk_on.state.add_user("user_tech", "tech@gone.example")
+    clerk_on.state.add_organization("org_gone", "Gone Shop", created_by="user_owner")
+    owner_token = _exchange(
+        fake.session_token(KEY, user_id="user_owner", org_id="org_gone", org_role="org:admin")
+    ).cookies.get("techdocs_session")  # type: ignore[union-attr]
+    tech_token = _exchange(
+        fake.session_token(KEY, user_id="user_tech", org_id="org_gone")
+    ).cookies.get("techdocs_session")  # type: ignore[union-attr]
+    assert sessions.principal_from_session(tech_token) is not None
+    _send(
+        "user.deleted",
+        {"id": "user_tech", "object": "user", "deleted": True},
+        msg_id="d1",
+        timestamp=50,
+    )
+    assert sessions.principal_from_session(tech_token) is None
+    assert sessions.principal_from_session(owner_token) is not None
+    _send(
+        "organization.deleted",
+        {"id": "org_gone", "object": "organization", "deleted": True},
+        msg_id="d2",
+        timestamp=51,
+    )
+    assert sessions.principal_from_session(owner_token) is None
+
+
+def test_team_changes_are_mirrored_to_clerk(clerk_on: FakeClerk) -> None:
+    clerk_on.state.add_user("user_owner", "owner@mirror.example")
+    clerk_on.state.add_user("user_tech", "tech@mirror.example")
+    clerk_on.state.add_organization("org_m", "Mirror Shop", created_by="user_owner")
+    clerk_on.state.memberships[("org_m", "user_tech")] = "org:member"
+    owner = sessions.principal_from_session(
+        _exchange(
+            fake.session_token(KEY, user_id="user_owner", org_id="org_m", org_role="org:admin")
+        ).cookies.get("techdocs_session")  # type: ignore[union-attr]
+    )
+    tech = sessions.principal_from_session(
+        _exchange(fake.session_token(KEY, user_id="user_tech", org_id="org_m")).cookies.get(
+            "techdocs_session"
+        )  # type: ignore[union-attr]
+    )
+    assert owner is not None and tech is not None
+    team.change_role(owner, user_id=tech.user_id, role="admin")
+    assert clerk_on.state.memberships[("org_m", "user_tech")] == "org:admin"
+    team.remove_member(owner, user_id=tech.user_id)
+    assert ("org_m", "user_tech") not in clerk_on.state.memberships
+    # An invitation accepted by a Clerk user adds the Clerk membership too.
+    clerk_on.state.add_user("user_new", "new@mirror.example")
+    sent = team.invite(owner, email="new@mirror.example")
+    invite_path = "/invite/" + sent.link.rsplit("/", 1)[-1]
+    response = _exchange(fake.session_token(KEY, user_id="user_new"), next_path=invite_path)
+    assert response.status_code == 303 and response.headers["location"] == "/"
+    joined = sessions.principal_from_session(response.cookies.get("techdocs_session"))
+    assert joined is not None and (joined.org_id, joined.role) == (owner.org_id, "member")
+    assert clerk_on.state.memberships[("org_m", "user_new")] == "org:member"
+
+
+def test_clerk_routes_answer_404_in_local_mode(db) -> None:  # noqa: ANN001
+    get_settings.cache_clear()
+    client = _client()
+    assert client.post("/api/webhooks/clerk", content=b"{}").status_code == 404
+    assert client.get("/api/auth/clerk/sign-in").status_code == 404
+    assert client.get("/api/auth/clerk/session").status_code == 404
