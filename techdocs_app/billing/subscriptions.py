@@ -43,7 +43,10 @@ def _org(principal: Principal) -> Organization:
     return org
 
 
-def _ensure_customer(principal: Principal, org: Organization) -> str:
+def ensure_customer(principal: Principal, org: Organization | None = None) -> str:
+    """The organization's Stripe customer, created (once) if it has none yet."""
+    require(principal, Action.MANAGE_BILLING)
+    org = org or _org(principal)
     if org.stripe_customer_id:
         return org.stripe_customer_id
     customer_id = stripe_api.create_customer(
@@ -73,7 +76,7 @@ def start_checkout(principal: Principal, *, now: float | None = None) -> str:
         raise ValidationFailed(
             "This shop already has a subscription: use Manage billing to change it."
         )
-    customer_id = _ensure_customer(principal, org)
+    customer_id = ensure_customer(principal, org)
     window = int((now if now is not None else time.time()) // CHECKOUT_WINDOW_S)
     key = f"techdocs-checkout-{principal.org_id}-{customer_id}-{settings.stripe_price_id}-{window}"
     return stripe_api.create_checkout_session(
