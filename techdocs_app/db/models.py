@@ -85,8 +85,16 @@ class Organization(SQLModel, table=True):
     seat_limit: int = Field(default=5)
     trial_ends_at: datetime | None = Field(default=None, sa_type=DateTime(timezone=True))
     stripe_customer_id: str | None = Field(default=None, sa_type=String(255), unique=True)
-    stripe_subscription_id: str | None = Field(default=None, sa_type=String(255))
+    stripe_subscription_id: str | None = Field(default=None, sa_type=String(255), index=True)
     subscription_status: str | None = Field(default=None, sa_type=String(40))
+    # Billing (0004_billing): the subscription as Stripe last told us (see `billing.plans`).
+    stripe_price_id: str | None = Field(default=None, sa_type=String(255))
+    current_period_end: datetime | None = Field(default=None, sa_type=DateTime(timezone=True))
+    cancel_at: datetime | None = Field(default=None, sa_type=DateTime(timezone=True))
+    """The subscription is set to end then (canceled in the Customer Portal)."""
+    past_due_since: datetime | None = Field(default=None, sa_type=DateTime(timezone=True))
+    """When payment first became overdue: the grace period runs from here."""
+    subscription_synced_at: datetime | None = Field(default=None, sa_type=DateTime(timezone=True))
     clerk_org_id: str | None = Field(default=None, sa_type=String(255), unique=True)
     index_version: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
     """Bumped by every ingest/delete: answer caches keyed on it go stale."""
