@@ -16,6 +16,7 @@ from sqlalchemy import (
     Column,
     Computed,
     DateTime,
+    Float,
     ForeignKey,
     Index,
     Integer,
@@ -23,6 +24,7 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
     func,
+    text,
 )
 from sqlalchemy.dialects.postgresql import JSONB, TSVECTOR
 from sqlmodel import Field, SQLModel
@@ -290,6 +292,10 @@ class Conversation(SQLModel, table=True):
 
 class Message(SQLModel, table=True):
     __tablename__ = "messages"
+    __table_args__ = (
+        # The usage page's answers marked 👎 (newest first), without reading every message.
+        Index("ix_messages_org_thumbs_down", "org_id", "id", postgresql_where=text("feedback < 0")),
+    )
 
     id: int | None = Field(default=None, sa_type=BigInteger, primary_key=True)
     org_id: int = _org_fk()
@@ -315,6 +321,17 @@ class Message(SQLModel, table=True):
 
 class QueryLog(SQLModel, table=True):
     __tablename__ = "query_logs"
+    __table_args__ = (
+        # The usage page's aggregates read one organization's recent rows (a date range).
+        Index("ix_query_logs_org_created", "org_id", "created_at"),
+        # Top unanswered questions: only the not-found rows of the range.
+        Index(
+            "ix_query_logs_org_not_found",
+            "org_id",
+            "created_at",
+            postgresql_where=text("not_found"),
+        ),
+    )
 
     id: int | None = Field(default=None, sa_type=BigInteger, primary_key=True)
     org_id: int = _org_fk()
@@ -327,6 +344,12 @@ class QueryLog(SQLModel, table=True):
     not_found: bool = False
     error: str | None = Field(default=None, sa_type=Text)
     timings: dict[str, float] = Field(default_factory=dict, sa_type=JSONB)
+    outcome: str | None = Field(default=None, sa_type=String(20))
+    """answer | closest | not_found; None for a failed question (and rows logged before 0005)."""
+    first_token_ms: float | None = Field(default=None, sa_type=Float)
+    """Time to the first streamed token (also in `timings`; a column so percentiles are cheap)."""
+    total_ms: float | None = Field(default=None, sa_type=Float)
+    """Time to the whole answer."""
     created_at: datetime = _created()
 
 
