@@ -8,6 +8,7 @@ for the questions per technician and the month's totals.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 
@@ -47,6 +48,12 @@ class UsagePeriod:
     @property
     def days_since(self) -> datetime:
         return _midnight(self.first_day)
+
+    @property
+    def counted_since(self) -> datetime:
+        """The per-day counts cover both the 30 days and the month (on the 31st the month
+        started 30 days ago): one aggregate gives the chart and the month's totals."""
+        return _midnight(min(self.first_day, self.month_start))
 
 
 def _midnight(day: date) -> datetime:
@@ -88,11 +95,11 @@ def collect(session: Session, *, org_id: int, period: UsagePeriod) -> UsageRepor
     """The aggregates, in the caller's (organization-scoped) session."""
     counted = {
         d.day: d
-        for d in usage_db.questions_per_day(session, org_id=org_id, since=period.days_since)
+        for d in usage_db.questions_per_day(session, org_id=org_id, since=period.counted_since)
     }
     return UsageReport(
         period=period,
-        month=usage_db.question_totals(session, org_id=org_id, since=period.month_since),
+        month=month_totals(counted.values(), month_start=period.month_start),
         per_day=[counted.get(day) or usage_db.DayCount(day, 0, 0, 0, 0) for day in period.days],
         per_technician=usage_db.questions_per_technician(
             session, org_id=org_id, since=period.month_since
@@ -102,4 +109,22 @@ def collect(session: Session, *, org_id: int, period: UsagePeriod) -> UsageRepor
         library=usage_db.library_figures(session, org_id=org_id),
         failed_manuals=usage_db.failed_manuals(session, org_id=org_id),
         speed=usage_db.answer_speed(session, org_id=org_id, since=period.days_since),
+    )
+
+
+def month_totals(
+    days: Iterable[usage_db.DayCount], *, month_start: date
+) -> usage_db.QuestionTotals:
+    """The month's questions by outcome, summed from the per-day counts."""
+    month = [d for d in days if d.day >= month_start]
+    answered = sum(d.answered for d in month)
+    closest = sum(d.closest for d in month)
+    not_found = sum(d.not_found for d in month)
+    failed = sum(d.failed for d in month)
+    return usage_db.QuestionTotals(
+        total=answered + closest + not_found + failed,
+        answered=answered,
+        closest=closest,
+        not_found=not_found,
+        failed=failed,
     )

@@ -26,10 +26,12 @@ def add_query_log(
     outcome: str | None = None,
 ) -> QueryLog:
     """`outcome` is the answer's (answer | closest | not_found); without it, it follows from
-    `not_found` and `error`. The times to first token and to the whole answer are copied from
-    `timings` into their columns (the usage page's percentiles)."""
+    `not_found`; a question with an `error` is `failed`. The times to first token and to the
+    whole answer are copied from `timings` into their columns (the usage page's percentiles)."""
     timings = timings or {}
-    if outcome is None and error is None:
+    if error is not None:
+        outcome = "failed"
+    elif outcome is None:
         outcome = "not_found" if not_found else "answer"
     row = QueryLog(
         org_id=org_id,
@@ -42,7 +44,7 @@ def add_query_log(
         not_found=not_found,
         error=error,
         timings={k: round(float(v), 2) for k, v in timings.items()},
-        outcome=None if error is not None else outcome,
+        outcome=outcome,
         first_token_ms=_ms(timings.get("first_token")),
         total_ms=_ms(timings.get("total")),
     )

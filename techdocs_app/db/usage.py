@@ -1,12 +1,13 @@
 """The usage page's figures: each one SQL aggregate over one organization's rows (keyword-only,
 `org_id`; run them in `session_scope(org_id=...)`, where row-level security backs the filter).
 
-Indexes (migration 0005_usage): `ix_query_logs_org_created` (org, date) serves the query-log
-ranges, `ix_query_logs_org_not_found` the unanswered questions, `ix_messages_org_thumbs_down` the
-👎 answers; documents are read through `ix_documents_org_id`.
+Indexes (migration 0005_usage): `ix_query_logs_org_created` (org, date, including the user,
+outcome and timings) serves the query-log ranges with index-only scans,
+`ix_query_logs_org_not_found` (including `question_key`) the unanswered questions,
+`ix_messages_org_thumbs_down` the 👎 answers; documents are read through `ix_documents_org_id`.
 
-Outcomes: a query log row is `answer`, `closest` (cited passages labelled as not exact) or
-`not_found` ("not in your manuals"); a failed question has an `error` and no outcome.
+Outcomes: a query log row is `answer`, `closest` (cited passages labelled as not exact),
+`not_found` ("not in your manuals") or `failed` (an error: no answer was given).
 """
 
 from __future__ import annotations
@@ -20,12 +21,6 @@ from sqlmodel import Session
 UNANSWERED_LIMIT = 10
 THUMBS_DOWN_LIMIT = 20
 FAILED_MANUALS_LIMIT = 20
-
-NORMALISED_QUESTION_SQL = (
-    "lower(btrim(regexp_replace(question, '[[:space:]]+', ' ', 'g'), ' ?!.,;:'))"
-)
-"""How the unanswered questions are grouped: case, runs of white space and trailing
-punctuation do not make two questions different."""
 
 
 @dataclass(frozen=True)
@@ -104,7 +99,7 @@ _TOTALS = text(
            count(*) FILTER (WHERE outcome = 'answer') AS answered,
            count(*) FILTER (WHERE outcome = 'closest') AS closest,
            count(*) FILTER (WHERE outcome = 'not_found') AS not_found,
-           count(*) FILTER (WHERE error IS NOT NULL) AS failed
+           count(*) FILTER (WHERE outcome = 'failed') AS failed
     FROM query_logs
     WHERE org_id = :org_id AND created_at >= :since
     """
@@ -116,7 +111,7 @@ _PER_DAY = text(
            count(*) FILTER (WHERE outcome = 'answer') AS answered,
            count(*) FILTER (WHERE outcome = 'closest') AS closest,
            count(*) FILTER (WHERE outcome = 'not_found') AS not_found,
-           count(*) FILTER (WHERE error IS NOT NULL) AS failed
+           count(*) FILTER (WHERE outcome = 'failed') AS failed
     FROM query_logs
     WHERE org_id = :org_id AND created_at >= :since
     GROUP BY day
@@ -140,16 +135,14 @@ _PER_TECHNICIAN = text(
 )
 
 _UNANSWERED = text(
-    f"""
-    SELECT {NORMALISED_QUESTION_SQL} AS question,
-           count(*) AS n,
-           max(created_at) AS last_asked
+    """
+    SELECT question_key AS question, count(*) AS n, max(created_at) AS last_asked
     FROM query_logs
-    WHERE org_id = :org_id AND not_found AND error IS NULL AND created_at >= :since
-    GROUP BY 1
+    WHERE org_id = :org_id AND outcome = 'not_found' AND created_at >= :since
+    GROUP BY question_key
     ORDER BY n DESC, last_asked DESC
     LIMIT :limit
-    """  # noqa: S608 - a module constant, values are bound
+    """
 )
 
 _THUMBS_DOWN = text(
@@ -211,7 +204,8 @@ _SPEED = text(
            percentile_cont(0.5) WITHIN GROUP (ORDER BY total_ms) AS t50,
            percentile_cont(0.95) WITHIN GROUP (ORDER BY total_ms) AS t95
     FROM query_logs
-    WHERE org_id = :org_id AND created_at >= :since AND error IS NULL
+    WHERE org_id = :org_id AND created_at >= :since
+      AND outcome IN ('answer', 'closest', 'not_found')
     """
 )
 

@@ -309,3 +309,39 @@ def test_member_is_refused_admin_is_allowed(shop) -> None:  # noqa: ANN001
         usage.load_usage(replace(owner, role="member"), today=TODAY)
     assert "owner or an admin" in refused.value.user_message
     assert usage.load_usage(replace(owner, role="admin"), today=TODAY).month.total == 9
+
+
+def test_query_log_row_keeps_outcome_speed_and_question_key(make_org) -> None:  # noqa: ANN001
+    owner = make_org("Log Shop")
+    with session_scope(org_id=owner.org_id) as session:
+        kwargs = {"org_id": owner.org_id, "user_id": owner.user_id, "conversation_id": None}
+        add = query_logs.add_query_log
+        ids = [
+            add(
+                session,
+                **kwargs,
+                question="  Torque  FOR e04?! ",
+                not_found=True,
+                timings={"first_token": 12.345, "total": 99.5},
+            ).id,
+            add(session, **kwargs, question="q", outcome="closest", timings={"total": 5}).id,
+            add(session, **kwargs, question="q", error="ProviderTimeout:", not_found=True).id,
+            add(session, **kwargs, question="q").id,
+        ]
+        rows = (
+            session.connection()
+            .execute(
+                text(
+                    "SELECT outcome, first_token_ms, total_ms, question_key FROM query_logs "
+                    "WHERE id = ANY(:ids) ORDER BY id"
+                ),
+                {"ids": ids},
+            )
+            .all()
+        )
+    assert [tuple(r) for r in rows] == [
+        ("not_found", 12.35, 99.5, "torque for e04"),
+        ("closest", None, 5.0, "q"),
+        ("failed", None, None, "q"),
+        ("answer", None, None, "q"),
+    ]
