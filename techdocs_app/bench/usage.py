@@ -375,11 +375,8 @@ def run(args: argparse.Namespace) -> int:
     base = _timed(baseline, int(args.baseline_runs))
 
     parts: dict[str, Callable[[Any], Any]] = {
-        "question_totals": lambda s: usage_db.question_totals(
-            s, org_id=org_id, since=period.month_since
-        ),
         "questions_per_day": lambda s: usage_db.questions_per_day(
-            s, org_id=org_id, since=period.days_since
+            s, org_id=org_id, since=period.counted_since
         ),
         "questions_per_technician": lambda s: usage_db.questions_per_technician(
             s, org_id=org_id, since=period.month_since
