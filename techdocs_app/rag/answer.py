@@ -515,6 +515,7 @@ async def _finish(run: _Run, reply: _Reply, *, cache_hit: bool) -> Done:
         question=run.question,
         cache_hit=cache_hit,
         timings=run.timings,
+        outcome=reply.outcome,
     )
     await asyncio.to_thread(
         memory.remember_turn,
@@ -850,6 +851,7 @@ def _save_answer(
     question: str,
     cache_hit: bool,
     timings: dict[str, float],
+    outcome: str | None = None,
 ) -> int:
     with session_scope(org_id=principal.org_id) as session:
         message = conversations_db.add_message(
@@ -878,6 +880,7 @@ def _save_answer(
             n_sources=len(sources),
             not_found=not_found,
             timings=timings,
+            outcome=outcome,
         )
         assert message.id is not None
         return message.id

@@ -103,6 +103,8 @@ _SERVICES = _INFRA | {
     "storage",
     "throttles",
     "upload_spool",
+    "usage",
+    "usage_view",
 }
 ALLOWED_IMPORTS: dict[str, frozenset[str]] = {
     # foundations: nothing of the app (settings and errors may not even import each other)
@@ -139,6 +141,9 @@ ALLOWED_IMPORTS: dict[str, frozenset[str]] = {
     # the product's limits (sign-in, sign-up, questions, uploads) and query-log retention
     "throttles": _INFRA | {"auth", "cache", "ratelimit"},
     "retention": _INFRA,
+    # the usage page's figures (one SQL aggregate each) and their shaping for charts and lists
+    "usage": _INFRA | {"auth"},
+    "usage_view": _BASE | {"db", "usage"},
     "queue_health": _INFRA | {"auth", "jobs"},
     # ASGI middleware around the whole app: security headers, CORS, the upload guard
     "web": _SERVICES,
