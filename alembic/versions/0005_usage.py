@@ -1,7 +1,7 @@
 """usage: query-log outcome, answer speed and question key columns; the usage page's indexes
 
 Revision ID: 0005_usage
-Revises: 0003_api_keys
+Revises: 0004_billing
 Create Date: 2026-11-30 13:15:00
 
 The query log gains `outcome` (answer | closest | not_found | failed), the answer's time to first
@@ -23,7 +23,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0005_usage"
-down_revision: str | None = "0003_api_keys"
+down_revision: str | None = "0004_billing"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
