@@ -19,6 +19,7 @@ NAV_ITEMS: Sequence[tuple[str, str, str]] = (
     ("Library", "/library", "library"),
     ("Team", "/team", "users"),
     ("Settings", "/settings", "settings"),
+    ("Billing", "/billing", "credit_card"),
 )
 ACCOUNT_ROUTE = "/account"
 

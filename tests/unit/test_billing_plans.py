@@ -68,7 +68,12 @@ def test_trial_over_is_read_only_with_a_message_naming_who_can_fix_it() -> None:
     assert member.startswith("Your trial has ended: the shop is read-only.")
     assert "Ask the owner to subscribe on the Billing page." in member
     assert "Subscribe on the Billing page" in refusal_message(state, is_owner=True)
-    assert state.banner(is_owner=False) == member
+    assert member.endswith("Past conversations and manuals stay open.")
+    assert state.banner(is_owner=False) == refusal_message(state, is_owner=False, short=True)
+    assert state.banner(is_owner=False) == (
+        "Your trial has ended: the shop is read-only. "
+        "Ask the owner to subscribe on the Billing page."
+    )
 
 
 def test_an_organization_without_a_trial_end_is_not_locked_out() -> None:
