@@ -179,7 +179,7 @@ def apply_subscription(org: Organization, sub: dict[str, Any], *, now: datetime)
 
 def refresh_from_stripe(org_id: int) -> str | None:
     """Re-read the organization's subscription from Stripe and store it (the Billing page after
-    Checkout, and `python -m techdocs_app billing sync`). Returns the status, None if none."""
+    Checkout). Returns the status, None if none."""
     with session_scope(org_id=org_id) as session:
         org = session.get(Organization, org_id)
         if org is None or not org.stripe_customer_id:
