@@ -13,7 +13,7 @@ from techdocs_app.errors import TechDocsError
 from techdocs_app.state.base import SIGN_IN_ROUTE, current_principal
 
 CHECKOUT_NOTES = {
-    "success": "Thank you! Your subscription is being confirmed with Stripe.",
+    "success": "Thank you! Stripe is confirming the payment: this page shows it in a moment.",
     "cancel": "Checkout was canceled: nothing was charged.",
 }
 
@@ -80,6 +80,8 @@ class BillingState(rx.State):
             return rx.toast.error(exc.user_message)
         self._show(view)
         self.problem = self.problem or problem
+        if checkout == "success" and view.subscribed:
+            self.note = "Thank you! The subscription is active."
         self.banner = await asyncio.to_thread(overview.banner_text, principal)
         self.banner_for_owner = principal.role == "owner"
         return None

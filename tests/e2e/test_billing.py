@@ -125,7 +125,7 @@ def test_trial_subscribe_webhook_active_then_cancel_read_only(
 
     # Back from Checkout.
     page.goto(app_url + "/billing?checkout=success")
-    expect(page.locator("#billing-note")).to_contain_text("Thank you!")
+    expect(page.locator("#billing-note")).to_have_text("Thank you! The subscription is active.")
     expect(page.locator("#billing-status")).to_have_text("Active")
     expect(page.locator("#billing-date")).to_contain_text("Renews on")
     expect(page.get_by_role("button", name="Manage billing")).to_be_visible()
