@@ -137,6 +137,9 @@ def subscription_fields(sub: dict[str, Any], *, now: datetime) -> dict[str, Any]
     if cancel_at is None and sub.get("cancel_at_period_end"):
         cancel_at = period_end
     status = str(sub.get("status") or "")
+    if status not in LIVE_STRIPE_STATUSES:
+        # An ended subscription: the date that matters is when it ended.
+        period_end = _ts(sub.get("ended_at")) or _ts(sub.get("canceled_at")) or period_end
     return {
         "stripe_subscription_id": str(sub.get("id") or "") or None,
         "subscription_status": status or None,

@@ -5,8 +5,10 @@ the banner, and past conversations still open. Screenshots at 1024×768 and 390�
 from __future__ import annotations
 
 import re
+import time
 import uuid
-from datetime import timedelta
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -66,8 +68,26 @@ def _ask(page: Page, question: str) -> None:
     send.click()
 
 
+def _add_technician(org_id: int, email: str) -> None:
+    """A member of the shop with a password (as the invitation flow would leave them)."""
+    from techdocs_app.auth.local import hash_password
+    from techdocs_app.db.engine import system_session_scope
+    from techdocs_app.db.models import Membership, User
+
+    with system_session_scope() as session:
+        user = User(email=email, password_hash=hash_password(PASSWORD), name="Tech")
+        session.add(user)
+        session.flush()
+        assert user.id is not None
+        session.add(Membership(org_id=org_id, user_id=user.id, role="member"))
+
+
 def test_trial_subscribe_webhook_active_then_cancel_read_only(
-    page: Page, app_url: str, fake_stripe: FakeStripe, screenshot_dir: Path
+    page: Page,
+    new_page: Callable[[str], Page],
+    app_url: str,
+    fake_stripe: FakeStripe,
+    screenshot_dir: Path,
 ) -> None:
     org_name = f"Ridgeline HVAC {uuid.uuid4().hex[:8]}"
     email = f"owner-{uuid.uuid4().hex[:8]}@ridgeline.example"
@@ -134,7 +154,7 @@ def test_trial_subscribe_webhook_active_then_cancel_read_only(
 
     # The subscription is canceled (Customer Portal): Stripe says so by webhook → read-only.
     sub_id = session["subscription"]
-    fake_stripe.state.subscriptions[sub_id]["status"] = "canceled"
+    fake_stripe.state.subscriptions[sub_id].update(status="canceled", ended_at=int(time.time()))
     ended = fake_stripe.send(
         hook,
         STRIPE_WEBHOOK_SECRET,
@@ -167,3 +187,21 @@ def test_trial_subscribe_webhook_active_then_cancel_read_only(
     expect(page.locator("#billing-status")).to_have_text("Read-only: the subscription has ended")
     expect(page.get_by_role("button", name="Subscribe")).to_be_visible()
     _shoot(page, screenshot_dir, "billing-canceled")
+
+    # A technician sees the status only, and is told to ask the owner.
+    tech_email = f"tech-{uuid.uuid4().hex[:8]}@ridgeline.example"
+    _add_technician(org["id"], tech_email)
+    tech = new_page("390x844")
+    tech.goto(app_url + "/signin")
+    tech.get_by_label("Email", exact=True).fill(tech_email)
+    tech.get_by_label("Password", exact=True).fill(PASSWORD)
+    tech.get_by_role("button", name="Sign in").click()
+    tech_banner = tech.locator("#billing-banner")
+    expect(tech_banner).to_contain_text("Ask the owner to subscribe on the Billing page.")
+    expect(tech_banner.get_by_role("link", name="Open Billing")).to_have_count(0)
+    tech.goto(app_url + "/billing")
+    expect(tech.locator("#billing-status")).to_have_text("Read-only: the subscription has ended")
+    expect(tech.locator("#billing-date")).to_have_text(f"Ended on {datetime.now(UTC):%B %-d, %Y}")
+    expect(tech.locator("#billing-read-only-note")).to_be_visible()
+    expect(tech.get_by_role("button", name="Subscribe")).to_have_count(0)
+    tech.screenshot(path=str(screenshot_dir / "billing-member-390x844.png"))

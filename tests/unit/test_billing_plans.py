@@ -200,9 +200,12 @@ def test_subscription_fields_read_the_new_and_the_legacy_shapes() -> None:
     assert fields["seat_limit"] == 5
     assert fields["cancel_at"] == datetime.fromtimestamp(1_900_000_000, UTC)
 
-    ended = subscription_fields(_sub(status="canceled", cancel_at=1_750_000_000), now=NOW)
+    ended = subscription_fields(
+        _sub(status="canceled", cancel_at=1_750_000_000, ended_at=1_760_000_000), now=NOW
+    )
     assert ended["cancel_at"] is None
     assert ended["plan"] == "trial"
+    assert ended["current_period_end"] == datetime.fromtimestamp(1_760_000_000, UTC)
 
 
 def test_a_late_end_of_an_old_subscription_does_not_replace_a_live_new_one() -> None:
