@@ -20,6 +20,7 @@ from techdocs_app.errors import TechDocsError
 from techdocs_app.observability.logs import configure_logging
 from techdocs_app.pages import (
     account,
+    billing,
     chat,
     invite,
     library,
@@ -29,9 +30,11 @@ from techdocs_app.pages import (
     team,
     usage,
 )
+from techdocs_app.pages.billing import with_billing_banner
 from techdocs_app.settings import get_settings
 from techdocs_app.state.account import AccountState
 from techdocs_app.state.base import SessionState
+from techdocs_app.state.billing import BillingState
 from techdocs_app.state.chat import ChatState
 from techdocs_app.state.invite import InviteState
 from techdocs_app.state.library import MAX_FILES, LibraryState
@@ -109,39 +112,45 @@ app.add_page(
     on_load=SessionState.redirect_if_signed_in,
 )
 app.add_page(
-    chat.chat_page,
+    with_billing_banner(chat.chat_page),
     route=chat.ROUTE,
     title=chat.TITLE,
-    on_load=[SessionState.require_principal, ChatState.load],
+    on_load=[SessionState.require_principal, ChatState.load, BillingState.load_banner],
 )
 app.add_page(
-    library.library_page,
+    with_billing_banner(library.library_page),
     route=library.ROUTE,
     title=library.TITLE,
-    on_load=[SessionState.require_principal, LibraryState.load],
+    on_load=[SessionState.require_principal, LibraryState.load, BillingState.load_banner],
 )
 app.add_page(
-    settings.settings_page,
+    with_billing_banner(settings.settings_page),
     route=settings.ROUTE,
     title=settings.TITLE,
-    on_load=[SessionState.require_principal, SettingsState.load],
+    on_load=[SessionState.require_principal, SettingsState.load, BillingState.load_banner],
 )
 app.add_page(
-    team.team_page,
+    with_billing_banner(team.team_page),
     route=team.ROUTE,
     title=team.TITLE,
-    on_load=[SessionState.require_principal, TeamState.load],
+    on_load=[SessionState.require_principal, TeamState.load, BillingState.load_banner],
 )
 app.add_page(
-    account.account_page,
+    with_billing_banner(account.account_page),
     route=account.ROUTE,
     title=account.TITLE,
-    on_load=[SessionState.require_principal, AccountState.load],
+    on_load=[SessionState.require_principal, AccountState.load, BillingState.load_banner],
 )
 app.add_page(
-    usage.usage_page,
+    with_billing_banner(billing.billing_page),
+    route=billing.ROUTE,
+    title=billing.TITLE,
+    on_load=[SessionState.require_principal, BillingState.load],
+)
+app.add_page(
+    with_billing_banner(usage.usage_page),
     route=usage.ROUTE,
     title=usage.TITLE,
-    on_load=[SessionState.require_principal, UsageState.load],
+    on_load=[SessionState.require_principal, UsageState.load, BillingState.load_banner],
 )
 app.add_page(invite.invite_page, route=invite.ROUTE, title=invite.TITLE, on_load=InviteState.load)

@@ -100,7 +100,7 @@ class Standing:
             else "Ask the shop's owner to subscribe on the Billing page."
         )
         if self.read_only:
-            return f"{refusal_message(self, is_owner=is_owner)}"
+            return refusal_message(self, is_owner=is_owner, short=True)
         if self.status == "past_due":
             pay = (
                 "Update the payment method on the Billing page."
@@ -188,8 +188,9 @@ def standing(
     )
 
 
-def refusal_message(state: Standing, *, is_owner: bool) -> str:
-    """The sentence shown when asking or uploading is refused: what happened, who can fix it."""
+def refusal_message(state: Standing, *, is_owner: bool, short: bool = False) -> str:
+    """The sentence shown when asking or uploading is refused: what happened, who can fix it
+    (`short`: without the reassurance, for the banner)."""
     what = {
         "trial_ended": "Your trial has ended: the shop is read-only.",
         "canceled": "The subscription has ended: the shop is read-only.",
@@ -203,7 +204,7 @@ def refusal_message(state: Standing, *, is_owner: bool) -> str:
         )
     else:
         fix = "Ask the owner to subscribe on the Billing page."
-    return f"{what} {fix} Past conversations and manuals stay open."
+    return f"{what} {fix}" if short else f"{what} {fix} Past conversations and manuals stay open."
 
 
 def seats_from_metadata(metadata: dict[str, object] | None, default: int) -> int:

@@ -137,6 +137,9 @@ def subscription_fields(sub: dict[str, Any], *, now: datetime) -> dict[str, Any]
     if cancel_at is None and sub.get("cancel_at_period_end"):
         cancel_at = period_end
     status = str(sub.get("status") or "")
+    if status not in LIVE_STRIPE_STATUSES:
+        # An ended subscription: the date that matters is when it ended.
+        period_end = _ts(sub.get("ended_at")) or _ts(sub.get("canceled_at")) or period_end
     return {
         "stripe_subscription_id": str(sub.get("id") or "") or None,
         "subscription_status": status or None,
@@ -179,7 +182,7 @@ def apply_subscription(org: Organization, sub: dict[str, Any], *, now: datetime)
 
 def refresh_from_stripe(org_id: int) -> str | None:
     """Re-read the organization's subscription from Stripe and store it (the Billing page after
-    Checkout, and `python -m techdocs_app billing sync`). Returns the status, None if none."""
+    Checkout). Returns the status, None if none."""
     with session_scope(org_id=org_id) as session:
         org = session.get(Organization, org_id)
         if org is None or not org.stripe_customer_id:

@@ -19,6 +19,7 @@ NAV_ITEMS: Sequence[tuple[str, str, str]] = (
     ("Library", "/library", "library"),
     ("Team", "/team", "users"),
     ("Settings", "/settings", "settings"),
+    ("Billing", "/billing", "credit_card"),
 )
 # Pages only some roles may open: shown when the page passes `allowed_routes` holding the route
 # (the session state computes it from the permission table).

@@ -8,6 +8,8 @@
   DATABASE_URL/REDIS_URL at the test database), one supervised RQ ingestion worker
   (`python -m workers.supervisor`, as `make run` does) and `scripts/run_app.sh` on a free port, in
   production mode, and stop both at the end. Logs: artifacts/e2e_app.log, e2e_worker.log.
+  Billing is on, pointed at the Stripe wire fake (`fake_stripe`, served for the session): new
+  shops start a trial as in production, and the billing tests drive Checkout and webhooks.
 
 Chromium is `/usr/bin/chromium` through Python Playwright; `playwright install` is never used.
 """
@@ -29,6 +31,7 @@ import pytest
 from playwright.sync_api import Browser, BrowserContext, Page, expect, sync_playwright
 
 from tests.e2e.browser import CHROMIUM, CHROMIUM_ARGS, VIEWPORTS
+from tests.fakes.stripe_wire import PRICE_ID, FakeStripe, running_fake_stripe
 
 REPO = Path(__file__).resolve().parents[2]
 ARTIFACTS = REPO / "artifacts"
@@ -39,6 +42,7 @@ START_TIMEOUT_S = float(os.environ.get("TECHDOCS_E2E_START_TIMEOUT", "600"))
 # How long an `expect(...)` waits for the page to reach a state (Playwright's default is 5 s). A
 # ceiling, not a speed target: on a loaded 2-core machine a websocket round trip can take longer.
 expect.set_options(timeout=20_000)
+STRIPE_WEBHOOK_SECRET = "whsec_e2e_billing"
 
 
 def _healthy(base_url: str, timeout: float = 2.0) -> bool:
@@ -68,6 +72,14 @@ def _stop(process: subprocess.Popen[bytes]) -> None:
 
 
 @pytest.fixture(scope="session")
+def fake_stripe() -> Iterator[FakeStripe]:
+    """Stripe's wire format on a free port (Checkout, Portal, prices, subscriptions)."""
+    with running_fake_stripe() as fake:
+        fake.add_price(PRICE_ID, seats="5")
+        yield fake
+
+
+@pytest.fixture(scope="session")
 def app_url(request: pytest.FixtureRequest) -> Iterator[str]:
     explicit = os.environ.get("TECHDOCS_E2E_URL")
     if explicit:
@@ -79,6 +91,7 @@ def app_url(request: pytest.FixtureRequest) -> Iterator[str]:
         return
 
     request.getfixturevalue("services")  # Postgres + Redis up, env pointed at the test database
+    stripe: FakeStripe = request.getfixturevalue("fake_stripe")
     port = _free_port()
     base_url = f"http://127.0.0.1:{port}"
     ARTIFACTS.mkdir(exist_ok=True)
@@ -93,6 +106,11 @@ def app_url(request: pytest.FixtureRequest) -> Iterator[str]:
         "TRUSTED_PROXY_HOPS": "1",
         # The whole suite signs up many shops from one address.
         "SIGNUPS_PER_ADDRESS_PER_HOUR": "1000",
+        # Billing on, against the Stripe wire fake.
+        "STRIPE_SECRET_KEY": "sk_test_e2e",
+        "STRIPE_WEBHOOK_SECRET": STRIPE_WEBHOOK_SECRET,
+        "STRIPE_PRICE_ID": PRICE_ID,
+        "STRIPE_BASE_URL": stripe.url,
     }
     worker_log_path = ARTIFACTS / "e2e_worker.log"
     with log_path.open("wb") as log, worker_log_path.open("wb") as worker_log:

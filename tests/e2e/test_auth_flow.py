@@ -42,7 +42,9 @@ def _expect_shell(page: Page, *, org_name: str, email: str) -> None:
     expect(header.get_by_text(org_name, exact=True)).to_be_visible()
     expect(header.get_by_text(email, exact=True)).to_be_visible()
     nav = page.get_by_role("navigation", name="Main")
-    expect(nav.get_by_role("link")).to_contain_text(["Chat", "Library", "Team", "Settings"])
+    expect(nav.get_by_role("link")).to_contain_text(
+        ["Chat", "Library", "Team", "Settings", "Billing"]
+    )
 
 
 def test_auth_flow(

@@ -18,6 +18,7 @@ import hmac
 import itertools
 import json
 import time
+import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -62,7 +63,8 @@ class FakeStripeState:
         return [r for r in self.requests if r.endpoint == endpoint]
 
     def new_id(self, prefix: str) -> str:
-        return f"{prefix}_fake{next(self.counter):04d}"
+        """Unique across runs too (the browser tests' database outlives one fake)."""
+        return f"{prefix}_fake{next(self.counter):04d}{uuid.uuid4().hex[:10]}"
 
 
 def default_price(price_id: str = PRICE_ID, seats: str = "5") -> dict[str, Any]:

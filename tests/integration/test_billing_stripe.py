@@ -544,3 +544,94 @@ def test_the_webhook_route_is_mounted_on_the_apps_api(db: dict[str, str]) -> Non
 
     with TestClient(api) as client:
         assert client.post("/api/webhooks/stripe", content=b"{}").status_code == 404
+
+
+# --- what the Billing page shows ---------------------------------------------------------------
+
+
+def _as(owner: Any, role: str) -> Any:
+    from techdocs_app.auth import Principal
+
+    return Principal(
+        user_id=owner.user_id,
+        org_id=owner.org_id,
+        role=role,
+        email=owner.email,
+        org_name=owner.org_name,
+    )
+
+
+def test_the_billing_page_shows_owners_everything_and_others_the_status(
+    stripe_on: FakeStripe, make_org: Callable
+) -> None:
+    from techdocs_app.billing.overview import banner_text, billing_overview
+    from techdocs_app.db.models import utcnow
+
+    owner = make_org("Page Shop")
+    _set_org(owner.org_id, trial_ends_at=utcnow() + timedelta(days=8, hours=2))
+    view = billing_overview(owner)
+    assert view.enabled and view.can_manage and not view.subscribed
+    assert (view.status, view.summary) == ("trialing", "Trial: 9 days left")
+    assert view.date_label.startswith("Trial ends on ")
+    assert view.price_label == "$20.00 / month"
+    assert (view.seats_used, view.seat_limit) == (1, 5)
+    assert view.problem == ""
+    assert banner_text(owner) == ""
+
+    requests_before = len(stripe_on.state.requests)
+    for role in ("admin", "member"):
+        other = billing_overview(_as(owner, role))
+        assert other.summary == "Trial: 9 days left"
+        assert not other.can_manage and other.price_label == ""
+    assert len(stripe_on.state.requests) == requests_before  # no Stripe call for them
+
+    _set_org(owner.org_id, trial_ends_at=utcnow() + timedelta(days=2))
+    assert banner_text(owner) == "The trial ends in 2 days. Subscribe on the Billing page."
+    assert "Ask the shop's owner" in banner_text(_as(owner, "member"))
+
+
+def test_a_stripe_outage_on_the_billing_page_says_so(
+    stripe_on: FakeStripe, make_org: Callable
+) -> None:
+    from techdocs_app.billing.overview import billing_overview
+    from techdocs_app.billing.stripe_api import UNAVAILABLE
+
+    owner = make_org("Down Shop")
+    stripe_on.state.delay_s["prices.retrieve"] = 3.0
+    view = billing_overview(owner)
+    assert view.problem == UNAVAILABLE
+    assert view.price_label == ""
+    assert view.summary.startswith("Trial")
+
+
+def test_back_from_checkout_the_page_reads_the_subscription_before_the_webhook(
+    stripe_on: FakeStripe, make_org: Callable
+) -> None:
+    from techdocs_app.billing import subscriptions
+    from techdocs_app.billing.overview import billing_overview
+    from techdocs_app.errors import ValidationFailed
+
+    owner = make_org("Return Shop")
+    _subscribed(stripe_on, owner)  # paid at Checkout; no webhook yet
+    assert _org_row(owner.org_id)["subscription_status"] is None
+    assert subscriptions.refresh_from_stripe(owner.org_id) == "active"
+    view = billing_overview(owner)
+    assert (view.summary, view.subscribed) == ("Active", True)
+    assert view.date_label.startswith("Renews on ")
+    with pytest.raises(ValidationFailed, match="already has a subscription"):
+        subscriptions.start_checkout(owner)
+
+
+def test_without_stripe_the_page_says_billing_is_not_set_up(make_org: Callable) -> None:
+    from techdocs_app.billing import subscriptions
+    from techdocs_app.billing.overview import banner_text, billing_overview
+    from techdocs_app.errors import ValidationFailed
+
+    owner = make_org("Plain Shop")
+    view = billing_overview(owner)
+    assert not view.enabled
+    assert view.summary == "Unlimited (billing is not set up on this server)"
+    assert view.date_label == "" and view.price_label == ""
+    assert banner_text(owner) == ""
+    with pytest.raises(ValidationFailed, match="not set up"):
+        subscriptions.start_checkout(owner)

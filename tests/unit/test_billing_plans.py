@@ -68,7 +68,12 @@ def test_trial_over_is_read_only_with_a_message_naming_who_can_fix_it() -> None:
     assert member.startswith("Your trial has ended: the shop is read-only.")
     assert "Ask the owner to subscribe on the Billing page." in member
     assert "Subscribe on the Billing page" in refusal_message(state, is_owner=True)
-    assert state.banner(is_owner=False) == member
+    assert member.endswith("Past conversations and manuals stay open.")
+    assert state.banner(is_owner=False) == refusal_message(state, is_owner=False, short=True)
+    assert state.banner(is_owner=False) == (
+        "Your trial has ended: the shop is read-only. "
+        "Ask the owner to subscribe on the Billing page."
+    )
 
 
 def test_an_organization_without_a_trial_end_is_not_locked_out() -> None:
@@ -195,9 +200,12 @@ def test_subscription_fields_read_the_new_and_the_legacy_shapes() -> None:
     assert fields["seat_limit"] == 5
     assert fields["cancel_at"] == datetime.fromtimestamp(1_900_000_000, UTC)
 
-    ended = subscription_fields(_sub(status="canceled", cancel_at=1_750_000_000), now=NOW)
+    ended = subscription_fields(
+        _sub(status="canceled", cancel_at=1_750_000_000, ended_at=1_760_000_000), now=NOW
+    )
     assert ended["cancel_at"] is None
     assert ended["plan"] == "trial"
+    assert ended["current_period_end"] == datetime.fromtimestamp(1_760_000_000, UTC)
 
 
 def test_a_late_end_of_an_old_subscription_does_not_replace_a_live_new_one() -> None:
