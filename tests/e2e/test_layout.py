@@ -30,6 +30,13 @@ def _assert_fits(page: Page, label: str) -> None:
         "() => document.documentElement.scrollWidth - document.documentElement.clientWidth"
     )
     assert overflow <= 0, f"{label}: horizontal scroll of {overflow}px"
+    # The page clips sideways overflow, so a nav link past the right edge could not be reached.
+    off_screen = page.evaluate(
+        """() => Array.from(document.querySelectorAll(".td-nav-link"))
+            .filter((el) => el.getBoundingClientRect().right > window.innerWidth + 0.5)
+            .map((el) => el.innerText.trim())"""
+    )
+    assert not off_screen, f"{label}: nav links off screen: {off_screen}"
     sizes = page.evaluate(
         """(selector) => Array.from(document.querySelectorAll(selector))
             .filter((el) => el.offsetParent !== null && el.type !== "hidden")
