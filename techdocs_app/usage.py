@@ -93,23 +93,47 @@ def load_usage(principal: Principal, *, today: date | None = None) -> UsageRepor
 
 def collect(session: Session, *, org_id: int, period: UsagePeriod) -> UsageReport:
     """The aggregates, in the caller's (organization-scoped) session."""
-    counted = {
-        d.day: d
-        for d in usage_db.questions_per_day(session, org_id=org_id, since=period.counted_since)
-    }
+    counts = usage_db.questions_per_day_and_person(
+        session, org_id=org_id, since=period.counted_since
+    )
+    per_day = per_day_totals(counts)
     return UsageReport(
         period=period,
-        month=month_totals(counted.values(), month_start=period.month_start),
-        per_day=[counted.get(day) or usage_db.DayCount(day, 0, 0, 0, 0) for day in period.days],
-        per_technician=usage_db.questions_per_technician(
-            session, org_id=org_id, since=period.month_since
-        ),
+        month=month_totals(per_day.values(), month_start=period.month_start),
+        per_day=[per_day.get(day) or usage_db.DayCount(day, 0, 0, 0, 0) for day in period.days],
+        per_technician=per_person(counts, since=period.month_start),
         unanswered=usage_db.top_unanswered(session, org_id=org_id, since=period.days_since),
         thumbs_down=usage_db.thumbs_down(session, org_id=org_id),
         library=usage_db.library_figures(session, org_id=org_id),
         failed_manuals=usage_db.failed_manuals(session, org_id=org_id),
         speed=usage_db.answer_speed(session, org_id=org_id, since=period.days_since),
     )
+
+
+def per_day_totals(counts: Iterable[usage_db.DayPersonCount]) -> dict[date, usage_db.DayCount]:
+    """The per-day-and-person counts summed over people."""
+    days: dict[date, list[int]] = {}
+    for c in counts:
+        sums = days.setdefault(c.day, [0, 0, 0, 0])
+        for i, n in enumerate((c.answered, c.closest, c.not_found, c.failed)):
+            sums[i] += n
+    return {day: usage_db.DayCount(day, *sums) for day, sums in days.items()}
+
+
+def per_person(
+    counts: Iterable[usage_db.DayPersonCount], *, since: date
+) -> list[usage_db.TechnicianCount]:
+    """Questions per person from `since` on, most first (then by name)."""
+    people: dict[int | None, tuple[str, int]] = {}
+    for c in counts:
+        if c.day >= since:
+            name, n = people.get(c.user_id, (c.name, 0))
+            people[c.user_id] = (name, n + c.total)
+    ranked = sorted(people.items(), key=lambda item: (-item[1][1], item[1][0]))
+    return [
+        usage_db.TechnicianCount(user_id=user_id, name=name, questions=n)
+        for user_id, (name, n) in ranked
+    ]
 
 
 def month_totals(

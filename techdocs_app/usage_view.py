@@ -16,6 +16,7 @@ from techdocs_app.usage import UsageReport
 FORMER_MEMBER = "Former member"
 NO_MANUAL_CITED = "No manual cited"
 ANSWER_PREVIEW_CHARS = 240
+PERSON_LABEL_CHARS = 14
 
 DAY_KEYS = ("answered", "closest", "not_found")
 """The outcome keys of a questions-per-day row (`components.usage.DAY_SERIES` charts them)."""
@@ -60,6 +61,15 @@ class UsageView:
     library: list[Tile] = field(default_factory=list)
     failed_manuals: list[FailedItem] = field(default_factory=list)
     speed: list[Tile] = field(default_factory=list)
+
+
+def person_label(name: str) -> str:
+    """A short name for a chart axis: the name, or an email's local part, at most
+    PERSON_LABEL_CHARS characters; FORMER_MEMBER for someone no longer in the shop."""
+    if not name:
+        return FORMER_MEMBER
+    short = name.split("@", 1)[0] if "@" in name else name
+    return short if len(short) <= PERSON_LABEL_CHARS else short[: PERSON_LABEL_CHARS - 1] + "…"
 
 
 def day_label(day: date) -> str:
@@ -154,8 +164,7 @@ def usage_view(report: UsageReport) -> UsageView:
             for d in report.per_day
         ],
         per_technician=[
-            {"name": t.name or FORMER_MEMBER, "questions": t.questions}
-            for t in report.per_technician
+            {"name": person_label(t.name), "questions": t.questions} for t in report.per_technician
         ],
         unanswered=[
             UnansweredItem(q.question, q.count, date_label(q.last_asked)) for q in report.unanswered

@@ -10,8 +10,8 @@ for the rows already logged), and `question_key`, the question normalised for gr
 generated column). Indexes: one organization's rows by date, covering what the aggregates read
 (index-only scans; it replaces the lone org_id index); its not-found rows by date with their
 key; its 👎 messages. The statistics
-object on the UTC day lets the planner see ~one group per day (a hash aggregate, not a sort of
-every row). No new table: the row-level security of `query_logs` and `messages` already applies.
+object on the UTC day (and the user) lets the planner see ~one group per day and person (a hash
+aggregate, not a sort of every row). No new table: the row-level security of `query_logs` and `messages` already applies.
 """
 
 from __future__ import annotations
@@ -76,7 +76,7 @@ def upgrade() -> None:
     op.drop_index("ix_query_logs_org_id", table_name="query_logs")
     op.execute(
         "CREATE STATISTICS IF NOT EXISTS st_query_logs_utc_day "
-        "ON ((created_at AT TIME ZONE 'UTC')::date) FROM query_logs"
+        "ON ((created_at AT TIME ZONE 'UTC')::date), user_id FROM query_logs"
     )
     op.execute("ANALYZE query_logs")
 

@@ -375,11 +375,8 @@ def run(args: argparse.Namespace) -> int:
     base = _timed(baseline, int(args.baseline_runs))
 
     parts: dict[str, Callable[[Any], Any]] = {
-        "questions_per_day": lambda s: usage_db.questions_per_day(
+        "questions_per_day_and_person": lambda s: usage_db.questions_per_day_and_person(
             s, org_id=org_id, since=period.counted_since
-        ),
-        "questions_per_technician": lambda s: usage_db.questions_per_technician(
-            s, org_id=org_id, since=period.month_since
         ),
         "top_unanswered": lambda s: usage_db.top_unanswered(
             s, org_id=org_id, since=period.days_since

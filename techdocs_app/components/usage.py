@@ -34,9 +34,12 @@ def tile_grid(tiles: rx.Var[list[Any]], *, label: str) -> rx.Component:
     )
 
 
-def section(title: str, *children: rx.Component, hint: str = "") -> rx.Component:
+def section(title: str, *children: rx.Component, hint: str = "", icon: str = "") -> rx.Component:
+    heading = rx.heading(title, size="5", as_="h2")
     return rx.vstack(
-        rx.heading(title, size="5", as_="h2"),
+        rx.hstack(rx.icon(icon, size=20), heading, align="center", spacing="2")
+        if icon
+        else heading,
         rx.cond(hint != "", rx.text(hint, size="2", class_name="td-muted")),
         *children,
         spacing="2",
@@ -75,7 +78,7 @@ def questions_per_technician_chart(data: rx.Var[list[dict[str, Any]]]) -> rx.Com
             rx.recharts.bar_chart(
                 rx.recharts.cartesian_grid(stroke_dasharray="3 3", horizontal=False),
                 rx.recharts.x_axis(type_="number", allow_decimals=False),
-                rx.recharts.y_axis(data_key="name", type_="category", width=110),
+                rx.recharts.y_axis(data_key="name", type_="category", width=132),
                 rx.recharts.graphing_tooltip(),
                 rx.recharts.bar(data_key="questions", name="Questions", fill="var(--accent-9)"),
                 data=data,
@@ -146,7 +149,7 @@ def thumbs_down_list(items: rx.Var[list[Any]]) -> rx.Component:
             class_name="td-usage-list",
             aria_label="Answers marked thumbs down",
         ),
-        rx.text("No answer has been marked 👎.", class_name="td-muted"),
+        rx.text("No answer has been marked thumbs down.", class_name="td-muted"),
     )
 
 

@@ -49,6 +49,21 @@ class TechnicianCount:
 
 
 @dataclass(frozen=True)
+class DayPersonCount:
+    day: date
+    user_id: int | None
+    name: str
+    answered: int
+    closest: int
+    not_found: int
+    failed: int
+
+    @property
+    def total(self) -> int:
+        return self.answered + self.closest + self.not_found + self.failed
+
+
+@dataclass(frozen=True)
 class UnansweredQuestion:
     question: str
     count: int
@@ -119,18 +134,22 @@ _PER_DAY = text(
     """
 )
 
-_PER_TECHNICIAN = text(
+_PER_DAY_AND_PERSON = text(
     """
-    SELECT q.user_id, q.questions,
-           coalesce(nullif(u.name, ''), u.email) AS name
+    SELECT c.day, c.user_id, coalesce(nullif(u.name, ''), u.email) AS name,
+           c.answered, c.closest, c.not_found, c.failed
     FROM (
-        SELECT user_id, count(*) AS questions
+        SELECT (created_at AT TIME ZONE 'UTC')::date AS day, user_id,
+               count(*) FILTER (WHERE outcome = 'answer') AS answered,
+               count(*) FILTER (WHERE outcome = 'closest') AS closest,
+               count(*) FILTER (WHERE outcome = 'not_found') AS not_found,
+               count(*) FILTER (WHERE outcome = 'failed') AS failed
         FROM query_logs
         WHERE org_id = :org_id AND created_at >= :since
-        GROUP BY user_id
-    ) q
-    LEFT JOIN users u ON u.id = q.user_id
-    ORDER BY q.questions DESC, name
+        GROUP BY day, user_id
+    ) c
+    LEFT JOIN users u ON u.id = c.user_id
+    ORDER BY c.day, c.user_id
     """
 )
 
@@ -237,17 +256,22 @@ def questions_per_day(session: Session, *, org_id: int, since: datetime) -> list
     ]
 
 
-def questions_per_technician(
+def questions_per_day_and_person(
     session: Session, *, org_id: int, since: datetime
-) -> list[TechnicianCount]:
-    """Questions per person since `since`, most first. A person no longer in the organization
-    (or a question with no user) has the name ''."""
-    rows = session.connection().execute(_PER_TECHNICIAN, {"org_id": org_id, "since": since})
+) -> list[DayPersonCount]:
+    """Questions per UTC day and person since `since`, by outcome: one scan of the range gives
+    both the per-day chart and the per-technician chart (`usage.collect` sums it each way). A
+    person no longer in the organization (or a question with no user) has the name ''."""
+    rows = session.connection().execute(_PER_DAY_AND_PERSON, {"org_id": org_id, "since": since})
     return [
-        TechnicianCount(
+        DayPersonCount(
+            day=r.day,
             user_id=None if r.user_id is None else int(r.user_id),
             name=r.name or "",
-            questions=int(r.questions),
+            answered=int(r.answered),
+            closest=int(r.closest),
+            not_found=int(r.not_found),
+            failed=int(r.failed),
         )
         for r in rows
     ]

@@ -42,9 +42,10 @@ def _figures() -> rx.Component:
             hint="Questions your manuals could not answer (last 30 days): the manuals to upload next.",
         ),
         section(
-            "Answers marked 👎",
+            "Answers marked thumbs down",
             thumbs_down_list(UsageState.thumbs_down),
             hint="The newest first, with the question and the manual the answer cited.",
+            icon="thumbs_down",
         ),
         section(
             "Library",

@@ -11,6 +11,7 @@ from techdocs_app.usage_view import (
     FORMER_MEMBER,
     NO_MANUAL_CITED,
     ms_label,
+    person_label,
     preview,
     share_label,
     size_label,
@@ -67,6 +68,9 @@ def test_labels() -> None:
     assert [ms_label(v) for v in (None, 120.4, 999.0, 2400.0)] == ["—", "120 ms", "999 ms", "2.4 s"]
     assert (share_label(8, 10), share_label(0, 0)) == ("80%", "—")
     assert preview("a  b\n c") == "a b c"
+    assert person_label("ann.owner@shop.example") == "ann.owner"
+    assert person_label("Bartholomew Longname-Smith") == "Bartholomew L…"
+    assert person_label("") == FORMER_MEMBER
     assert preview("x" * 300, 10) == "x" * 9 + "…"
 
 
