@@ -7,6 +7,7 @@ uploads and the routes of `api` below from one process group on one port.
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 
 import reflex as rx
@@ -28,7 +29,7 @@ from techdocs_app.state.library import MAX_FILES, LibraryState
 from techdocs_app.state.settings import SettingsState
 from techdocs_app.state.team import TeamState
 from techdocs_app.web.headers import ASGIApp, SecurityHeaders
-from techdocs_app.web.upload_guard import MULTIPART_OVERHEAD, UploadGuard
+from techdocs_app.web.upload_guard import MULTIPART_OVERHEAD, BodyLimit, UploadGuard
 
 log = logging.getLogger(__name__)
 configure_logging()  # JSON lines in production (LOG_FORMAT), with request/org/user ids
@@ -43,11 +44,28 @@ def backend_exception_handler(exception: Exception) -> EventSpec:
     return rx.toast.error(message, id="backend_error", position="top-center")
 
 
+REST_UPLOAD_PATH = "/api/v1/documents"
+
+
 def secure(inner: ASGIApp) -> ASGIApp:
-    """Every response gets the security headers; `/_upload` is guarded before its body is read."""
+    """Every response gets the security headers; `/_upload` is guarded before its body is read;
+    the REST API's upload stops reading at one file's limit, even without a Content-Length."""
     settings = get_settings()
-    guarded = UploadGuard(
+    rest_refusal = {
+        "error": {
+            "code": "file_too_large",
+            "message": f"This file is larger than the {settings.max_upload_mb} MB limit. Split "
+            "the manual into parts, or remove scanned pages you do not need, and upload again.",
+        }
+    }
+    limited = BodyLimit(
         inner,
+        path=REST_UPLOAD_PATH,
+        max_body_bytes=settings.max_upload_bytes + MULTIPART_OVERHEAD,
+        refusal=json.dumps(rest_refusal).encode(),
+    )
+    guarded = UploadGuard(
+        limited,
         max_body_bytes=settings.max_upload_bytes * MAX_FILES + MULTIPART_OVERHEAD,
         resolve_principal=principal_from_session,
     )

@@ -12,6 +12,11 @@ route sees the client as gone (it stops reading and drops what it has) and the c
 The Library's upload handler (`state/library.py`) streams each file to a temporary file and stops
 at `MAX_UPLOAD_MB` per file with a message on the page; this is the backstop for clients that are
 not the Library page.
+
+`BodyLimit` is the same byte count without the session check, for routes that authenticate
+their own way before reading (the REST API's `POST /api/v1/documents`, with API keys): a body sent
+without `Content-Length` (chunked) is otherwise read to its end, spooled to disk by the multipart
+parser, however large.
 """
 
 from __future__ import annotations
@@ -71,41 +76,97 @@ class UploadGuard:
             await _refuse(send, 413, _too_large(self.max_body_bytes))
             return
 
-        received = 0
-        over = False
-        responded = False
+        await _counted(
+            self.app,
+            scope,
+            receive,
+            send,
+            max_body_bytes=self.max_body_bytes,
+            refusal=_detail(_too_large(self.max_body_bytes)),
+            who=f"org_id={principal.org_id} user_id={principal.user_id}",
+        )
 
-        async def counted_receive() -> Message:
-            nonlocal received, over
-            if over:
+
+class BodyLimit:
+    """`POST` bodies to `path` stop at `max_body_bytes`, declared or streamed; the client gets
+    413 with `refusal` (a JSON body) and the route sees a client that went away."""
+
+    def __init__(self, app: ASGIApp, *, path: str, max_body_bytes: int, refusal: bytes) -> None:
+        self.app = app
+        self.path = path.rstrip("/")
+        self.max_body_bytes = max_body_bytes
+        self.refusal = refusal
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if (
+            scope["type"] != "http"
+            or scope.get("method") != "POST"
+            or scope.get("path", "").rstrip("/") != self.path
+        ):
+            await self.app(scope, receive, send)
+            return
+        declared = header(scope, b"content-length")
+        if declared and (not declared.isdigit() or int(declared) > self.max_body_bytes):
+            await _send_json(send, 413, self.refusal)
+            return
+        await _counted(
+            self.app,
+            scope,
+            receive,
+            send,
+            max_body_bytes=self.max_body_bytes,
+            refusal=self.refusal,
+            who=f"path={self.path}",
+        )
+
+
+async def _counted(
+    app: ASGIApp,
+    scope: Scope,
+    receive: Receive,
+    send: Send,
+    *,
+    max_body_bytes: int,
+    refusal: bytes,
+    who: str,
+) -> None:
+    """Run `app` with its body counted as it streams; past `max_body_bytes` the app sees the
+    client disconnect and the client gets 413 with `refusal`, once."""
+    received = 0
+    over = False
+    responded = False
+
+    async def counted_receive() -> Message:
+        nonlocal received, over
+        if over:
+            return {"type": "http.disconnect"}
+        message = await receive()
+        if message["type"] == "http.request":
+            received += len(message.get("body", b""))
+            if received > max_body_bytes:
+                over = True
+                log.info("upload cut off %s after %s bytes", who, received)
                 return {"type": "http.disconnect"}
-            message = await receive()
-            if message["type"] == "http.request":
-                received += len(message.get("body", b""))
-                if received > self.max_body_bytes:
-                    over = True
-                    log.info(
-                        "upload cut off org_id=%s user_id=%s after %s bytes",
-                        principal.org_id,
-                        principal.user_id,
-                        received,
-                    )
-                    return {"type": "http.disconnect"}
-            return message
+        return message
 
-        async def guarded_send(message: Message) -> None:
-            nonlocal responded
-            if not over:
-                await send(message)
-                return
-            # The route gave up on the body: the client hears why, once.
-            if not responded:
-                responded = True
-                await _refuse(send, 413, _too_large(self.max_body_bytes))
+    async def guarded_send(message: Message) -> None:
+        nonlocal responded
+        if not over:
+            await send(message)
+            return
+        # The route gave up on the body: the client hears why, once.
+        if not responded:
+            responded = True
+            await _send_json(send, 413, refusal)
 
-        await self.app(scope, counted_receive, guarded_send)
-        if over and not responded:
-            await _refuse(send, 413, _too_large(self.max_body_bytes))
+    try:
+        await app(scope, counted_receive, guarded_send)
+    except Exception:
+        if not over:
+            raise
+        log.debug("the route failed on its cut-off body", exc_info=True)
+    if over and not responded:
+        await _send_json(send, 413, refusal)
 
 
 def _too_large(limit: int) -> str:
@@ -115,8 +176,15 @@ def _too_large(limit: int) -> str:
     )
 
 
+def _detail(message: str) -> bytes:
+    return json.dumps({"detail": message}).encode()
+
+
 async def _refuse(send: Send, status: int, detail: str) -> None:
-    body = json.dumps({"detail": detail}).encode()
+    await _send_json(send, status, _detail(detail))
+
+
+async def _send_json(send: Send, status: int, body: bytes) -> None:
     await send(
         {
             "type": "http.response.start",
