@@ -29,7 +29,12 @@ from techdocs_app.state.library import MAX_FILES, LibraryState
 from techdocs_app.state.settings import SettingsState
 from techdocs_app.state.team import TeamState
 from techdocs_app.web.headers import ASGIApp, SecurityHeaders
-from techdocs_app.web.upload_guard import MULTIPART_OVERHEAD, BodyLimit, UploadGuard
+from techdocs_app.web.upload_guard import (
+    API_MAX_BODY_BYTES,
+    MULTIPART_OVERHEAD,
+    BodyLimit,
+    UploadGuard,
+)
 
 log = logging.getLogger(__name__)
 configure_logging()  # JSON lines in production (LOG_FORMAT), with request/org/user ids
@@ -49,20 +54,34 @@ REST_UPLOAD_PATH = "/api/v1/documents"
 
 def secure(inner: ASGIApp) -> ASGIApp:
     """Every response gets the security headers; `/_upload` is guarded before its body is read;
-    the REST API's upload stops reading at one file's limit, even without a Content-Length."""
+    request bodies under `/api/` stop at their limit (one file for the REST upload, 1 MB for the
+    rest), even without a Content-Length."""
     settings = get_settings()
-    rest_refusal = {
+    file_too_large = {
         "error": {
             "code": "file_too_large",
             "message": f"This file is larger than the {settings.max_upload_mb} MB limit. Split "
             "the manual into parts, or remove scanned pages you do not need, and upload again.",
         }
     }
+    body_too_large = {
+        "error": {
+            "code": "request_too_large",
+            "message": f"The request body is too large ({API_MAX_BODY_BYTES // 1024} KB at most).",
+        }
+    }
     limited = BodyLimit(
-        inner,
-        path=REST_UPLOAD_PATH,
-        max_body_bytes=settings.max_upload_bytes + MULTIPART_OVERHEAD,
-        refusal=json.dumps(rest_refusal).encode(),
+        BodyLimit(
+            inner,
+            path=REST_UPLOAD_PATH,
+            max_body_bytes=settings.max_upload_bytes + MULTIPART_OVERHEAD,
+            refusal=json.dumps(file_too_large).encode(),
+        ),
+        path="/api/",
+        prefix=True,
+        exclude=[REST_UPLOAD_PATH],
+        max_body_bytes=API_MAX_BODY_BYTES,
+        refusal=json.dumps(body_too_large).encode(),
     )
     guarded = UploadGuard(
         limited,

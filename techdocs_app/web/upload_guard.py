@@ -13,10 +13,11 @@ The Library's upload handler (`state/library.py`) streams each file to a tempora
 at `MAX_UPLOAD_MB` per file with a message on the page; this is the backstop for clients that are
 not the Library page.
 
-`BodyLimit` is the same byte count without the session check, for routes that authenticate
-their own way before reading (the REST API's `POST /api/v1/documents`, with API keys): a body sent
-without `Content-Length` (chunked) is otherwise read to its end, spooled to disk by the multipart
-parser, however large.
+`BodyLimit` is the same byte count without the session check, for routes that read their
+body their own way: the REST API's `POST /api/v1/documents` (a body sent without
+`Content-Length`, chunked, would otherwise be read to its end and spooled to disk by the
+multipart parser, however large) and every other route under `/api/` (JSON and webhooks, read
+whole into memory before their own size checks) at `API_MAX_BODY_BYTES`.
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 from techdocs_app.auth import Principal
 from techdocs_app.auth.permissions import DENIED_MESSAGES, Action, allowed
@@ -36,6 +37,8 @@ log = logging.getLogger(__name__)
 UPLOAD_PATH = "/_upload"
 MULTIPART_OVERHEAD = 1024 * 1024
 """Room for the multipart framing and the small form fields around the files."""
+API_MAX_BODY_BYTES = 1024 * 1024
+"""Any other request body under `/api/` (REST JSON: 64 KB; a webhook: 1 MB at most)."""
 
 
 class UploadGuard:
@@ -88,21 +91,34 @@ class UploadGuard:
 
 
 class BodyLimit:
-    """`POST` bodies to `path` stop at `max_body_bytes`, declared or streamed; the client gets
-    413 with `refusal` (a JSON body) and the route sees a client that went away."""
+    """Request bodies to `path` (or, with `prefix=True`, to every path under it but those in
+    `exclude`) stop at `max_body_bytes`, declared or streamed; the client gets 413 with `refusal`
+    (a JSON body) and the route sees a client that went away."""
 
-    def __init__(self, app: ASGIApp, *, path: str, max_body_bytes: int, refusal: bytes) -> None:
+    def __init__(
+        self,
+        app: ASGIApp,
+        *,
+        path: str,
+        max_body_bytes: int,
+        refusal: bytes,
+        prefix: bool = False,
+        exclude: Sequence[str] = (),
+    ) -> None:
         self.app = app
-        self.path = path.rstrip("/")
+        self.path = path if prefix else path.rstrip("/")
+        self.prefix = prefix
+        self.exclude = {e.rstrip("/") for e in exclude}
         self.max_body_bytes = max_body_bytes
         self.refusal = refusal
 
+    def applies(self, path: str) -> bool:
+        if not self.prefix:
+            return path.rstrip("/") == self.path
+        return path.startswith(self.path) and path.rstrip("/") not in self.exclude
+
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if (
-            scope["type"] != "http"
-            or scope.get("method") != "POST"
-            or scope.get("path", "").rstrip("/") != self.path
-        ):
+        if scope["type"] != "http" or not self.applies(scope.get("path", "")):
             await self.app(scope, receive, send)
             return
         declared = header(scope, b"content-length")
@@ -116,7 +132,7 @@ class BodyLimit:
             send,
             max_body_bytes=self.max_body_bytes,
             refusal=self.refusal,
-            who=f"path={self.path}",
+            who=f"path={scope.get('path', '')[:200]!r}",
         )
 
 

@@ -265,9 +265,12 @@ def test_uploads_are_refused_before_reading_and_cut_off_without_growing_memory(
     )
 
 
-def _post_chunked(app_url: str, path: str, *, headers: dict[str, str], file_bytes: int) -> Sent:
-    """POST a one-file multipart body with chunked transfer encoding (no Content-Length, so
-    nothing can be refused on the headers); stop sending as soon as the server answers."""
+def _post_chunked(
+    app_url: str, path: str, *, headers: dict[str, str], file_bytes: int, json_body: bool = False
+) -> Sent:
+    """POST a one-file multipart body (or a JSON string of that size) with chunked transfer
+    encoding (no Content-Length, so nothing can be refused on the headers); stop sending as soon
+    as the server answers."""
     parts = urlsplit(app_url)
     boundary = uuid.uuid4().hex
     head = (
@@ -275,10 +278,13 @@ def _post_chunked(app_url: str, path: str, *, headers: dict[str, str], file_byte
         "Content-Type: application/pdf\r\n\r\n"
     ).encode()
     tail = f"\r\n--{boundary}--\r\n".encode()
+    content_type = f"multipart/form-data; boundary={boundary}"
+    if json_body:
+        head, tail, content_type = b'{"question": "', b'"}', "application/json"
     request = [
         f"POST {path} HTTP/1.1",
         f"Host: {parts.netloc}",
-        f"Content-Type: multipart/form-data; boundary={boundary}",
+        f"Content-Type: {content_type}",
         "Transfer-Encoding: chunked",
         "Connection: close",
         *(f"{k}: {v}" for k, v in headers.items()),
@@ -319,7 +325,8 @@ def test_rest_uploads_stop_at_the_limit_without_a_content_length(
 ) -> None:
     """`POST /api/v1/documents` with an admin key and a chunked body (no Content-Length to refuse
     it on): the server stops reading past MAX_UPLOAD_MB and answers 413, and its memory does not
-    grow by the file's size. (Anyone can sign up, become an owner and create an admin key.)"""
+    grow by the file's size; a 200 MB JSON question stops at 1 MB the same way. (Anyone can sign
+    up, become an owner and create an admin key.)"""
     from techdocs_app.api_keys import create_api_key
     from techdocs_app.auth import local
     from techdocs_app.settings import get_settings
@@ -353,6 +360,26 @@ def test_rest_uploads_stop_at_the_limit_without_a_content_length(
     assert result.sent_bytes < file_bytes / 2, "the server read the oversized body"
     assert growth < file_bytes / 4, f"server memory grew by {growth / MB:.0f} MB"
     assert limit_mb * MB < file_bytes
+
+    # Any other API body (JSON here; webhooks too) stops at 1 MB, not read whole into memory.
+    sampler = RssSampler(_server_pids(port))
+    sampler.start()
+    question = _post_chunked(
+        app_url,
+        "/api/v1/query",
+        headers={"Authorization": f"Bearer {key}"},
+        file_bytes=file_bytes,
+        json_body=True,
+    )
+    growth = sampler.stop()
+    print(
+        f"chunked 200 MB JSON question: {question.status} after {question.sent_bytes / MB:.0f} MB "
+        f"sent; server rss peak growth {growth / MB:.1f} MB"
+    )
+    assert question.status == 413, question
+    assert json.loads(question.body)["error"]["code"] == "request_too_large"
+    assert question.sent_bytes < file_bytes / 2
+    assert growth < file_bytes / 4
 
 
 # --- sign-in burst over the websocket ------------------------------------------------------------

@@ -238,3 +238,34 @@ def test_rest_upload_body_stops_at_the_limit_even_when_chunked() -> None:
     inner.read = 0
     other = client.post("/api/v1/documents/7/retry", content=chunked(50), headers=content_type)
     assert other.status_code == 200 and other.json()["read"] > 10_000
+
+
+def test_every_other_api_body_stops_at_its_small_limit() -> None:
+    refusal = b'{"error": {"code": "request_too_large", "message": "too large"}}'
+    inner = _Recorder()
+    client = TestClient(
+        BodyLimit(
+            inner,
+            path="/api/",
+            prefix=True,
+            exclude=["/api/v1/documents"],
+            max_body_bytes=1000,
+            refusal=refusal,
+        )
+    )
+
+    def chunks():  # noqa: ANN202
+        for _ in range(100):
+            yield b"{" * 100
+
+    for path in ("/api/v1/query", "/api/webhooks/clerk", "/api/v1/conversations/3"):
+        inner.read = 0
+        cut = client.post(path, content=chunks())
+        assert cut.status_code == 413 and cut.content == refusal, path
+        assert inner.read <= 1000
+        assert client.put(path, content=b"x" * 5000).status_code == 413  # declared
+    inner.read = 0
+    assert client.post("/api/v1/query", content=b"{}").json() == {"read": 2}
+    for other in ("/api/v1/documents", "/_upload"):  # limited elsewhere, not here
+        inner.read = 0
+        assert client.post(other, content=chunks()).json() == {"read": 10_000}
