@@ -361,6 +361,30 @@ def test_rest_uploads_stop_at_the_limit_without_a_content_length(
     assert growth < file_bytes / 4, f"server memory grew by {growth / MB:.0f} MB"
     assert limit_mb * MB < file_bytes
 
+    # A file within the limit goes to disk, never whole into memory (this one is no real PDF).
+    # A first small upload loads what the route needs once (MuPDF and friends: ~45 MB).
+    warm = _post_chunked(
+        app_url, "/api/v1/documents", headers={"Authorization": f"Bearer {key}"}, file_bytes=MB
+    )
+    assert warm.status == 422, warm
+    within_mb = limit_mb - 5
+    sampler = RssSampler(_server_pids(port))
+    sampler.start()
+    within = _post_chunked(
+        app_url,
+        "/api/v1/documents",
+        headers={"Authorization": f"Bearer {key}"},
+        file_bytes=within_mb * MB,
+    )
+    growth = sampler.stop()
+    print(
+        f"chunked {within_mb} MB REST upload: {within.status} after {within.sent_bytes / MB:.0f} "
+        f"MB sent; server rss peak growth {growth / MB:.1f} MB; {within.body[:160]}"
+    )
+    assert within.status == 422 and within.sent_bytes > within_mb * MB, within
+    assert json.loads(within.body)["error"]["code"] == "upload_rejected"
+    assert growth < within_mb * MB / 4, f"server memory grew by {growth / MB:.0f} MB"
+
     # Any other API body (JSON here; webhooks too) stops at 1 MB, not read whole into memory.
     sampler = RssSampler(_server_pids(port))
     sampler.start()
