@@ -124,4 +124,5 @@ def team_page() -> rx.Component:
         organizations=SessionState.organizations,
         current_org_id=SessionState.org_id,
         on_switch_org=SessionState.switch_organization,
+        allowed_routes=SessionState.allowed_routes,
     )
