@@ -21,7 +21,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from techdocs_app import library
+from techdocs_app import library, page_images
 from techdocs_app.auth import Principal
 from techdocs_app.auth.sessions import principal_from_session
 from techdocs_app.db.engine import session_scope
@@ -117,7 +117,8 @@ async def page_image(request: Request) -> Response:
         return _plain(404, "That page is not in this manual.")
     chunk_id = int(raw_chunk) if raw_chunk else None
     try:
-        png = await asyncio.to_thread(_render, principal, document_id, page, chunk_id)
+        # On the page-image threads: waiting renders never hold the database calls' threads.
+        png = await page_images.run_render(_render, principal, document_id, page, chunk_id)
     except NotFound as exc:
         return _plain(404, exc.user_message)
     except TechDocsError as exc:

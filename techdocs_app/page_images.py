@@ -5,18 +5,29 @@ take gigabytes. `render_png` scales the page down so the image stays within `max
 (and `MAX_SIDE` per side), renders at most `RENDER_SLOTS` pages at once per process, and keeps
 recent images in a byte-bounded LRU (`PageImageCache`) keyed by organization, document, stored
 file, page, highlight and zoom, so opening the same source twice renders once.
+
+The web route runs its rendering (and the PDF's download, with Supabase Storage) through
+`run_render`: `RENDER_SLOTS` threads of its own. Requests waiting for a turn wait there, not on
+the default executor's threads that serve every database call (`asyncio.to_thread`): a burst of
+page images slows page images, never everyone's page loads.
 """
 
 from __future__ import annotations
 
+import asyncio
+import contextvars
+import functools
 import hashlib
 import json
 import math
+import os
 import threading
 from collections import OrderedDict
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from functools import lru_cache
 from pathlib import Path
+from typing import TypeVar
 
 from techdocs_app.errors import NotFound
 from techdocs_app.settings import get_settings
@@ -27,6 +38,34 @@ RENDER_SLOTS = 2
 """Pages rendered at once per process (each can hold up to `max_page_pixels` × 3 bytes)."""
 
 _render_slots = threading.BoundedSemaphore(RENDER_SLOTS)
+
+T = TypeVar("T")
+_pool: ThreadPoolExecutor | None = None
+_pool_lock = threading.Lock()
+
+
+def _render_pool() -> ThreadPoolExecutor:
+    global _pool
+    with _pool_lock:
+        if _pool is None:
+            _pool = ThreadPoolExecutor(max_workers=RENDER_SLOTS, thread_name_prefix="page-image")
+        return _pool
+
+
+def _forget_pool() -> None:
+    global _pool
+    _pool = None
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_forget_pool)
+
+
+async def run_render(fn: Callable[..., T], /, *args: object) -> T:
+    """`fn(*args)` on the page-image threads (with the caller's context: request ids in logs)."""
+    context = contextvars.copy_context()
+    call = functools.partial(context.run, fn, *args)
+    return await asyncio.get_running_loop().run_in_executor(_render_pool(), call)
 
 
 def capped_zoom(width_pt: float, height_pt: float, zoom: float, *, max_pixels: int) -> float:

@@ -7,6 +7,7 @@ uploads and the routes of `api` below from one process group on one port.
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 
 import reflex as rx
@@ -42,7 +43,12 @@ from techdocs_app.state.settings import SettingsState
 from techdocs_app.state.team import TeamState
 from techdocs_app.state.usage import UsageState
 from techdocs_app.web.headers import ASGIApp, SecurityHeaders
-from techdocs_app.web.upload_guard import MULTIPART_OVERHEAD, UploadGuard
+from techdocs_app.web.upload_guard import (
+    API_MAX_BODY_BYTES,
+    MULTIPART_OVERHEAD,
+    BodyLimit,
+    UploadGuard,
+)
 
 log = logging.getLogger(__name__)
 configure_logging()  # JSON lines in production (LOG_FORMAT), with request/org/user ids
@@ -57,11 +63,42 @@ def backend_exception_handler(exception: Exception) -> EventSpec:
     return rx.toast.error(message, id="backend_error", position="top-center")
 
 
+REST_UPLOAD_PATH = "/api/v1/documents"
+
+
 def secure(inner: ASGIApp) -> ASGIApp:
-    """Every response gets the security headers; `/_upload` is guarded before its body is read."""
+    """Every response gets the security headers; `/_upload` is guarded before its body is read;
+    request bodies under `/api/` stop at their limit (one file for the REST upload, 1 MB for the
+    rest), even without a Content-Length."""
     settings = get_settings()
+    file_too_large = {
+        "error": {
+            "code": "file_too_large",
+            "message": f"This file is larger than the {settings.max_upload_mb} MB limit. Split "
+            "the manual into parts, or remove scanned pages you do not need, and upload again.",
+        }
+    }
+    body_too_large = {
+        "error": {
+            "code": "request_too_large",
+            "message": f"The request body is too large ({API_MAX_BODY_BYTES // 1024} KB at most).",
+        }
+    }
+    limited = BodyLimit(
+        BodyLimit(
+            inner,
+            path=REST_UPLOAD_PATH,
+            max_body_bytes=settings.max_upload_bytes + MULTIPART_OVERHEAD,
+            refusal=json.dumps(file_too_large).encode(),
+        ),
+        path="/api/",
+        prefix=True,
+        exclude=[REST_UPLOAD_PATH],
+        max_body_bytes=API_MAX_BODY_BYTES,
+        refusal=json.dumps(body_too_large).encode(),
+    )
     guarded = UploadGuard(
-        inner,
+        limited,
         max_body_bytes=settings.max_upload_bytes * MAX_FILES + MULTIPART_OVERHEAD,
         resolve_principal=principal_from_session,
     )

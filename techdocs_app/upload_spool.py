@@ -14,6 +14,7 @@ import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import TracebackType
+from typing import BinaryIO
 
 from techdocs_app.errors import UploadRejected
 
@@ -107,3 +108,26 @@ class UploadSpool:
 
     def close(self) -> None:
         shutil.rmtree(self.directory, ignore_errors=True)
+
+
+def copy_to_spool(source: BinaryIO, *, directory: Path, max_bytes: int) -> Path:
+    """Copy an already received file (the REST API's multipart part, which Starlette keeps in a
+    spooled temporary file) to a file of our own under `directory`, 1 MB at a time and at most
+    `max_bytes + 1` bytes (enough for the size check to say it is too large). The caller removes
+    it."""
+    directory.mkdir(parents=True, exist_ok=True)
+    handle, name = tempfile.mkstemp(prefix="techdocs-api-upload-", suffix=".pdf", dir=directory)
+    path = Path(name)
+    left = max_bytes + 1
+    try:
+        with open(handle, "wb") as out:
+            while left > 0:
+                piece = source.read(min(FLUSH_BYTES, left))
+                if not piece:
+                    break
+                out.write(piece)
+                left -= len(piece)
+    except BaseException:
+        path.unlink(missing_ok=True)
+        raise
+    return path

@@ -47,6 +47,7 @@ from techdocs_app.rest.schemas import (
 )
 from techdocs_app.rest.usage import usage_summary
 from techdocs_app.settings import get_settings
+from techdocs_app.upload_spool import copy_to_spool
 
 log = logging.getLogger(__name__)
 
@@ -357,24 +358,34 @@ async def upload_document(request: Request) -> Response:
         raise ApiError(
             400, "invalid_request", "Send the PDF as multipart/form-data in a field named 'file'."
         )
-    try:
-        form = await request.form(max_files=1, max_fields=10, max_part_size=limit + 1)
-    except HTTPException as exc:
-        raise ApiError(400, "invalid_request", "The multipart body could not be read.") from exc
-    try:
-        upload = form.get("file")
-        if not isinstance(upload, UploadFile):
-            raise ApiError(
-                400, "invalid_request", "Send the PDF in a multipart field named 'file'."
+    # The shop's uploads running at once, counted before the body is read; the file goes to
+    # disk (Starlette's spooled part, then our own file), never whole into memory.
+    with throttles.upload_slot(found.principal):
+        try:
+            form = await request.form(max_files=1, max_fields=10, max_part_size=limit + 1)
+        except HTTPException as exc:
+            raise ApiError(400, "invalid_request", "The multipart body could not be read.") from exc
+        try:
+            upload = form.get("file")
+            if not isinstance(upload, UploadFile):
+                raise ApiError(
+                    400, "invalid_request", "Send the PDF in a multipart field named 'file'."
+                )
+            path = await asyncio.to_thread(
+                copy_to_spool,
+                upload.file,
+                directory=get_settings().data_dir / "spool",
+                max_bytes=limit,
             )
-        data = await upload.read(limit + 1)
-        filename = upload.filename or "manual.pdf"
-    finally:
-        await form.close()
-    with throttles.upload_slot(found.principal):  # the shop's uploads running at once
-        result = await asyncio.to_thread(
-            library.upload_document, found.principal, filename=filename, data=data
-        )
+            filename = upload.filename or "manual.pdf"
+        finally:
+            await form.close()
+        try:
+            result = await asyncio.to_thread(
+                library.upload_document, found.principal, filename=filename, data=path
+            )
+        finally:
+            path.unlink(missing_ok=True)
     document = _document(result.document)
     body = UploadAccepted(
         id=document.id,

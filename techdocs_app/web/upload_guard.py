@@ -12,6 +12,12 @@ route sees the client as gone (it stops reading and drops what it has) and the c
 The Library's upload handler (`state/library.py`) streams each file to a temporary file and stops
 at `MAX_UPLOAD_MB` per file with a message on the page; this is the backstop for clients that are
 not the Library page.
+
+`BodyLimit` is the same byte count without the session check, for routes that read their
+body their own way: the REST API's `POST /api/v1/documents` (a body sent without
+`Content-Length`, chunked, would otherwise be read to its end and spooled to disk by the
+multipart parser, however large) and every other route under `/api/` (JSON and webhooks, read
+whole into memory before their own size checks) at `API_MAX_BODY_BYTES`.
 """
 
 from __future__ import annotations
@@ -19,7 +25,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 from techdocs_app.auth import Principal
 from techdocs_app.auth.permissions import DENIED_MESSAGES, Action, allowed
@@ -31,6 +37,8 @@ log = logging.getLogger(__name__)
 UPLOAD_PATH = "/_upload"
 MULTIPART_OVERHEAD = 1024 * 1024
 """Room for the multipart framing and the small form fields around the files."""
+API_MAX_BODY_BYTES = 1024 * 1024
+"""Any other request body under `/api/` (REST JSON: 64 KB; a webhook: 1 MB at most)."""
 
 
 class UploadGuard:
@@ -71,41 +79,110 @@ class UploadGuard:
             await _refuse(send, 413, _too_large(self.max_body_bytes))
             return
 
-        received = 0
-        over = False
-        responded = False
+        await _counted(
+            self.app,
+            scope,
+            receive,
+            send,
+            max_body_bytes=self.max_body_bytes,
+            refusal=_detail(_too_large(self.max_body_bytes)),
+            who=f"org_id={principal.org_id} user_id={principal.user_id}",
+        )
 
-        async def counted_receive() -> Message:
-            nonlocal received, over
-            if over:
+
+class BodyLimit:
+    """Request bodies to `path` (or, with `prefix=True`, to every path under it but those in
+    `exclude`) stop at `max_body_bytes`, declared or streamed; the client gets 413 with `refusal`
+    (a JSON body) and the route sees a client that went away."""
+
+    def __init__(
+        self,
+        app: ASGIApp,
+        *,
+        path: str,
+        max_body_bytes: int,
+        refusal: bytes,
+        prefix: bool = False,
+        exclude: Sequence[str] = (),
+    ) -> None:
+        self.app = app
+        self.path = path if prefix else path.rstrip("/")
+        self.prefix = prefix
+        self.exclude = {e.rstrip("/") for e in exclude}
+        self.max_body_bytes = max_body_bytes
+        self.refusal = refusal
+
+    def applies(self, path: str) -> bool:
+        if not self.prefix:
+            return path.rstrip("/") == self.path
+        return path.startswith(self.path) and path.rstrip("/") not in self.exclude
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or not self.applies(scope.get("path", "")):
+            await self.app(scope, receive, send)
+            return
+        declared = header(scope, b"content-length")
+        if declared and (not declared.isdigit() or int(declared) > self.max_body_bytes):
+            await _send_json(send, 413, self.refusal)
+            return
+        await _counted(
+            self.app,
+            scope,
+            receive,
+            send,
+            max_body_bytes=self.max_body_bytes,
+            refusal=self.refusal,
+            who=f"path={scope.get('path', '')[:200]!r}",
+        )
+
+
+async def _counted(
+    app: ASGIApp,
+    scope: Scope,
+    receive: Receive,
+    send: Send,
+    *,
+    max_body_bytes: int,
+    refusal: bytes,
+    who: str,
+) -> None:
+    """Run `app` with its body counted as it streams; past `max_body_bytes` the app sees the
+    client disconnect and the client gets 413 with `refusal`, once."""
+    received = 0
+    over = False
+    responded = False
+
+    async def counted_receive() -> Message:
+        nonlocal received, over
+        if over:
+            return {"type": "http.disconnect"}
+        message = await receive()
+        if message["type"] == "http.request":
+            received += len(message.get("body", b""))
+            if received > max_body_bytes:
+                over = True
+                log.info("upload cut off %s after %s bytes", who, received)
                 return {"type": "http.disconnect"}
-            message = await receive()
-            if message["type"] == "http.request":
-                received += len(message.get("body", b""))
-                if received > self.max_body_bytes:
-                    over = True
-                    log.info(
-                        "upload cut off org_id=%s user_id=%s after %s bytes",
-                        principal.org_id,
-                        principal.user_id,
-                        received,
-                    )
-                    return {"type": "http.disconnect"}
-            return message
+        return message
 
-        async def guarded_send(message: Message) -> None:
-            nonlocal responded
-            if not over:
-                await send(message)
-                return
-            # The route gave up on the body: the client hears why, once.
-            if not responded:
-                responded = True
-                await _refuse(send, 413, _too_large(self.max_body_bytes))
+    async def guarded_send(message: Message) -> None:
+        nonlocal responded
+        if not over:
+            await send(message)
+            return
+        # The route gave up on the body: the client hears why, once.
+        if not responded:
+            responded = True
+            await _send_json(send, 413, refusal)
 
-        await self.app(scope, counted_receive, guarded_send)
-        if over and not responded:
-            await _refuse(send, 413, _too_large(self.max_body_bytes))
+    try:
+        await app(scope, counted_receive, guarded_send)
+    except Exception:
+        if not over:
+            raise
+        log.debug("the route failed on its cut-off body", exc_info=True)
+    if over and not responded:
+        await _send_json(send, 413, refusal)
 
 
 def _too_large(limit: int) -> str:
@@ -115,8 +192,15 @@ def _too_large(limit: int) -> str:
     )
 
 
+def _detail(message: str) -> bytes:
+    return json.dumps({"detail": message}).encode()
+
+
 async def _refuse(send: Send, status: int, detail: str) -> None:
-    body = json.dumps({"detail": detail}).encode()
+    await _send_json(send, status, _detail(detail))
+
+
+async def _send_json(send: Send, status: int, body: bytes) -> None:
     await send(
         {
             "type": "http.response.start",

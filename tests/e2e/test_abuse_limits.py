@@ -265,6 +265,147 @@ def test_uploads_are_refused_before_reading_and_cut_off_without_growing_memory(
     )
 
 
+def _post_chunked(
+    app_url: str, path: str, *, headers: dict[str, str], file_bytes: int, json_body: bool = False
+) -> Sent:
+    """POST a one-file multipart body (or a JSON string of that size) with chunked transfer
+    encoding (no Content-Length, so nothing can be refused on the headers); stop sending as soon
+    as the server answers."""
+    parts = urlsplit(app_url)
+    boundary = uuid.uuid4().hex
+    head = (
+        f'--{boundary}\r\nContent-Disposition: form-data; name="file"; filename="huge.pdf"\r\n'
+        "Content-Type: application/pdf\r\n\r\n"
+    ).encode()
+    tail = f"\r\n--{boundary}--\r\n".encode()
+    content_type = f"multipart/form-data; boundary={boundary}"
+    if json_body:
+        head, tail, content_type = b'{"question": "', b'"}', "application/json"
+    request = [
+        f"POST {path} HTTP/1.1",
+        f"Host: {parts.netloc}",
+        f"Content-Type: {content_type}",
+        "Transfer-Encoding: chunked",
+        "Connection: close",
+        *(f"{k}: {v}" for k, v in headers.items()),
+    ]
+    sock = socket.create_connection((parts.hostname, parts.port), timeout=120)
+    sent = 0
+    try:
+        sock.sendall(("\r\n".join(request) + "\r\n\r\n").encode())
+        chunk = b"%PDF-1.7\n" + b"0" * (MB - 9)
+        for piece in [head] + [chunk] * (file_bytes // MB) + [tail]:
+            if select.select([sock], [], [], 0)[0]:
+                break  # the server has answered: it reads no more
+            try:
+                sock.sendall(f"{len(piece):x}\r\n".encode() + piece + b"\r\n")
+            except (BrokenPipeError, ConnectionResetError):
+                break
+            sent += len(piece)
+        else:
+            sock.sendall(b"0\r\n\r\n")
+        raw = b""
+        while True:
+            try:
+                data = sock.recv(65536)
+            except (ConnectionResetError, TimeoutError):
+                break
+            if not data:
+                break
+            raw += data
+    finally:
+        sock.close()
+    status = int(raw.split(b" ", 2)[1]) if raw.startswith(b"HTTP/") else 0
+    body = raw.split(b"\r\n\r\n", 1)[1].decode(errors="replace") if b"\r\n\r\n" in raw else ""
+    return Sent(status=status, body=body, sent_bytes=sent)
+
+
+def test_rest_uploads_stop_at_the_limit_without_a_content_length(
+    app_url: str, services: dict[str, str]
+) -> None:
+    """`POST /api/v1/documents` with an admin key and a chunked body (no Content-Length to refuse
+    it on): the server stops reading past MAX_UPLOAD_MB and answers 413, and its memory does not
+    grow by the file's size; a 200 MB JSON question stops at 1 MB the same way. (Anyone can sign
+    up, become an owner and create an admin key.)"""
+    from techdocs_app.api_keys import create_api_key
+    from techdocs_app.auth import local
+    from techdocs_app.settings import get_settings
+
+    suffix = uuid.uuid4().hex[:8]
+    owner = local.sign_up(
+        org_name=f"Chunked {suffix}", email=f"owner-{suffix}@chunked.example", password=PASSWORD
+    )
+    key = create_api_key(owner, name="uploader", role="admin").secret
+    limit_mb = get_settings().max_upload_mb
+    file_bytes = OVERSIZED_MB * MB
+    port = urlsplit(app_url).port
+    assert port is not None
+    sampler = RssSampler(_server_pids(port))
+    sampler.start()
+    started = time.monotonic()
+    result = _post_chunked(
+        app_url,
+        "/api/v1/documents",
+        headers={"Authorization": f"Bearer {key}"},
+        file_bytes=file_bytes,
+    )
+    growth = sampler.stop()
+    print(
+        f"chunked REST upload: {result.status} after {result.sent_bytes / MB:.0f} MB sent of "
+        f"{file_bytes / MB:.0f} MB in {time.monotonic() - started:.1f} s; "
+        f"server rss peak growth {growth / MB:.1f} MB; {result.body[:200]}"
+    )
+    assert result.status == 413, result
+    assert json.loads(result.body)["error"]["code"] == "file_too_large"
+    assert result.sent_bytes < file_bytes / 2, "the server read the oversized body"
+    assert growth < file_bytes / 4, f"server memory grew by {growth / MB:.0f} MB"
+    assert limit_mb * MB < file_bytes
+
+    # A file within the limit goes to disk, never whole into memory (this one is no real PDF).
+    # A first small upload loads what the route needs once (MuPDF and friends: ~45 MB).
+    warm = _post_chunked(
+        app_url, "/api/v1/documents", headers={"Authorization": f"Bearer {key}"}, file_bytes=MB
+    )
+    assert warm.status == 422, warm
+    within_mb = limit_mb - 5
+    sampler = RssSampler(_server_pids(port))
+    sampler.start()
+    within = _post_chunked(
+        app_url,
+        "/api/v1/documents",
+        headers={"Authorization": f"Bearer {key}"},
+        file_bytes=within_mb * MB,
+    )
+    growth = sampler.stop()
+    print(
+        f"chunked {within_mb} MB REST upload: {within.status} after {within.sent_bytes / MB:.0f} "
+        f"MB sent; server rss peak growth {growth / MB:.1f} MB; {within.body[:160]}"
+    )
+    assert within.status == 422 and within.sent_bytes > within_mb * MB, within
+    assert json.loads(within.body)["error"]["code"] == "upload_rejected"
+    assert growth < within_mb * MB / 4, f"server memory grew by {growth / MB:.0f} MB"
+
+    # Any other API body (JSON here; webhooks too) stops at 1 MB, not read whole into memory.
+    sampler = RssSampler(_server_pids(port))
+    sampler.start()
+    question = _post_chunked(
+        app_url,
+        "/api/v1/query",
+        headers={"Authorization": f"Bearer {key}"},
+        file_bytes=file_bytes,
+        json_body=True,
+    )
+    growth = sampler.stop()
+    print(
+        f"chunked 200 MB JSON question: {question.status} after {question.sent_bytes / MB:.0f} MB "
+        f"sent; server rss peak growth {growth / MB:.1f} MB"
+    )
+    assert question.status == 413, question
+    assert json.loads(question.body)["error"]["code"] == "request_too_large"
+    assert question.sent_bytes < file_bytes / 2
+    assert growth < file_bytes / 4
+
+
 # --- sign-in burst over the websocket ------------------------------------------------------------
 
 

@@ -103,6 +103,66 @@ def test_page_image_cache_is_bounded_in_bytes() -> None:
     assert capped_zoom(14_400, 14_400, 1.6, max_pixels=8_000_000) < 0.2
 
 
+def _pages_pdf(pages: int) -> bytes:
+    doc = pymupdf.open()
+    for n in range(pages):
+        doc.new_page(width=612, height=792).insert_text((72, 90), f"Zeta-9 page {n + 1}")
+    data = doc.tobytes()
+    doc.close()
+    return data
+
+
+def test_page_images_waiting_to_render_do_not_hold_the_threads_of_database_calls(
+    make_org, tmp_path
+) -> None:  # noqa: ANN001
+    """Page images render two at a time per process. Requests waiting for a turn must not sit
+    on the default executor's threads, which serve every database call (`asyncio.to_thread`):
+    while both render slots are busy, more page requests than that executor has threads arrive,
+    and a library listing still completes; then every page is served."""
+    import asyncio
+    import os
+
+    import httpx
+
+    from techdocs_app import library, page_images
+    from techdocs_app.api import api
+    from techdocs_app.auth.sessions import issue_session
+
+    owner = make_org("Shop")
+    waiting = (os.cpu_count() or 1) + 4 + 4  # more than asyncio's default executor threads
+    pdf = tmp_path / "pages.pdf"
+    pdf.write_bytes(_pages_pdf(waiting))
+    document = library.upload_document(owner, filename="pages.pdf", data=pdf).document
+    cookies = {"techdocs_session": issue_session(owner)}
+    slots = page_images._render_slots
+
+    async def scenario() -> list[int]:
+        transport = httpx.ASGITransport(app=api)
+        async with httpx.AsyncClient(
+            transport=transport, base_url="http://testserver", cookies=cookies
+        ) as client:
+            for _ in range(page_images.RENDER_SLOTS):  # both slots busy (a long render each)
+                assert slots.acquire(timeout=5)
+            held = page_images.RENDER_SLOTS
+            try:
+                pages = [
+                    asyncio.create_task(client.get(f"/api/pages/{document.id}/{n + 1}.png"))
+                    for n in range(waiting)
+                ]
+                await asyncio.sleep(0.5)  # every request is in, waiting for a render slot
+                listed = await asyncio.wait_for(
+                    asyncio.to_thread(library.list_documents, owner), timeout=20
+                )
+                assert [d.id for d in listed] == [document.id]
+                assert not any(t.done() for t in pages)
+            finally:
+                for _ in range(held):
+                    slots.release()
+            return [r.status_code for r in await asyncio.gather(*pages)]
+
+    assert asyncio.run(scenario()) == [200] * waiting
+
+
 # --- sessions -----------------------------------------------------------------------------------
 
 

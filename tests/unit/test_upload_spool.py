@@ -52,3 +52,26 @@ def test_too_many_files(tmp_path: Path) -> None:
         with pytest.raises(TooManyFiles) as refused:
             spool.add("3.pdf", 0, b"3")
     assert "at most 2 files" in refused.value.user_message
+
+
+def test_a_received_file_is_copied_to_the_spool_up_to_one_byte_past_the_limit(
+    tmp_path: Path,
+) -> None:
+    import io
+
+    from techdocs_app.upload_spool import copy_to_spool
+
+    small = copy_to_spool(io.BytesIO(b"%PDF-1.7 small"), directory=tmp_path / "s", max_bytes=100)
+    assert small.read_bytes() == b"%PDF-1.7 small" and small.parent == tmp_path / "s"
+    big = copy_to_spool(io.BytesIO(b"x" * 5000), directory=tmp_path / "s", max_bytes=100)
+    assert big.stat().st_size == 101  # enough for the size check to refuse it, no more
+    assert small != big
+
+    class Broken(io.BytesIO):
+        def read(self, size: int | None = -1) -> bytes:
+            raise OSError("disk gone")
+
+    before = set((tmp_path / "s").iterdir())
+    with pytest.raises(OSError):
+        copy_to_spool(Broken(), directory=tmp_path / "s", max_bytes=100)
+    assert set((tmp_path / "s").iterdir()) == before  # nothing left behind

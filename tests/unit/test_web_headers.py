@@ -17,7 +17,7 @@ from starlette.testclient import TestClient
 from techdocs_app.auth import Principal
 from techdocs_app.web.client import client_address, session_token
 from techdocs_app.web.headers import SecurityHeaders, content_security_policy, inline_script_hashes
-from techdocs_app.web.upload_guard import UploadGuard
+from techdocs_app.web.upload_guard import BodyLimit, UploadGuard
 
 PAGE = b"""<!DOCTYPE html><html><head><script>window.theme = "light";</script>
 <script type="module" async="">import "/assets/entry.js";</script>
@@ -182,3 +182,90 @@ def test_upload_over_the_declared_or_streamed_limit_is_cut_off() -> None:
     within = client.post("/_upload", content=b"z" * 900)
     assert within.status_code == 200 and within.json() == {"read": 900}
     assert client.get("/_upload/other").status_code != 401  # only POST /_upload is guarded
+
+
+class _FormReader:
+    """A route that parses a multipart form as the REST upload does (files spooled by
+    Starlette) and fails on a client that went away."""
+
+    def __init__(self) -> None:
+        self.read = 0
+
+    async def __call__(self, scope, receive, send) -> None:  # noqa: ANN001
+        async def counting() -> dict:
+            message = await receive()
+            self.read += len(message.get("body", b""))
+            return message
+
+        request = Request(scope, counting)
+        form = await request.form()  # raises ClientDisconnect when cut off
+        await form.close()
+        await JSONResponse({"read": self.read})(scope, receive, send)
+
+
+def test_rest_upload_body_stops_at_the_limit_even_when_chunked() -> None:
+    refusal = b'{"error": {"code": "file_too_large", "message": "too large"}}'
+    inner = _FormReader()
+    client = TestClient(
+        BodyLimit(inner, path="/api/v1/documents", max_body_bytes=10_000, refusal=refusal),
+        raise_server_exceptions=True,
+    )
+    boundary = "b0undary"
+    head = (
+        f'--{boundary}\r\nContent-Disposition: form-data; name="file"; filename="a.pdf"\r\n'
+        "Content-Type: application/pdf\r\n\r\n"
+    ).encode()
+    tail = f"\r\n--{boundary}--\r\n".encode()
+    content_type = {"content-type": f"multipart/form-data; boundary={boundary}"}
+
+    def chunked(n: int):  # noqa: ANN202 - no Content-Length: nothing to refuse on the headers
+        yield head
+        for _ in range(n):
+            yield b"%" * 1000
+        yield tail
+
+    cut = client.post("/api/v1/documents", content=chunked(500), headers=content_type)
+    assert cut.status_code == 413 and cut.json()["error"]["code"] == "file_too_large"
+    assert inner.read <= 10_000 + 1000  # stopped within one chunk of the limit, not at 500 kB
+
+    declared = client.post("/api/v1/documents", content=b"x" * 20_000, headers=content_type)
+    assert declared.status_code == 413 and declared.content == refusal
+
+    inner.read = 0
+    within = client.post("/api/v1/documents", content=chunked(5), headers=content_type)
+    assert within.status_code == 200 and within.json()["read"] == len(head) + 5000 + len(tail)
+    # Other routes and methods are not counted.
+    inner.read = 0
+    other = client.post("/api/v1/documents/7/retry", content=chunked(50), headers=content_type)
+    assert other.status_code == 200 and other.json()["read"] > 10_000
+
+
+def test_every_other_api_body_stops_at_its_small_limit() -> None:
+    refusal = b'{"error": {"code": "request_too_large", "message": "too large"}}'
+    inner = _Recorder()
+    client = TestClient(
+        BodyLimit(
+            inner,
+            path="/api/",
+            prefix=True,
+            exclude=["/api/v1/documents"],
+            max_body_bytes=1000,
+            refusal=refusal,
+        )
+    )
+
+    def chunks():  # noqa: ANN202
+        for _ in range(100):
+            yield b"{" * 100
+
+    for path in ("/api/v1/query", "/api/webhooks/clerk", "/api/v1/conversations/3"):
+        inner.read = 0
+        cut = client.post(path, content=chunks())
+        assert cut.status_code == 413 and cut.content == refusal, path
+        assert inner.read <= 1000
+        assert client.put(path, content=b"x" * 5000).status_code == 413  # declared
+    inner.read = 0
+    assert client.post("/api/v1/query", content=b"{}").json() == {"read": 2}
+    for other in ("/api/v1/documents", "/_upload"):  # limited elsewhere, not here
+        inner.read = 0
+        assert client.post(other, content=chunks()).json() == {"read": 10_000}
