@@ -43,6 +43,7 @@ _STRONG_REFERENCE = re.compile(
     r"once connected|instead|then|either|both|the other|another one)\b",
     re.I,
 )
+_REFERS_BACK = re.compile(r"\b(?:that|this|the same|those|these|it|its)\b", re.I)
 _TRAILING_THAT = re.compile(r"\b(that|this)\s*(\?|$|is|does|do|was|mean|means|work)", re.I)
 _ELLIPTICAL = re.compile(
     r"^\s*(?:(?:and|but|also|so|ok(?:ay)?|then)\b[\s,]*)+(?:(?:what|how)\s+about\s+)?"
@@ -307,6 +308,31 @@ def _replace_words(text: str, old: str, new: str) -> str | None:
     return text[: match.start()] + new + suffix + text[match.end() :]
 
 
+_PREPOSITION = re.compile(r"^(?:on|in|for|at|with|without|under|during|over|below|above)\s", re.I)
+
+
+def _code_kind(code: str) -> str:
+    """The letters before a code's first digit: 'E' for E04, 'USART' for USART1 ('' if none)."""
+    match = re.match(r"([A-Za-z]+)\d", code)
+    return match.group(1).upper() if match else ""
+
+
+def _sibling_code(new: str, previous: str) -> str | None:
+    """The identifier of `previous` that `new` (a lone identifier) stands in for: the first of
+    the same kind ('E04' for 'E05', 'USART1' for 'USART2'); None when `new` is not a code or the
+    previous question has none of its kind."""
+    if not _is_identifier(new) or " " in new.strip():
+        return None
+    kind = _code_kind(new)
+    if not kind:
+        return None
+    for word, _, _ in _words(previous):
+        core = _core(word)
+        if _is_identifier(core) and core.upper() != new.upper() and _code_kind(core) == kind:
+            return core
+    return None
+
+
 def _elliptical(question: str, history: Sequence[Turn], subject: _Subject | None) -> str | None:
     """'And the U version?', 'What about the RL14?', 'and the rx power reading?': the previous
     question with its subject or topic replaced (None when the question is not elliptical)."""
@@ -323,6 +349,15 @@ def _elliptical(question: str, history: Sequence[Turn], subject: _Subject | None
         return None
     previous = _previous_query(history[-1]).rstrip()
     bare = re.sub(r"^(?:the|a|an)\s+", "", np, flags=re.I)
+    if _PREPOSITION.match(np):
+        # 'what about on the 48-pin package?': the previous question, narrowed.
+        return f"{previous.rstrip('?.! ')} {np}?"
+    sibling = _sibling_code(bare, previous)
+    if sibling is not None:
+        # 'And E05?' after '… error E04 …': a code of the same kind replaces the old one.
+        replaced = _replace_words(previous, sibling, bare)
+        if replaced:
+            return replaced
     if subject is not None:
         variant = _VARIANT.match(bare)
         if variant and not _is_identifier(bare):
@@ -378,7 +413,13 @@ def condense_locally(question: str, history: Sequence[Turn]) -> str:
         and subject is not None
         and all(compact(_core(m)) not in known for m in own_models)
     ):
-        # The follow-up names its own model: it stands alone (the old subject is not glued on).
+        # The follow-up names its own model: it stands alone (the old subject is not glued on),
+        # with the previous topic when it refers back to it ('Is that the same for the R11?').
+        if _REFERS_BACK.search(stripped):
+            topic = _noun_phrases(_previous_query(history[-1]), skip=subject.phrase)
+            topic = [p for p in topic if p.lower() not in stripped.lower()][:MAX_CONTEXT_PHRASES]
+            if topic:
+                return f"{_capitalise(stripped)} ({', '.join(topic)})"
         return _capitalise(stripped)
     rewritten, substituted = _substitute(stripped, subject) if subject else (stripped, False)
     rewritten = _capitalise(rewritten)

@@ -151,3 +151,20 @@ async def test_claude_condenser_falls_back_on_timeout_and_empty(fake: FakeVendor
         question="Where does it assert and clear LOS?", history=HISTORY
     )
     assert result == "Where does the TS2017-S31C-SO assert and clear LOS?"
+
+
+def test_a_code_of_the_same_kind_replaces_the_old_one() -> None:
+    history = [_turn("What does error E04 mean on the RL14?")]
+    assert condense_locally("And E05?", history) == "What does error E05 mean on the RL14?"
+    assert condense_locally("what about E12 then?", history) == (
+        "What does error E12 mean on the RL14?"
+    )
+    usart = [_turn("What are the pins of USART1 on the STM32F103?")]
+    assert condense_locally("and USART2?", usart) == "What are the pins of USART2 on the STM32F103?"
+
+
+def test_a_prepositional_followup_narrows_the_previous_question() -> None:
+    history = [_turn("What are the pins of USART1 on the STM32F103?")]
+    assert condense_locally("what about on the 48-pin package?", history) == (
+        "What are the pins of USART1 on the STM32F103 on the 48-pin package?"
+    )
