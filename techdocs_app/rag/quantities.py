@@ -21,7 +21,7 @@ _UNIT_SPELLINGS: tuple[tuple[str, str], ...] = (
     (r"N\s?[·.\-*]?\s?m(?![A-Za-z])", "newton * meter"),
     (r"(?:kgf|kg)\s?[·.\-*]\s?cm\b|kgf\s?cm\b", "kilogram_force * centimeter"),
     (
-        r"(?:ft|foot)\s?[·.\-*]?\s?(?:lbs?|lbf|pounds?)\b|lbf?\s?[·.\-*]\s?ft\b",
+        r"(?:ft|foot)\.?\s?[·.\-*]?\s?(?:lbs?|lbf|pounds?)\b|lbf?\.?\s?[·.\-*]\s?ft\b",
         "foot * force_pound",
     ),
     (r"(?:in|inch)\s?[·.\-*]\s?(?:lbs?|lbf|pounds?)\b|lbf?\s?[·.\-*]\s?in\b", "inch * force_pound"),
@@ -29,7 +29,7 @@ _UNIT_SPELLINGS: tuple[tuple[str, str], ...] = (
     (r"(?:bar|[kM]Pa|psig?|PSI)\b", "bar"),
     (r"(?:[mkµu]?V|volts?|Vdc|VDC|Vac|VAC)\b", "volt"),
     (r"(?:[mµun]?A|amps?|amperes?)\b", "ampere"),
-    (r"(?:[kM]?Ω|[kM]?ohms?|[kM]?Ohms?)", "ohm"),
+    (r"(?:[kM]?Ω|[kM]?ohms?|[kM]?Ohms?|[kKM](?![\w.]))", "ohm"),
     (r"(?:[kMG]?Hz)\b", "hertz"),
     (r"(?:[mkµu]?W|watts?)\b", "watt"),
     (r"(?:kg|g|mg|lbs?|oz|grams?|kilograms?|pounds?)\b", "gram"),
@@ -69,6 +69,12 @@ _ASKED: tuple[tuple[re.Pattern[str], str], ...] = (
 )
 
 
+_HEADER_UNIT = re.compile(
+    r"(?<!\w)[(\[]\s*(?:"
+    + "|".join(f"(?P<u{i}>{pattern})" for i, (pattern, _) in enumerate(_UNIT_SPELLINGS))
+    + r")\s*[)\]]"
+)
+"""A unit in brackets, as a table's header declares it for its column: 'Voltage (V)', '[ms]'."""
 _UNIT_WORDS: tuple[tuple[re.Pattern[str], str], ...] = (
     (re.compile(r"\b(?:pounds?|grams?|kilograms?|ounces?)\b", re.I), "gram"),
     (re.compile(r"\b(?:ohms?|kilohms?|megohms?)\b|Ω", re.I), "ohm"),
@@ -101,6 +107,11 @@ def stated_dimensions(text: str) -> frozenset[str]:
     """The dimensions of the quantities a passage states ('25 N·m', '3.3 V', '40 km')."""
     out: set[str] = set()
     for match in _VALUE_RE.finditer(text):
+        for i, (_, unit) in enumerate(_UNIT_SPELLINGS):
+            if match.group(f"u{i}") is not None:
+                out.add(_dimension(unit))
+                break
+    for match in _HEADER_UNIT.finditer(text):
         for i, (_, unit) in enumerate(_UNIT_SPELLINGS):
             if match.group(f"u{i}") is not None:
                 out.add(_dimension(unit))

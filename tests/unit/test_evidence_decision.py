@@ -168,6 +168,10 @@ def test_stated_dimensions_agree_across_unit_systems() -> None:
     mass = asked_dimension("How much does it weigh?")
     assert mass in stated_dimensions("Weight, pounds per 1,000 feet")  # a header's unit
     assert mass not in stated_dimensions("The module draws 3.5 W at 3.3 V over 40 km.")
+    assert torque in stated_dimensions("Tighten the nut to 35 ft.-lbs.")
+    assert asked_dimension("What resistance?") in stated_dimensions("an NTC 100K thermistor")
+    assert asked_dimension("What voltage?") in stated_dimensions("| Parameter | Max (V) |")
+    assert asked_dimension("What voltage?") not in stated_dimensions("the channel(s) in use")
 
 
 def test_unknown_models_reads_family_shorthand_and_plurals() -> None:
