@@ -44,6 +44,12 @@ _STRONG_REFERENCE = re.compile(
     re.I,
 )
 _REFERS_BACK = re.compile(r"\b(?:that|this|the same|those|these|it|its)\b", re.I)
+_ASKS = re.compile(
+    r"(?:what|which|how|where|when|why|who|whose|is|are|was|were|does|do|did|can|could|should|"
+    r"will|would|must|has|have|may|might|if|once|after|before|while|until|unless)\b",
+    re.I,
+)
+"""How a question opens (a follow-up that opens otherwise is a noun phrase: 'the slide pins?')."""
 _TRAILING_THAT = re.compile(r"\b(that|this)\s*(\?|$|is|does|do|was|mean|means|work)", re.I)
 _ELLIPTICAL = re.compile(
     r"^\s*(?:(?:and|but|also|so|ok(?:ay)?|then)\b[\s,]*)+(?:(?:what|how)\s+about\s+)?"
@@ -311,6 +317,16 @@ def _replace_words(text: str, old: str, new: str) -> str | None:
 _PREPOSITION = re.compile(r"^(?:on|in|for|at|with|without|under|during|over|below|above)\s", re.I)
 
 
+def _names_model(text: str, subject: _Subject) -> bool:
+    """`text` names a model other than the subject ('RL14', 'Trikdis R11')."""
+    words = [w for w, _, _ in _words(text)]
+    return (
+        0 < len(words) <= 3
+        and _is_identifier(words[-1])
+        and compact(text).lower() != compact(subject.name).lower()
+    )
+
+
 def _code_kind(code: str) -> str:
     """The letters before a code's first digit: 'E' for E04, 'USART' for USART1 ('' if none)."""
     match = re.match(r"([A-Za-z]+)\d", code)
@@ -349,7 +365,38 @@ def _elliptical(question: str, history: Sequence[Turn], subject: _Subject | None
         return None
     previous = _previous_query(history[-1]).rstrip()
     bare = re.sub(r"^(?:the|a|an)\s+", "", np, flags=re.I)
-    if _PREPOSITION.match(np):
+    preposition = _PREPOSITION.match(np)
+    if preposition:
+        word = preposition.group(0).strip()
+        target = np[preposition.end() :].strip()
+        target_bare = re.sub(r"^(?:the|a|an)\s+", "", target, flags=re.I)
+        same = re.search(
+            rf"\b{re.escape(word)}\s+(?P<obj>[^?,;.!]+?)(?=\s+(?:on|in|for|at|with|of|to)\b|[?,;.!]|$)",
+            previous,
+            re.I,
+        )
+        holds_subject = (
+            subject is not None and subject.name.lower() in same["obj"].lower() if same else False
+        )
+        names_code = any(_is_identifier(w) for w, _, _ in _words(same["obj"])) if same else False
+        target_words = [w for w, _, _ in _words(target_bare)]
+        if (
+            same
+            and not holds_subject
+            and (not names_code or (target_words and _is_identifier(target_words[-1])))
+        ):
+            # 'and at 10GE?' after '… at 25GE?': the same slot, a new value.
+            return previous[: same.start("obj")] + target + previous[same.end("obj") :]
+        if same and subject is not None and target_bare[:1].isupper():
+            # 'and with Acro-Set?' after '… with Set-Right?': another name in the subject's slot.
+            replaced = _replace_words(previous, subject.name, target_bare)
+            if replaced:
+                return replaced
+        if subject is not None and _names_model(target_bare, subject):
+            # 'and for the RL14?': the new model replaces the subject.
+            replaced = _replace_words(previous, subject.name, target_bare)
+            if replaced:
+                return replaced
         # 'what about on the 48-pin package?': the previous question, narrowed.
         return f"{previous.rstrip('?.! ')} {np}?"
     sibling = _sibling_code(bare, previous)
@@ -360,8 +407,14 @@ def _elliptical(question: str, history: Sequence[Turn], subject: _Subject | None
             return replaced
     if subject is not None:
         variant = _VARIANT.match(bare)
-        if variant and not _is_identifier(bare):
-            tag = variant.group("tag")
+        tag = variant.group("tag") if variant else ""
+        # A variant is named by a code, a letter or a rating ('U', '24 V', 'LR4'), not by an
+        # adjective ('the red one' is another part, not a version of the subject).
+        if (
+            variant
+            and not _is_identifier(bare)
+            and (tag.isupper() or any(c.isdigit() for c in tag))
+        ):
             if len(tag) <= 2 and tag.isalpha():
                 # 'the U version' of the R11 is the R11U.
                 new_name = f"{subject.name}{tag.upper()}"
@@ -422,6 +475,9 @@ def condense_locally(question: str, history: Sequence[Turn]) -> str:
                 return f"{_capitalise(stripped)} ({', '.join(topic)})"
         return _capitalise(stripped)
     rewritten, substituted = _substitute(stripped, subject) if subject else (stripped, False)
+    if _CONNECTOR.match(question) and not _ASKS.match(rewritten):
+        # 'and its current draw?' is a question about a noun phrase: say so.
+        rewritten = "What about " + re.sub(r"^The\b", "the", rewritten)
     rewritten = _capitalise(rewritten)
     context: list[str] = []
     if subject and not substituted and compact(subject.name) not in compact(rewritten):
