@@ -162,3 +162,24 @@ def test_units_naming_only_the_product_are_not_selected() -> None:
     )
     chosen = select_units("Which MCU is used on the BTT SKR MINI E3 V2.0 board?", [source])
     assert [u.text for u in chosen] == ["MCU: ARM Cortex-M3 STM32F103RCT6"]
+
+
+async def test_prose_procedure_goes_on_with_the_next_instructions() -> None:
+    tape = _source(
+        1,
+        "Rubber Tape\n"
+        "Latex (rubber) tape is a splicing compound. It is used where the original insulation "
+        "was rubber.\n"
+        "In roll form, there is a layer of paper between each layer of rubber tape.\n"
+        "The rubber splicing tape should be applied smoothly and under tension so no air space "
+        "exists between the layers. Start the first layer near the middle of the joint instead "
+        "of the end. The diameter of the completed joint should be somewhat greater than the "
+        "original wire.",
+        title="Wiring Techniques",
+    )
+    answer = await _answer("How should latex rubber splicing tape be applied?", [tape])
+    assert "applied smoothly and under tension" in answer
+    assert "Start the first layer near the middle of the joint" in answer
+    # A spec question on the same paragraph is not padded with what follows.
+    spec = await _answer("What is latex rubber tape used for?", [tape])
+    assert "middle of the joint" not in spec

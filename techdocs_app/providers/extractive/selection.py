@@ -112,6 +112,8 @@ def choose_units(question: str, sources: Sequence[SourcePassage]) -> tuple[list[
         if (same_table or close) and unit not in chosen:
             take(unit)
     _add_continuations(units, chosen)
+    if PROCEDURE_CUES.search(question.partition("(")[0]):
+        _add_instructions(units, chosen, best)
     _add_headings(units, chosen)
     # The best unit's source leads (a spec answer opens with the sentence holding the value, not
     # with a higher-ranked source's neighbouring sentence); each source reads in order.
@@ -153,6 +155,30 @@ def _add_continuations(units: list[Unit], chosen: list[Unit]) -> None:
             chosen.append(after)
             ids.add(id(after))
             queue.append(after)
+
+
+PROSE_STEP_WORDS = 40
+"""Words of a prose procedure quoted after the best sentence (the instructions that follow it)."""
+
+
+def _add_instructions(units: list[Unit], chosen: list[Unit], best: Unit) -> None:
+    """A "how do I …" question answered by prose, not a list: the best sentence's paragraph goes
+    on with the next instructions ('… applied smoothly and under tension. Start the first layer
+    near the middle of the joint …'), up to PROSE_STEP_WORDS words."""
+    if best.table is not None or best.heading:
+        return
+    ids = {id(u) for u in chosen}
+    i = next(k for k, u in enumerate(units) if u is best) + 1
+    added = 0
+    while i < len(units) and added < PROSE_STEP_WORDS:
+        after = units[i]
+        if after.source is not best.source or after.block != best.block or after.table is not None:
+            break
+        if id(after) not in ids:
+            chosen.append(after)
+            ids.add(id(after))
+            added += len(after.text.split())
+        i += 1
 
 
 def _add_headings(units: list[Unit], chosen: list[Unit]) -> None:
