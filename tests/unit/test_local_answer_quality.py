@@ -183,3 +183,18 @@ async def test_prose_procedure_goes_on_with_the_next_instructions() -> None:
     # A spec question on the same paragraph is not padded with what follows.
     spec = await _answer("What is latex rubber tape used for?", [tape])
     assert "middle of the joint" not in spec
+
+
+def test_a_numbered_instance_names_its_kind() -> None:
+    sources = [
+        _source(
+            1,
+            "3 × 12-bit, 1 μs A/D converters (up to 21 channels), conversion range 0 to 3.6 V, "
+            "temperature sensor.\n"
+            "The temperature sensor is internally connected to the ADC1_IN16 input channel which "
+            "is used to convert the sensor output voltage into a digital value.",
+            title="STM32F103xC datasheet",
+        )
+    ]
+    chosen = select_units("Which ADC channel is the internal temperature sensor wired to?", sources)
+    assert "ADC1_IN16" in max(chosen, key=lambda u: u.score).text

@@ -25,6 +25,7 @@ FOCUS_WEIGHT = 1.6
 SUBJECT_WEIGHT = 0.25
 
 
+_NUMBERED = re.compile(r"^([a-z]{3,})\d{1,2}$")
 _TOC_LINE = re.compile(r"(?:\.\s?){4,}\s*\d|…{2,}|\.\.\.(?:\s*\d|\s*$)")
 
 
@@ -64,6 +65,8 @@ def score_units(question: str, units: list[Unit], n_sources: int) -> None:
     for unit in units:
         unit.seq = terms(unit.text)
         unit.terms = set(unit.seq)
+        # A numbered instance names its kind: 'ADC1_IN16' is an ADC input, 'USART2' a USART.
+        unit.terms |= {m.group(1) for t in unit.seq if (m := _NUMBERED.match(t))}
         if unit.table and unit.table[0]:
             header = tuple(unit.table[0])
             if header not in header_terms:
