@@ -129,7 +129,7 @@ def _is_model(word: str) -> bool:
     """A model or part number ('RL14', 'STM32F107', 'QSFP-100G-LR4-A-FL'), not a pin or lane
     name ('L0', 'D+')."""
     core = _core(word)
-    return _is_identifier(core) and len(compact(core)) >= 4
+    return _is_identifier(core) and len(compact(core)) >= 4 and not _QUANTITY_WORD.match(core)
 
 
 def _is_name_word(word: str, position: int) -> bool:
@@ -156,9 +156,15 @@ def _words(text: str) -> list[tuple[str, int, int]]:
     return [(m.group(0), m.start(), m.end()) for m in _TOKEN.finditer(text)]
 
 
+_QUANTITY_WORD = re.compile(r"^\d+(?:\.\d+)?[A-Za-z]{1,3}(?:-[a-z]+)?$")
+"""A value with its unit ('5V', '5V-tolerant', '400G'): it names no product."""
+
+
 def _has_own_subject(question: str) -> bool:
     for sentence in re.split(r"(?<=[.?!;])\s+", question):
         for i, match in enumerate(_TOKEN.finditer(sentence)):
+            if _QUANTITY_WORD.match(match.group(0)):
+                continue
             if _is_name_word(match.group(0), i):
                 return True
     return bool(re.search(r"\b[A-Z][a-z]+[ -]\d+[A-Za-z]?\b", question))
@@ -483,8 +489,8 @@ def condense_locally(question: str, history: Sequence[Turn]) -> str:
     if subject and not substituted and compact(subject.name) not in compact(rewritten):
         # The whole subject phrase: "Which one can't use DMA?" is about the STM32F103's USARTs.
         context.append(subject.phrase)
-    short = _content_count(stripped) <= 2
     unresolved = bool(re.search(r"\b(that|this|those|these|one)\b", stripped, re.I))
+    short = _content_count(stripped) <= 2
     if short or unresolved or subject is None or not substituted:
         asked = {w.lower() for w, _, _ in _words(rewritten)}
         previous = _previous_query(history[-1])

@@ -205,3 +205,11 @@ def test_an_adjective_is_not_a_variant_and_a_noun_phrase_stays_a_question() -> N
     )
     brakes = [_turn("How do I replace the brake pads on the front caliper?")]
     assert condense_locally("and the slide pins?", brakes).startswith("What about the slide pins?")
+
+
+def test_a_value_with_its_unit_names_no_product() -> None:
+    history = [_turn("What's the max clock of the STM32F103?")]
+    assert condense_locally("does it have 5V-tolerant pins?", history).startswith(
+        "Does the STM32F103 have 5V-tolerant pins?"
+    )
+    assert "STM32F103" in condense_locally("is there a 5V-tolerant pin?", history)
