@@ -198,3 +198,30 @@ def test_a_numbered_instance_names_its_kind() -> None:
     ]
     chosen = select_units("Which ADC channel is the internal temperature sensor wired to?", sources)
     assert "ADC1_IN16" in max(chosen, key=lambda u: u.score).text
+
+
+async def test_the_next_of_a_series_opened_the_same_way_stays_with_it() -> None:
+    cfp2 = _source(
+        1,
+        "Cisco already offers a range of analog CFP2 transceivers. With the analog version, the "
+        "DSP chip resided on the line card, while the pluggable module only had transceiver "
+        "capabilities. With the digital version of the same, both the DSP and the transceiver "
+        "module reside in the pluggable itself. Cisco sells the modules worldwide.",
+        title="Cisco CFP2-DCO",
+    )
+    answer = await _answer("How does the analog CFP2 version differ from the digital one?", [cfp2])
+    assert "reside in the pluggable itself" in answer
+    assert "worldwide" not in answer
+
+
+def test_series_openings_match_singular_and_plural() -> None:
+    from techdocs_app.providers.extractive.selection import _series_opening
+
+    assert _series_opening("The letters MB denote the circuit.") == _series_opening(
+        "The letter C denotes the service."
+    )
+    assert _series_opening("With the digital version, …") == _series_opening(
+        "With the analog version, …"
+    )
+    assert _series_opening("The tag is metal.") != _series_opening("Tags are placed close.")
+    assert _series_opening("3 4") is None
