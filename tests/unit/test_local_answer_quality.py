@@ -225,3 +225,18 @@ def test_series_openings_match_singular_and_plural() -> None:
     )
     assert _series_opening("The tag is metal.") != _series_opening("Tags are placed close.")
     assert _series_opening("3 4") is None
+
+
+async def test_a_symbol_question_quotes_its_definition() -> None:
+    formula = _source(
+        1,
+        "4. The spacer size is determined by the gauge based on the formula: S = Z - A + K\n"
+        "Where\n"
+        "S = Spacer size required.\n"
+        "Z = Sleeve length (fixed).\n"
+        "K = Constant to compensate for system deflection due to gauge spring load.\n",
+        title="Bearing setting",
+    )
+    answer = await _answer("What's K in that formula? (spacer size)", [formula])
+    assert "K = Constant to compensate" in answer
+    assert "Sleeve length" not in answer
