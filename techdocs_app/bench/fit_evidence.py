@@ -137,7 +137,7 @@ def cross_validate(
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("results", type=Path, help="eval --json output (dev and tune sets)")
-    parser.add_argument("--max-false-refusal", type=float, default=0.03)
+    parser.add_argument("--max-false-refusal", type=float, default=0.025)
     parser.add_argument("--max-closest", type=float, default=0.10)
     parser.add_argument("--folds", type=int, default=5)
     parser.add_argument("--seed", type=int, default=11)

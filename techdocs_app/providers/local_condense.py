@@ -43,6 +43,13 @@ _STRONG_REFERENCE = re.compile(
     r"once connected|instead|then|either|both|the other|another one)\b",
     re.I,
 )
+_REFERS_BACK = re.compile(r"\b(?:that|this|the same|those|these|it|its)\b", re.I)
+_ASKS = re.compile(
+    r"(?:what|which|how|where|when|why|who|whose|is|are|was|were|does|do|did|can|could|should|"
+    r"will|would|must|has|have|may|might|if|once|after|before|while|until|unless)\b",
+    re.I,
+)
+"""How a question opens (a follow-up that opens otherwise is a noun phrase: 'the slide pins?')."""
 _TRAILING_THAT = re.compile(r"\b(that|this)\s*(\?|$|is|does|do|was|mean|means|work)", re.I)
 _ELLIPTICAL = re.compile(
     r"^\s*(?:(?:and|but|also|so|ok(?:ay)?|then)\b[\s,]*)+(?:(?:what|how)\s+about\s+)?"
@@ -122,7 +129,7 @@ def _is_model(word: str) -> bool:
     """A model or part number ('RL14', 'STM32F107', 'QSFP-100G-LR4-A-FL'), not a pin or lane
     name ('L0', 'D+')."""
     core = _core(word)
-    return _is_identifier(core) and len(compact(core)) >= 4
+    return _is_identifier(core) and len(compact(core)) >= 4 and not _QUANTITY_WORD.match(core)
 
 
 def _is_name_word(word: str, position: int) -> bool:
@@ -149,9 +156,15 @@ def _words(text: str) -> list[tuple[str, int, int]]:
     return [(m.group(0), m.start(), m.end()) for m in _TOKEN.finditer(text)]
 
 
+_QUANTITY_WORD = re.compile(r"^\d+(?:\.\d+)?[A-Za-z]{1,3}(?:-[a-z]+)?$")
+"""A value with its unit ('5V', '5V-tolerant', '400G'): it names no product."""
+
+
 def _has_own_subject(question: str) -> bool:
     for sentence in re.split(r"(?<=[.?!;])\s+", question):
         for i, match in enumerate(_TOKEN.finditer(sentence)):
+            if _QUANTITY_WORD.match(match.group(0)):
+                continue
             if _is_name_word(match.group(0), i):
                 return True
     return bool(re.search(r"\b[A-Z][a-z]+[ -]\d+[A-Za-z]?\b", question))
@@ -307,6 +320,41 @@ def _replace_words(text: str, old: str, new: str) -> str | None:
     return text[: match.start()] + new + suffix + text[match.end() :]
 
 
+_PREPOSITION = re.compile(r"^(?:on|in|for|at|with|without|under|during|over|below|above)\s", re.I)
+
+
+def _names_model(text: str, subject: _Subject) -> bool:
+    """`text` names a model other than the subject ('RL14', 'Trikdis R11')."""
+    words = [w for w, _, _ in _words(text)]
+    return (
+        0 < len(words) <= 3
+        and _is_identifier(words[-1])
+        and compact(text).lower() != compact(subject.name).lower()
+    )
+
+
+def _code_kind(code: str) -> str:
+    """The letters before a code's first digit: 'E' for E04, 'USART' for USART1 ('' if none)."""
+    match = re.match(r"([A-Za-z]+)\d", code)
+    return match.group(1).upper() if match else ""
+
+
+def _sibling_code(new: str, previous: str) -> str | None:
+    """The identifier of `previous` that `new` (a lone identifier) stands in for: the first of
+    the same kind ('E04' for 'E05', 'USART1' for 'USART2'); None when `new` is not a code or the
+    previous question has none of its kind."""
+    if not _is_identifier(new) or " " in new.strip():
+        return None
+    kind = _code_kind(new)
+    if not kind:
+        return None
+    for word, _, _ in _words(previous):
+        core = _core(word)
+        if _is_identifier(core) and core.upper() != new.upper() and _code_kind(core) == kind:
+            return core
+    return None
+
+
 def _elliptical(question: str, history: Sequence[Turn], subject: _Subject | None) -> str | None:
     """'And the U version?', 'What about the RL14?', 'and the rx power reading?': the previous
     question with its subject or topic replaced (None when the question is not elliptical)."""
@@ -323,10 +371,56 @@ def _elliptical(question: str, history: Sequence[Turn], subject: _Subject | None
         return None
     previous = _previous_query(history[-1]).rstrip()
     bare = re.sub(r"^(?:the|a|an)\s+", "", np, flags=re.I)
+    preposition = _PREPOSITION.match(np)
+    if preposition:
+        word = preposition.group(0).strip()
+        target = np[preposition.end() :].strip()
+        target_bare = re.sub(r"^(?:the|a|an)\s+", "", target, flags=re.I)
+        same = re.search(
+            rf"\b{re.escape(word)}\s+(?P<obj>[^?,;.!]+?)(?=\s+(?:on|in|for|at|with|of|to)\b|[?,;.!]|$)",
+            previous,
+            re.I,
+        )
+        holds_subject = (
+            subject is not None and subject.name.lower() in same["obj"].lower() if same else False
+        )
+        names_code = any(_is_identifier(w) for w, _, _ in _words(same["obj"])) if same else False
+        target_words = [w for w, _, _ in _words(target_bare)]
+        if (
+            same
+            and not holds_subject
+            and (not names_code or (target_words and _is_identifier(target_words[-1])))
+        ):
+            # 'and at 10GE?' after '… at 25GE?': the same slot, a new value.
+            return previous[: same.start("obj")] + target + previous[same.end("obj") :]
+        if same and subject is not None and target_bare[:1].isupper():
+            # 'and with Acro-Set?' after '… with Set-Right?': another name in the subject's slot.
+            replaced = _replace_words(previous, subject.name, target_bare)
+            if replaced:
+                return replaced
+        if subject is not None and _names_model(target_bare, subject):
+            # 'and for the RL14?': the new model replaces the subject.
+            replaced = _replace_words(previous, subject.name, target_bare)
+            if replaced:
+                return replaced
+        # 'what about on the 48-pin package?': the previous question, narrowed.
+        return f"{previous.rstrip('?.! ')} {np}?"
+    sibling = _sibling_code(bare, previous)
+    if sibling is not None:
+        # 'And E05?' after '… error E04 …': a code of the same kind replaces the old one.
+        replaced = _replace_words(previous, sibling, bare)
+        if replaced:
+            return replaced
     if subject is not None:
         variant = _VARIANT.match(bare)
-        if variant and not _is_identifier(bare):
-            tag = variant.group("tag")
+        tag = variant.group("tag") if variant else ""
+        # A variant is named by a code, a letter or a rating ('U', '24 V', 'LR4'), not by an
+        # adjective ('the red one' is another part, not a version of the subject).
+        if (
+            variant
+            and not _is_identifier(bare)
+            and (tag.isupper() or any(c.isdigit() for c in tag))
+        ):
             if len(tag) <= 2 and tag.isalpha():
                 # 'the U version' of the R11 is the R11U.
                 new_name = f"{subject.name}{tag.upper()}"
@@ -378,16 +472,25 @@ def condense_locally(question: str, history: Sequence[Turn]) -> str:
         and subject is not None
         and all(compact(_core(m)) not in known for m in own_models)
     ):
-        # The follow-up names its own model: it stands alone (the old subject is not glued on).
+        # The follow-up names its own model: it stands alone (the old subject is not glued on),
+        # with the previous topic when it refers back to it ('Is that the same for the R11?').
+        if _REFERS_BACK.search(stripped):
+            topic = _noun_phrases(_previous_query(history[-1]), skip=subject.phrase)
+            topic = [p for p in topic if p.lower() not in stripped.lower()][:MAX_CONTEXT_PHRASES]
+            if topic:
+                return f"{_capitalise(stripped)} ({', '.join(topic)})"
         return _capitalise(stripped)
     rewritten, substituted = _substitute(stripped, subject) if subject else (stripped, False)
+    if _CONNECTOR.match(question) and not _ASKS.match(rewritten):
+        # 'and its current draw?' is a question about a noun phrase: say so.
+        rewritten = "What about " + re.sub(r"^The\b", "the", rewritten)
     rewritten = _capitalise(rewritten)
     context: list[str] = []
     if subject and not substituted and compact(subject.name) not in compact(rewritten):
         # The whole subject phrase: "Which one can't use DMA?" is about the STM32F103's USARTs.
         context.append(subject.phrase)
-    short = _content_count(stripped) <= 2
     unresolved = bool(re.search(r"\b(that|this|those|these|one)\b", stripped, re.I))
+    short = _content_count(stripped) <= 2
     if short or unresolved or subject is None or not substituted:
         asked = {w.lower() for w, _, _ in _words(rewritten)}
         previous = _previous_query(history[-1])

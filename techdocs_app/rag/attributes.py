@@ -15,6 +15,7 @@ import threading
 from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Any
 
 from techdocs_app.db import passages as passages_db
@@ -340,12 +341,24 @@ def assess_attributes(
             )
             for group in parts.focus_groups
         )
-    unknown = [
-        i
-        for i in query_identifiers(query.partition("(")[0])
-        if _is_model_code(i)
-        and not any(_identifier_present(i, profiles[d].lexicon) for d in doc_ids)
+    unknown = unknown_models(query.partition("(")[0], [profiles[d].lexicon for d in doc_ids])
+    # Recorded for the fitting script (eval --json), not inputs of the model yet: cross-validation
+    # on dev + tune did not show them worth their false refusals. The question's own codes (a pin,
+    # a part, a fault code: 'R13', 'LM11949', 'E732') that none of the subject's manuals mention.
+    identifiers_missing = [
+        i for i in parts.identifiers if not any(_identifier_present(i, p.lexicon) for p in eligible)
     ]
+    # The best share of the asked-for words that one retrieved passage holds (the manual may
+    # mention them in places retrieval did not find; a passage that answers holds them).
+    focus_top = 1.0
+    if parts.focus:
+        focus_top = max(
+            (
+                sum(1 for t, s in parts.focus if _present(t, s, _hit_lexicon(h))) / len(parts.focus)
+                for h in hits
+            ),
+            default=0.0,
+        )
     # The best share of the question's attribute words that one section of the subject's
     # manuals holds (a manual can mention "nozzle", "temperature" and "PETG" in three places).
     section_coverage = 1.0
@@ -370,7 +383,36 @@ def assess_attributes(
         "attr_coverage": round(coverage, 4),
         "section_coverage": round(section_coverage, 4),
         "together": together,
+        "identifiers_missing": identifiers_missing,
+        "identifiers_asked": len(parts.identifiers),
+        "focus_top": round(focus_top, 4),
     }
+
+
+def _hit_lexicon(hit: SearchHit) -> Lexicon:
+    return _passage_lexicon(f"{hit.heading}\n{hit.content}")
+
+
+@lru_cache(maxsize=4096)
+def _passage_lexicon(text_: str) -> Lexicon:
+    return Lexicon(_vocabulary(text_))
+
+
+def unknown_models(text_: str, lexicons: Sequence[Lexicon]) -> list[str]:
+    """Model or part numbers the text names that none of `lexicons` mentions. A datasheet's
+    family shorthand ('STM32F103xC/D/E') is one model with several readings: it is known when
+    one reading is; a plural ('CFP2s') is known when its singular is."""
+    out: list[str] = []
+    for token in text_.split():
+        readings = [i for i in query_identifiers(token) if _is_model_code(i)]
+        if not readings:
+            continue
+        core = token.strip(".,;:!?()'\"")
+        if re.search(r"\ds$", core):
+            readings += [r[:-1] for r in readings if r.endswith("S")]
+        if not any(_identifier_present(r, lexicon) for r in readings for lexicon in lexicons):
+            out.extend(r for r in readings if r not in out)
+    return out
 
 
 # --- profiles of the manuals (read once per indexed version, kept in memory) ----------------------

@@ -8,6 +8,7 @@ from pathlib import Path
 
 from techdocs_app.bench import fit_evidence
 from techdocs_app.rag import evidence
+from techdocs_app.rag.attributes import Lexicon, _vocabulary, unknown_models
 from techdocs_app.rag.evidence import (
     ANSWER_THRESHOLD,
     CLOSEST_THRESHOLD,
@@ -16,6 +17,7 @@ from techdocs_app.rag.evidence import (
     decide,
     evidence_features,
 )
+from techdocs_app.rag.quantities import asked_dimension, stated_dimensions
 
 STRONG = {
     "similarity": 0.72,
@@ -129,3 +131,53 @@ def test_fitting_script_prints_constants_from_dev_and_tune_only(tmp_path: Path, 
     assert fit_evidence.main([str(path)]) == 0
     out = capsys.readouterr().out
     assert "WEIGHTS = (" in out and "ANSWER_THRESHOLD = " in out and "5-fold CV" in out
+
+
+def test_a_quantity_no_passage_states_lowers_the_probability() -> None:
+    stated = dict(STRONG, quantity_asked=True, quantity_missing=False)
+    unstated = dict(STRONG, quantity_asked=True, quantity_missing=True)
+    assert answerable_probability(unstated) < answerable_probability(stated)
+    assert dict(zip(FEATURES, evidence_features(unstated), strict=True))["quantity_missing"] == 1.0
+
+
+def test_asked_dimension_reads_the_asked_for_phrase_only() -> None:
+    torque = asked_dimension("What torque should the Ender 3 nozzle be tightened to?")
+    assert torque is not None and torque == asked_dimension("What is the tightening torque?")
+    assert asked_dimension("How much does the QSFP-100G-ER4L-A-FL module weigh?") == (
+        asked_dimension("What weight is it?")
+    )
+    assert asked_dimension("What is the maximum heated-bed temperature of the Ender 3?")
+    assert asked_dimension("How many hours will it run on the battery?")
+    # A name or a procedure that holds the word is not a question for a quantity.
+    assert asked_dimension("What are the steps of the Torque-Set technique?") is None
+    assert asked_dimension("How can I measure rolling torque without a torque wrench?") is None
+    assert asked_dimension("What is the junction-to-ambient thermal resistance?") is None
+    assert asked_dimension("What Wi-Fi bands does the RL14 support?") is None
+
+
+def test_stated_dimensions_agree_across_unit_systems() -> None:
+    torque = asked_dimension("What torque do I use?")
+    assert torque in stated_dimensions("Tighten to 25 N·m.")
+    assert torque in stated_dimensions("Tighten to 18 ft-lbs.")
+    assert torque in stated_dimensions("Tighten to 250 kgf·cm.")
+    temperature = asked_dimension("What temperature?")
+    assert temperature in stated_dimensions("Keep the pot between 450 and 500º F.")
+    assert temperature in stated_dimensions("| Hot end | 200 | °C |")  # a table's unit cell
+    current = asked_dimension("What supply current does it draw?")
+    assert current in stated_dimensions("| Supply Current | Icc | | 1.27 | A |")
+    mass = asked_dimension("How much does it weigh?")
+    assert mass in stated_dimensions("Weight, pounds per 1,000 feet")  # a header's unit
+    assert mass not in stated_dimensions("The module draws 3.5 W at 3.3 V over 40 km.")
+    assert torque in stated_dimensions("Tighten the nut to 35 ft.-lbs.")
+    assert asked_dimension("What resistance?") in stated_dimensions("an NTC 100K thermistor")
+    assert asked_dimension("What voltage?") in stated_dimensions("| Parameter | Max (V) |")
+    assert asked_dimension("What voltage?") not in stated_dimensions("the channel(s) in use")
+
+
+def test_unknown_models_reads_family_shorthand_and_plurals() -> None:
+    lexicon = Lexicon(_vocabulary("STM32F103xC STM32F103xD STM32F103xE digital CFP2 modules"))
+    assert unknown_models("What supply range does the STM32F103xC/D/E take?", [lexicon]) == []
+    assert unknown_models("How do these digital CFP2s differ?", [lexicon]) == []
+    assert unknown_models("How much Flash does the STM32F103C8T6 have?", [lexicon]) == [
+        "STM32F103C8T6"
+    ]

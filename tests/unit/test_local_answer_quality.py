@@ -162,3 +162,81 @@ def test_units_naming_only_the_product_are_not_selected() -> None:
     )
     chosen = select_units("Which MCU is used on the BTT SKR MINI E3 V2.0 board?", [source])
     assert [u.text for u in chosen] == ["MCU: ARM Cortex-M3 STM32F103RCT6"]
+
+
+async def test_prose_procedure_goes_on_with_the_next_instructions() -> None:
+    tape = _source(
+        1,
+        "Rubber Tape\n"
+        "Latex (rubber) tape is a splicing compound. It is used where the original insulation "
+        "was rubber.\n"
+        "In roll form, there is a layer of paper between each layer of rubber tape.\n"
+        "The rubber splicing tape should be applied smoothly and under tension so no air space "
+        "exists between the layers. Start the first layer near the middle of the joint instead "
+        "of the end. The diameter of the completed joint should be somewhat greater than the "
+        "original wire.",
+        title="Wiring Techniques",
+    )
+    answer = await _answer("How should latex rubber splicing tape be applied?", [tape])
+    assert "applied smoothly and under tension" in answer
+    assert "Start the first layer near the middle of the joint" in answer
+    # A spec question on the same paragraph is not padded with what follows.
+    spec = await _answer("What is latex rubber tape used for?", [tape])
+    assert "middle of the joint" not in spec
+
+
+def test_a_numbered_instance_names_its_kind() -> None:
+    sources = [
+        _source(
+            1,
+            "3 × 12-bit, 1 μs A/D converters (up to 21 channels), conversion range 0 to 3.6 V, "
+            "temperature sensor.\n"
+            "The temperature sensor is internally connected to the ADC1_IN16 input channel which "
+            "is used to convert the sensor output voltage into a digital value.",
+            title="STM32F103xC datasheet",
+        )
+    ]
+    chosen = select_units("Which ADC channel is the internal temperature sensor wired to?", sources)
+    assert "ADC1_IN16" in max(chosen, key=lambda u: u.score).text
+
+
+async def test_the_next_of_a_series_opened_the_same_way_stays_with_it() -> None:
+    cfp2 = _source(
+        1,
+        "Cisco already offers a range of analog CFP2 transceivers. With the analog version, the "
+        "DSP chip resided on the line card, while the pluggable module only had transceiver "
+        "capabilities. With the digital version of the same, both the DSP and the transceiver "
+        "module reside in the pluggable itself. Cisco sells the modules worldwide.",
+        title="Cisco CFP2-DCO",
+    )
+    answer = await _answer("How does the analog CFP2 version differ from the digital one?", [cfp2])
+    assert "reside in the pluggable itself" in answer
+    assert "worldwide" not in answer
+
+
+def test_series_openings_match_singular_and_plural() -> None:
+    from techdocs_app.providers.extractive.selection import _series_opening
+
+    assert _series_opening("The letters MB denote the circuit.") == _series_opening(
+        "The letter C denotes the service."
+    )
+    assert _series_opening("With the digital version, …") == _series_opening(
+        "With the analog version, …"
+    )
+    assert _series_opening("The tag is metal.") != _series_opening("Tags are placed close.")
+    assert _series_opening("3 4") is None
+
+
+async def test_a_symbol_question_quotes_its_definition() -> None:
+    formula = _source(
+        1,
+        "4. The spacer size is determined by the gauge based on the formula: S = Z - A + K\n"
+        "Where\n"
+        "S = Spacer size required.\n"
+        "Z = Sleeve length (fixed).\n"
+        "K = Constant to compensate for system deflection due to gauge spring load.\n",
+        title="Bearing setting",
+    )
+    answer = await _answer("What's K in that formula? (spacer size)", [formula])
+    assert "K = Constant to compensate" in answer
+    assert "Sleeve length" not in answer

@@ -151,3 +151,65 @@ async def test_claude_condenser_falls_back_on_timeout_and_empty(fake: FakeVendor
         question="Where does it assert and clear LOS?", history=HISTORY
     )
     assert result == "Where does the TS2017-S31C-SO assert and clear LOS?"
+
+
+def test_a_code_of_the_same_kind_replaces_the_old_one() -> None:
+    history = [_turn("What does error E04 mean on the RL14?")]
+    assert condense_locally("And E05?", history) == "What does error E05 mean on the RL14?"
+    assert condense_locally("what about E12 then?", history) == (
+        "What does error E12 mean on the RL14?"
+    )
+    usart = [_turn("What are the pins of USART1 on the STM32F103?")]
+    assert condense_locally("and USART2?", usart) == "What are the pins of USART2 on the STM32F103?"
+
+
+def test_a_prepositional_followup_narrows_the_previous_question() -> None:
+    history = [_turn("What are the pins of USART1 on the STM32F103?")]
+    assert condense_locally("what about on the 48-pin package?", history) == (
+        "What are the pins of USART1 on the STM32F103 on the 48-pin package?"
+    )
+
+
+def test_a_new_value_in_the_same_slot_replaces_the_old_one() -> None:
+    sensitivity = [_turn("What is the receiver sensitivity of the TS2017-S31C-SO at 25GE?")]
+    assert condense_locally("and at 10GE?", sensitivity) == (
+        "What is the receiver sensitivity of the TS2017-S31C-SO at 10GE?"
+    )
+    method = [_turn("How do I set the bearing end play with Set-Right?")]
+    assert condense_locally("and with Acro-Set?", method) == (
+        "How do I set the bearing end play with Acro-Set?"
+    )
+
+
+def test_a_new_model_after_a_preposition_replaces_the_subject() -> None:
+    history = [_turn("What is the supply voltage of the Trikdis RT2?")]
+    assert (
+        condense_locally("and for the RL14?", history) == "What is the supply voltage of the RL14?"
+    )
+    assert condense_locally("What about for the R11?", history) == (
+        "What is the supply voltage of the R11?"
+    )
+    # A thing that carries a code is not a model: it narrows the question.
+    usart = [_turn("What are the pins of USART1 on the STM32F103?")]
+    assert condense_locally("and in the LQFP64 package?", usart) == (
+        "What are the pins of USART1 on the STM32F103 in the LQFP64 package?"
+    )
+
+
+def test_an_adjective_is_not_a_variant_and_a_noun_phrase_stays_a_question() -> None:
+    led = [_turn("What does the green D8 LED on the SKR MINI E3 V2.0 mean?")]
+    assert "green red" not in condense_locally("what about the red one?", led)
+    supply = [_turn("What is the supply voltage of the Trikdis RT2?")]
+    assert condense_locally("and its current draw?", supply).startswith(
+        "What about the Trikdis RT2's current draw?"
+    )
+    brakes = [_turn("How do I replace the brake pads on the front caliper?")]
+    assert condense_locally("and the slide pins?", brakes).startswith("What about the slide pins?")
+
+
+def test_a_value_with_its_unit_names_no_product() -> None:
+    history = [_turn("What's the max clock of the STM32F103?")]
+    assert condense_locally("does it have 5V-tolerant pins?", history).startswith(
+        "Does the STM32F103 have 5V-tolerant pins?"
+    )
+    assert "STM32F103" in condense_locally("is there a 5V-tolerant pin?", history)

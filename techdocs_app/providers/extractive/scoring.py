@@ -25,6 +25,7 @@ FOCUS_WEIGHT = 1.6
 SUBJECT_WEIGHT = 0.25
 
 
+_NUMBERED = re.compile(r"^([a-z]{3,})\d{1,2}$")
 _TOC_LINE = re.compile(r"(?:\.\s?){4,}\s*\d|…{2,}|\.\.\.(?:\s*\d|\s*$)")
 
 
@@ -64,6 +65,8 @@ def score_units(question: str, units: list[Unit], n_sources: int) -> None:
     for unit in units:
         unit.seq = terms(unit.text)
         unit.terms = set(unit.seq)
+        # A numbered instance names its kind: 'ADC1_IN16' is an ADC input, 'USART2' a USART.
+        unit.terms |= {m.group(1) for t in unit.seq if (m := _NUMBERED.match(t))}
         if unit.table and unit.table[0]:
             header = tuple(unit.table[0])
             if header not in header_terms:
@@ -85,8 +88,20 @@ def score_units(question: str, units: list[Unit], n_sources: int) -> None:
     q_pairs = {(a, b) for a, b in zip(q_seq, q_seq[1:], strict=False) if a != b}
     q_idents = [i for i in idents if not any(i in t for t in titles) and len(i) >= 2]
     wants_values = bool(SPEC_CUES.search(main))
+    # A symbol the question asks about ('What's K in that formula?') and the line defining it
+    # ('K = Constant to compensate for …').
+    symbols = set(re.findall(r"(?<![\w'’])([B-HJ-Z])(?![\w'’])", main))
+    definition = (
+        re.compile(rf"^\s*(?:where:?\s*)?(?:{'|'.join(sorted(symbols))})\s*(?:=|:|–)\s*\S")
+        if symbols
+        else None
+    )
     for unit in units:
         matched = unit.matched
+        defines = definition is not None and definition.match(unit.text) is not None
+        if defines:
+            unit.score = 1.0 + 0.1 * (1 - (unit.source.number - 1) / max(1, n_sources))
+            continue
         if not matched or _TOC_LINE.search(unit.text):
             unit.score = 0.0
             continue

@@ -112,6 +112,8 @@ def choose_units(question: str, sources: Sequence[SourcePassage]) -> tuple[list[
         if (same_table or close) and unit not in chosen:
             take(unit)
     _add_continuations(units, chosen)
+    if PROCEDURE_CUES.search(question.partition("(")[0]):
+        _add_instructions(units, chosen, best)
     _add_headings(units, chosen)
     # The best unit's source leads (a spec answer opens with the sentence holding the value, not
     # with a higher-ranked source's neighbouring sentence); each source reads in order.
@@ -120,13 +122,30 @@ def choose_units(question: str, sources: Sequence[SourcePassage]) -> tuple[list[
     return sorted(chosen, key=lambda u: (order[u.source.number], u.position)), False
 
 
-def _continues(after: Unit) -> bool:
+def _continues(after: Unit, unit: Unit | None = None) -> bool:
     """A sentence that goes on with its paragraph's subject: a short value statement
-    ('Current not exceeding 150 mA.') or one that refers back ('It has a melting point of …')."""
+    ('Current not exceeding 150 mA.'), one that refers back ('It has a melting point of …'), or
+    the next of a series opened the same way ('The letter C denotes the service. The letters MB
+    denote the circuit.')."""
     words = len(after.text.split())
     if words <= 12 and VALUE.search(after.text):
         return True
+    if (
+        unit is not None
+        and words <= 30
+        and _series_opening(after.text) == _series_opening(unit.text)
+    ):
+        return True
     return words <= 30 and bool(_ANAPHOR.match(after.text))
+
+
+def _series_opening(text: str) -> tuple[str, ...] | None:
+    """The first two words, singular ('the letter' for 'The letters'); None for a short or
+    numbered opening (figure labels, list markers)."""
+    words = re.findall(r"[A-Za-z]+", text[:40].lower())[:2]
+    if len(words) < 2 or text[:1].isdigit():
+        return None
+    return tuple(w[:-1] if w.endswith("s") and len(w) > 3 else w for w in words)
 
 
 def _add_continuations(units: list[Unit], chosen: list[Unit]) -> None:
@@ -148,11 +167,35 @@ def _add_continuations(units: list[Unit], chosen: list[Unit]) -> None:
             and after.source is unit.source
             and after.block == unit.block
             and after.table is None
-            and _continues(after)
+            and _continues(after, unit)
         ):
             chosen.append(after)
             ids.add(id(after))
             queue.append(after)
+
+
+PROSE_STEP_WORDS = 40
+"""Words of a prose procedure quoted after the best sentence (the instructions that follow it)."""
+
+
+def _add_instructions(units: list[Unit], chosen: list[Unit], best: Unit) -> None:
+    """A "how do I …" question answered by prose, not a list: the best sentence's paragraph goes
+    on with the next instructions ('… applied smoothly and under tension. Start the first layer
+    near the middle of the joint …'), up to PROSE_STEP_WORDS words."""
+    if best.table is not None or best.heading:
+        return
+    ids = {id(u) for u in chosen}
+    i = next(k for k, u in enumerate(units) if u is best) + 1
+    added = 0
+    while i < len(units) and added < PROSE_STEP_WORDS:
+        after = units[i]
+        if after.source is not best.source or after.block != best.block or after.table is not None:
+            break
+        if id(after) not in ids:
+            chosen.append(after)
+            ids.add(id(after))
+            added += len(after.text.split())
+        i += 1
 
 
 def _add_headings(units: list[Unit], chosen: list[Unit]) -> None:
