@@ -54,7 +54,8 @@ _TRAILING_THAT = re.compile(r"\b(that|this)\s*(\?|$|is|does|do|was|mean|means|wo
 _ELLIPTICAL = re.compile(
     r"^\s*(?:(?:and|but|also|so|ok(?:ay)?|then)\b[\s,]*)+(?:(?:what|how)\s+about\s+)?"
     r"(?P<np>[^?.!,;]{1,80}?)\s*(?:instead|then|too)?\s*\??\s*$"
-    r"|^\s*(?:what|how)\s+about\s+(?P<np2>[^?.!,;]{1,80}?)\s*(?:instead|then|too)?\s*\??\s*$",
+    r"|^\s*(?:what|how)\s+about\s+(?P<np2>[^?.!,;]{1,80}?)\s*(?:instead|then|too)?\s*\??\s*$"
+    r"|^\s*(?P<pp>(?:on|in|for|at|with|without|under|during|over)\s[^?.!,;]{1,60}?)\s*\??\s*$",
     re.I,
 )
 _NOT_ELLIPTICAL = frozenset(
@@ -282,6 +283,8 @@ def is_followup(question: str, history: Sequence[Turn]) -> bool:
         return True
     if _TRAILING_THAT.search(question):
         return True
+    if _FRAGMENT.match(question):
+        return True  # 'in Marlin?': a prepositional phrase alone narrows the previous question
     own = _has_own_subject(question)
     if _content_count(question) <= 2 and not own:
         return True
@@ -320,6 +323,9 @@ def _replace_words(text: str, old: str, new: str) -> str | None:
     return text[: match.start()] + new + suffix + text[match.end() :]
 
 
+_FRAGMENT = re.compile(
+    r"^\s*(?:on|in|for|at|with|without|under|during|over)\s+(?:\S+\s*){1,5}\??\s*$", re.I
+)
 _PREPOSITION = re.compile(r"^(?:on|in|for|at|with|without|under|during|over|below|above)\s", re.I)
 
 
@@ -331,6 +337,28 @@ def _names_model(text: str, subject: _Subject) -> bool:
         and _is_identifier(words[-1])
         and compact(text).lower() != compact(subject.name).lower()
     )
+
+
+def _shape(word: str) -> str:
+    return re.sub(r"\d+(?:\.\d+)?", "#", word.upper())
+
+
+def _same_shape_slot(value: str, previous: str) -> tuple[int, int] | None:
+    """Where `previous` holds a value shaped like `value` ('100G QPSK' for '200G 8QAM', '10 km'
+    for '40 km'): from that value's first word to the end of its phrase. None when `value` does
+    not open with a number."""
+    words = _words(value)
+    if not words or not words[0][0][:1].isdigit():
+        return None
+    shape = _shape(words[0][0])
+    for word, start, _ in _words(previous):
+        if _shape(word) == shape and word.upper() != words[0][0].upper():
+            end = re.search(
+                r"\s+(?:on|in|for|at|with|of|to|and|or|versus|vs)\b|[?,;.!]|$", previous[start:]
+            )
+            assert end is not None
+            return start, start + end.start()
+    return None
 
 
 def _code_kind(code: str) -> str:
@@ -358,12 +386,16 @@ def _sibling_code(new: str, previous: str) -> str | None:
 def _elliptical(question: str, history: Sequence[Turn], subject: _Subject | None) -> str | None:
     """'And the U version?', 'What about the RL14?', 'and the rx power reading?': the previous
     question with its subject or topic replaced (None when the question is not elliptical)."""
-    if not _CONNECTOR.match(question) and len(_words(question)) > 4:
+    if (
+        not _CONNECTOR.match(question)
+        and not _FRAGMENT.match(question)
+        and len(_words(question)) > 4
+    ):
         return None
     match = _ELLIPTICAL.match(question)
     if match is None:
         return None
-    np = (match.group("np") or match.group("np2") or "").strip()
+    np = (match.group("np") or match.group("np2") or match.group("pp") or "").strip()
     np_words = [w for w, _, _ in _words(np)]
     if not np_words or any(w.lower() in _AUX or w.lower() in _NOT_ELLIPTICAL for w in np_words):
         return None  # it has a verb or a clause of its own: not elliptical
@@ -405,6 +437,10 @@ def _elliptical(question: str, history: Sequence[Turn], subject: _Subject | None
                 return replaced
         # 'what about on the 48-pin package?': the previous question, narrowed.
         return f"{previous.rstrip('?.! ')} {np}?"
+    slot = _same_shape_slot(bare, previous)
+    if slot is not None:
+        # 'what about 200G 8QAM?' after '… at 100G QPSK?': a value like the old one replaces it.
+        return previous[: slot[0]] + bare + previous[slot[1] :]
     sibling = _sibling_code(bare, previous)
     if sibling is not None:
         # 'And E05?' after '… error E04 …': a code of the same kind replaces the old one.

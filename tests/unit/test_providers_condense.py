@@ -213,3 +213,19 @@ def test_a_value_with_its_unit_names_no_product() -> None:
         "Does the STM32F103 have 5V-tolerant pins?"
     )
     assert "STM32F103" in condense_locally("is there a 5V-tolerant pin?", history)
+
+
+def test_a_value_shaped_like_the_old_one_replaces_it() -> None:
+    osnr = [_turn("What OSNR does the Cisco CFP2-DCO need at 100G QPSK?")]
+    assert condense_locally("what about 200G 8QAM?", osnr) == (
+        "What OSNR does the Cisco CFP2-DCO need at 200G 8QAM?"
+    )
+
+
+def test_a_prepositional_phrase_alone_narrows_the_previous_question() -> None:
+    baud = [_turn("What baud rate does the SKR MINI E3 V2.0 use over USB?")]
+    assert condense_locally("in Marlin?", baud) == (
+        "What baud rate does the SKR MINI E3 V2.0 use over USB in Marlin?"
+    )
+    # A question that starts with a preposition but has its own verb is not a fragment.
+    assert is_followup("In which mode does the RL14 send SMS?", baud) is False
