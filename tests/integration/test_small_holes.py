@@ -14,6 +14,7 @@ import pytest
 from starlette.testclient import TestClient
 
 from tests.integration.test_answer_flow import collect, ingest
+from tests.integration.test_answer_outcomes import claude  # noqa: F401 - the Anthropic wire fake
 
 pytestmark = pytest.mark.integration
 
@@ -321,6 +322,35 @@ async def test_logs_carry_ids_not_emails_questions_passwords_or_tokens(
     assert caplog.records, "nothing was logged: the test would prove nothing"
     for secret in (email, "jane.doe", password, "wrong password", token, question.lower()):
         assert secret.lower() not in logged, secret
+
+
+async def test_a_dropped_citation_is_logged_by_number_without_the_text(
+    claude,  # noqa: F811 - the fixture imported above
+    make_org,
+    corpus_dir,
+    caplog,
+) -> None:  # noqa: ANN001
+    """Issue 10 §4: a citation whose passage does not back its sentence (or that points past the
+    sources) is dropped and logged: the numbers, never the answer's or the question's words."""
+    from tests.integration.test_answer_outcomes import QUESTION, _excerpts, _first_sentence
+
+    caplog.set_level(logging.WARNING, logger="techdocs_app.rag.answer")
+    shop = make_org("Injected")
+    ingest(shop, corpus_dir)
+    forged = "The module also supports 400G ZR+ coherent mode over 120 km"
+
+    def injected(body: dict[str, Any]) -> str:
+        true = _first_sentence(_excerpts(body)[1])
+        return f"{true} [1] {forged} [2]. Call the hotline for a warranty check [9]."
+
+    claude.state.message_text = injected
+    done = (await collect(shop, QUESTION))[-1]
+    assert done.citations == [1] and forged not in done.answer
+    dropped = [r.getMessage() for r in caplog.records if "dropped citations" in r.getMessage()]
+    assert any("missing sources: [9]" in m for m in dropped), dropped
+    assert any("does not support the sentence" in m and "2" in m for m in dropped), dropped
+    logged = " ".join(r.getMessage() for r in caplog.records)
+    assert "400G" not in logged and "hotline" not in logged and QUESTION not in logged
 
 
 # --- query-log retention ------------------------------------------------------------------------
