@@ -326,6 +326,7 @@ HANDLERS: list[tuple[str, str, str, dict[str, Any], str]] = [
     ("/team", "team", "revoke", {"invitation_id": "{id}"}, "invitation"),
     ("/team", "team", "grant_seat", {"user_id": "{id}"}, "user"),
     ("/team", "team", "dismiss_refusal", {"user_id": "{id}"}, "user"),
+    ("/team", "team", "transfer_ownership", {"user_id": "{id}"}, "user"),
     ("/team", "team", "remove_member", {"user_id": "{id}"}, "user"),
     ("/settings", "settings", "revoke_key", {"key_id": "{id}"}, "api_key"),
     ("/", "session", "switch_organization", {"org_id": "{id}"}, "org"),
