@@ -137,9 +137,16 @@ def _clerk_routes() -> list[Route]:
     return routes
 
 
+def _stripe_routes() -> list[Route]:
+    from techdocs_app.webhooks.stripe import routes
+
+    return routes
+
+
 api = Starlette(
     routes=[
         *_clerk_routes(),
+        *_stripe_routes(),
         Route("/api/health", health, methods=["GET"]),
         *observability_routes(),
         rest_mount(),

@@ -126,7 +126,9 @@ def create_backup(
 ) -> Path:
     """Dump the database and copy every stored file into a new folder; returns the folder."""
     settings = settings or get_settings()
-    url = settings.effective_database_url
+    # The owner's connection: the application's role sees one organization at a time (row-level
+    # security), and pg_dump refuses a table whose policy would filter its rows.
+    url = settings.effective_owner_database_url
     stamp = (now or datetime.now(UTC)).strftime("%Y%m%d-%H%M%S")
     folder = (destination or settings.backup_dir) / f"techdocs-{stamp}"
     folder.mkdir(parents=True, exist_ok=False)
@@ -202,10 +204,14 @@ def restore_backup(
     restore_files: bool = True,
 ) -> dict[str, int]:
     """Restore a backup folder into `database_url` (default: the configured database) and the
-    configured file store. The database is replaced as a whole (one transaction)."""
+    configured file store. The database is replaced as a whole (one transaction).
+
+    `database_url` connects as the database's owner (the role that runs the migrations), as does
+    the default: the tables, their row-level security policies and the application role's grants
+    are recreated as they were dumped."""
     settings = settings or get_settings()
     read_manifest(folder)
-    url = database_url or settings.effective_database_url
+    url = database_url or settings.effective_owner_database_url
     conn = libpq_connection(url)
     _run(
         [

@@ -12,6 +12,7 @@ TechDocsError
 ├── UploadRejected        a file we will not store (not a PDF, encrypted, too big …)
 ├── IngestFailed          a stored document that could not be processed
 ├── LimitReached          seats, trial or plan limits
+│   └── ReadOnlyPlan      the shop's trial ended / subscription lapsed: reading only
 ├── RateLimited           too many attempts in a short time: carries `retry_after` (seconds)
 └── ProviderError         a remote/vendor call failed
     └── ProviderTimeout
@@ -58,6 +59,14 @@ class IngestFailed(TechDocsError):
 
 class LimitReached(TechDocsError):
     user_message = "Your plan's limit has been reached."
+
+
+class ReadOnlyPlan(LimitReached):
+    """The organization's trial ended, its subscription was canceled or its payment is overdue
+    past the grace period: people can still read everything, but not ask or upload. Nothing is
+    deleted. `user_message` says why and who can fix it (see `billing.plans`)."""
+
+    user_message = "This shop is read-only. Ask the owner to subscribe on the Billing page."
 
 
 class RateLimited(TechDocsError):

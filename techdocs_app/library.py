@@ -18,6 +18,8 @@ from redis.exceptions import RedisError
 from techdocs_app import jobs, page_images, throttles
 from techdocs_app.auth import Principal
 from techdocs_app.auth.permissions import Action, require
+from techdocs_app.billing.access import require_capability
+from techdocs_app.billing.plans import Capability
 from techdocs_app.db import accounts
 from techdocs_app.db import documents as docs_db
 from techdocs_app.db.engine import session_scope
@@ -94,8 +96,10 @@ def _enqueue(document_id: int, org_id: int) -> None:
 
 def check_upload_allowed(principal: Principal, *, files: int = 1) -> None:
     """Before any byte is sent: may this person upload `files` manuals now? Raises
-    `PermissionDenied` (members) or `RateLimited` (the organization's hourly upload limit)."""
+    `PermissionDenied` (members), `ReadOnlyPlan` (the shop's trial or subscription ended) or
+    `RateLimited` (the organization's hourly upload limit)."""
     require(principal, Action.MANAGE_DOCUMENTS)
+    require_capability(principal, Capability.UPLOAD)
     wait = throttles.upload_wait(principal, files=files)
     if wait > 0:
         raise RateLimited(throttles.UPLOAD_WAIT, retry_after=wait, detail="rate uploads-org")
@@ -108,9 +112,10 @@ def upload_document(principal: Principal, *, filename: str, data: bytes | Path) 
     (nothing stored) for files we will not keep, `RateLimited` past the organization's uploads
     per hour. The same file uploaded again in the same organization returns the existing
     document with `duplicate=True`. Owners and admins manage the library; technicians (members)
-    ask questions.
+    ask questions. A read-only shop (trial or subscription ended) raises `ReadOnlyPlan`.
     """
     require(principal, Action.MANAGE_DOCUMENTS)
+    require_capability(principal, Capability.UPLOAD)
     throttles.count_upload(principal)
     registered = register_upload(
         org_id=principal.org_id, filename=filename, data=data, uploaded_by=principal.user_id
@@ -175,6 +180,7 @@ def reindex_document(principal: Principal, *, document_id: int) -> DocumentView:
     The old chunks stay searchable until the new ones replace them in one transaction.
     """
     require(principal, Action.MANAGE_DOCUMENTS)
+    require_capability(principal, Capability.REINDEX)
     with session_scope(org_id=principal.org_id) as session:
         document = docs_db.get_document(session, org_id=principal.org_id, document_id=document_id)
         if document is None:

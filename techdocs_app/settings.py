@@ -101,7 +101,13 @@ class Settings(BaseSettings):
     stripe_secret_key: SecretStr | None = None
     stripe_webhook_secret: SecretStr | None = None
     stripe_price_id: str | None = None
+    """The one plan's Stripe price (monthly); its metadata `seats` is the plan's seat count."""
     stripe_base_url: str | None = None
+    """Stripe API base URL (default https://api.stripe.com; tests point it at a local server)."""
+    stripe_timeout_s: float = 10.0
+    """A Stripe call taking longer fails with "Stripe could not be reached" and changes nothing."""
+    billing_grace_days: float = Field(default=7, ge=0)
+    """Days a past-due shop keeps asking and uploading before it turns read-only."""
     supabase_url: str | None = None
     supabase_service_key: SecretStr | None = None
     supabase_bucket: str = "manuals"
@@ -280,6 +286,8 @@ class Settings(BaseSettings):
             problems.append(
                 "STRIPE_WEBHOOK_SECRET (Stripe is configured without webhook verification)"
             )
+        if self.stripe_secret_key and not self.stripe_price_id:
+            problems.append("STRIPE_PRICE_ID (the monthly price shops subscribe to)")
         if self.clerk_secret_key and not self.clerk_webhook_secret:
             problems.append(
                 "CLERK_WEBHOOK_SECRET (Clerk is configured without webhook verification)"

@@ -18,7 +18,17 @@ from techdocs_app.auth.modes import clerk_csp_sources
 from techdocs_app.auth.sessions import principal_from_session
 from techdocs_app.errors import TechDocsError
 from techdocs_app.observability.logs import configure_logging
-from techdocs_app.pages import account, chat, invite, library, settings, signin, signup, team
+from techdocs_app.pages import (
+    account,
+    chat,
+    invite,
+    library,
+    settings,
+    signin,
+    signup,
+    team,
+    usage,
+)
 from techdocs_app.settings import get_settings
 from techdocs_app.state.account import AccountState
 from techdocs_app.state.base import SessionState
@@ -27,6 +37,7 @@ from techdocs_app.state.invite import InviteState
 from techdocs_app.state.library import MAX_FILES, LibraryState
 from techdocs_app.state.settings import SettingsState
 from techdocs_app.state.team import TeamState
+from techdocs_app.state.usage import UsageState
 from techdocs_app.web.headers import ASGIApp, SecurityHeaders
 from techdocs_app.web.upload_guard import MULTIPART_OVERHEAD, UploadGuard
 
@@ -126,5 +137,11 @@ app.add_page(
     route=account.ROUTE,
     title=account.TITLE,
     on_load=[SessionState.require_principal, AccountState.load],
+)
+app.add_page(
+    usage.usage_page,
+    route=usage.ROUTE,
+    title=usage.TITLE,
+    on_load=[SessionState.require_principal, UsageState.load],
 )
 app.add_page(invite.invite_page, route=invite.ROUTE, title=invite.TITLE, on_load=InviteState.load)

@@ -17,12 +17,16 @@ import pytest
 from dotenv import dotenv_values
 
 REPO = Path(__file__).resolve().parent.parent
-EVAL_DIR = (REPO.parent / "shared" / "eval").resolve()
-CORPUS_DIR = EVAL_DIR / "corpus"
-DEV_QUESTIONS = EVAL_DIR / "dev.jsonl"
-
 # The environment wins; a checkout's `.env` may set these too (parallel checkouts on one machine).
 _DOTENV = dotenv_values(REPO / ".env")
+# The eval corpus sits beside the checkout (`../shared/eval`); a worktree elsewhere names it.
+EVAL_DIR = Path(
+    os.environ.get("TECHDOCS_EVAL_DIR")
+    or _DOTENV.get("TECHDOCS_EVAL_DIR")
+    or REPO.parent / "shared" / "eval"
+).resolve()
+CORPUS_DIR = EVAL_DIR / "corpus"
+DEV_QUESTIONS = EVAL_DIR / "dev.jsonl"
 TEST_DB = os.environ.get("TECHDOCS_TEST_DB") or _DOTENV.get("TECHDOCS_TEST_DB") or "techdocs_test"
 TEST_REDIS_DB = int(
     os.environ.get("TECHDOCS_TEST_REDIS_DB") or _DOTENV.get("TECHDOCS_TEST_REDIS_DB") or "15"

@@ -16,7 +16,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     r.add_argument(
         "--database-url",
         default=None,
-        help="restore into this database instead of the configured one",
+        help="restore into this database instead of the configured one (a URL of its owner role)",
     )
     r.add_argument("--no-files", action="store_true", help="restore only the database")
     r.add_argument(
@@ -46,7 +46,7 @@ def run_restore(args: argparse.Namespace) -> int:
     except BackupError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    target = args.database_url or get_settings().effective_database_url
+    target = args.database_url or get_settings().effective_owner_database_url
     if not args.database_url and not args.yes:
         print(
             f"This replaces every table of the configured database with the backup of "

@@ -1,4 +1,4 @@
-"""`bench ingest|retrieval|chat`: each benchmark lives in techdocs_app/bench/<name>.py.
+"""`bench ingest|retrieval|chat|usage`: each benchmark lives in techdocs_app/bench/<name>.py.
 
 A benchmark module exposes `add_arguments(parser)` and `run(args) -> int`; it prints its figures and,
 as its last line, the exact summary line its issue defines.
@@ -13,6 +13,7 @@ BENCHMARKS = {
     "ingest": "the whole ingestion pipeline vs the seed's, over a corpus folder",
     "retrieval": "hybrid_search at N chunks vs the seed's full-scan query",
     "chat": "concurrent conversations through the running app's websocket",
+    "usage": "the usage page's data load with N query-log rows (budget 300 ms)",
 }
 
 

@@ -20,6 +20,9 @@ NAV_ITEMS: Sequence[tuple[str, str, str]] = (
     ("Team", "/team", "users"),
     ("Settings", "/settings", "settings"),
 )
+# Pages only some roles may open: shown when the page passes `allowed_routes` holding the route
+# (the session state computes it from the permission table).
+RESTRICTED_NAV_ITEMS: Sequence[tuple[str, str, str]] = (("Usage", "/usage", "chart_column"),)
 ACCOUNT_ROUTE = "/account"
 
 
@@ -120,11 +123,24 @@ def app_shell(
     organizations: rx.Var[list[Any]] | None = None,
     current_org_id: rx.Var[str] | None = None,
     on_switch_org: Any = None,
+    allowed_routes: rx.Var[list[str]] | None = None,
 ) -> rx.Component:
     """Page frame for signed-in pages; renders nothing private until `ready` (session checked).
 
     `organizations` (each with `id` and `name`), `current_org_id` and `on_switch_org(id)` give
-    the organization switcher (shown when the user belongs to several)."""
+    the organization switcher (shown when the user belongs to several). `allowed_routes` lists
+    the restricted pages the user's role may open (their links are hidden otherwise)."""
+    restricted = (
+        [
+            rx.cond(
+                allowed_routes.contains(route),
+                _nav_link(label, route, icon, active=route == active_route),
+            )
+            for label, route, icon in RESTRICTED_NAV_ITEMS
+        ]
+        if allowed_routes is not None
+        else []
+    )
     return rx.cond(
         ready,
         rx.box(
@@ -137,6 +153,7 @@ def app_shell(
                         _nav_link(label, route, icon, active=route == active_route)
                         for label, route, icon in NAV_ITEMS
                     ],
+                    *restricted,
                     aria_label="Main",
                     class_name="td-nav",
                 ),

@@ -1,5 +1,6 @@
 """The usage summary of `GET /api/v1/usage` (keyword-only, org_id): questions by outcome this
-month and per day, manuals and pages, seats."""
+month and per day, manuals and pages, seats. The question and library figures are the usage
+page's own aggregates (`db.usage`)."""
 
 from __future__ import annotations
 
@@ -9,34 +10,8 @@ from typing import Any
 from sqlalchemy import text
 from sqlmodel import Session
 
-_QUESTIONS = text(
-    """
-    SELECT count(*) AS total,
-           count(*) FILTER (WHERE error IS NULL AND NOT not_found) AS answered,
-           count(*) FILTER (WHERE error IS NULL AND not_found) AS not_found,
-           count(*) FILTER (WHERE error IS NOT NULL) AS failed
-    FROM query_logs
-    WHERE org_id = :org_id AND created_at >= :since
-    """
-)
-_PER_DAY = text(
-    """
-    SELECT (created_at AT TIME ZONE 'UTC')::date AS day, count(*) AS n
-    FROM query_logs
-    WHERE org_id = :org_id AND created_at >= :since
-    GROUP BY day
-    """
-)
-_DOCUMENTS = text(
-    """
-    SELECT count(*) AS total,
-           count(*) FILTER (WHERE status = 'ready') AS ready,
-           count(*) FILTER (WHERE status = 'failed') AS failed,
-           coalesce(sum(pages) FILTER (WHERE status = 'ready'), 0) AS pages
-    FROM documents
-    WHERE org_id = :org_id
-    """
-)
+from techdocs_app.db import usage as usage_db
+
 _ORGANIZATION = text(
     """
     SELECT o.name, o.plan, o.seat_limit, o.trial_ends_at,
@@ -54,15 +29,26 @@ def usage_summary(
     org = conn.execute(_ORGANIZATION, {"org_id": org_id}).mappings().first()
     if org is None:
         return None
-    questions = conn.execute(_QUESTIONS, {"org_id": org_id, "since": period_start}).mappings().one()
+    totals = usage_db.question_totals(session, org_id=org_id, since=period_start)
     per_day: dict[date, int] = {
-        row.day: int(row.n)
-        for row in conn.execute(_PER_DAY, {"org_id": org_id, "since": days_since})
+        d.day: d.answered + d.closest + d.not_found + d.failed
+        for d in usage_db.questions_per_day(session, org_id=org_id, since=days_since)
     }
-    documents = conn.execute(_DOCUMENTS, {"org_id": org_id}).mappings().one()
+    library = usage_db.library_figures(session, org_id=org_id)
     return {
         "organization": dict(org),
-        "questions": {k: int(v) for k, v in questions.items()},
+        "questions": {
+            "total": totals.total,
+            # closest passages are an answer too (cited, labelled as not exact)
+            "answered": totals.answered + totals.closest,
+            "not_found": totals.not_found,
+            "failed": totals.failed,
+        },
         "per_day": per_day,
-        "documents": {k: int(v) for k, v in documents.items()},
+        "documents": {
+            "total": library.manuals,
+            "ready": library.ready,
+            "failed": library.failed,
+            "pages": library.pages,
+        },
     }

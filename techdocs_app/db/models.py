@@ -16,6 +16,7 @@ from sqlalchemy import (
     Column,
     Computed,
     DateTime,
+    Float,
     ForeignKey,
     Index,
     Integer,
@@ -23,6 +24,7 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
     func,
+    text,
 )
 from sqlalchemy.dialects.postgresql import JSONB, TSVECTOR
 from sqlmodel import Field, SQLModel
@@ -31,6 +33,12 @@ from techdocs_app.settings import EMBED_DIM
 
 ROLES = ("owner", "admin", "member")
 DOCUMENT_STATUSES = ("pending", "processing", "ready", "failed")
+
+
+QUESTION_KEY_SQL = (
+    "left(lower(btrim(regexp_replace(question, '[[:space:]]+', ' ', 'g'), ' ?!.,;:')), 200)"
+)
+"""How a question is normalised for grouping (the generated column `query_logs.question_key`)."""
 
 
 def utcnow() -> datetime:
@@ -44,7 +52,11 @@ def insert_row(session: Any, row: SQLModel) -> int:
     costs more CPU than the insert itself, and these rows are never read back in the same session.
     Field defaults are the model's (applied when `row` was constructed)."""
     table = type(row).__table__  # type: ignore[attr-defined]
-    values = {c.name: getattr(row, c.name) for c in table.columns if c.name != "id"}
+    values = {
+        c.name: getattr(row, c.name)
+        for c in table.columns
+        if c.name != "id" and c.computed is None  # generated columns are the database's
+    }
     new_id = int(session.connection().execute(_insert_returning_id(table), values).scalar_one())
     row.id = new_id  # type: ignore[attr-defined]
     return new_id
@@ -85,8 +97,16 @@ class Organization(SQLModel, table=True):
     seat_limit: int = Field(default=5)
     trial_ends_at: datetime | None = Field(default=None, sa_type=DateTime(timezone=True))
     stripe_customer_id: str | None = Field(default=None, sa_type=String(255), unique=True)
-    stripe_subscription_id: str | None = Field(default=None, sa_type=String(255))
+    stripe_subscription_id: str | None = Field(default=None, sa_type=String(255), index=True)
     subscription_status: str | None = Field(default=None, sa_type=String(40))
+    # Billing (0004_billing): the subscription as Stripe last told us (see `billing.plans`).
+    stripe_price_id: str | None = Field(default=None, sa_type=String(255))
+    current_period_end: datetime | None = Field(default=None, sa_type=DateTime(timezone=True))
+    cancel_at: datetime | None = Field(default=None, sa_type=DateTime(timezone=True))
+    """The subscription is set to end then (canceled in the Customer Portal)."""
+    past_due_since: datetime | None = Field(default=None, sa_type=DateTime(timezone=True))
+    """When payment first became overdue: the grace period runs from here."""
+    subscription_synced_at: datetime | None = Field(default=None, sa_type=DateTime(timezone=True))
     clerk_org_id: str | None = Field(default=None, sa_type=String(255), unique=True)
     index_version: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
     """Bumped by every ingest/delete: answer caches keyed on it go stale."""
@@ -290,6 +310,10 @@ class Conversation(SQLModel, table=True):
 
 class Message(SQLModel, table=True):
     __tablename__ = "messages"
+    __table_args__ = (
+        # The usage page's answers marked 👎 (newest first), without reading every message.
+        Index("ix_messages_org_thumbs_down", "org_id", "id", postgresql_where=text("feedback < 0")),
+    )
 
     id: int | None = Field(default=None, sa_type=BigInteger, primary_key=True)
     org_id: int = _org_fk()
@@ -315,9 +339,33 @@ class Message(SQLModel, table=True):
 
 class QueryLog(SQLModel, table=True):
     __tablename__ = "query_logs"
+    __table_args__ = (
+        # The usage page's aggregates read one organization's rows of a date range; the included
+        # columns let them run on the index alone (index-only scans).
+        Index(
+            "ix_query_logs_org_created",
+            "org_id",
+            "created_at",
+            postgresql_include=["user_id", "outcome", "first_token_ms", "total_ms"],
+        ),
+        # Top unanswered questions: the not-found rows of the range, grouped by `question_key`.
+        Index(
+            "ix_query_logs_org_not_found",
+            "org_id",
+            "created_at",
+            postgresql_include=["question_key"],
+            postgresql_where=text("outcome = 'not_found'"),
+        ),
+    )
 
     id: int | None = Field(default=None, sa_type=BigInteger, primary_key=True)
-    org_id: int = _org_fk()
+    org_id: int = Field(
+        sa_column=Column(
+            BigInteger, ForeignKey("organizations.id", ondelete="CASCADE"), nullable=False
+        )
+    )
+    """No index of its own: `ix_query_logs_org_created` leads with it (a lone org_id index
+    lured the planner into reading the table where the covering index answers alone)."""
     user_id: int | None = Field(default=None, sa_type=BigInteger)
     conversation_id: int | None = Field(default=None, sa_type=BigInteger)
     question: str = Field(sa_type=Text)
@@ -327,6 +375,18 @@ class QueryLog(SQLModel, table=True):
     not_found: bool = False
     error: str | None = Field(default=None, sa_type=Text)
     timings: dict[str, float] = Field(default_factory=dict, sa_type=JSONB)
+    outcome: str | None = Field(default=None, sa_type=String(20))
+    """answer | closest | not_found | failed (None only for rows logged before 0005_usage)."""
+    first_token_ms: float | None = Field(default=None, sa_type=Float)
+    """Time to the first streamed token (also in `timings`; a column so percentiles are cheap)."""
+    total_ms: float | None = Field(default=None, sa_type=Float)
+    """Time to the whole answer."""
+    question_key: str | None = Field(
+        default=None,
+        sa_column=Column(Text, Computed(QUESTION_KEY_SQL, persisted=True)),
+    )
+    """The question normalised for grouping (case, runs of spaces and trailing punctuation do
+    not count), its first 200 characters: the usage page's top unanswered questions."""
     created_at: datetime = _created()
 
 

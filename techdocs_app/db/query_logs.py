@@ -23,7 +23,16 @@ def add_query_log(
     not_found: bool = False,
     error: str | None = None,
     timings: dict[str, float] | None = None,
+    outcome: str | None = None,
 ) -> QueryLog:
+    """`outcome` is the answer's (answer | closest | not_found); without it, it follows from
+    `not_found`; a question with an `error` is `failed`. The times to first token and to the
+    whole answer are copied from `timings` into their columns (the usage page's percentiles)."""
+    timings = timings or {}
+    if error is not None:
+        outcome = "failed"
+    elif outcome is None:
+        outcome = "not_found" if not_found else "answer"
     row = QueryLog(
         org_id=org_id,
         user_id=user_id,
@@ -34,10 +43,17 @@ def add_query_log(
         n_sources=n_sources,
         not_found=not_found,
         error=error,
-        timings={k: round(float(v), 2) for k, v in (timings or {}).items()},
+        timings={k: round(float(v), 2) for k, v in timings.items()},
+        outcome=outcome,
+        first_token_ms=_ms(timings.get("first_token")),
+        total_ms=_ms(timings.get("total")),
     )
     insert_row(session, row)
     return row
+
+
+def _ms(value: float | None) -> float | None:
+    return None if value is None else round(float(value), 2)
 
 
 def list_query_logs(session: Session, *, org_id: int, limit: int = 100) -> list[QueryLog]:

@@ -146,4 +146,5 @@ def account_page() -> rx.Component:
         organizations=SessionState.organizations,
         current_org_id=SessionState.org_id,
         on_switch_org=SessionState.switch_organization,
+        allowed_routes=SessionState.allowed_routes,
     )

@@ -212,4 +212,5 @@ def settings_page() -> rx.Component:
         org_name=SessionState.org_name,
         user_email=SessionState.user_email,
         on_sign_out=SessionState.sign_out,
+        allowed_routes=SessionState.allowed_routes,
     )

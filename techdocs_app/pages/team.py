@@ -145,4 +145,5 @@ def team_page() -> rx.Component:
         organizations=SessionState.organizations,
         current_org_id=SessionState.org_id,
         on_switch_org=SessionState.switch_organization,
+        allowed_routes=SessionState.allowed_routes,
     )

@@ -20,11 +20,20 @@ from typing import Any, TypeVar
 
 from techdocs_app import cache, memory
 from techdocs_app.auth import Principal
+from techdocs_app.billing import billing_enabled
+from techdocs_app.billing.access import require_capability
+from techdocs_app.billing.plans import Capability
 from techdocs_app.db import conversations as conversations_db
 from techdocs_app.db import passages as passages_db
 from techdocs_app.db import query_logs
 from techdocs_app.db.engine import session_scope
-from techdocs_app.errors import NotFound, ProviderError, ProviderTimeout, TechDocsError
+from techdocs_app.errors import (
+    NotFound,
+    ProviderError,
+    ProviderTimeout,
+    ReadOnlyPlan,
+    TechDocsError,
+)
 from techdocs_app.observability.metrics import observed_answer
 from techdocs_app.providers import get_answerer, get_condenser, get_embedder, get_reranker
 from techdocs_app.providers.base import AnswerStreamInfo, RerankCandidate, SourcePassage, Turn
@@ -219,6 +228,14 @@ async def ask(
         run.question = run.standalone = check_question(question)
     except QuestionRejected as exc:
         yield await _rejected(run, exc, conversation_id)
+        return
+    try:
+        # A read-only shop (trial or subscription ended): refused before any work, nothing saved.
+        if billing_enabled():
+            await asyncio.to_thread(require_capability, principal, Capability.ASK)
+    except ReadOnlyPlan as exc:
+        run.trace.error = f"ReadOnlyPlan:{exc.detail or ''}"
+        yield Failed(exc.user_message)
         return
     try:
         await _open(run, conversation_id=conversation_id, document_ids=document_ids)
@@ -498,6 +515,7 @@ async def _finish(run: _Run, reply: _Reply, *, cache_hit: bool) -> Done:
         question=run.question,
         cache_hit=cache_hit,
         timings=run.timings,
+        outcome=reply.outcome,
     )
     await asyncio.to_thread(
         memory.remember_turn,
@@ -833,6 +851,7 @@ def _save_answer(
     question: str,
     cache_hit: bool,
     timings: dict[str, float],
+    outcome: str | None = None,
 ) -> int:
     with session_scope(org_id=principal.org_id) as session:
         message = conversations_db.add_message(
@@ -861,6 +880,7 @@ def _save_answer(
             n_sources=len(sources),
             not_found=not_found,
             timings=timings,
+            outcome=outcome,
         )
         assert message.id is not None
         return message.id

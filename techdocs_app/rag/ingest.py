@@ -318,6 +318,14 @@ def store_chunks(
 
 
 def _mark(document_id: int, org_id: int | None, **values: Any) -> Document | None:
+    """Update one document in its organization's scope (looked up when the caller has no org:
+    under row-level security an unscoped update would silently change nothing)."""
+    if org_id is None:
+        with system_session_scope() as session:
+            found = docs_db.get_document_for_job(session, document_id=document_id)
+            if found is None:
+                return None
+            org_id = found.org_id
     with session_scope(org_id=org_id) as session:
         docs_db.update_document(session, document_id=document_id, **values)
         return docs_db.get_document_for_job(session, document_id=document_id)

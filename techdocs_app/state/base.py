@@ -52,6 +52,9 @@ class OrgOption:
 
 _settings = get_settings()
 
+RESTRICTED_ROUTES: dict[str, Action] = {"/usage": Action.VIEW_USAGE}
+"""Pages only some roles may open (the page's service checks again), by the action they need."""
+
 
 class SessionState(rx.State):
     """Session token in the browser, principal on the server, display names for the header."""
@@ -72,6 +75,8 @@ class SessionState(rx.State):
     org_id: str = ""
     role: str = ""
     can_manage_team: bool = False
+    allowed_routes: list[str] = []
+    """The restricted pages (`RESTRICTED_ROUTES`) this role may open: the shell links them."""
     # The user's organizations (the switcher shows when there are several).
     organizations: list[OrgOption] = []
     # False until the token has been checked on this page load: the shell shows nothing private
@@ -91,6 +96,11 @@ class SessionState(rx.State):
         self.org_id = str(principal.org_id) if principal else ""
         self.role = principal.role if principal else ""
         self.can_manage_team = bool(principal and allowed(principal.role, Action.MANAGE_TEAM))
+        self.allowed_routes = [
+            route
+            for route, action in RESTRICTED_ROUTES.items()
+            if principal and allowed(principal.role, action)
+        ]
         if principal is None:
             self.organizations = []
 

@@ -385,3 +385,100 @@ def test_fifty_bad_sign_ins_neither_lock_out_the_owner_nor_stall_other_pages(
     ), kinds
     assert any(r.startswith("Too many sign-in attempts. Try again in") for r in results)
     assert owner == "signed-in"
+
+
+# --- questions per technician, in the chat ---------------------------------------------------------
+
+
+async def _ask_once(sock: Any, names: dict[str, str], question: str, seen: dict[str, int]) -> str:
+    """Ask in the chat; returns 'answered' or the refusal the chat toasts. `seen["messages"]`:
+    how many messages the chat held at its last update."""
+    suffix = names["suffix"]
+    await sock.emit_event(names["ask"], {"form_data": {"question": question}})
+    started = False
+    while True:
+        update = await asyncio.wait_for(sock.updates.get(), 120)
+        assert "__error__" not in update, update
+        refusal = re.search(
+            r"You are asking faster than we can answer\.[^\"\\]*", json.dumps(update)
+        )
+        if refusal:
+            return refusal.group(0)
+        chat = (update.get("delta") or {}).get(names["chat"]) or {}
+        if isinstance(chat.get("messages" + suffix), list):
+            seen["messages"] = len(chat["messages" + suffix])
+        if chat.get("streaming" + suffix) is True:
+            started = True
+        elif started and chat.get("streaming" + suffix) is False:
+            return "answered"
+
+
+async def _technician_asks(
+    url: str, names: dict[str, str], session_token: str, questions: int
+) -> tuple[list[str], int]:
+    """One technician's chat tab asks `questions` questions back to back (stops at a refusal).
+    Returns the outcomes and how many messages the chat then holds."""
+    from techdocs_app.bench.chat import ReflexSocket
+
+    suffix = names["suffix"]
+    sock = ReflexSocket(url, str(uuid.uuid4()))
+    outcomes: list[str] = []
+    seen = {"messages": 0}
+    try:
+        await sock.connect()
+        await sock.emit_event(names["hydrate"], {"vars": {names["cookie"]: session_token}})
+        while True:
+            update = await asyncio.wait_for(sock.updates.get(), 120)
+            assert "__error__" not in update, update
+            chat = (update.get("delta") or {}).get(names["chat"]) or {}
+            if chat.get("library_loaded" + suffix) is True:
+                break
+        for i in range(questions):
+            outcome = await _ask_once(sock, names, f"What torque for the KX-{i} valve bolts?", seen)
+            outcomes.append(outcome)
+            if outcome != "answered":
+                break
+        await asyncio.sleep(1)  # a refused question would show up in the next update, if any
+        while not sock.updates.empty():
+            update = sock.updates.get_nowait()
+            chat = (update.get("delta") or {}).get(names["chat"]) or {}
+            if isinstance(chat.get("messages" + suffix), list):
+                seen["messages"] = len(chat["messages" + suffix])
+    finally:
+        await sock.close()
+    messages = seen["messages"]
+    return outcomes, messages
+
+
+def test_a_technician_asking_too_fast_is_told_when_to_ask_again(
+    app_url: str, services: dict[str, str]
+) -> None:
+    """QUESTIONS_PER_USER_PER_MINUTE through the chat itself (the limiter alone is tested in
+    tests/integration/test_rate_limits.py): the question past the limit is refused with the
+    wait, it is not added to the conversation, and another technician of the shop still asks."""
+    from techdocs_app.auth import local
+    from techdocs_app.auth.sessions import issue_session
+    from techdocs_app.settings import get_settings
+    from techdocs_app.state.chat import ChatState
+
+    limit = get_settings().questions_per_user_per_minute
+    suffix = uuid.uuid4().hex[:8]
+    fast = local.sign_up(
+        org_name=f"Fast Askers {suffix}", email=f"fast-{suffix}@ask.example", password=PASSWORD
+    )
+    names = {**_names(), "ask": f"{ChatState.get_full_name()}.submit_question"}
+    colleague = _member_session(f"fast-{suffix}@ask.example")
+
+    started = time.monotonic()
+    outcomes, messages = _run(
+        _technician_asks(app_url, names, issue_session(fast), questions=limit * 3)
+    )
+    elapsed = time.monotonic() - started
+    answered = outcomes.count("answered")
+    print(f"questions per technician: {answered} answered, then {outcomes[-1]!r} ({elapsed:.1f} s)")
+    assert outcomes[-1].startswith("You are asking faster than we can answer. Try again in")
+    # The burst the limit allows, plus what refilled while asking (one per 60/limit seconds).
+    assert limit <= answered <= limit + int(elapsed * limit / 60) + 1
+    assert messages == 2 * answered  # question and answer per accepted question, nothing else
+    other, _ = _run(_technician_asks(app_url, names, colleague, questions=1))
+    assert other == ["answered"]

@@ -130,9 +130,11 @@ async def test_backup_restores_into_a_new_database_with_the_same_answers(
     # A new machine: another database, an empty upload folder, an empty Redis.
     os.environ["UPLOAD_DIR"] = str(tmp_path / "restored-uploads")
     _reset_all()
-    args = argparse.Namespace(
-        folder=folder, database_url=restored_database, no_files=False, yes=False
+    # Restoring is the owner's job (tables, policies and grants); the app then uses its own role.
+    owner_url = (
+        fresh["owner_database_url"].rsplit("/", 1)[0] + "/" + restored_database.rsplit("/", 1)[1]
     )
+    args = argparse.Namespace(folder=folder, database_url=owner_url, no_files=False, yes=False)
     assert run_restore(args) == 0
     os.environ["DATABASE_URL"] = restored_database
     redis_client.flushdb()

@@ -86,6 +86,7 @@ _BASE = frozenset({"settings", "errors"})
 _INFRA = _BASE | {"db", "text"}
 _SERVICES = _INFRA | {
     "auth",
+    "billing",
     "cache",
     "conversations",
     "jobs",
@@ -102,6 +103,8 @@ _SERVICES = _INFRA | {
     "storage",
     "throttles",
     "upload_spool",
+    "usage",
+    "usage_view",
 }
 ALLOWED_IMPORTS: dict[str, frozenset[str]] = {
     # foundations: nothing of the app (settings and errors may not even import each other)
@@ -126,15 +129,21 @@ ALLOWED_IMPORTS: dict[str, frozenset[str]] = {
     "observability": _INFRA | {"cache", "jobs", "providers", "queue_health"},
     # services
     "auth": _INFRA,
+    # plans and Stripe: the status policy, the read-only check, Checkout/Portal, webhooks
+    "billing": _INFRA | {"auth"},
     "memory": _INFRA | {"cache", "providers"},
-    "rag": _INFRA | {"auth", "cache", "memory", "observability", "providers", "storage"},
+    "rag": _INFRA | {"auth", "billing", "cache", "memory", "observability", "providers", "storage"},
     "conversations": _INFRA | {"auth", "memory", "rag"},
-    "library": _INFRA | {"auth", "jobs", "page_images", "providers", "rag", "storage", "throttles"},
+    "library": _INFRA
+    | {"auth", "billing", "jobs", "page_images", "providers", "rag", "storage", "throttles"},
     # the ingestion queue: periodic maintenance (reconcile, sweeps), health read from RQ
     "maintenance": _INFRA | {"jobs", "rag"},
     # the product's limits (sign-in, sign-up, questions, uploads) and query-log retention
     "throttles": _INFRA | {"auth", "cache", "ratelimit"},
     "retention": _INFRA,
+    # the usage page's figures (one SQL aggregate each) and their shaping for charts and lists
+    "usage": _INFRA | {"auth"},
+    "usage_view": _BASE | {"db", "usage"},
     "queue_health": _INFRA | {"auth", "jobs"},
     # ASGI middleware around the whole app: security headers, CORS, the upload guard
     "web": _SERVICES,
@@ -145,7 +154,7 @@ ALLOWED_IMPORTS: dict[str, frozenset[str]] = {
     "organization_deletion": _INFRA | {"auth", "jobs", "storage"},
     # web routes outside Reflex (page images, health)
     # vendor webhooks (Clerk) and sign-in routes
-    "webhooks": _BASE | {"auth"},
+    "webhooks": _BASE | {"auth", "billing"},
     "api": _SERVICES | {"downloads", "observability", "rest", "webhooks"},
     # the REST API v1 (mounted by api) and the session-authenticated export download
     "rest": _SERVICES | {"api_keys", "observability", "ratelimit", "throttles"},

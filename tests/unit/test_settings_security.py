@@ -15,6 +15,7 @@ REPO = Path(__file__).resolve().parents[2]
 SAFE = {
     "environment": "production",
     "database_url": "postgresql://u:p@db.example/techdocs",
+    "database_owner_url": "postgresql://owner:q@db.example/techdocs",
     "redis_url": "redis://cache.example:6379/0",
     "session_secret": "x" * 40,
     "upload_dir": "/srv/uploads",
@@ -24,7 +25,14 @@ SAFE = {
 
 @pytest.fixture(autouse=True)
 def _plain_environment(monkeypatch: pytest.MonkeyPatch) -> None:
-    for key in ("DATABASE_URL", "REDIS_URL", "UPLOAD_DIR", "ENVIRONMENT", "SESSION_SECRET"):
+    for key in (
+        "DATABASE_URL",
+        "DATABASE_OWNER_URL",
+        "REDIS_URL",
+        "UPLOAD_DIR",
+        "ENVIRONMENT",
+        "SESSION_SECRET",
+    ):
         monkeypatch.delenv(key, raising=False)
     for key in ("PORT", "REFLEX_FRONTEND_PORT", "REFLEX_BACKEND_PORT", "APP_URL"):
         monkeypatch.delenv(key, raising=False)

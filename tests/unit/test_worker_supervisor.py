@@ -121,3 +121,22 @@ def test_signal_sets_the_stop_flag() -> None:
 def test_workers_must_be_at_least_one() -> None:
     with pytest.raises(ValueError, match="WORKERS"):
         Supervisor(0)
+
+
+def test_each_way_of_running_restarts_a_worker_that_exits() -> None:
+    """`make run` supervises; compose and Render run one plain worker per container or instance
+    and their restart policy does the supervisor's job (issue 14, Build 1)."""
+    from pathlib import Path
+
+    import yaml
+
+    repo = Path(__file__).resolve().parents[2]
+    assert "-m workers.supervisor" in (repo / "scripts" / "run.sh").read_text()
+    start = (repo / "scripts" / "start.sh").read_text()
+    assert "-m workers.worker" in start and "workers.supervisor" not in start
+    compose = yaml.safe_load((repo / "docker-compose.yml").read_text())["services"]
+    assert compose["worker"]["command"][-1] == "worker"
+    assert compose["worker"]["restart"] in ("unless-stopped", "always")
+    render = yaml.safe_load((repo / "render.yaml").read_text())["services"]
+    (worker,) = [s for s in render if s["type"] == "worker"]  # Render restarts it when it exits
+    assert worker["dockerCommand"].endswith(" worker")

@@ -1,0 +1,199 @@
+"""Usage page pieces: figure tiles, the two charts (Reflex's recharts), the lists, the empty state.
+
+Components receive Vars, never a State."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import reflex as rx
+
+DAY_SERIES: tuple[tuple[str, str, str], ...] = (
+    ("answered", "Answered", "var(--grass-9)"),
+    ("closest", "Closest passages", "var(--amber-9)"),
+    ("not_found", "Not in your manuals", "var(--tomato-9)"),
+)
+"""(data key, legend label, colour) of the questions-per-day bars, stacked in this order."""
+
+
+def tile_grid(tiles: rx.Var[list[Any]], *, label: str) -> rx.Component:
+    return rx.el.div(
+        rx.foreach(
+            tiles,
+            lambda tile: rx.vstack(
+                rx.text(tile.label, size="2", class_name="td-muted"),
+                rx.text(tile.value, size="6", weight="bold", class_name="td-usage-value"),
+                rx.text(tile.hint, size="1", class_name="td-muted"),
+                spacing="1",
+                class_name="td-card td-usage-tile",
+            ),
+        ),
+        class_name="td-usage-tiles",
+        aria_label=label,
+        role="group",
+    )
+
+
+def section(title: str, *children: rx.Component, hint: str = "") -> rx.Component:
+    return rx.vstack(
+        rx.heading(title, size="5", as_="h2"),
+        rx.cond(hint != "", rx.text(hint, size="2", class_name="td-muted")),
+        *children,
+        spacing="2",
+        width="100%",
+        class_name="td-card td-usage-section",
+    )
+
+
+def questions_per_day_chart(data: rx.Var[list[dict[str, Any]]]) -> rx.Component:
+    return rx.box(
+        rx.recharts.bar_chart(
+            rx.recharts.cartesian_grid(stroke_dasharray="3 3", vertical=False),
+            rx.recharts.x_axis(data_key="day", interval="preserveStartEnd", min_tick_gap=16),
+            rx.recharts.y_axis(allow_decimals=False, width=36),
+            rx.recharts.graphing_tooltip(),
+            rx.recharts.legend(),
+            *[
+                rx.recharts.bar(data_key=key, name=label, stack_id="questions", fill=colour)
+                for key, label, colour in DAY_SERIES
+            ],
+            data=data,
+            width="100%",
+            height=280,
+        ),
+        width="100%",
+        class_name="td-usage-chart",
+        aria_label="Questions per day, last 30 days",
+        role="img",
+    )
+
+
+def questions_per_technician_chart(data: rx.Var[list[dict[str, Any]]]) -> rx.Component:
+    return rx.cond(
+        data.length() > 0,
+        rx.box(
+            rx.recharts.bar_chart(
+                rx.recharts.cartesian_grid(stroke_dasharray="3 3", horizontal=False),
+                rx.recharts.x_axis(type_="number", allow_decimals=False),
+                rx.recharts.y_axis(data_key="name", type_="category", width=110),
+                rx.recharts.graphing_tooltip(),
+                rx.recharts.bar(data_key="questions", name="Questions", fill="var(--accent-9)"),
+                data=data,
+                layout="vertical",
+                width="100%",
+                height=60 + 40 * data.length(),
+            ),
+            width="100%",
+            class_name="td-usage-chart",
+            aria_label="Questions per technician this month",
+            role="img",
+        ),
+        rx.text("Nobody has asked a question this month yet.", class_name="td-muted"),
+    )
+
+
+def unanswered_list(items: rx.Var[list[Any]]) -> rx.Component:
+    return rx.cond(
+        items.length() > 0,
+        rx.el.ol(
+            rx.foreach(
+                items,
+                lambda item: rx.el.li(
+                    rx.hstack(
+                        rx.badge(item.count, size="2", color_scheme="tomato", variant="soft"),
+                        rx.text(item.question, size="3", class_name="td-usage-question"),
+                        rx.spacer(),
+                        rx.text(f"last {item.last_asked}", size="1", class_name="td-muted"),
+                        align="center",
+                        spacing="3",
+                        wrap="wrap",
+                        width="100%",
+                    ),
+                    class_name="td-usage-row",
+                ),
+            ),
+            class_name="td-usage-list",
+            aria_label="Top unanswered questions",
+        ),
+        rx.text("Every question of the last 30 days found an answer.", class_name="td-muted"),
+    )
+
+
+def thumbs_down_list(items: rx.Var[list[Any]]) -> rx.Component:
+    return rx.cond(
+        items.length() > 0,
+        rx.el.ul(
+            rx.foreach(
+                items,
+                lambda item: rx.el.li(
+                    rx.vstack(
+                        rx.text(item.question, weight="bold", size="3"),
+                        rx.text(item.answer, size="2", class_name="td-usage-answer"),
+                        rx.hstack(
+                            rx.icon("book_open", size=14),
+                            rx.text(item.manuals, size="1"),
+                            rx.text(f"· {item.when}", size="1", class_name="td-muted"),
+                            align="center",
+                            spacing="1",
+                            wrap="wrap",
+                        ),
+                        spacing="1",
+                        width="100%",
+                    ),
+                    class_name="td-usage-row",
+                ),
+            ),
+            class_name="td-usage-list",
+            aria_label="Answers marked thumbs down",
+        ),
+        rx.text("No answer has been marked 👎.", class_name="td-muted"),
+    )
+
+
+def failed_list(items: rx.Var[list[Any]]) -> rx.Component:
+    return rx.cond(
+        items.length() > 0,
+        rx.el.ul(
+            rx.foreach(
+                items,
+                lambda item: rx.el.li(
+                    rx.text(item.filename, weight="bold", size="2"),
+                    rx.text(item.error, size="2", class_name="td-muted"),
+                    class_name="td-usage-row",
+                ),
+            ),
+            class_name="td-usage-list",
+            aria_label="Manuals that failed",
+        ),
+    )
+
+
+def empty_state(library_route: str, chat_route: str) -> rx.Component:
+    return rx.vstack(
+        rx.icon("chart_column", size=40, class_name="td-muted"),
+        rx.heading("No usage yet", size="5", as_="h2"),
+        rx.text(
+            "Upload your first manual, then ask it a question in Chat. This page then shows "
+            "how many questions your team asks, which ones your manuals cannot answer yet, "
+            "and how fast answers come.",
+            size="3",
+            text_align="center",
+        ),
+        rx.hstack(
+            rx.link(
+                rx.button(rx.icon("upload", size=18), "Upload your first manual", size="3"),
+                href=library_route,
+            ),
+            rx.link(
+                rx.button("Open Chat", size="3", variant="outline"),
+                href=chat_route,
+            ),
+            spacing="3",
+            wrap="wrap",
+            justify="center",
+        ),
+        align="center",
+        spacing="3",
+        width="100%",
+        class_name="td-card td-usage-empty",
+    )
