@@ -33,6 +33,7 @@ from typing import Any
 from clerk_backend_api import Clerk
 from clerk_backend_api.security import authenticate_request
 from clerk_backend_api.security.types import AuthenticateRequestOptions, AuthStatus
+from clerk_backend_api.utils import BackoffStrategy, RetryConfig
 from sqlmodel import Session, select
 
 from techdocs_app.auth import Principal
@@ -129,6 +130,17 @@ def verify_session_token(headers: Mapping[str, str]) -> ClerkClaims:
 # ---- the Backend API ------------------------------------------------------------------------
 
 
+BACKEND_RETRIES = RetryConfig(
+    "backoff",
+    BackoffStrategy(initial_interval=250, max_interval=1000, exponent=2.0, max_elapsed_time=2500),
+    True,
+)
+"""A few quick retries of a 5xx or a dropped connection, then `ProviderError`. The SDK's own
+default retries for up to an hour, which would hold a Team-page click, a sign-in or a webhook
+that long while Clerk is down; the callers' own retries (Svix's, the owner's next click, the
+next sign-in) take over instead."""
+
+
 def backend() -> Clerk:
     settings = get_settings()
     if settings.clerk_secret_key is None:
@@ -137,6 +149,7 @@ def backend() -> Clerk:
         bearer_auth=settings.clerk_secret_key.get_secret_value(),
         server_url=settings.clerk_api_url or None,
         timeout_ms=int(settings.provider_timeout_s * 1000),
+        retry_config=BACKEND_RETRIES,
     )
 
 

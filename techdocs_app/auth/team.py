@@ -375,6 +375,37 @@ def _mirror_change(org_id: int, user_id: int, role: str | None) -> None:
         clerk.mirror_membership(org_id, user_id, role)
 
 
+# ---- the seat limit -------------------------------------------------------------------------
+
+MAX_SEAT_LIMIT = 1000
+
+
+def set_seat_limit(org_id: int, seat_limit: int) -> bool:
+    """The one way an organization's seat limit changes (the billing plan, an operator).
+
+    Maintenance by organization id (owner connection). The row changes first; then, in Clerk
+    mode, Clerk's `max_allowed_memberships` is set to the same number through the Backend API,
+    so Clerk stops offering seats we would refuse. Clerk failing raises `ProviderError` after our
+    row has changed: calling again (a webhook's retry) pushes again. Members beyond a lowered
+    limit stay; new invitations and joins wait for a free seat. Returns whether Clerk was told.
+    """
+    if not 1 <= int(seat_limit) <= MAX_SEAT_LIMIT:
+        raise ValidationFailed(f"A seat limit is a number from 1 to {MAX_SEAT_LIMIT}.")
+    with system_session_scope() as session:
+        org = accounts.lock_org(session, org_id=int(org_id))
+        if org is None:
+            raise NotFound("That organization was not found.")
+        previous = org.seat_limit
+        org.seat_limit = int(seat_limit)
+        session.add(org)
+    log.info("seat limit of org %s: %s -> %s", org_id, previous, seat_limit)
+    if not clerk_mode():
+        return False
+    from techdocs_app.auth import clerk
+
+    return clerk.sync_seat_limit(int(org_id))
+
+
 # ---- seats Clerk asked for while every seat was taken ----------------------------------------
 
 REFUSAL_NOT_FOUND = "That request was not found. Refresh the page and try again."

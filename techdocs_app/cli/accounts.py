@@ -24,6 +24,12 @@ def register(sub: argparse._SubParsersAction) -> None:
     members = asub.add_parser("members", help="list an organization's members and invitations")
     members.add_argument("--org", required=True, help="organization id or exact name")
     members.set_defaults(func=list_members)
+    seats = asub.add_parser(
+        "seats", help="set an organization's seat limit (and Clerk's, in Clerk mode)"
+    )
+    seats.add_argument("--org", required=True, help="organization id or exact name")
+    seats.add_argument("--limit", required=True, type=int, help="number of seats")
+    seats.set_defaults(func=set_seats)
 
 
 def create_org(args: argparse.Namespace) -> int:
@@ -75,4 +81,32 @@ def list_members(args: argparse.Namespace) -> int:
         print(f"member\t{m.email}\t{m.role}\t{m.name}")
     for i in view.invitations:
         print(f"invited\t{i.email}\t{i.role}\texpires {i.expires_at:%Y-%m-%d}")
+    return 0
+
+
+def set_seats(args: argparse.Namespace) -> int:
+    """Change the seat limit through `team.set_seat_limit` (Clerk follows in Clerk mode)."""
+    from techdocs_app.auth import team
+    from techdocs_app.cli.ask import owner_principal
+    from techdocs_app.errors import ProviderError, TechDocsError
+
+    try:
+        owner = owner_principal(args.org)
+    except LookupError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    try:
+        told_clerk = team.set_seat_limit(owner.org_id, args.limit)
+    except ProviderError as exc:
+        print(
+            f"{owner.org_name}: seat limit {args.limit}, but Clerk was not updated "
+            f"({exc.user_message}) Run this again to retry.",
+            file=sys.stderr,
+        )
+        return 1
+    except TechDocsError as exc:
+        print(f"error: {exc.user_message}", file=sys.stderr)
+        return 2
+    clerk_note = " (Clerk's max_allowed_memberships too)" if told_clerk else ""
+    print(f"{owner.org_name}: seat limit {args.limit}{clerk_note}")
     return 0

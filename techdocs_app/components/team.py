@@ -233,6 +233,7 @@ def member_row(
     can_manage: rx.Var[bool],
     on_role: Callable[..., Any],
     on_remove: Callable[[Any], Any],
+    on_transfer: Callable[[Any], Any],
 ) -> rx.Component:
     return rx.box(
         rx.flex(
@@ -255,6 +256,23 @@ def member_row(
             ),
             rx.flex(
                 _role_control(member, can_manage, on_role),
+                rx.cond(
+                    can_manage & ~member.is_you & (member.role != "owner"),
+                    confirm_button(
+                        "Make owner",
+                        icon="crown",
+                        title="Make " + member.email + " the owner?",
+                        description=(
+                            "They can then manage the team, billing and the shop's data. You "
+                            "become an admin: you keep the library and API keys, but no longer "
+                            "manage the team."
+                        ),
+                        confirm_label="Transfer ownership",
+                        on_confirm=on_transfer(member.user_id),
+                        color="amber",
+                        aria_label="Make " + member.email + " the owner",
+                    ),
+                ),
                 rx.cond(
                     can_manage,
                     confirm_button(

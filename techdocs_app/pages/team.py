@@ -69,11 +69,31 @@ def _members() -> rx.Component:
                 can_manage=TeamState.can_manage,
                 on_role=TeamState.change_role,
                 on_remove=TeamState.remove_member,
+                on_transfer=TeamState.transfer_ownership,
             ),
         ),
         spacing="3",
         width="100%",
         class_name="td-member-list",
+    )
+
+
+def _api_keys_pointer() -> rx.Component:
+    """API keys act for the team's software; they are created and revoked on Settings."""
+    return rx.box(
+        rx.vstack(
+            rx.heading("API keys", size="5", as_="h2"),
+            rx.text(
+                "Your shop's other software asks the manuals with an API key. Owners and "
+                "admins create and revoke keys on Settings.",
+                size="3",
+            ),
+            rx.link("Manage API keys on Settings", href="/settings", size="3"),
+            spacing="2",
+            width="100%",
+        ),
+        class_name="td-card",
+        width="100%",
     )
 
 
@@ -108,6 +128,7 @@ def team_page() -> rx.Component:
                     rx.cond(TeamState.can_manage, _manage()),
                     _members(),
                     _invitations(),
+                    rx.cond(TeamState.can_manage_keys, _api_keys_pointer()),
                     spacing="4",
                     width="100%",
                 ),

@@ -98,6 +98,7 @@ class TeamState(rx.State):
     seat_limit: int = 0
     loaded: bool = False
     can_manage: bool = False
+    can_manage_keys: bool = False
 
     invite_role: str = "member"
     invite_error: str = ""
@@ -131,6 +132,7 @@ class TeamState(rx.State):
         self.seats_used = view.seats_used
         self.seat_limit = view.seat_limit
         self.can_manage = allowed(principal.role, Action.MANAGE_TEAM)
+        self.can_manage_keys = allowed(principal.role, Action.MANAGE_API_KEYS)
         self.loaded = True
 
     @rx.event
@@ -235,6 +237,21 @@ class TeamState(rx.State):
             "Removed from the team. Their conversations stay with the shop.",
             user_id=int(user_id),
         )
+
+    @rx.event
+    async def transfer_ownership(self, user_id: int):
+        """Make another member the owner; you become an admin (the page then shows what an
+        admin sees, from the membership as it now is)."""
+        result = await self._act(
+            team.transfer_ownership,
+            "Ownership transferred: you are now an admin.",
+            user_id=int(user_id),
+        )
+        principal = await current_principal(self)
+        if principal is None:
+            return rx.redirect(SIGN_IN_ROUTE)
+        await self._safe_reload(principal)
+        return result
 
     @rx.event
     async def grant_seat(self, user_id: int):

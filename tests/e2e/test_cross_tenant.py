@@ -1,25 +1,31 @@
 """The attacker. Organization B, signed in as each role, tries organization A's ids everywhere.
 
 Entry points: each page's event handlers called over the websocket exactly as the browser calls
-them (a Reflex client speaking Socket.IO to the running app), the page-image route, search and
-the document filter, the answer cache and conversation memory, invitations and team actions,
-the Clerk webhook, and the command line. For every attempt B gets what it gets for an id that
-never existed (the same message), nothing of A appears in any answer, and A's rows are unchanged.
+them (a Reflex client speaking Socket.IO to the running app: chat, library, team, settings), the
+page-image route and the file download (the organization export), search and the document
+filter, the answer cache and conversation memory, invitations, team actions, API keys and the
+organization's deletion, the Clerk webhook, and the command line. For every attempt B gets what
+it gets for an id that never existed (the same message), nothing of A appears in any answer or
+file, and A's rows are unchanged.
 
 Both sign-in modes: B's and A's people are local accounts, or Clerk users whose sessions come
 from the Clerk token exchange (tokens signed with a test key, Backend API on a local fake).
 
-There is no file-download route in the product: the page image is the only way a stored manual
-reaches a browser, so it stands for both.
+Two routes send stored data to a browser: the page image (a page of a manual) and the export zip
+(`/api/organization/export.zip`, every manual and conversation of the signed-in owner's
+organization). The export takes its organization only from the session: B's owner gets B's data
+whatever the request says, B's admins and members get the refusal a member of A would get.
 """
 
 from __future__ import annotations
 
 import asyncio
+import io
 import json
 import subprocess
 import sys
 import uuid
+import zipfile
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -30,10 +36,19 @@ import pytest
 from sqlmodel import select
 from starlette.testclient import TestClient
 
+from techdocs_app import api_keys
 from techdocs_app.auth import Principal, local, sessions, team
 from techdocs_app.bench.chat import FIELD_SUFFIX, ReflexSocket
 from techdocs_app.db.engine import session_scope, system_session_scope
-from techdocs_app.db.models import Conversation, Document, Invitation, Membership, Message
+from techdocs_app.db.models import (
+    ApiKey,
+    Conversation,
+    Document,
+    Invitation,
+    Membership,
+    Message,
+    Organization,
+)
 from techdocs_app.errors import TechDocsError
 from techdocs_app.settings import get_settings
 
@@ -57,6 +72,7 @@ class Org:
     conversation_id: int = 0
     message_id: int = 0
     invitation_id: int = 0
+    api_key_id: int = 0
     secrets: list[str] = field(default_factory=list)
     """Strings that exist only in this organization (must never reach the other one)."""
 
@@ -158,6 +174,9 @@ def _fill_a(a: Org, corpus_dir: Path) -> None:
         a.secrets = [message.content[:40], a.name, "trikdis_rt2", a.people["member"].email]
     pending = team.invite(a.owner, email=f"pending-{uuid.uuid4().hex[:6]}@a.example")
     a.invitation_id = pending.invitation.id
+    key = api_keys.create_api_key(a.owner, name="Alpha parts counter", role="member")
+    a.api_key_id = key.key.id
+    a.secrets += [key.secret, key.key.prefix]
 
 
 def _snapshot(a: Org) -> dict[str, Any]:
@@ -171,6 +190,8 @@ def _snapshot(a: Org) -> dict[str, Any]:
                 for m in s.exec(select(Membership).where(Membership.org_id == a.owner.org_id))
             ),
             "invitation": s.get(Invitation, a.invitation_id).model_dump(),  # type: ignore[union-attr]
+            "api_key": s.get(ApiKey, a.api_key_id).model_dump(exclude={"last_used_at"}),  # type: ignore[union-attr]
+            "organization": s.get(Organization, a.owner.org_id).model_dump(),  # type: ignore[union-attr]
         }
 
 
@@ -219,6 +240,7 @@ def _names() -> dict[str, str]:
     from techdocs_app.state.base import SessionState
     from techdocs_app.state.chat import ChatState
     from techdocs_app.state.library import LibraryState
+    from techdocs_app.state.settings import SettingsState
     from techdocs_app.state.team import TeamState
 
     session = SessionState.get_full_name()
@@ -228,6 +250,7 @@ def _names() -> dict[str, str]:
         "chat": ChatState.get_full_name(),
         "library": LibraryState.get_full_name(),
         "team": TeamState.get_full_name(),
+        "settings": SettingsState.get_full_name(),
         "session": session,
     }
 
@@ -303,7 +326,9 @@ HANDLERS: list[tuple[str, str, str, dict[str, Any], str]] = [
     ("/team", "team", "revoke", {"invitation_id": "{id}"}, "invitation"),
     ("/team", "team", "grant_seat", {"user_id": "{id}"}, "user"),
     ("/team", "team", "dismiss_refusal", {"user_id": "{id}"}, "user"),
+    ("/team", "team", "transfer_ownership", {"user_id": "{id}"}, "user"),
     ("/team", "team", "remove_member", {"user_id": "{id}"}, "user"),
+    ("/settings", "settings", "revoke_key", {"key_id": "{id}"}, "api_key"),
     ("/", "session", "switch_organization", {"org_id": "{id}"}, "org"),
 ]
 
@@ -322,6 +347,7 @@ def _a_id(a: Org, kind: str) -> int:
         "document": a.document_id,
         "user": a.people["member"].user_id,
         "invitation": a.invitation_id,
+        "api_key": a.api_key_id,
         "org": a.owner.org_id,
     }[kind]
 
@@ -336,7 +362,7 @@ def test_event_handlers_over_the_websocket(world: tuple[Org, Org], app_url: str,
         problems: list[str] = []
         tabs: dict[str, Tab] = {}
         try:
-            for path in ("/", "/library", "/team"):
+            for path in ("/", "/library", "/team", "/settings"):
                 tab = Tab(app_url, b.tokens[role], names)
                 opened = await tab.open(path)
                 assert not any("/signin" in json.dumps(u.get("events")) for u in opened), (
@@ -388,6 +414,61 @@ def test_page_image_route(world: tuple[Org, Org], app_url: str, role: str) -> No
     ) as client:
         own = client.get(f"/api/pages/{a.document_id}/1.png")
     assert own.status_code == 200 and own.headers["content-type"] == "image/png"
+
+
+# ---- HTTP: the file download (the organization export) ------------------------------------------
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_export_download(world: tuple[Org, Org], app_url: str, role: str) -> None:
+    """B's export is B's, whatever the request names; only B's owner gets it at all."""
+    import httpx
+
+    from techdocs_app.downloads import EXPORT_PATH
+
+    a, b = world
+    forged = {
+        "org_id": str(a.owner.org_id),
+        "org": a.name,
+        "document_id": str(a.document_id),
+        "conversation_id": str(a.conversation_id),
+    }
+    with httpx.Client(
+        base_url=app_url, cookies={"techdocs_session": b.tokens[role]}, timeout=120
+    ) as client:
+        plain = client.get(EXPORT_PATH)
+        asked_for_a = client.get(EXPORT_PATH, params=forged)
+        with_a_header = client.get(EXPORT_PATH, headers={"X-Org-Id": str(a.owner.org_id)})
+    responses = (plain, asked_for_a, with_a_header)
+    if role != "owner":
+        # The permission table's refusal, the same whatever the request names.
+        assert {r.status_code for r in responses} == {403}
+        assert plain.json() == asked_for_a.json() == with_a_header.json()
+        assert plain.json()["error"]["code"] == "forbidden"
+        return
+    assert {r.status_code for r in responses} == {200}
+    for response in responses:
+        archive = zipfile.ZipFile(io.BytesIO(response.content))
+        organization = json.loads(archive.read("organization.json"))
+        assert organization["organization"]["id"] == b.owner.org_id
+        assert organization["organization"]["name"] == b.name
+        assert json.loads(archive.read("documents.json")) == []
+        assert {c["id"] for c in json.loads(archive.read("conversations.json"))}.isdisjoint(
+            {a.conversation_id}
+        )
+        assert not [n for n in archive.namelist() if n.startswith("manuals/")]
+        everything = b"".join(archive.read(name) for name in archive.namelist())
+        for secret in a.secrets:
+            assert secret.encode() not in everything, f"A's {secret!r} is in B's export"
+        assert str(a.people["member"].email).encode() not in everything
+    # A's own owner does get A's manual: the route works, it is B that cannot reach A.
+    with httpx.Client(
+        base_url=app_url, cookies={"techdocs_session": a.tokens["owner"]}, timeout=120
+    ) as client:
+        own = client.get(EXPORT_PATH)
+    assert own.status_code == 200
+    names = zipfile.ZipFile(io.BytesIO(own.content)).namelist()
+    assert any(n.startswith("manuals/") and MANUAL.removesuffix(".pdf") in n for n in names), names
 
 
 # ---- search, scoping, answer cache and memory ----------------------------------------------------
@@ -443,7 +524,7 @@ def test_search_cache_and_memory(world: tuple[Org, Org], role: str) -> None:
 # ---- services: conversations, library, team ------------------------------------------------------
 
 
-ID_KINDS = ("conversation", "message", "document", "user", "invitation")
+ID_KINDS = ("conversation", "message", "document", "user", "invitation", "api_key", "org_name")
 
 
 def _outcome(fn: Any, attacker: Principal, spec: dict[str, Any], value_for: Any) -> str:
@@ -459,10 +540,18 @@ def _outcome(fn: Any, attacker: Principal, spec: dict[str, Any], value_for: Any)
 @pytest.mark.parametrize("role", ROLES)
 def test_services_refuse_like_a_missing_id(world: tuple[Org, Org], role: str) -> None:
     from techdocs_app import conversations, library
+    from techdocs_app.organization_deletion import delete_organization
 
     a, b = world
     attacker = b.people[role]
     before = _snapshot(a)
+
+    def theirs_for(kind: str) -> Any:
+        return a.name if kind == "org_name" else _a_id(a, kind)
+
+    def missing_for(kind: str) -> Any:
+        return "No Such Shop Anywhere" if kind == "org_name" else MISSING
+
     calls = [
         (conversations.get_messages, {"conversation_id": "conversation"}),
         (conversations.delete_conversation, {"conversation_id": "conversation"}),
@@ -476,10 +565,13 @@ def test_services_refuse_like_a_missing_id(world: tuple[Org, Org], role: str) ->
         (team.revoke_invitation, {"invitation_id": "invitation"}),
         (team.resend_invitation, {"invitation_id": "invitation"}),
         (team.grant_refused_seat, {"user_id": "user"}),
+        (api_keys.revoke_api_key, {"key_id": "api_key"}),
+        # Typing A's name in B's danger zone deletes nothing (the organization is the session's).
+        (delete_organization, {"confirmation": "org_name"}),
     ]
     for fn, spec in calls:
-        theirs = _outcome(fn, attacker, spec, lambda kind: _a_id(a, kind))
-        missing = _outcome(fn, attacker, spec, lambda kind: MISSING)
+        theirs = _outcome(fn, attacker, spec, theirs_for)
+        missing = _outcome(fn, attacker, spec, missing_for)
         assert theirs == missing, (fn.__name__, theirs, missing)
         assert theirs != "no error", fn.__name__
     assert {m.email for m in team.team_overview(attacker).members} == {
@@ -499,8 +591,6 @@ def test_clerk_webhook_cannot_be_forged(world: tuple[Org, Org]) -> None:
     a, b = world
     before = _snapshot(a)
     with system_session_scope() as s:
-        from techdocs_app.db.models import Organization
-
         clerk_id = s.get(Organization, a.owner.org_id).clerk_org_id or "org_unknown"  # type: ignore[union-attr]
     org = fake.organization_object(clerk_id, "Taken over", created_by="user_attacker")
     attacker = fake.user_object("user_attacker", b.owner.email)

@@ -4,8 +4,8 @@
 2. a second browser context opens it, signs up, lands in the shop and asks a question;
 3. the owner removes them;
 4. their next action is refused (back to sign-in), and their old page shows nothing more.
-Also: a deep link while signed out returns to that page after sign-in, and a member sees the
-team without the owner's buttons.
+Also: a deep link while signed out returns to that page after sign-in, a member sees the team
+without the owner's buttons, and an owner hands the shop over with "Make owner".
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ from pathlib import Path
 
 import pytest
 from playwright.sync_api import Page, expect
+from sqlmodel import select
 
 pytestmark = pytest.mark.e2e
 
@@ -155,3 +156,48 @@ def test_organization_switcher(
     expect(page.locator(".td-member-row")).to_have_count(2)
     expect(page.locator(".td-member-row", has_text=f"boss-{tag}@big.example")).to_be_visible()
     page.screenshot(path=str(screenshot_dir / "switcher-390x844.png"))
+
+
+def test_ownership_transfer(
+    new_page: Callable[[str], Page], app_url: str, screenshot_dir: Path
+) -> None:
+    """The owner makes an admin the owner and becomes an admin: the page shows at once what an
+    admin sees, and the shop still has exactly one owner."""
+    from techdocs_app.auth import local, sessions, team
+    from techdocs_app.db.engine import system_session_scope
+    from techdocs_app.db.models import Membership
+
+    tag = uuid.uuid4().hex[:8]
+    owner = local.sign_up(
+        org_name=f"Handover Shop {tag}", email=f"old-{tag}@handover.example", password=PASSWORD
+    )
+    heir_email = f"heir-{tag}@handover.example"
+    sent = team.invite(owner, email=heir_email, role="admin")
+    heir = team.accept_with_new_account(
+        sent.link.rsplit("/", 1)[-1], name="Heir Apparent", password=PASSWORD
+    )
+
+    page = new_page("390x844")
+    page.context.add_cookies(
+        [{"name": "techdocs_session", "value": sessions.issue_session(owner), "url": app_url}]
+    )
+    page.goto(app_url + "/team")
+    expect(page.locator(".td-member-row")).to_have_count(2)
+    # Not on your own row: you cannot hand the shop to yourself.
+    expect(page.get_by_role("button", name=f"Make {owner.email} the owner")).to_have_count(0)
+    page.get_by_role("button", name=f"Make {heir_email} the owner").click()
+    page.screenshot(path=str(screenshot_dir / "team-transfer-390x844.png"), full_page=True)
+    page.get_by_role("button", name="Transfer ownership").click()
+    expect(page.get_by_text("Ownership transferred: you are now an admin.")).to_be_visible()
+    # Now an admin: no team buttons, the API keys pointer stays (admins manage keys).
+    expect(page.get_by_role("button", name="Send invitation")).to_have_count(0)
+    expect(page.get_by_role("button", name=re.compile("^Make "))).to_have_count(0)
+    expect(page.locator(".td-member-row", has_text=heir_email)).to_contain_text("Owner")
+    expect(page.locator(".td-member-row", has_text=owner.email)).to_contain_text("Admin")
+    expect(page.get_by_role("link", name="Manage API keys on Settings")).to_be_visible()
+    with system_session_scope() as session:
+        roles = {
+            m.user_id: m.role
+            for m in session.exec(select(Membership).where(Membership.org_id == owner.org_id))
+        }
+    assert roles == {owner.user_id: "admin", heir.user_id: "owner"}

@@ -16,7 +16,7 @@ from techdocs_app.auth import clerk, sessions, team
 from techdocs_app.auth.modes import clerk_csp_sources
 from techdocs_app.db.engine import system_session_scope
 from techdocs_app.db.models import Membership, Organization, SeatRefusal, User, WebhookEvent
-from techdocs_app.errors import AuthError, LimitReached
+from techdocs_app.errors import AuthError, LimitReached, ValidationFailed
 from techdocs_app.settings import get_settings
 from techdocs_app.web.headers import content_security_policy
 from tests.fakes import clerk as fake
@@ -429,3 +429,44 @@ def test_clerk_routes_answer_404_in_local_mode(db) -> None:  # noqa: ANN001
     assert client.post("/api/webhooks/clerk", content=b"{}").status_code == 404
     assert client.get("/api/auth/clerk/sign-in").status_code == 404
     assert client.get("/api/auth/clerk/session").status_code == 404
+
+
+def test_the_seat_limit_follows_the_plan_into_clerk(
+    clerk_on: FakeClerk,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """`team.set_seat_limit` is the one way our limit changes (billing, `accounts seats`): Clerk's
+    `max_allowed_memberships` follows it; when Clerk fails ours still changes, it is said, and
+    running it again pushes again."""
+    from techdocs_app.__main__ import main
+
+    clerk_on.state.add_user("user_boss", "boss@plan.example")
+    clerk_on.state.add_organization("org_plan", "Plan Shop", created_by="user_boss")
+    _exchange(fake.session_token(KEY, user_id="user_boss", org_id="org_plan", org_role="org:admin"))
+    with system_session_scope() as s:
+        ours = s.exec(select(Organization).where(Organization.clerk_org_id == "org_plan")).one()
+    assert clerk_on.state.organizations["org_plan"]["max_allowed_memberships"] == 5
+
+    assert team.set_seat_limit(ours.id, 8) is True  # type: ignore[arg-type]
+    assert clerk_on.state.organizations["org_plan"]["max_allowed_memberships"] == 8
+    (patch,) = [r for r in clerk_on.state.requests if r.method == "PATCH"][-1:]
+    assert patch.path == "/v1/organizations/org_plan" and patch.body == {
+        "max_allowed_memberships": 8
+    }
+
+    clerk_on.state.fail_with = 503
+    before = len(clerk_on.state.requests)
+    assert main(["accounts", "seats", "--org", str(ours.id), "--limit", "3"]) == 1
+    # A few quick retries, then the failure is said (the SDK's default retries for an hour).
+    assert 1 < len(clerk_on.state.requests) - before <= 8
+    assert "Clerk was not updated" in capsys.readouterr().err
+    with system_session_scope() as s:
+        assert s.get(Organization, ours.id).seat_limit == 3  # type: ignore[union-attr]
+    assert clerk_on.state.organizations["org_plan"]["max_allowed_memberships"] == 8
+    clerk_on.state.fail_with = None
+    assert main(["accounts", "seats", "--org", "Plan Shop", "--limit", "3"]) == 0
+    assert "Clerk's max_allowed_memberships too" in capsys.readouterr().out
+    assert clerk_on.state.organizations["org_plan"]["max_allowed_memberships"] == 3
+
+    with pytest.raises(ValidationFailed):
+        team.set_seat_limit(ours.id, 0)  # type: ignore[arg-type]

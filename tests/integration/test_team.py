@@ -322,3 +322,26 @@ def test_use_is_recorded_as_last_active(make_org) -> None:  # noqa: ANN001
     assert sessions.principal_from_session(token) is not None
     (me,) = team.team_overview(owner).members
     assert me.last_active_at is not None and me.last_active_at > old + timedelta(hours=2)
+
+
+def test_the_seat_limit_changes_in_one_place(make_org, capsys) -> None:  # noqa: ANN001
+    """`team.set_seat_limit` (billing's plan, `accounts seats`): lowering it keeps the members
+    and refuses the next invitation with the seat message; raising it lets invitations in."""
+    from techdocs_app.__main__ import main
+
+    owner = make_org("Plan Garage")
+    _join(owner, "one@plan.example")
+    assert team.set_seat_limit(owner.org_id, 2) is False  # local accounts: nothing to tell Clerk
+    with pytest.raises(LimitReached, match="All 2 seats are in use"):
+        team.invite(owner, email="two@plan.example")
+    assert main(["accounts", "seats", "--org", "Plan Garage", "--limit", "1"]) == 0
+    assert "Plan Garage: seat limit 1" in capsys.readouterr().out
+    view = team.team_overview(owner)
+    assert (view.seats_used, view.seat_limit) == (2, 1)  # nobody is pushed out
+    assert main(["accounts", "seats", "--org", "Plan Garage", "--limit", "3"]) == 0
+    team.invite(owner, email="two@plan.example")
+    assert main(["accounts", "seats", "--org", "Nowhere Garage", "--limit", "3"]) == 2
+    with pytest.raises(ValidationFailed, match="from 1 to"):
+        team.set_seat_limit(owner.org_id, 100_000)
+    with pytest.raises(NotFound):
+        team.set_seat_limit(987_654_321, 3)
