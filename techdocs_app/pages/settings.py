@@ -137,13 +137,23 @@ def _data() -> rx.Component:
                         size="3",
                     ),
                     rx.button(
-                        rx.icon("download", size=18),
-                        "Download export",
+                        # A plain link to the session-authenticated route, styled as a button:
+                        # the browser downloads the zip (it can be large) straight from the
+                        # click, with no round trip over the websocket. (Started from an event
+                        # sent back over the websocket instead, Chromium cancelled the download
+                        # when the machine was busy.)
+                        rx.el.a(
+                            rx.icon("download", size=18),
+                            "Download export",
+                            href=EXPORT_URL,
+                            download="",
+                            # Reflex renders anchors as the client router's links: without this
+                            # the router would take the click as a page change (its 404 page).
+                            custom_attrs={"reloadDocument": True},
+                        ),
+                        as_child=True,
                         size="3",
                         variant="soft",
-                        # A plain browser download from the session-authenticated route (the
-                        # zip can be large: it never goes through the websocket).
-                        on_click=rx.download(url=EXPORT_URL),
                         class_name="td-touch",
                     ),
                     rx.divider(),

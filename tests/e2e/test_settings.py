@@ -77,7 +77,7 @@ def test_api_keys_export_and_deletion(
 
     # Export: a zip with the README of the format.
     with page.expect_download() as download_info:
-        page.get_by_role("button", name="Download export").click()
+        page.get_by_role("link", name="Download export").click()
     download = download_info.value
     assert download.suggested_filename.endswith(".zip")
     assert download.failure() is None, download.failure()
