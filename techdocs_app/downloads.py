@@ -2,8 +2,12 @@
 
 `GET /api/organization/export.zip` builds the export (`organization_export`) for the signed-in
 owner (the same session cookie as the pages; the organization comes only from it) into a
-temporary file and sends it as an attachment; the file is removed once sent. Another role gets
+temporary file and streams it as an attachment; the file is removed once sent. Another role gets
 403 with the permission table's message, no session 401.
+
+Not a `FileResponse` with a clean-up task: under Granian, Starlette hands the file over by path
+(`http.response.pathsend`) and returns, the clean-up task deletes the file, and Granian, reading
+it afterwards, answered its own bare 404 to some downloads. The stream reads the file itself.
 """
 
 from __future__ import annotations
@@ -13,12 +17,11 @@ import contextlib
 import logging
 import os
 import tempfile
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 
-from starlette.background import BackgroundTask
 from starlette.requests import Request
-from starlette.responses import FileResponse, JSONResponse, Response
+from starlette.responses import JSONResponse, Response, StreamingResponse
 
 from techdocs_app.auth import Principal
 from techdocs_app.auth.permissions import Action, require
@@ -53,6 +56,20 @@ def _remove(path: Path) -> None:
         path.unlink()
 
 
+CHUNK_BYTES = 256 * 1024
+"""Read size of the stream (the zip can hold every manual of the shop)."""
+
+
+async def _stream_then_remove(path: Path) -> AsyncIterator[bytes]:
+    """The file's bytes, then the file is gone (also when the client leaves half-way)."""
+    try:
+        with path.open("rb") as fh:
+            while chunk := await asyncio.to_thread(fh.read, CHUNK_BYTES):
+                yield chunk
+    finally:
+        _remove(path)
+
+
 def organization_export_route(session_cookie: str) -> Callable[[Request], Awaitable[Response]]:
     """The route's handler; `session_cookie` is the name of the browser's session cookie."""
 
@@ -75,10 +92,12 @@ async def _export(request: Request, token: str | None) -> Response:
     except TechDocsError as exc:
         log.warning("export failed: %s", type(exc).__name__)
         return _error(400, "export_failed", exc.user_message)
-    return FileResponse(
-        path,
+    return StreamingResponse(
+        _stream_then_remove(path),
         media_type="application/zip",
-        filename=export_filename(principal),
-        headers={"Cache-Control": "no-store"},
-        background=BackgroundTask(_remove, path),
+        headers={
+            "Content-Length": str(path.stat().st_size),
+            "Content-Disposition": f'attachment; filename="{export_filename(principal)}"',
+            "Cache-Control": "no-store",
+        },
     )

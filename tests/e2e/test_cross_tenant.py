@@ -446,7 +446,9 @@ def test_export_download(world: tuple[Org, Org], app_url: str, role: str) -> Non
         assert plain.json() == asked_for_a.json() == with_a_header.json()
         assert plain.json()["error"]["code"] == "forbidden"
         return
-    assert {r.status_code for r in responses} == {200}
+    assert {r.status_code for r in responses} == {200}, [
+        (r.status_code, r.text[:200]) for r in responses
+    ]
     for response in responses:
         archive = zipfile.ZipFile(io.BytesIO(response.content))
         organization = json.loads(archive.read("organization.json"))
@@ -614,10 +616,45 @@ def test_clerk_webhook_cannot_be_forged(world: tuple[Org, Org]) -> None:
     assert _snapshot(a) == before
 
 
-def test_stripe_webhook_is_not_on_main_yet() -> None:
-    """The Stripe webhook arrives with the billing work; until then its route must not exist."""
-    client = TestClient(_api(), base_url="http://127.0.0.1:3000")
-    assert client.post("/api/webhooks/stripe", content=b"{}").status_code == 404
+def test_stripe_webhook_cannot_be_forged(world: tuple[Org, Org], app_url: str) -> None:
+    """B cannot sign as Stripe: an event cancelling A's subscription, signed with a secret of B's
+    own (or not signed), is refused by the running app before anything is read; A is unchanged."""
+    import hashlib
+    import hmac
+    import time
+
+    import httpx
+
+    a, b = world
+    before = _snapshot(a)
+    with system_session_scope() as s:
+        customer = s.get(Organization, a.owner.org_id).stripe_customer_id or "cus_unknown"  # type: ignore[union-attr]
+    payload = json.dumps(
+        {
+            "id": f"evt_forged_{uuid.uuid4().hex}",
+            "object": "event",
+            "type": "customer.subscription.deleted",
+            "data": {
+                "object": {
+                    "id": "sub_forged",
+                    "object": "subscription",
+                    "customer": customer,
+                    "status": "canceled",
+                }
+            },
+        }
+    )
+    stamp = int(time.time())
+    forged = hmac.new(b"whsec_b_own_secret", f"{stamp}.{payload}".encode(), hashlib.sha256)
+    with httpx.Client(base_url=app_url, timeout=60) as client:
+        signed = client.post(
+            "/api/webhooks/stripe",
+            content=payload,
+            headers={"Stripe-Signature": f"t={stamp},v1={forged.hexdigest()}"},
+        )
+        unsigned = client.post("/api/webhooks/stripe", content=payload)
+    assert signed.status_code == unsigned.status_code == 400, (signed.text, unsigned.text)
+    assert _snapshot(a) == before
 
 
 # ---- the command line ------------------------------------------------------------------------------
