@@ -36,6 +36,7 @@ VERSION = "1.0.0"
 ERRORS = {
     400: "The request is malformed (`invalid_request`).",
     401: "No valid API key (`unauthorized`).",
+    402: "The shop is read-only: its trial or subscription has ended (`limit_reached`).",
     403: "The key's role does not allow this (`forbidden`).",
     404: "No such object in the key's organization (`not_found`).",
     413: "The file is larger than the upload limit (`file_too_large`).",
@@ -77,7 +78,7 @@ OPERATIONS: tuple[Operation, ...] = (
         200,
         QueryResponse,
         QueryRequest,
-        errors=(400, 401, 403, 404, 422, 429, 502, 504),
+        errors=(400, 401, 402, 403, 404, 422, 429, 502, 504),
         example='{"question": "What is the torque for the caliper bracket bolts?"}',
     ),
     Operation(
@@ -94,7 +95,7 @@ OPERATIONS: tuple[Operation, ...] = (
         None,
         QueryRequest,
         response_type="text/event-stream",
-        errors=(400, 401, 403, 404, 422, 429, 502, 504),
+        errors=(400, 401, 402, 403, 404, 422, 429, 502, 504),
         example='{"question": "and the slide pins?", "conversation_id": 12}',
     ),
     Operation(
@@ -110,7 +111,7 @@ OPERATIONS: tuple[Operation, ...] = (
         UploadAccepted,
         UploadForm,
         request_type="multipart/form-data",
-        errors=(400, 401, 403, 413, 422, 429),
+        errors=(400, 401, 402, 403, 413, 422, 429),
     ),
     Operation(
         "get",

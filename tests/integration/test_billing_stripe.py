@@ -463,6 +463,10 @@ def test_read_only_over_the_rest_api(
     assert body["code"] == "limit_reached"
     assert body["message"].startswith("Your trial has ended: the shop is read-only.")
     assert "Ask the owner to subscribe on the Billing page." in body["message"]
+    # The API's own document says so, for each route a read-only shop is refused on.
+    paths = httpx.get(f"{api}/openapi.json", timeout=30).json()["paths"]
+    for path in ("/api/v1/query", "/api/v1/query/stream", "/api/v1/documents"):
+        assert "402" in paths[path]["post"]["responses"], path
     stream = httpx.post(
         f"{api}/query/stream",
         json={"question": "What is the drain plug torque?"},
