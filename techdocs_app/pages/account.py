@@ -5,11 +5,11 @@ from __future__ import annotations
 import reflex as rx
 
 from techdocs_app.components.forms import form_error, labelled_input
-from techdocs_app.components.shell import ACCOUNT_ROUTE, app_shell
+from techdocs_app.components.shell import ACCOUNT_ROUTE
 from techdocs_app.components.team import confirm_button
+from techdocs_app.pages.frame import signed_in_frame
 from techdocs_app.settings import get_settings
 from techdocs_app.state.account import AccountState
-from techdocs_app.state.base import SessionState
 
 ROUTE = ACCOUNT_ROUTE
 TITLE = "Account · TechDocs AI"
@@ -123,7 +123,7 @@ def _sessions_card() -> rx.Component:
 
 
 def account_page() -> rx.Component:
-    return app_shell(
+    return signed_in_frame(
         rx.vstack(
             rx.heading("Account", size="7", as_="h1"),
             rx.text(AccountState.email, size="3", class_name="td-muted"),
@@ -139,12 +139,4 @@ def account_page() -> rx.Component:
             max_width="640px",
         ),
         active_route=ROUTE,
-        ready=SessionState.signed_in,
-        org_name=SessionState.org_name,
-        user_email=SessionState.user_email,
-        on_sign_out=SessionState.sign_out,
-        organizations=SessionState.organizations,
-        current_org_id=SessionState.org_id,
-        on_switch_org=SessionState.switch_organization,
-        allowed_routes=SessionState.allowed_routes,
     )

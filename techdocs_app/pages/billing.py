@@ -14,7 +14,7 @@ from techdocs_app.components.billing import (
     problem_callout,
     status_card,
 )
-from techdocs_app.components.shell import app_shell
+from techdocs_app.pages.frame import signed_in_frame
 from techdocs_app.state.base import SessionState
 from techdocs_app.state.billing import BillingState
 
@@ -80,7 +80,7 @@ def _body() -> rx.Component:
 
 
 def billing_page() -> rx.Component:
-    return app_shell(
+    return signed_in_frame(
         rx.vstack(
             rx.heading("Billing", size="7", as_="h1"),
             rx.cond(
@@ -93,13 +93,6 @@ def billing_page() -> rx.Component:
             max_width="720px",
         ),
         active_route=ROUTE,
-        ready=SessionState.signed_in,
-        org_name=SessionState.org_name,
-        user_email=SessionState.user_email,
-        on_sign_out=SessionState.sign_out,
-        organizations=SessionState.organizations,
-        current_org_id=SessionState.org_id,
-        on_switch_org=SessionState.switch_organization,
     )
 
 

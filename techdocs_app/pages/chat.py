@@ -11,8 +11,7 @@ from techdocs_app.components.chat import (
     page_preview,
     question_bar,
 )
-from techdocs_app.components.shell import app_shell
-from techdocs_app.state.base import SessionState
+from techdocs_app.pages.frame import signed_in_frame
 from techdocs_app.state.chat import ChatState, ConversationItem, ScopeDocument
 
 ROUTE = "/"
@@ -240,7 +239,7 @@ def _transcript() -> rx.Component:
 
 
 def chat_page() -> rx.Component:
-    return app_shell(
+    return signed_in_frame(
         rx.vstack(
             _toolbar(),
             rx.cond(
@@ -270,12 +269,4 @@ def chat_page() -> rx.Component:
             class_name="td-chat",
         ),
         active_route=ROUTE,
-        ready=SessionState.signed_in,
-        org_name=SessionState.org_name,
-        user_email=SessionState.user_email,
-        on_sign_out=SessionState.sign_out,
-        organizations=SessionState.organizations,
-        current_org_id=SessionState.org_id,
-        on_switch_org=SessionState.switch_organization,
-        allowed_routes=SessionState.allowed_routes,
     )

@@ -13,9 +13,8 @@ from techdocs_app.components.library import (
     selected_list,
     upload_row,
 )
-from techdocs_app.components.shell import app_shell
+from techdocs_app.pages.frame import signed_in_frame
 from techdocs_app.settings import get_settings
-from techdocs_app.state.base import SessionState
 from techdocs_app.state.library import UPLOAD_ID, LibraryState
 
 ROUTE = "/library"
@@ -139,7 +138,7 @@ def _documents() -> rx.Component:
 
 
 def library_page() -> rx.Component:
-    return app_shell(
+    return signed_in_frame(
         rx.vstack(
             rx.heading("Library", size="7", as_="h1"),
             rx.text(
@@ -158,12 +157,4 @@ def library_page() -> rx.Component:
             width="100%",
         ),
         active_route=ROUTE,
-        ready=SessionState.signed_in,
-        org_name=SessionState.org_name,
-        user_email=SessionState.user_email,
-        on_sign_out=SessionState.sign_out,
-        organizations=SessionState.organizations,
-        current_org_id=SessionState.org_id,
-        on_switch_org=SessionState.switch_organization,
-        allowed_routes=SessionState.allowed_routes,
     )

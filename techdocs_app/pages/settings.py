@@ -7,8 +7,7 @@ import reflex as rx
 
 from techdocs_app.components.forms import form_error
 from techdocs_app.components.settings import key_row, new_key_callout
-from techdocs_app.components.shell import app_shell
-from techdocs_app.state.base import SessionState
+from techdocs_app.pages.frame import signed_in_frame
 from techdocs_app.state.settings import EXPORT_URL, SettingsState
 
 ROUTE = "/settings"
@@ -206,7 +205,7 @@ def _data() -> rx.Component:
 
 
 def settings_page() -> rx.Component:
-    return app_shell(
+    return signed_in_frame(
         rx.vstack(
             rx.heading("Settings", size="7", as_="h1"),
             rx.cond(
@@ -218,9 +217,4 @@ def settings_page() -> rx.Component:
             width="100%",
         ),
         active_route=ROUTE,
-        ready=SessionState.signed_in,
-        org_name=SessionState.org_name,
-        user_email=SessionState.user_email,
-        on_sign_out=SessionState.sign_out,
-        allowed_routes=SessionState.allowed_routes,
     )

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import reflex as rx
 
-from techdocs_app.components.shell import app_shell
 from techdocs_app.components.team import (
     invitation_row,
     invite_form,
@@ -13,7 +12,7 @@ from techdocs_app.components.team import (
     refusal_row,
     seats_meter,
 )
-from techdocs_app.state.base import SessionState
+from techdocs_app.pages.frame import signed_in_frame
 from techdocs_app.state.team import TeamState
 
 ROUTE = "/team"
@@ -98,7 +97,7 @@ def _api_keys_pointer() -> rx.Component:
 
 
 def team_page() -> rx.Component:
-    return app_shell(
+    return signed_in_frame(
         rx.vstack(
             rx.heading("Team", size="7", as_="h1"),
             rx.text(
@@ -138,12 +137,4 @@ def team_page() -> rx.Component:
             width="100%",
         ),
         active_route=ROUTE,
-        ready=SessionState.signed_in,
-        org_name=SessionState.org_name,
-        user_email=SessionState.user_email,
-        on_sign_out=SessionState.sign_out,
-        organizations=SessionState.organizations,
-        current_org_id=SessionState.org_id,
-        on_switch_org=SessionState.switch_organization,
-        allowed_routes=SessionState.allowed_routes,
     )

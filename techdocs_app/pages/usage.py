@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import reflex as rx
 
-from techdocs_app.components.shell import app_shell
 from techdocs_app.components.usage import (
     empty_state,
     failed_list,
@@ -16,7 +15,7 @@ from techdocs_app.components.usage import (
     tile_grid,
     unanswered_list,
 )
-from techdocs_app.state.base import SessionState
+from techdocs_app.pages.frame import signed_in_frame
 from techdocs_app.state.usage import UsageState
 
 ROUTE = "/usage"
@@ -63,7 +62,7 @@ def _figures() -> rx.Component:
 
 
 def usage_page() -> rx.Component:
-    return app_shell(
+    return signed_in_frame(
         rx.vstack(
             rx.heading("Usage", size="7", as_="h1"),
             rx.text(
@@ -84,12 +83,4 @@ def usage_page() -> rx.Component:
             width="100%",
         ),
         active_route=ROUTE,
-        ready=SessionState.signed_in,
-        org_name=SessionState.org_name,
-        user_email=SessionState.user_email,
-        on_sign_out=SessionState.sign_out,
-        organizations=SessionState.organizations,
-        current_org_id=SessionState.org_id,
-        on_switch_org=SessionState.switch_organization,
-        allowed_routes=SessionState.allowed_routes,
     )

@@ -118,6 +118,8 @@ def test_trial_subscribe_webhook_active_then_cancel_read_only(
     expect(page.locator("#billing-seats")).to_have_text("1 of 5 seats used")
     nav = page.get_by_role("navigation", name="Main")
     expect(nav.get_by_role("link", name="Billing")).to_have_attribute("aria-current", "page")
+    # The same frame as every signed-in page: the owner's restricted links are there too.
+    expect(nav.get_by_role("link", name="Usage")).to_be_visible()
     _shoot(page, screenshot_dir, "billing-trial")
 
     # Subscribe: the app sends the browser to Checkout; the test intercepts that redirect.
