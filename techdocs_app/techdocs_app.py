@@ -9,6 +9,8 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+from collections.abc import Callable
+from typing import Any
 
 import reflex as rx
 from reflex.event import EventSpec
@@ -148,46 +150,37 @@ app.add_page(
     title=signup.TITLE,
     on_load=SessionState.redirect_if_signed_in,
 )
-app.add_page(
-    with_billing_banner(chat.chat_page),
-    route=chat.ROUTE,
-    title=chat.TITLE,
-    on_load=[SessionState.require_principal, ChatState.load, BillingState.load_banner],
-)
-app.add_page(
-    with_billing_banner(library.library_page),
-    route=library.ROUTE,
-    title=library.TITLE,
-    on_load=[SessionState.require_principal, LibraryState.load, BillingState.load_banner],
-)
-app.add_page(
-    with_billing_banner(settings.settings_page),
-    route=settings.ROUTE,
-    title=settings.TITLE,
-    on_load=[SessionState.require_principal, SettingsState.load, BillingState.load_banner],
-)
-app.add_page(
-    with_billing_banner(team.team_page),
-    route=team.ROUTE,
-    title=team.TITLE,
-    on_load=[SessionState.require_principal, TeamState.load, BillingState.load_banner],
-)
-app.add_page(
-    with_billing_banner(account.account_page),
-    route=account.ROUTE,
-    title=account.TITLE,
-    on_load=[SessionState.require_principal, AccountState.load, BillingState.load_banner],
-)
-app.add_page(
-    with_billing_banner(billing.billing_page),
-    route=billing.ROUTE,
-    title=billing.TITLE,
-    on_load=[SessionState.require_principal, BillingState.load],
-)
-app.add_page(
-    with_billing_banner(usage.usage_page),
-    route=usage.ROUTE,
-    title=usage.TITLE,
-    on_load=[SessionState.require_principal, UsageState.load, BillingState.load_banner],
-)
+# Signed-in pages: the session is checked first, then the page loads, then the billing banner
+# (the Billing page's own load reads the status it shows, banner included).
+SIGNED_IN_PAGES: list[tuple[Callable[[], rx.Component], str, str, Any]] = [
+    (chat.chat_page, chat.ROUTE, chat.TITLE, [ChatState.load, BillingState.load_banner]),
+    (
+        library.library_page,
+        library.ROUTE,
+        library.TITLE,
+        [LibraryState.load, BillingState.load_banner],
+    ),
+    (
+        settings.settings_page,
+        settings.ROUTE,
+        settings.TITLE,
+        [SettingsState.load, BillingState.load_banner],
+    ),
+    (team.team_page, team.ROUTE, team.TITLE, [TeamState.load, BillingState.load_banner]),
+    (
+        account.account_page,
+        account.ROUTE,
+        account.TITLE,
+        [AccountState.load, BillingState.load_banner],
+    ),
+    (billing.billing_page, billing.ROUTE, billing.TITLE, [BillingState.load]),
+    (usage.usage_page, usage.ROUTE, usage.TITLE, [UsageState.load, BillingState.load_banner]),
+]
+for page, route, title, loads in SIGNED_IN_PAGES:
+    app.add_page(
+        with_billing_banner(page),
+        route=route,
+        title=title,
+        on_load=[SessionState.require_principal, *loads],
+    )
 app.add_page(invite.invite_page, route=invite.ROUTE, title=invite.TITLE, on_load=InviteState.load)
