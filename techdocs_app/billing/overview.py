@@ -97,10 +97,24 @@ def billing_overview(principal: Principal) -> BillingOverview:
     )
 
 
-def banner_text(principal: Principal) -> str:
+@dataclass(frozen=True)
+class Banner:
+    text: str
     """The app-wide banner for this person ("" for none): trial ending, past due, read-only."""
+    read_only: bool
+    """Asking and uploading are refused: the chat disables Send before anyone types."""
+
+
+def banner_for(principal: Principal) -> Banner:
+    """The banner and whether the shop is read-only (one primary-key read; none with billing off)."""
     if not billing_enabled():
-        return ""
+        return Banner("", False)
     from techdocs_app.billing.access import standing_for
 
-    return standing_for(principal).banner(is_owner=principal.role == "owner")
+    standing = standing_for(principal)
+    return Banner(standing.banner(is_owner=principal.role == "owner"), standing.read_only)
+
+
+def banner_text(principal: Principal) -> str:
+    """The app-wide banner for this person ("" for none): trial ending, past due, read-only."""
+    return banner_for(principal).text

@@ -237,15 +237,22 @@ def question_bar(
     on_stop: Any,
     streaming: rx.Var[bool],
     ready: rx.Var[bool],
+    paused: rx.Var[bool] | bool = False,
 ) -> rx.Component:
-    """Question box with Send (Enter sends); while an answer streams, Send becomes Stop."""
+    """Question box with Send (Enter sends); while an answer streams, Send becomes Stop.
+
+    `paused` (the shop is read-only): the box and Send are disabled and the box says why, so
+    nobody types a question only to have it refused (the banner above says what to do)."""
     return rx.form(
         rx.flex(
             rx.el.label("Question", html_for=QUESTION_INPUT_ID, class_name="td-visually-hidden"),
             rx.input(
                 id=QUESTION_INPUT_ID,
                 name="question",
-                placeholder="Ask about your manuals",
+                placeholder=rx.cond(
+                    paused, "Asking is paused: see the banner above", "Ask about your manuals"
+                ),
+                disabled=paused,
                 auto_complete="off",
                 size="3",
                 flex="1",
@@ -268,7 +275,7 @@ def question_bar(
                     "Send",
                     type="submit",
                     size="3",
-                    disabled=~ready,
+                    disabled=~ready | paused,
                     class_name="td-touch",
                 ),
             ),

@@ -12,6 +12,7 @@ from techdocs_app.components.chat import (
     question_bar,
 )
 from techdocs_app.pages.frame import signed_in_frame
+from techdocs_app.state.billing import BillingState
 from techdocs_app.state.chat import ChatState, ConversationItem, ScopeDocument
 
 ROUTE = "/"
@@ -253,6 +254,7 @@ def chat_page() -> rx.Component:
                 on_stop=ChatState.stop,
                 streaming=ChatState.streaming,
                 ready=ChatState.is_hydrated,
+                paused=BillingState.asking_paused,
             ),
             page_preview(
                 open_=ChatState.preview_open,

@@ -39,6 +39,13 @@ class BillingState(rx.State):
 
     banner: str = ""
     banner_for_owner: bool = False
+    asking_paused: bool = False
+    """The shop is read-only: the chat's Send is disabled and says why before anyone types."""
+
+    def _show_banner(self, banner: overview.Banner, principal: Principal) -> None:
+        self.banner = banner.text
+        self.asking_paused = banner.read_only
+        self.banner_for_owner = principal.role == "owner"
 
     @rx.var
     def seats_label(self) -> str:
@@ -82,8 +89,7 @@ class BillingState(rx.State):
         self.problem = self.problem or problem
         if checkout == "success" and view.subscribed:
             self.note = "Thank you! The subscription is active."
-        self.banner = await asyncio.to_thread(overview.banner_text, principal)
-        self.banner_for_owner = principal.role == "owner"
+        self._show_banner(await asyncio.to_thread(overview.banner_for, principal), principal)
         return None
 
     @rx.event
@@ -92,12 +98,14 @@ class BillingState(rx.State):
         principal = await current_principal(self)
         if principal is None:
             self.banner = ""
+            self.asking_paused = False
             return
         try:
-            self.banner = await asyncio.to_thread(overview.banner_text, principal)
+            banner = await asyncio.to_thread(overview.banner_for, principal)
         except TechDocsError:
-            self.banner = ""
-        self.banner_for_owner = principal.role == "owner"
+            # The standing could not be read: show nothing and let the server-side check decide.
+            banner = overview.Banner("", False)
+        self._show_banner(banner, principal)
 
     @rx.event(background=True)
     async def subscribe(self):

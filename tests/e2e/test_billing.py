@@ -1,6 +1,7 @@
 """Billing in the browser: trial → Subscribe (the Checkout redirect is intercepted) → the
-webhook arrives → Active; then the subscription is canceled → read-only: asking is refused with
-the banner, and past conversations still open. Screenshots at 1024×768 and 390×844."""
+webhook arrives → Active; then the subscription is canceled → read-only: a question from a chat that
+was already open is refused by the server, a chat opened afresh disables the box and Send under the
+banner, and past conversations still open. Screenshots at 1024×768 and 390×844."""
 
 from __future__ import annotations
 
@@ -154,7 +155,10 @@ def test_trial_subscribe_webhook_active_then_cancel_read_only(
     expect(page.locator("#billing-banner")).to_have_count(0)
     _shoot(page, screenshot_dir, "billing-active")
 
-    # The subscription is canceled (Customer Portal): Stripe says so by webhook → read-only.
+    # The chat is open while the subscription is canceled (Customer Portal): Stripe says so by
+    # webhook → read-only. The open page still offers Send; the server refuses the question.
+    page.goto(app_url + "/")
+    expect(page.get_by_role("button", name="Send")).to_be_enabled()
     sub_id = session["subscription"]
     fake_stripe.state.subscriptions[sub_id].update(status="canceled", ended_at=int(time.time()))
     ended = fake_stripe.send(
@@ -165,15 +169,20 @@ def test_trial_subscribe_webhook_active_then_cancel_read_only(
     )
     assert ended.status_code == 200 and ended.json()["status"] == "applied"
 
-    page.goto(app_url + "/")
-    banner = page.locator("#billing-banner")
-    expect(banner).to_contain_text("The subscription has ended: the shop is read-only.")
-    expect(banner.get_by_role("link", name="Open Billing")).to_be_visible()
     _ask(page, "And the torque for the manifold bolts?")
     refused = page.locator(".td-answer-failed")
     expect(refused).to_have_count(1)
     expect(refused).to_contain_text("read-only")
     expect(refused).to_contain_text("Subscribe on the Billing page")
+
+    # Opened afresh, the chat says so before anyone types: the box and Send are disabled.
+    page.goto(app_url + "/")
+    banner = page.locator("#billing-banner")
+    expect(banner).to_contain_text("The subscription has ended: the shop is read-only.")
+    expect(banner.get_by_role("link", name="Open Billing")).to_be_visible()
+    paused = page.get_by_placeholder("Asking is paused: see the banner above")
+    expect(paused).to_be_disabled()
+    expect(page.get_by_role("button", name="Send")).to_be_disabled()
     _shoot(page, screenshot_dir, "billing-read-only-chat")
 
     # Past conversations still open: nothing was deleted (the refused question saved nothing).
@@ -201,6 +210,7 @@ def test_trial_subscribe_webhook_active_then_cancel_read_only(
     tech_banner = tech.locator("#billing-banner")
     expect(tech_banner).to_contain_text("Ask the owner to subscribe on the Billing page.")
     expect(tech_banner.get_by_role("link", name="Open Billing")).to_have_count(0)
+    expect(tech.get_by_role("button", name="Send")).to_be_disabled()
     tech.goto(app_url + "/billing")
     expect(tech.locator("#billing-status")).to_have_text("Read-only: the subscription has ended")
     expect(tech.locator("#billing-date")).to_have_text(f"Ended on {datetime.now(UTC):%B %-d, %Y}")

@@ -206,3 +206,99 @@ def test_usage_page_empty_then_charts_and_member_refused(
     expect(member.get_by_text("Only the shop's owner or an admin can see usage.")).to_be_visible()
     expect(member.locator(".recharts-wrapper")).to_have_count(0)
     member.screenshot(path=str(screenshot_dir / f"usage-member-{viewport}.png"), full_page=True)
+
+
+def _seed_hostile(org_id: int, user_id: int, markup: dict[str, str]) -> None:
+    """What a hostile manual and a curious technician leave in the usage lists: markup in an
+    unanswered question, in the question and answer of a 👎 message, in the cited manual's title
+    and file name, and in a failed manual's file name."""
+    from techdocs_app.db import conversations as conversations_db
+    from techdocs_app.db import query_logs
+    from techdocs_app.db.engine import session_scope
+    from techdocs_app.db.models import Document
+
+    with session_scope(org_id=org_id) as session:
+        query_logs.add_query_log(
+            session,
+            org_id=org_id,
+            user_id=user_id,
+            conversation_id=None,
+            question=f"where is the fuse {markup['question']}",
+            not_found=True,
+            outcome=None,
+            timings={"first_token": 120.0, "total": 800.0},
+        )
+        session.add(
+            Document(
+                org_id=org_id,
+                filename=f"locked {markup['filename']}.pdf",
+                sha256=f"{org_id:032d}{99:032d}",
+                size_bytes=1_000,
+                pages=0,
+                chunk_count=0,
+                status="failed",
+                error_message="This PDF is password-protected.",
+                storage_key=f"e2e/{org_id}/hostile",
+            )
+        )
+        conv = conversations_db.create_conversation(
+            session, org_id=org_id, user_id=user_id, title="Hostile"
+        )
+        assert conv.id is not None
+        conversations_db.add_message(
+            session,
+            org_id=org_id,
+            conversation_id=conv.id,
+            role="user",
+            content=f"Torque of the hub {markup['question']}?",
+        )
+        answer = conversations_db.add_message(
+            session,
+            org_id=org_id,
+            conversation_id=conv.id,
+            role="assistant",
+            content=f"Tighten to 95 N·m {markup['answer']} [1].",
+            sources=[
+                {
+                    "number": 1,
+                    "document_title": f"Zeta9 {markup['title']} manual",
+                    "filename": f"zeta9 {markup['filename']}.pdf",
+                    "page_start": 3,
+                }
+            ],
+        )
+        assert answer.id is not None
+        conversations_db.set_feedback(session, org_id=org_id, message_id=answer.id, value=-1)
+
+
+def test_markup_in_usage_lists_never_runs_and_shows_as_text(
+    new_page: Callable[[str], Page], app_url: str
+) -> None:
+    """Issue 10 §1 on the Usage page: every list shows a manual's or a question's markup as text."""
+    from tests.e2e.test_hostile_manual import WATCH, _never_ran
+
+    markup = {
+        "question": "<img src=x onerror=\"window.tdPwned='question'\">",
+        "answer": "<iframe srcdoc=\"<script>parent.tdPwned='answer'</script>\"></iframe>",
+        "title": "<img src=x onerror=\"window.tdPwned='title'\">",
+        "filename": "<svg onload=window.tdPwned='file'>",
+    }
+    tag = uuid.uuid4().hex[:8]
+    owner_email = f"owner-{tag}@hostile-usage.example"
+    owner = new_page("1024x768")
+    owner.add_init_script(f"({WATCH})()")
+    _sign_up_owner(owner, app_url, f"Hostile Usage {tag}", owner_email)
+    org_id, user_id = _org_of(owner_email)
+    _seed_hostile(org_id, user_id, markup)
+
+    owner.goto(app_url + "/usage")
+    unanswered = owner.get_by_role("list", name="Top unanswered questions")
+    expect(unanswered).to_contain_text(markup["question"].lower())  # grouped by normalised text
+    thumbs = owner.get_by_role("list", name="Answers marked thumbs down")
+    expect(thumbs).to_contain_text(f"Torque of the hub {markup['question']}?")
+    expect(thumbs).to_contain_text(f"Zeta9 {markup['title']} manual p. 3")
+    failed = owner.get_by_role("list", name="Manuals that failed")
+    expect(failed).to_contain_text(f"locked {markup['filename']}.pdf")
+    # The markup is text: no element it names exists on the page, and nothing it carries ran.
+    assert owner.locator(".td-main img, .td-main svg[onload], .td-main iframe").count() == 0
+    _never_ran(owner)

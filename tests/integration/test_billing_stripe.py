@@ -568,7 +568,7 @@ def _as(owner: Any, role: str) -> Any:
 def test_the_billing_page_shows_owners_everything_and_others_the_status(
     stripe_on: FakeStripe, make_org: Callable
 ) -> None:
-    from techdocs_app.billing.overview import banner_text, billing_overview
+    from techdocs_app.billing.overview import banner_for, banner_text, billing_overview
     from techdocs_app.db.models import utcnow
 
     owner = make_org("Page Shop")
@@ -592,6 +592,12 @@ def test_the_billing_page_shows_owners_everything_and_others_the_status(
     _set_org(owner.org_id, trial_ends_at=utcnow() + timedelta(days=2))
     assert banner_text(owner) == "The trial ends in 2 days. Subscribe on the Billing page."
     assert "Ask the shop's owner" in banner_text(_as(owner, "member"))
+    assert not banner_for(owner).read_only  # the chat still offers Send
+
+    _set_org(owner.org_id, trial_ends_at=utcnow() - timedelta(hours=1))
+    ended = banner_for(_as(owner, "member"))
+    assert ended.read_only  # the chat disables the box and Send before anyone types
+    assert "read-only" in ended.text
 
 
 def test_a_stripe_outage_on_the_billing_page_says_so(
@@ -628,7 +634,7 @@ def test_back_from_checkout_the_page_reads_the_subscription_before_the_webhook(
 
 def test_without_stripe_the_page_says_billing_is_not_set_up(make_org: Callable) -> None:
     from techdocs_app.billing import subscriptions
-    from techdocs_app.billing.overview import banner_text, billing_overview
+    from techdocs_app.billing.overview import banner_for, banner_text, billing_overview
     from techdocs_app.errors import ValidationFailed
 
     owner = make_org("Plain Shop")
@@ -636,6 +642,6 @@ def test_without_stripe_the_page_says_billing_is_not_set_up(make_org: Callable) 
     assert not view.enabled
     assert view.summary == "Unlimited (billing is not set up on this server)"
     assert view.date_label == "" and view.price_label == ""
-    assert banner_text(owner) == ""
+    assert banner_text(owner) == "" and not banner_for(owner).read_only
     with pytest.raises(ValidationFailed, match="not set up"):
         subscriptions.start_checkout(owner)
