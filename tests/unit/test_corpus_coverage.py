@@ -8,20 +8,15 @@ from __future__ import annotations
 
 import json
 import re
-from pathlib import Path
 
 import pytest
 
 from techdocs_app.rag.chunking import ChunkDraft, chunk_document
 from techdocs_app.rag.pdf import extract_document
 from techdocs_app.text.wordpiece import EMBEDDER_MAX_TOKENS, count_tokens
+from tests.conftest import CORPUS_DIR, DEV_QUESTIONS
 
-EVAL_DIR = Path(__file__).resolve().parents[2].parent / "shared" / "eval"
-CORPUS = EVAL_DIR / "corpus"
-
-pytestmark = pytest.mark.skipif(
-    not CORPUS.is_dir(), reason="eval corpus not present at ../shared/eval"
-)
+CORPUS = CORPUS_DIR
 
 
 def fold(text: str) -> str:
@@ -29,7 +24,7 @@ def fold(text: str) -> str:
 
 
 def _questions() -> list[dict]:
-    rows = [json.loads(line) for line in (EVAL_DIR / "dev.jsonl").read_text().splitlines() if line]
+    rows = [json.loads(line) for line in DEV_QUESTIONS.read_text().splitlines() if line]
     return [q for q in rows if q.get("doc")]
 
 

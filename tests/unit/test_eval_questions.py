@@ -18,12 +18,12 @@ from typing import Any
 
 import pytest
 
+from tests.conftest import CORPUS_DIR, DEV_QUESTIONS
 from tests.eval.split import SIDES, load_written, render, split_questions
 
 ROOT = Path(__file__).resolve().parents[2]
 EVAL = ROOT / "tests" / "eval"
-SHARED_EVAL = ROOT.parent / "shared" / "eval"
-CORPUS = SHARED_EVAL / "corpus"
+CORPUS = CORPUS_DIR
 OCR_PAGES = EVAL / "ocr_pages.json"
 
 KINDS = {
@@ -102,10 +102,6 @@ NID_ABSENT: dict[str, tuple[str, list[str]]] = {
     "v385": ("corpus", ["lead-free", "sac305", "sac 305"]),
 }
 
-needs_corpus = pytest.mark.skipif(
-    not CORPUS.is_dir(), reason="eval corpus not present at ../shared/eval/corpus"
-)
-
 Question = dict[str, Any]
 
 
@@ -175,9 +171,7 @@ def test_every_question_follows_the_schema() -> None:
 def test_ids_are_unique_and_distinct_from_dev() -> None:
     ids = Counter(q["id"] for q in all_questions())
     assert not [i for i, n in ids.items() if n > 1]
-    dev = SHARED_EVAL / "dev.jsonl"
-    if dev.is_file():
-        assert not set(ids) & {q["id"] for q in _read(dev)}
+    assert not set(ids) & {q["id"] for q in _read(DEV_QUESTIONS)}
 
 
 def test_followups_form_two_and_three_turn_chains_within_one_split() -> None:
@@ -245,7 +239,6 @@ def test_both_sides_cover_every_kind_and_most_manuals() -> None:
         assert sum(q.get("phrasing") == "technician" for q in rows) >= 20, side
 
 
-@needs_corpus
 @pytest.mark.parametrize("question", answerable(), ids=lambda q: q["id"])
 def test_evidence_is_on_a_cited_page(question: Question) -> None:
     texts = page_texts(question["doc"])
@@ -267,7 +260,6 @@ def test_ocr_file_holds_only_pages_that_ocr_questions_cite() -> None:
     assert stored == cited
 
 
-@needs_corpus
 def test_near_misses_are_absent_from_the_manuals() -> None:
     near_misses = {q["id"]: q for q in all_questions() if q["kind"] == "not_in_docs"}
     assert set(NID_ABSENT) == set(near_misses), "every near miss needs an absence check"

@@ -11,8 +11,9 @@ from techdocs_app.errors import UploadRejected
 from techdocs_app.rag import pdf as pdfmod
 from techdocs_app.rag.pdf import extract_document, extract_page, inspect_pdf
 from techdocs_app.rag.pdf import ocr as pdf_ocr
+from tests.conftest import CORPUS_DIR
 
-CORPUS = Path(__file__).resolve().parents[2].parent / "shared" / "eval" / "corpus"
+CORPUS = CORPUS_DIR
 
 
 def _pdf_bytes(text: str = "Hello manual", pages: int = 1) -> bytes:
@@ -140,7 +141,6 @@ def test_missing_tesseract_data_raises_a_clear_error(
         pdfmod.tessdata_dir.cache_clear()
 
 
-@pytest.mark.skipif(not CORPUS.is_dir(), reason="eval corpus not present")
 def test_neets_chapter_one_text_layer_is_recovered_without_losing_the_table() -> None:
     # NEETS chapter 1 fonts have no Unicode map (plain extraction gives U+FFFD).
     content = extract_page(CORPUS / "neets_module4.pdf", 20)
@@ -152,7 +152,6 @@ def test_neets_chapter_one_text_layer_is_recovered_without_losing_the_table() ->
     assert awg10[1:4] == ["102.0", "10,400.0", ".00815"]
 
 
-@pytest.mark.skipif(not CORPUS.is_dir(), reason="eval corpus not present")
 def test_headings_levels_and_progress() -> None:
     calls: list[tuple[int, int]] = []
     pages = extract_document(

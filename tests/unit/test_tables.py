@@ -2,15 +2,10 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
-import pytest
-
 from techdocs_app.rag.pdf import Block, extract_page
+from tests.conftest import CORPUS_DIR
 
-CORPUS = Path(__file__).resolve().parents[2].parent / "shared" / "eval" / "corpus"
-
-pytestmark = pytest.mark.skipif(not CORPUS.is_dir(), reason="eval corpus not present")
+CORPUS = CORPUS_DIR
 
 
 def table_with(doc: str, page: int, *headers: str, containing: str = "") -> Block:
