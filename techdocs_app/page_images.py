@@ -14,23 +14,19 @@ page images slows page images, never everyone's page loads.
 
 from __future__ import annotations
 
-import asyncio
-import contextvars
-import functools
 import hashlib
 import json
 import math
-import os
 import threading
 from collections import OrderedDict
 from collections.abc import Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from functools import lru_cache
 from pathlib import Path
 from typing import TypeVar
 
 from techdocs_app.errors import NotFound
 from techdocs_app.settings import get_settings
+from techdocs_app.work_pools import WorkPool
 
 MAX_SIDE = 8192
 """No side of a page image is longer than this many pixels."""
@@ -40,32 +36,12 @@ RENDER_SLOTS = 2
 _render_slots = threading.BoundedSemaphore(RENDER_SLOTS)
 
 T = TypeVar("T")
-_pool: ThreadPoolExecutor | None = None
-_pool_lock = threading.Lock()
-
-
-def _render_pool() -> ThreadPoolExecutor:
-    global _pool
-    with _pool_lock:
-        if _pool is None:
-            _pool = ThreadPoolExecutor(max_workers=RENDER_SLOTS, thread_name_prefix="page-image")
-        return _pool
-
-
-def _forget_pool() -> None:
-    global _pool
-    _pool = None
-
-
-if hasattr(os, "register_at_fork"):
-    os.register_at_fork(after_in_child=_forget_pool)
+_render_pool = WorkPool("page-image", RENDER_SLOTS)
 
 
 async def run_render(fn: Callable[..., T], /, *args: object) -> T:
     """`fn(*args)` on the page-image threads (with the caller's context: request ids in logs)."""
-    context = contextvars.copy_context()
-    call = functools.partial(context.run, fn, *args)
-    return await asyncio.get_running_loop().run_in_executor(_render_pool(), call)
+    return await _render_pool.run(fn, *args)
 
 
 def capped_zoom(width_pt: float, height_pt: float, zoom: float, *, max_pixels: int) -> float:

@@ -24,7 +24,7 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, Response
 from starlette.routing import Mount, Route
 
-from techdocs_app import conversations, library, throttles
+from techdocs_app import conversations, library, throttles, work_pools
 from techdocs_app import errors as product_errors
 from techdocs_app.api_keys import KeyPrincipal, authenticate
 from techdocs_app.auth.permissions import Action, require
@@ -371,7 +371,7 @@ async def upload_document(request: Request) -> Response:
                 raise ApiError(
                     400, "invalid_request", "Send the PDF in a multipart field named 'file'."
                 )
-            path = await asyncio.to_thread(
+            path = await work_pools.UPLOADS.run(
                 copy_to_spool,
                 upload.file,
                 directory=get_settings().data_dir / "spool",
@@ -381,7 +381,7 @@ async def upload_document(request: Request) -> Response:
         finally:
             await form.close()
         try:
-            result = await asyncio.to_thread(
+            result = await work_pools.UPLOADS.run(
                 library.upload_document, found.principal, filename=filename, data=path
             )
         finally:

@@ -16,7 +16,7 @@ from typing import Any
 
 import reflex as rx
 
-from techdocs_app import library, queue_health, throttles
+from techdocs_app import library, queue_health, throttles, work_pools
 from techdocs_app.auth import Principal
 from techdocs_app.auth.permissions import Action, allowed
 from techdocs_app.errors import TechDocsError, UploadRejected
@@ -207,7 +207,7 @@ async def _receive(
             complete = spool.files[:-1] if outcome.stopped and spool.files else spool.files
             for spooled in complete:
                 try:
-                    result = await asyncio.to_thread(
+                    result = await work_pools.UPLOADS.run(
                         library.upload_document,
                         principal,
                         filename=spooled.name,

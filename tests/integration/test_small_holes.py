@@ -164,6 +164,66 @@ def test_page_images_waiting_to_render_do_not_hold_the_threads_of_database_calls
     assert asyncio.run(scenario()) == [200] * waiting
 
 
+def test_uploads_being_checked_do_not_hold_the_threads_of_database_calls(make_org) -> None:  # noqa: ANN001
+    """Opening and checking an uploaded PDF can take seconds for a crafted file. Uploads run on
+    threads of their own (`work_pools.UPLOADS`, two per process), never on the default executor
+    that serves every database call: with both upload threads busy, more REST uploads than that
+    executor has threads arrive (one shop each), none completes, and a library listing still
+    does; then every upload is accepted."""
+    import asyncio
+    import os
+    import threading
+
+    import httpx
+
+    from techdocs_app import library, work_pools
+    from techdocs_app.api import api
+    from techdocs_app.api_keys import create_api_key
+
+    waiting = (os.cpu_count() or 1) + 4 + 2  # more than asyncio's default executor threads
+    shops = [make_org(f"Upload Shop {n}") for n in range(waiting)]
+    keys = [create_api_key(shop, name="Shop system", role="admin").secret for shop in shops]
+    pdf = _pages_pdf(1)
+    release = threading.Event()
+
+    async def scenario() -> list[int]:
+        transport = httpx.ASGITransport(app=api)
+        async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
+            # Both upload threads busy (a slow, crafted PDF each).
+            busy = [
+                asyncio.create_task(work_pools.UPLOADS.run(release.wait, 30))
+                for _ in range(work_pools.UPLOADS.threads)
+            ]
+            try:
+                uploads = [
+                    asyncio.create_task(
+                        client.post(
+                            "/api/v1/documents",
+                            headers={"Authorization": f"Bearer {key}"},
+                            files={"file": (f"manual-{n}.pdf", pdf, "application/pdf")},
+                        )
+                    )
+                    for n, key in enumerate(keys)
+                ]
+                await asyncio.sleep(1.0)  # every upload is in, waiting for an upload thread
+                assert not any(t.done() for t in uploads)
+                listed = await asyncio.wait_for(
+                    asyncio.to_thread(library.list_documents, shops[0]), timeout=20
+                )
+                assert listed == []
+                assert not any(t.done() for t in uploads)
+            finally:
+                release.set()
+            await asyncio.gather(*busy)
+            return [r.status_code for r in await asyncio.gather(*uploads)]
+
+    assert asyncio.run(scenario()) == [202] * waiting
+    for shop in shops:
+        assert [d.filename for d in library.list_documents(shop)] == [
+            f"manual-{shops.index(shop)}.pdf"
+        ]
+
+
 # --- sessions -----------------------------------------------------------------------------------
 
 

@@ -105,6 +105,7 @@ _SERVICES = _INFRA | {
     "upload_spool",
     "usage",
     "usage_view",
+    "work_pools",
 }
 ALLOWED_IMPORTS: dict[str, frozenset[str]] = {
     # foundations: nothing of the app (settings and errors may not even import each other)
@@ -121,8 +122,10 @@ ALLOWED_IMPORTS: dict[str, frozenset[str]] = {
     # hostile-input guards and limits: text made safe to render, bounded page images, the upload
     # spool, the Redis rate limiter
     "safe_text": frozenset(),
-    "page_images": _BASE,
+    "page_images": _BASE | {"work_pools"},
     "upload_spool": _BASE,
+    # threads of their own for work a hostile upload can make slow (page images, PDF checks)
+    "work_pools": frozenset(),
     "ratelimit": _BASE | {"cache"},
     # operations: health and readiness checks, metrics (reading RQ through queue_health and the
     # configured providers' names), logs
