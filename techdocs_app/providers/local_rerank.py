@@ -46,15 +46,15 @@ WEIGHTS = {
 
 
 SIMILARITY_WEIGHT = 0.2
-"""Weight of the similarity order against the lexical order (1.0) in the rank fusion. Measured on the
-recorded candidates of dev + tune (MRR@10, lexical alone dev 0.890 / tune 0.767): 0.2 gives 0.891 /
-0.777 at RANK_K 10 (0.890 / 0.774 at 5, 0.891 / 0.775 at 20); 0.3 peaks narrowly (0.890 / 0.780 at
-RANK_K 5, 0.879 / 0.762 at 20); 0.5-1.0 lose dev (0.864-0.879). Leave-one-manual-out over the 13
-manuals (weight and RANK_K refitted without the manual, scored on it): MRR 0.809 -> 0.814, no
-manual worse by more than 0.07 reciprocal rank in total. A weighted sum of the cosine min-max
-scaled over the candidates fitted better in-sample (dev 0.915 / tune 0.781, but with four other
-weights moved) and lost on two manuals out of sample; the plain cosine added to the sum lost on
-tune."""
+"""Weight of the similarity order against the lexical order (1.0) in the rank fusion. Measured on
+the recorded candidates of dev + tune (MRR@10, lexical alone dev 0.890 / tune 0.767): 0.2 gives
+0.891 / 0.777 at RANK_K 10 (0.890 / 0.774 at 5, 0.891 / 0.775 at 20); 0.3 peaks narrowly (0.890
+/ 0.780 at RANK_K 5, 0.879 / 0.762 at 20); 0.5-1.0 lose dev (0.864-0.879). Leave-one-manual-out
+over the 13 manuals (weight and RANK_K refitted without the manual, scored on it): MRR 0.809 ->
+0.814, no manual worse by more than 0.07 reciprocal rank in total. A weighted sum of the cosine
+min-max scaled over the candidates fitted better in-sample (dev 0.915 / tune 0.781, but with
+four other weights moved) and lost on two manuals out of sample; the plain cosine added to the
+sum lost on tune."""
 
 RANK_K = 10
 """Reciprocal-rank constant of that fusion: with 10 the similarity order moves a candidate past
@@ -148,8 +148,8 @@ class LocalReranker:
     def _with_similarity(
         lexical: list[float], candidates: Sequence[RerankCandidate]
     ) -> list[float]:
-        """The lexical scores fused by rank with the candidates' similarities (see SIMILARITY_WEIGHT);
-        the lexical scores unchanged when any candidate has no similarity."""
+        """The lexical scores fused by rank with the candidates' similarities (see
+        SIMILARITY_WEIGHT); the lexical scores unchanged when any candidate has no similarity."""
         similarities = [c.similarity for c in candidates]
         if any(s is None for s in similarities):
             return lexical
