@@ -44,6 +44,9 @@ class RerankCandidate:
     identifiers: tuple[str, ...] = ()
     document_title: str = ""
     fused_score: float = 0.0
+    similarity: float | None = None
+    """Cosine of the query and the chunk's stored embedding, when the search computed it (the
+    local reranker uses it as a second, semantic ordering; None: lexical evidence only)."""
 
 
 @dataclass(frozen=True)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 
 import pytest
@@ -96,6 +97,98 @@ async def test_local_reranker_uses_order_when_no_fused_scores() -> None:
     same = [RerankCandidate(text="identical passage about bearings") for _ in range(3)]
     results = await LocalReranker().rerank("bearing", same, 3)
     assert [r.index for r in results] == [0, 1, 2]
+
+
+# A datasheet's overview page shares the question's words ("supply", "current", the model name);
+# the electrical table that answers it shares fewer but is the closest in meaning. Eight other
+# pages of the same datasheet fill the candidate set, as the search returns ~20.
+OVERVIEW = RerankCandidate(
+    text="QSFP-100G-ER4L-A-FL quick spec: 100G ER4 lite, supply 3.3 V, low power consumption, "
+    "supply current and power monitoring over the digital diagnostics interface.",
+    heading="Quick Spec",
+    document_title="QSFP-100G-ER4L-A-FL datasheet",
+    identifiers=("QSFP-100G-ER4L-A-FL",),
+    fused_score=0.20,
+)
+SUPPLY_TABLE = RerankCandidate(
+    text="Power Supply Voltage | VCC | 3.135 | 3.3 | 3.465 | V\nSupply Current | Icc | | | 1.27 | A",
+    heading="Electrical characteristics",
+    document_title="QSFP-100G-ER4L-A-FL datasheet",
+    fused_score=0.12,
+)
+OTHER_PAGES = [
+    RerankCandidate(
+        text=f"Page {n} of the datasheet: {topic}.",
+        heading=topic,
+        document_title="QSFP-100G-ER4L-A-FL datasheet",
+        fused_score=0.05,
+    )
+    for n, topic in enumerate(
+        [
+            "optical transmitter wavelengths",
+            "receiver sensitivity",
+            "pin descriptions",
+            "mechanical dimensions",
+            "ordering information",
+            "regulatory compliance",
+            "eye safety",
+            "revision history",
+        ],
+        start=3,
+    )
+]
+SUPPLY_QUESTION = "What supply current does the QSFP-100G-ER4L-A-FL draw at most?"
+
+
+def _with_similarities(
+    candidates: list[RerankCandidate], similarities: list[float | None]
+) -> list[RerankCandidate]:
+    return [
+        dataclasses.replace(c, similarity=s) for c, s in zip(candidates, similarities, strict=True)
+    ]
+
+
+async def test_local_reranker_similarity_breaks_a_near_tie_against_an_overview_page() -> None:
+    reranker = LocalReranker()
+    candidates = [OVERVIEW, SUPPLY_TABLE, *OTHER_PAGES]
+    lexical = await reranker.rerank(SUPPLY_QUESTION, candidates, 10)
+    assert [r.index for r in lexical[:2]] == [0, 1]  # the words favour the overview page
+
+    # The table is the closest in meaning, the overview the farthest of the ten.
+    similarities: list[float | None] = [0.30, 0.70, *[0.50 - 0.02 * n for n in range(8)]]
+    semantic = await reranker.rerank(
+        SUPPLY_QUESTION, _with_similarities(candidates, similarities), 10
+    )
+    assert [r.index for r in semantic[:2]] == [1, 0]
+    assert [r.score for r in semantic] == sorted((r.score for r in semantic), reverse=True)
+    # Below the top two the lexical order stands: similarity only breaks near-ties.
+    assert [r.index for r in semantic[2:]] == [r.index for r in lexical[2:]]
+
+
+async def test_local_reranker_similarity_cannot_lift_a_passage_without_the_words() -> None:
+    reranker = LocalReranker()
+    candidates = [OVERVIEW, SUPPLY_TABLE, *OTHER_PAGES]
+    lexical = await reranker.rerank(SUPPLY_QUESTION, candidates, 10)
+    weakest = lexical[-1].index
+    similarities: list[float | None] = [0.5] * len(candidates)
+    similarities[weakest] = 0.95  # the most similar passage shares none of the question's words
+    semantic = await reranker.rerank(
+        SUPPLY_QUESTION, _with_similarities(candidates, similarities), 10
+    )
+    assert [r.index for r in semantic[:2]] == [r.index for r in lexical[:2]]
+    assert [r.index for r in semantic].index(weakest) >= 5
+
+
+async def test_local_reranker_without_every_similarity_ranks_by_words_alone() -> None:
+    reranker = LocalReranker()
+    candidates = [OVERVIEW, SUPPLY_TABLE, *OTHER_PAGES]
+    lexical = await reranker.rerank(SUPPLY_QUESTION, candidates, 10)
+    # One candidate whose similarity the search did not give: the lexical scores, unchanged.
+    similarities: list[float | None] = [0.30, 0.70, *[0.4] * 7, None]
+    partial = await reranker.rerank(
+        SUPPLY_QUESTION, _with_similarities(candidates, similarities), 10
+    )
+    assert partial == lexical
 
 
 async def test_cohere_reranker_success(fake: FakeVendors) -> None:
