@@ -42,6 +42,7 @@ FEATURES = (
     "unknown_model",
     "arms",
     "quantity_missing",
+    "named_missing",
 )
 """The model's inputs, in order (each in [0, 1])."""
 
@@ -51,7 +52,7 @@ FEATURES = (
 # cross-validation): fitted false_refusal 0.024, closest 0.100, not_found_acc 0.516; 5-fold
 # cross-validation over four shuffles: false_refusal 0.029-0.052, closest 0.09-0.11,
 # not_found_acc 0.36-0.48.
-WEIGHTS = (1.667, -0.468, 2.154, 2.187, 1.230, -2.856, 2.393, -4.056, -1.462, -7.010)
+WEIGHTS = (1.667, -0.468, 2.154, 2.187, 1.230, -2.856, 2.393, -4.056, -1.462, -7.010, 0.0)
 BIAS = -4.344
 ANSWER_THRESHOLD = 0.501
 CLOSEST_THRESHOLD = 0.176
@@ -144,6 +145,7 @@ def evidence_features(evidence: dict[str, Any]) -> tuple[float, ...]:
         "unknown_model": 1.0 if evidence.get("unknown_models") else 0.0,
         "arms": float(evidence.get("arms", 0.0)),
         "quantity_missing": 1.0 if evidence.get("quantity_missing") else 0.0,
+        "named_missing": 1.0 if evidence.get("named_missing") else 0.0,
     }
     return tuple(values[name] for name in FEATURES)
 
