@@ -341,7 +341,12 @@ def assess_attributes(
             )
             for group in parts.focus_groups
         )
-    unknown = unknown_models(query.partition("(")[0], [profiles[d].lexicon for d in doc_ids])
+    decode = asks_to_decode(query.partition("(")[0])
+    unknown = (
+        []
+        if decode
+        else unknown_models(query.partition("(")[0], [profiles[d].lexicon for d in doc_ids])
+    )
     # Recorded for the fitting script (eval --json), not inputs of the model yet: cross-validation
     # on dev + tune did not show them worth their false refusals. The question's own codes (a pin,
     # a part, a fault code: 'R13', 'LM11949', 'E732') that none of the subject's manuals mention.
@@ -352,7 +357,8 @@ def assess_attributes(
     named_missing = [
         t
         for t in named_terms(query.partition("(")[0], parts.subject)
-        if not _names_match(t.lower(), subject_names)
+        if not (decode and _has_digit(t))
+        and not _names_match(t.lower(), subject_names)
         and not any(_named_present(t, p.lexicon) for p in eligible)
     ]
     # The best share of the asked-for words that one retrieved passage holds (the manual may
@@ -404,6 +410,19 @@ def _hit_lexicon(hit: SearchHit) -> Lexicon:
 @lru_cache(maxsize=4096)
 def _passage_lexicon(text_: str) -> Lexicon:
     return Lexicon(_vocabulary(text_))
+
+
+_DECODE_RE = re.compile(
+    r"\b(?:decode|decipher|interpret|break\s+down)\b"
+    r"|\bwhat\s+(?:does|do|is)\b.*\b(?:mean|stand\s+for|denote|indicate)s?\b|\bmeaning\s+of\b",
+    re.IGNORECASE,
+)
+
+
+def asks_to_decode(text_: str) -> bool:
+    """'Decode STM32F103ZEH6', 'What does the tag C-MB144 mean?': the question's code is the
+    input to a naming scheme the manual explains, not a model the manual must list."""
+    return _DECODE_RE.search(text_) is not None
 
 
 _NAMED_RE = re.compile(r"[A-Za-z0-9]+(?:[\-/][A-Za-z0-9]+)*")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from techdocs_app.rag.attributes import (
     DocumentProfile,
+    asks_to_decode,
     assess_attributes,
     build_profile,
     named_terms,
@@ -74,3 +75,14 @@ def test_whats_asks_for_a_quantity_like_what_is() -> None:
     assert asked_dimension("What's the tyre pressure of the cart?") == pressure
     assert asked_dimension("whats the tyre pressure of the cart") == pressure
     assert asked_dimension("What's the part number of the cart's tyre?") is None
+
+
+def test_a_code_the_question_asks_to_decode_is_not_an_unknown_model() -> None:
+    assert asks_to_decode("Decode the tag XJ4410B for me.")
+    assert asks_to_decode("What does the suffix TR on the order code mean?")
+    assert not asks_to_decode("What input voltage does the GW9 take?")
+    hits = [_hit(7, "zeta_gw5_gateway.pdf")]
+    decode = assess_attributes("Decode the GW5 label code GW5X22 for me.", hits, {7: GATEWAY})
+    assert decode["unknown_models"] == [] and decode["named_missing"] == []
+    variant = assess_attributes("What input voltage does the GW5X22 take?", hits, {7: GATEWAY})
+    assert variant["unknown_models"] == ["GW5X22"]
