@@ -245,7 +245,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--max-closest",
         type=float,
-        default=0.12,
+        default=0.08,
         help="'closest' answers to answerable questions allowed in leave-one-manual-out CV",
     )
     parser.add_argument("--folds", type=int, default=5)
