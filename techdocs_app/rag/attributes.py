@@ -360,6 +360,7 @@ def assess_attributes(
         if not (decode and _has_digit(t))
         and not _names_match(t.lower(), subject_names)
         and not any(_named_present(t, p.lexicon) for p in eligible)
+        and not spelled_out(t, [f"{h.heading}\n{h.content}" for h in hits])
     ]
     # The best share of the asked-for words that one retrieved passage holds (the manual may
     # mention them in places retrieval did not find; a passage that answers holds them).
@@ -449,6 +450,22 @@ def named_terms(text_: str, subject: set[str] | frozenset[str]) -> list[str]:
         if (digit and alpha) or (not digit and capitals >= 2 and not shouted):
             out.append(token)
     return out
+
+
+def spelled_out(acronym: str, texts: Sequence[str]) -> bool:
+    """Whether one of `texts` writes the acronym out: 'PCB' as 'printed circuit board', 'PoE' as
+    'Power over Ethernet' (initials of consecutive words, with or without the small words). A
+    technician abbreviates what the manual spells out."""
+    letters = acronym.lower()
+    if not letters.isalpha() or not 2 <= len(letters) <= 6:
+        return False
+    for text_ in texts:
+        words = re.findall(r"[a-z]+", text_.lower())
+        for sequence in (words, [w for w in words if w not in STOPWORDS]):
+            initials = "".join(w[0] for w in sequence)
+            if letters in initials:
+                return True
+    return False
 
 
 def _named_present(term: str, lexicon: Lexicon) -> bool:

@@ -8,6 +8,7 @@ from techdocs_app.rag.attributes import (
     assess_attributes,
     build_profile,
     named_terms,
+    spelled_out,
 )
 from techdocs_app.rag.quantities import asked_dimension
 from techdocs_app.rag.retrieve import SearchHit
@@ -86,3 +87,13 @@ def test_a_code_the_question_asks_to_decode_is_not_an_unknown_model() -> None:
     assert decode["unknown_models"] == [] and decode["named_missing"] == []
     variant = assess_attributes("What input voltage does the GW5X22 take?", hits, {7: GATEWAY})
     assert variant["unknown_models"] == ["GW5X22"]
+
+
+def test_an_acronym_the_passages_spell_out_is_not_missing() -> None:
+    text = "The gateway takes Power over Ethernet.\nEach printed circuit board is coated."
+    assert spelled_out("PoE", [text]) and spelled_out("PCB", [text])
+    assert not spelled_out("MTBF", [text])
+    assert not spelled_out("R13", [text])  # a code is never spelled out
+    hits = [_hit(7, "zeta_gw5_gateway.pdf", content="Powered over Ethernet (802.3af) or by DC.")]
+    evidence = assess_attributes("Can the GW5 take PoE?", hits, {7: GATEWAY})
+    assert evidence["named_missing"] == []
