@@ -18,6 +18,8 @@ cross-validation (the model and its thresholds fitted without a manual's questio
 to them) stay within --max-false-refusal and --max-closest. That is the situation of a new shop:
 its questions are about manuals the fit never saw.
 
+--write puts the constants, with a comment giving these figures, into rag/evidence.py.
+
 Cross-validation groups: a question's manual is its `doc` in the question files (--questions);
 a question without one (not_in_docs) or not in those files counts under the manual of its best
 passage. Vendor groups are the first word of the manual's file name (`trikdis_rt2` -> trikdis).
@@ -30,11 +32,13 @@ import json
 import math
 import random
 import sys
+import textwrap
 from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
 
+from techdocs_app.rag import evidence as evidence_module
 from techdocs_app.rag.evidence import DIRECTIONS, FEATURES, evidence_features
 
 FIT_SETS = ("dev", "tune")
@@ -222,6 +226,37 @@ def choose_budgets(
     return fr_budget, closest_budget
 
 
+BLOCK_START = "# Fitted by `python -m techdocs_app.bench.fit_evidence"
+"""The first line of the constants block in rag/evidence.py; the block ends at CLOSEST_THRESHOLD."""
+
+
+def constants_block(
+    *, weights: np.ndarray, bias: float, answer: float, closest: float, notes: Sequence[str]
+) -> str:
+    """The constants of rag/evidence.py with a comment saying how they were fitted."""
+    text = f"{BLOCK_START} --write` on `eval --json` of dev + tune: " + " ".join(notes)
+    comment = textwrap.wrap(text[2:], width=96, break_on_hyphens=False)
+    return (
+        "\n".join(f"# {line}" for line in comment)
+        + f"\nWEIGHTS = ({', '.join(f'{w:.3f}' for w in weights)})\n"
+        + f"BIAS = {bias:.3f}\n"
+        + f"ANSWER_THRESHOLD = {answer:.3f}\n"
+        + f"CLOSEST_THRESHOLD = {closest:.3f}\n"
+    )
+
+
+def write_constants(path: Path, block: str) -> None:
+    """Replace the constants block of `path` (rag/evidence.py) with `block`."""
+    source = path.read_text(encoding="utf-8")
+    start = source.index(BLOCK_START)
+    end = source.index("\n", source.index("CLOSEST_THRESHOLD = ", start)) + 1
+    path.write_text(source[:start] + block + source[end:], encoding="utf-8")
+
+
+def _triple(values: dict[str, float]) -> str:
+    return " / ".join(f"{values[k]:.3f}" for k in ("false_refusal", "closest", "not_found_acc"))
+
+
 def _line(values: dict[str, float]) -> str:
     return json.dumps({k: round(v, 3) for k, v in values.items()})
 
@@ -249,6 +284,9 @@ def main(argv: list[str] | None = None) -> int:
         help="'closest' answers to answerable questions allowed in leave-one-manual-out CV",
     )
     parser.add_argument("--folds", type=int, default=5)
+    parser.add_argument(
+        "--write", action="store_true", help="write the constants into rag/evidence.py"
+    )
     args = parser.parse_args(argv)
     x, y, ids = load_examples(args.results)
     if len(y) == 0 or y.min() == y.max():
@@ -272,17 +310,39 @@ def main(argv: list[str] | None = None) -> int:
         f"(the largest within {args.max_false_refusal} and {args.max_closest} "
         "leave-one-manual-out)"
     )
-    print(f"fitted sets:       {_line(rates(p, y, answer, closest))}")
     cv_args = (fr_budget, closest_budget)
-    print(f"{args.folds}-fold CV:         {_line(k_fold(x, y, args.folds, *cv_args))}")
-    print(f"leave-one-manual:  {_line(cross_validate(x, y, manuals, *cv_args))}")
-    vendors = [vendor(m) for m in manuals]
-    print(f"leave-one-vendor:  {_line(cross_validate(x, y, vendors, *cv_args))}")
+    fitted = rates(p, y, answer, closest)
+    k_fold_rates = k_fold(x, y, args.folds, *cv_args)
+    by_manual = cross_validate(x, y, manuals, *cv_args)
+    by_vendor = cross_validate(x, y, [vendor(m) for m in manuals], *cv_args)
+    print(f"fitted sets:       {_line(fitted)}")
+    print(f"{args.folds}-fold CV:         {_line(k_fold_rates)}")
+    print(f"leave-one-manual:  {_line(by_manual)}")
+    print(f"leave-one-vendor:  {_line(by_vendor)}")
+    block = constants_block(
+        weights=weights,
+        bias=bias,
+        answer=answer,
+        closest=closest,
+        notes=[
+            f"{len(y)} questions, {int((1 - y).sum())} not in the manuals, about "
+            f"{len(set(manuals))} manuals of {len({vendor(m) for m in manuals})} vendors.",
+            "No weight (it came out against its direction): "
+            + (", ".join(n for n, w in zip(FEATURES, weights, strict=True) if w == 0) or "none")
+            + ".",
+            f"Budgets: the largest within {args.max_false_refusal} false refusals and "
+            f"{args.max_closest} closest in leave-one-manual-out CV.",
+            "false_refusal / closest / not_found_acc: in-sample " + _triple(fitted) + ";",
+            f"{args.folds}-fold CV " + _triple(k_fold_rates) + ";",
+            "leave-one-manual-out " + _triple(by_manual) + ";",
+            "leave-one-vendor-out " + _triple(by_vendor) + ".",
+        ],
+    )
     print("# rag/evidence.py")
-    print(f"WEIGHTS = ({', '.join(f'{w:.3f}' for w in weights)})")
-    print(f"BIAS = {bias:.3f}")
-    print(f"ANSWER_THRESHOLD = {answer:.3f}")
-    print(f"CLOSEST_THRESHOLD = {closest:.3f}")
+    print(block, end="")
+    if args.write:
+        write_constants(Path(evidence_module.__file__), block)
+        print(f"written to {evidence_module.__file__}")
     return 0
 
 

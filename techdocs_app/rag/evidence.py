@@ -61,14 +61,12 @@ DIRECTIONS = {
 never evidence against it. The fit gives a feature whose weight comes out the other way (a
 quirk of correlated inputs on a few hundred questions) no weight at all."""
 
-# Fitted by `python -m techdocs_app.bench.fit_evidence RESULTS.json --questions dev.jsonl
-# tune.jsonl` on `eval --json` of dev + tune (241 questions, 31 not in the manuals; 13 manuals of
-# 9 vendors). similarity, attr_coverage and arms came out against their direction and have no
-# weight. The budgets are the largest whose leave-one-manual-out rates stay within 2.5% false
-# refusals and 8% closest: in-sample false_refusal 0.024, closest 0.071, not_found_acc 0.742;
-# 5-fold CV (4 shuffles) 0.024 / 0.075 / 0.669; leave-one-manual-out 0.024 / 0.076 / 0.710;
-# leave-one-vendor-out 0.029 / 0.081 / 0.710. Tune alone (technicians' phrasing): 0.036 / 0.109 /
-# 0.783.
+# Fitted by `python -m techdocs_app.bench.fit_evidence --write` on `eval --json` of dev + tune:
+# 241 questions, 31 not in the manuals, about 13 manuals of 9 vendors. No weight (it came out
+# against its direction): similarity, attr_coverage, arms. Budgets: the largest within 0.025 false
+# refusals and 0.08 closest in leave-one-manual-out CV. false_refusal / closest / not_found_acc:
+# in-sample 0.024 / 0.071 / 0.742; 5-fold CV 0.024 / 0.075 / 0.669; leave-one-manual-out 0.024 /
+# 0.076 / 0.710; leave-one-vendor-out 0.029 / 0.081 / 0.710.
 WEIGHTS = (0.000, 1.608, 0.435, 0.000, 2.717, -2.891, -6.314, 0.000, -6.651, -5.547)
 BIAS = -1.773
 ANSWER_THRESHOLD = 0.502

@@ -231,3 +231,28 @@ def test_unknown_models_reads_family_shorthand_and_plurals() -> None:
     assert unknown_models("How much Flash does the STM32F103C8T6 have?", [lexicon]) == [
         "STM32F103C8T6"
     ]
+
+
+def test_the_fitted_constants_are_written_over_the_old_block(tmp_path: Path) -> None:
+    module = tmp_path / "evidence.py"
+    module.write_text(
+        '"""Doc."""\n\n'
+        f"{fit_evidence.BLOCK_START}` long ago.\n"
+        "WEIGHTS = (1.0, 2.0)\nBIAS = 0.5\nANSWER_THRESHOLD = 0.9\nCLOSEST_THRESHOLD = 0.1\n"
+        "\n\ndef after() -> int:\n    return 1\n"
+    )
+    block = fit_evidence.constants_block(
+        weights=np.array([0.0, -1.25, 2.5]),
+        bias=-0.75,
+        answer=0.6,
+        closest=0.3,
+        notes=["Fitted on a few questions."],
+    )
+    fit_evidence.write_constants(module, block)
+    namespace: dict[str, object] = {}
+    exec(module.read_text(), namespace)  # noqa: S102 - the file written just above
+    assert namespace["WEIGHTS"] == (0.0, -1.25, 2.5) and namespace["BIAS"] == -0.75
+    assert namespace["ANSWER_THRESHOLD"] == 0.6 and namespace["CLOSEST_THRESHOLD"] == 0.3
+    assert "long ago" not in module.read_text() and "a few questions" in module.read_text()
+    assert module.read_text().count(fit_evidence.BLOCK_START) == 1
+    assert all(len(line) <= 100 for line in block.splitlines())
