@@ -341,12 +341,26 @@ def assess_attributes(
             )
             for group in parts.focus_groups
         )
-    unknown = unknown_models(query.partition("(")[0], [profiles[d].lexicon for d in doc_ids])
+    decode = asks_to_decode(query.partition("(")[0])
+    unknown = (
+        []
+        if decode
+        else unknown_models(query.partition("(")[0], [profiles[d].lexicon for d in doc_ids])
+    )
     # Recorded for the fitting script (eval --json), not inputs of the model yet: cross-validation
     # on dev + tune did not show them worth their false refusals. The question's own codes (a pin,
     # a part, a fault code: 'R13', 'LM11949', 'E732') that none of the subject's manuals mention.
     identifiers_missing = [
         i for i in parts.identifiers if not any(_identifier_present(i, p.lexicon) for p in eligible)
+    ]
+    subject_names = frozenset().union(*(p.names for p in eligible))
+    named_missing = [
+        t
+        for t in named_terms(query.partition("(")[0], parts.subject)
+        if not (decode and _has_digit(t))
+        and not _names_match(t.lower(), subject_names)
+        and not any(_named_present(t, p.lexicon) for p in eligible)
+        and not spelled_out(t, [f"{h.heading}\n{h.content}" for h in hits])
     ]
     # The best share of the asked-for words that one retrieved passage holds (the manual may
     # mention them in places retrieval did not find; a passage that answers holds them).
@@ -384,6 +398,7 @@ def assess_attributes(
         "section_coverage": round(section_coverage, 4),
         "together": together,
         "identifiers_missing": identifiers_missing,
+        "named_missing": named_missing,
         "identifiers_asked": len(parts.identifiers),
         "focus_top": round(focus_top, 4),
     }
@@ -396,6 +411,68 @@ def _hit_lexicon(hit: SearchHit) -> Lexicon:
 @lru_cache(maxsize=4096)
 def _passage_lexicon(text_: str) -> Lexicon:
     return Lexicon(_vocabulary(text_))
+
+
+_DECODE_RE = re.compile(
+    r"\b(?:decode|decipher|interpret|break\s+down)\b"
+    r"|\bwhat\s+(?:does|do|is)\b.*\b(?:mean|stand\s+for|denote|indicate)s?\b|\bmeaning\s+of\b",
+    re.IGNORECASE,
+)
+
+
+def asks_to_decode(text_: str) -> bool:
+    """'Decode STM32F103ZEH6', 'What does the tag C-MB144 mean?': the question's code is the
+    input to a naming scheme the manual explains, not a model the manual must list."""
+    return _DECODE_RE.search(text_) is not None
+
+
+_NAMED_RE = re.compile(r"[A-Za-z0-9]+(?:[\-/][A-Za-z0-9]+)*")
+_VALUE_TOKEN_RE = re.compile(r"^(\d+(?:[.,]\d+)?)[a-z]{1,4}$", re.IGNORECASE)
+"""A number with a unit glued on ('5v', '40km', '25G'): present when the manual has the number."""
+
+
+def named_terms(text_: str, subject: set[str] | frozenset[str]) -> list[str]:
+    """The terms a question names rather than describes: acronyms ('PoE', 'MTBF', 'Wi-Fi': two
+    capitals or more) and codes or values that mix letters and digits ('R13', 'LM11949', '25G'),
+    the subject's own words left out. A technician paraphrases what a thing does in everyday
+    words, but calls a named thing by its name: a manual that never writes that name likely does
+    not cover it. A question typed in capitals names no acronyms."""
+    tokens = _NAMED_RE.findall(text_)
+    words = [t for t in tokens if any(c.isalpha() for c in t)]
+    shouted = sum(1 for t in words if t.isupper()) > len(words) / 2
+    out: list[str] = []
+    for token in tokens:
+        if token.lower() in subject or token in out:
+            continue
+        digit = any(c.isdigit() for c in token)
+        alpha = any(c.isalpha() for c in token)
+        capitals = sum(1 for c in token if c.isupper())
+        if (digit and alpha) or (not digit and capitals >= 2 and not shouted):
+            out.append(token)
+    return out
+
+
+def spelled_out(acronym: str, texts: Sequence[str]) -> bool:
+    """Whether one of `texts` writes the acronym out: 'PCB' as 'printed circuit board', 'PoE' as
+    'Power over Ethernet' (initials of consecutive words, with or without the small words). A
+    technician abbreviates what the manual spells out."""
+    letters = acronym.lower()
+    if not letters.isalpha() or not 2 <= len(letters) <= 6:
+        return False
+    for text_ in texts:
+        words = re.findall(r"[a-z]+", text_.lower())
+        for sequence in (words, [w for w in words if w not in STOPWORDS]):
+            initials = "".join(w[0] for w in sequence)
+            if letters in initials:
+                return True
+    return False
+
+
+def _named_present(term: str, lexicon: Lexicon) -> bool:
+    value = _VALUE_TOKEN_RE.match(term)
+    if value and _norm_version(value.group(1).replace(",", ".")) in lexicon.words:
+        return True
+    return _identifier_present(term, lexicon)
 
 
 def unknown_models(text_: str, lexicons: Sequence[Lexicon]) -> list[str]:

@@ -45,9 +45,10 @@ _VALUE_RE = re.compile(
     + ")"
 )
 
-_ASKS = r"\b(?:what|which)\b(?:\s+\S+){0,4}?\s+"
+_ASKS = r"\b(?:what|which)(?:['’]?s)?\b(?:\s+\S+){0,4}?\s+"
 """A what/which question whose asked-for noun phrase (at most five words on) names the quantity:
-'What is the maximum heated-bed temperature', not 'What are the steps of the Torque-Set …'."""
+'What is the maximum heated-bed temperature' (or "what's"), not 'What are the steps of the
+Torque-Set …'."""
 # The question's frames that ask for a quantity of one kind -> a unit of that kind (pint name).
 _ASKED: tuple[tuple[re.Pattern[str], str], ...] = (
     (re.compile(_ASKS + r"torques?\b(?!-)", re.I), "newton * meter"),

@@ -6,6 +6,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import numpy as np
+
 from techdocs_app.bench import fit_evidence
 from techdocs_app.rag import evidence
 from techdocs_app.rag.attributes import Lexicon, _vocabulary, unknown_models
@@ -55,10 +57,11 @@ def test_features_are_in_order_and_default_to_no_objection() -> None:
         zip(FEATURES, evidence_features({"similarity": 0.5, "coverage": 0.4}), strict=True)
     )
     assert defaults["attr_coverage"] == 0.4 and defaults["section_coverage"] == 0.4
-    assert defaults["together"] == 1.0
     assert defaults["focus_missing"] == 0.0 and defaults["unknown_model"] == 0.0
+    assert defaults["named_missing"] == 0.0
     missing = dict(zip(FEATURES, evidence_features(NOTHING), strict=True))
     assert missing["focus_missing"] == 1.0 and missing["unknown_model"] == 1.0
+    assert set(evidence.DIRECTIONS) == set(FEATURES)
 
 
 def test_three_outcomes() -> None:
@@ -94,23 +97,32 @@ def test_a_model_no_manual_mentions_lowers_the_probability() -> None:
     assert answerable_probability(focus_gone) < answerable_probability(known)
 
 
-def test_fitting_script_prints_constants_from_dev_and_tune_only(tmp_path: Path, capsys) -> None:  # noqa: ANN001
+def _synthetic_results(n: int = 80) -> list[dict[str, object]]:
+    """Answerable questions and near misses about four manuals, with overlapping features."""
     results = []
-    for i in range(40):
+    for i in range(n):
         good = i % 4 != 0
         features = dict(STRONG if good else NOTHING)
         features["similarity"] = (0.55 if good else 0.3) + (i % 7) * 0.02
+        features["section_coverage"] = (0.6 if good else 0.3) + (i % 5) * 0.1
+        manual = f"vendor{i % 2}_manual{i % 4 // 2 + (i // 40) * 2}"
         results.append(
             {
                 "id": f"q{i}",
                 "kind": "spec_lookup" if good else "not_in_docs",
                 "evidence_features": features,
                 "failed": None,
+                "top": [f"{manual}:1-1"],
             }
         )
+    return results
+
+
+def test_fitting_script_prints_constants_from_dev_and_tune_only(tmp_path: Path, capsys) -> None:  # noqa: ANN001
+    results = _synthetic_results()
     data = {
-        "dev": {"results": results[:20]},
-        "tune": {"results": results[20:]},
+        "dev": {"results": results[:40]},
+        "tune": {"results": results[40:]},
         # A validate set is never read: if it were, these contradicting labels would show.
         "validate": {
             "results": [
@@ -121,16 +133,54 @@ def test_fitting_script_prints_constants_from_dev_and_tune_only(tmp_path: Path, 
     path = tmp_path / "eval.json"
     path.write_text(json.dumps(data))
     x, y, ids = fit_evidence.load_examples(path)
-    assert len(ids) == 40 and "x" not in ids
+    assert len(ids) == 80 and "x" not in ids
     weights, bias = fit_evidence.fit_logistic(x, y)
     p = fit_evidence.probabilities(x, weights, bias)
     assert p[y > 0.5].min() > p[y < 0.5].max()  # separable toy data
     answer, closest = fit_evidence.choose_thresholds(p, y, 0.0, 0.0)
     rates = fit_evidence.rates(p, y, answer, closest)
     assert rates["false_refusal"] == 0.0 and rates["not_found_acc"] == 1.0
-    assert fit_evidence.main([str(path)]) == 0
+    # A question file names a question's manual; the rest count under their best passage's.
+    questions = tmp_path / "dev.jsonl"
+    questions.write_text(json.dumps({"id": "q1", "doc": "other_manual"}) + "\n")
+    manuals = fit_evidence.load_manuals(path, ids, [questions])
+    assert manuals[1] == "other_manual" and manuals[0] == "vendor0_manual0"
+    assert fit_evidence.vendor("trikdis_rt2") == "trikdis"
+    assert fit_evidence.main([str(path), "--questions", str(questions)]) == 0
     out = capsys.readouterr().out
-    assert "WEIGHTS = (" in out and "ANSWER_THRESHOLD = " in out and "5-fold CV" in out
+    assert "WEIGHTS = (" in out and "ANSWER_THRESHOLD = " in out
+    assert "5-fold CV" in out and "leave-one-manual" in out and "leave-one-vendor" in out
+
+
+def test_the_fit_keeps_each_weight_on_its_allowed_side() -> None:
+    rng = np.random.default_rng(3)
+    n = 200
+    y = (rng.random(n) < 0.8).astype(float)
+    x = rng.random((n, len(FEATURES))) * 0.2
+    similarity = FEATURES.index("similarity")
+    coverage = FEATURES.index("coverage")
+    x[:, coverage] += y * 0.6
+    # On these questions similarity happens to be lower for the answerable ones.
+    x[:, similarity] = 0.5 - 0.2 * y + rng.random(n) * 0.2
+    free, _ = fit_evidence.fit_logistic(x, y)
+    assert free[similarity] < 0  # the unconstrained fit trades weights of opposite signs
+    directed, _ = fit_evidence.fit_directed(x, y)
+    signs = np.array([evidence.DIRECTIONS[name] for name in FEATURES])
+    assert (directed * signs >= 0).all() and directed[similarity] == 0.0
+    assert directed[coverage] > 0
+
+
+def test_budgets_are_the_largest_that_hold_out_of_manual() -> None:
+    results = _synthetic_results(120)
+    rows = [evidence_features(r["evidence_features"]) for r in results]  # type: ignore[arg-type]
+    x = np.array(rows, dtype=float)
+    y = np.array([0.0 if r["kind"] == "not_in_docs" else 1.0 for r in results])
+    x[:, FEATURES.index("coverage")] += np.random.default_rng(5).random(len(y)) * 0.5
+    groups = [str(r["top"][0]).partition(":")[0] for r in results]  # type: ignore[index]
+    fr_budget, closest_budget = fit_evidence.choose_budgets(x, y, groups, 0.05, 0.10)
+    assert 0.0 <= fr_budget <= 0.05 and 0.0 <= closest_budget <= 0.10
+    held_out = fit_evidence.cross_validate(x, y, groups, fr_budget, closest_budget)
+    assert held_out["false_refusal"] <= 0.05 and held_out["closest"] <= 0.10
 
 
 def test_a_quantity_no_passage_states_lowers_the_probability() -> None:
@@ -181,3 +231,28 @@ def test_unknown_models_reads_family_shorthand_and_plurals() -> None:
     assert unknown_models("How much Flash does the STM32F103C8T6 have?", [lexicon]) == [
         "STM32F103C8T6"
     ]
+
+
+def test_the_fitted_constants_are_written_over_the_old_block(tmp_path: Path) -> None:
+    module = tmp_path / "evidence.py"
+    module.write_text(
+        '"""Doc."""\n\n'
+        f"{fit_evidence.BLOCK_START}` long ago.\n"
+        "WEIGHTS = (1.0, 2.0)\nBIAS = 0.5\nANSWER_THRESHOLD = 0.9\nCLOSEST_THRESHOLD = 0.1\n"
+        "\n\ndef after() -> int:\n    return 1\n"
+    )
+    block = fit_evidence.constants_block(
+        weights=np.array([0.0, -1.25, 2.5]),
+        bias=-0.75,
+        answer=0.6,
+        closest=0.3,
+        notes=["Fitted on a few questions."],
+    )
+    fit_evidence.write_constants(module, block)
+    namespace: dict[str, object] = {}
+    exec(module.read_text(), namespace)  # noqa: S102 - the file written just above
+    assert namespace["WEIGHTS"] == (0.0, -1.25, 2.5) and namespace["BIAS"] == -0.75
+    assert namespace["ANSWER_THRESHOLD"] == 0.6 and namespace["CLOSEST_THRESHOLD"] == 0.3
+    assert "long ago" not in module.read_text() and "a few questions" in module.read_text()
+    assert module.read_text().count(fit_evidence.BLOCK_START) == 1
+    assert all(len(line) <= 100 for line in block.splitlines())
