@@ -37,7 +37,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import random
 import statistics
 import time
@@ -46,6 +45,8 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+
+from techdocs_app.bench.database import use_bench_database
 
 DEFAULT_CORPUS = Path(__file__).resolve().parents[2].parent / "shared" / "eval"
 BENCH_ORG_PREFIX = "bench-retrieval"
@@ -169,33 +170,6 @@ def _warm_up(own_database: bool) -> str:
     except Exception as exc:  # noqa: BLE001 - the benchmark still runs, only less warm
         return f"pg_prewarm unavailable ({type(exc).__name__})"
     return f"pg_prewarm loaded {int(blocks or 0) * 8 // 1024} MB of chunks, its TOAST and indexes"
-
-
-def _use_bench_database() -> tuple[str, bool]:
-    """Point settings and the engine at the benchmark database (created and migrated if new).
-
-    Returns its URL and whether it is the benchmark's own database (False: an external one)."""
-    from techdocs_app import embedded
-    from techdocs_app.db.engine import get_engine
-    from techdocs_app.db.migrate import upgrade_head
-    from techdocs_app.settings import get_settings
-
-    settings = get_settings()
-    if settings.database_url:
-        # An external database: benchmark in it (rows are org-scoped and removed on rebuild).
-        return settings.database_url, False
-    name = f"{settings.pg_database}_bench"
-    embedded.ensure_database(settings, name)
-    # Searches run as the application role (row-level security applies, as in the app); the
-    # rows are written and the index built as the owner.
-    url = settings.embedded_database_url(name)
-    owner_url = settings.embedded_database_url(name, owner=True)
-    os.environ["DATABASE_URL"] = url
-    os.environ["DATABASE_OWNER_URL"] = owner_url
-    get_settings.cache_clear()
-    get_engine.cache_clear()
-    upgrade_head(owner_url, url)
-    return url, True
 
 
 def _fingerprint(source: list[SourceChunk], n: int) -> str:
@@ -429,7 +403,7 @@ def run(args: argparse.Namespace) -> int:
         print("error: the eval corpus produced no searchable chunks")
         return 2
     print(f"source: {len(source)} real chunks with vectors")
-    url, own_database = _use_bench_database()
+    url, own_database = use_bench_database("_bench")
     print(f"database: {url.rsplit('@', 1)[-1]}")
     name = f"{BENCH_ORG_PREFIX}-{n}-{_fingerprint(source, n)}"
     org_id = None if args.rebuild else _existing_bench_org(name, n)

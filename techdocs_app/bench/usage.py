@@ -28,13 +28,14 @@ from __future__ import annotations
 
 import argparse
 import functools
-import os
 import random
 import statistics
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
+
+from techdocs_app.bench.database import use_bench_database
 
 BUDGET_MS = 300.0
 WARM_RUNS = 3
@@ -82,29 +83,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--baseline-runs", type=int, default=10, help="timed baseline loads")
     parser.add_argument("--rebuild", action="store_true", help="rebuild the benchmark rows")
     parser.add_argument("--seed", type=int, default=12)
-
-
-def _use_bench_database() -> tuple[str, bool]:
-    """Point settings and the engine at the benchmark's database (created and migrated if new).
-    Returns its URL and whether it is the benchmark's own (False: an external database)."""
-    from techdocs_app import embedded
-    from techdocs_app.db.engine import get_engine
-    from techdocs_app.db.migrate import upgrade_head
-    from techdocs_app.settings import get_settings
-
-    settings = get_settings()
-    if settings.database_url:
-        return settings.database_url, False
-    name = f"{settings.pg_database}_bench_usage"
-    embedded.ensure_database(settings, name)
-    url = settings.embedded_database_url(name)
-    owner_url = settings.embedded_database_url(name, owner=True)
-    os.environ["DATABASE_URL"] = url
-    os.environ["DATABASE_OWNER_URL"] = owner_url
-    get_settings.cache_clear()
-    get_engine.cache_clear()
-    upgrade_head(owner_url, url)
-    return url, True
 
 
 def _question(rng: random.Random) -> str:
@@ -333,7 +311,7 @@ def run(args: argparse.Namespace) -> int:
     from techdocs_app.usage_view import usage_view
 
     rows = int(args.rows)
-    url, own_database = _use_bench_database()
+    url, own_database = use_bench_database("_bench_usage")
     print(f"database: {url.rsplit('@', 1)[-1]}")
     today = datetime.now(UTC).date()
     days = int(args.days)

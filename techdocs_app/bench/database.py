@@ -1,0 +1,36 @@
+"""The benchmarks' own database: their rows never touch the app's data.
+
+On the embedded Postgres each benchmark gets `<db><suffix>` (created and migrated when new), and
+settings and the engine are pointed at it for the rest of the process. Searches run as the
+application role (row-level security applies, as in the app); rows are written and indexes built
+as the owner. With DATABASE_URL set (an external database) the benchmark runs there instead: its
+rows are organization-scoped and removed on rebuild.
+"""
+
+from __future__ import annotations
+
+import os
+
+
+def use_bench_database(suffix: str) -> tuple[str, bool]:
+    """Point settings and the engine at the benchmark database `<db><suffix>`.
+
+    Returns its URL and whether it is the benchmark's own database (False: an external one)."""
+    from techdocs_app import embedded
+    from techdocs_app.db.engine import get_engine
+    from techdocs_app.db.migrate import upgrade_head
+    from techdocs_app.settings import get_settings
+
+    settings = get_settings()
+    if settings.database_url:
+        return settings.database_url, False
+    name = f"{settings.pg_database}{suffix}"
+    embedded.ensure_database(settings, name)
+    url = settings.embedded_database_url(name)
+    owner_url = settings.embedded_database_url(name, owner=True)
+    os.environ["DATABASE_URL"] = url
+    os.environ["DATABASE_OWNER_URL"] = owner_url
+    get_settings.cache_clear()
+    get_engine.cache_clear()
+    upgrade_head(owner_url, url)
+    return url, True
