@@ -8,6 +8,8 @@ from typing import Any
 
 import reflex as rx
 
+from techdocs_app.components.confirm import confirm_button
+
 
 def key_row(key: rx.Var[Any], *, on_revoke: Callable[[Any], Any]) -> rx.Component:
     return rx.box(
@@ -29,50 +31,16 @@ def key_row(key: rx.Var[Any], *, on_revoke: Callable[[Any], Any]) -> rx.Componen
                 spacing="1",
                 align="start",
             ),
-            rx.alert_dialog.root(
-                rx.alert_dialog.trigger(
-                    rx.button(
-                        rx.icon("ban", size=18),
-                        "Revoke",
-                        variant="soft",
-                        color_scheme="red",
-                        size="3",
-                        class_name="td-touch",
-                    )
+            confirm_button(
+                "Revoke",
+                icon="ban",
+                title="Revoke " + key.name + "?",
+                description=(
+                    "Programs using this key can no longer reach your manuals. This cannot "
+                    "be undone; create a new key if you need one."
                 ),
-                rx.alert_dialog.content(
-                    rx.alert_dialog.title("Revoke " + key.name + "?"),
-                    rx.alert_dialog.description(
-                        "Programs using this key can no longer reach your manuals. This cannot "
-                        "be undone; create a new key if you need one.",
-                        size="3",
-                    ),
-                    rx.flex(
-                        rx.alert_dialog.cancel(
-                            rx.button(
-                                "Cancel",
-                                variant="soft",
-                                color_scheme="gray",
-                                size="3",
-                                class_name="td-touch",
-                            )
-                        ),
-                        rx.alert_dialog.action(
-                            rx.button(
-                                "Revoke key",
-                                color_scheme="red",
-                                size="3",
-                                on_click=on_revoke(key.id),
-                                class_name="td-touch",
-                            )
-                        ),
-                        spacing="3",
-                        justify="end",
-                        wrap="wrap",
-                        margin_top="16px",
-                    ),
-                    max_width="min(480px, 94vw)",
-                ),
+                confirm_label="Revoke key",
+                on_confirm=on_revoke(key.id),
             ),
             justify="between",
             align="center",
