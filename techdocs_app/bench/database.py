@@ -10,6 +10,7 @@ rows are organization-scoped and removed on rebuild.
 from __future__ import annotations
 
 import os
+from typing import Literal
 
 
 def use_bench_database(suffix: str) -> tuple[str, bool]:
@@ -34,3 +35,25 @@ def use_bench_database(suffix: str) -> tuple[str, bool]:
     get_engine.cache_clear()
     upgrade_head(owner_url, url)
     return url, True
+
+
+def reusable_org(name: str, *, table: Literal["chunks", "query_logs"], rows: int) -> int | None:
+    """The id of the benchmark organization `name` when it holds exactly `rows` rows of `table`
+    (the data of an earlier run, reused); None when it must be built (again)."""
+    from sqlalchemy import column, func, select, text
+    from sqlalchemy import table as sql_table
+
+    from techdocs_app.db.engine import get_owner_engine
+
+    with get_owner_engine().connect() as conn:
+        row = conn.execute(
+            text("SELECT id FROM organizations WHERE name = :name"), {"name": name}
+        ).first()
+        if row is None:
+            return None
+        count = conn.execute(
+            select(func.count())
+            .select_from(sql_table(table, column("org_id")))
+            .where(column("org_id") == row.id)
+        ).scalar_one()
+    return int(row.id) if count == rows else None

@@ -46,7 +46,7 @@ from typing import Any
 
 import numpy as np
 
-from techdocs_app.bench.database import use_bench_database
+from techdocs_app.bench.database import reusable_org, use_bench_database
 
 DEFAULT_CORPUS = Path(__file__).resolve().parents[2].parent / "shared" / "eval"
 BENCH_ORG_PREFIX = "bench-retrieval"
@@ -181,27 +181,19 @@ def _fingerprint(source: list[SourceChunk], n: int) -> str:
     return digest.hexdigest()[:10]
 
 
-def _existing_bench_org(name: str, n: int) -> int | None:
+def _hnsw_index_valid() -> bool:
     from sqlalchemy import text
 
     from techdocs_app.db.engine import get_owner_engine
 
     with get_owner_engine().connect() as conn:
-        row = conn.execute(
-            text("SELECT id FROM organizations WHERE name = :name"), {"name": name}
-        ).first()
-        if row is None:
-            return None
-        count = conn.execute(
-            text("SELECT count(*) FROM chunks WHERE org_id = :org_id"), {"org_id": row.id}
-        ).scalar_one()
         valid = conn.execute(
             text(
                 "SELECT count(*) FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid "
                 "WHERE c.relname = 'ix_chunks_embedding_hnsw' AND i.indisvalid"
             )
         ).scalar_one()
-    return int(row.id) if count == n and valid else None
+    return bool(valid)
 
 
 def _one(cur: Any) -> Any:
@@ -406,7 +398,9 @@ def run(args: argparse.Namespace) -> int:
     url, own_database = use_bench_database("_bench")
     print(f"database: {url.rsplit('@', 1)[-1]}")
     name = f"{BENCH_ORG_PREFIX}-{n}-{_fingerprint(source, n)}"
-    org_id = None if args.rebuild else _existing_bench_org(name, n)
+    org_id = None if args.rebuild else reusable_org(name, table="chunks", rows=n)
+    if org_id is not None and not _hnsw_index_valid():
+        org_id = None
     if org_id is None:
         print(f"building {name}: {n} rows + {OTHER_ORGS} other organizations")
         org_id = _build(

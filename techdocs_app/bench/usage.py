@@ -35,7 +35,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from techdocs_app.bench.database import use_bench_database
+from techdocs_app.bench.database import reusable_org, use_bench_database
 
 BUDGET_MS = 300.0
 WARM_RUNS = 3
@@ -95,23 +95,6 @@ def _unanswered_variant(rng: random.Random, base: str) -> str:
     if rng.random() < 0.2:
         text = text.replace(" ", "  ", 1)
     return text.rstrip("?") + rng.choice(("?", "", "??", " ?"))
-
-
-def _existing_org(name: str, rows: int) -> int | None:
-    from sqlalchemy import text
-
-    from techdocs_app.db.engine import get_owner_engine
-
-    with get_owner_engine().connect() as conn:
-        row = conn.execute(
-            text("SELECT id FROM organizations WHERE name = :name"), {"name": name}
-        ).first()
-        if row is None:
-            return None
-        count = conn.execute(
-            text("SELECT count(*) FROM query_logs WHERE org_id = :org_id"), {"org_id": row.id}
-        ).scalar_one()
-    return int(row.id) if count == rows else None
 
 
 def _owner_of(org_id: int) -> tuple[int, str]:
@@ -316,7 +299,7 @@ def run(args: argparse.Namespace) -> int:
     today = datetime.now(UTC).date()
     days = int(args.days)
     name = f"{BENCH_ORG_PREFIX}-{rows}-{days}d-{today.isoformat()}-s{args.seed}"
-    org_id = None if args.rebuild else _existing_org(name, rows)
+    org_id = None if args.rebuild else reusable_org(name, table="query_logs", rows=rows)
     if org_id is None:
         print(f"building {name}: {rows} rows + {OTHER_ORGS} other organizations")
         org_id = _build(name, rows, days=days, own_database=own_database, seed=int(args.seed))
