@@ -10,7 +10,10 @@ rows are organization-scoped and removed on rebuild.
 from __future__ import annotations
 
 import os
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
+
+if TYPE_CHECKING:
+    from sqlalchemy import Connection
 
 
 def use_bench_database(suffix: str) -> tuple[str, bool]:
@@ -57,3 +60,30 @@ def reusable_org(name: str, *, table: Literal["chunks", "query_logs"], rows: int
             .where(column("org_id") == row.id)
         ).scalar_one()
     return int(row.id) if count == rows else None
+
+
+def remove_earlier_runs(
+    conn: Connection, *, prefix: str, own_database: bool, with_users: bool = False
+) -> None:
+    """Before a rebuild: empty the benchmark's own database at once (deleting 100k+ chunks row by
+    row fires the chunks.parent_id foreign-key check once per row, and parent_id has no index:
+    minutes), or, in an external database, delete only the organizations named `<prefix>-…`
+    and, `with_users`, the people of `…@<prefix>.invalid`."""
+    from sqlalchemy import text
+
+    if own_database:
+        statement = (
+            "TRUNCATE organizations, users CASCADE"
+            if with_users
+            else ("TRUNCATE organizations CASCADE")
+        )
+        conn.execute(text(statement))
+        return
+    conn.execute(
+        text("DELETE FROM organizations WHERE name LIKE :prefix"), {"prefix": f"{prefix}-%"}
+    )
+    if with_users:
+        conn.execute(
+            text("DELETE FROM users WHERE email LIKE :pattern"),
+            {"pattern": f"%@{prefix}.invalid"},
+        )

@@ -46,7 +46,11 @@ from typing import Any
 
 import numpy as np
 
-from techdocs_app.bench.database import reusable_org, use_bench_database
+from techdocs_app.bench.database import (
+    remove_earlier_runs,
+    reusable_org,
+    use_bench_database,
+)
 
 DEFAULT_CORPUS = Path(__file__).resolve().parents[2].parent / "shared" / "eval"
 BENCH_ORG_PREFIX = "bench-retrieval"
@@ -231,16 +235,7 @@ def _build(
     engine = get_owner_engine()
     with engine.begin() as conn:
         conn.execute(text("DROP INDEX IF EXISTS ix_chunks_embedding_hnsw"))
-        if own_database:
-            # Deleting 100k+ chunks row by row fires the chunks.parent_id foreign-key check once
-            # per row, and parent_id has no index: minutes. The benchmark database holds nothing
-            # else, so empty it at once.
-            conn.execute(text("TRUNCATE organizations CASCADE"))
-        else:
-            conn.execute(
-                text("DELETE FROM organizations WHERE name LIKE :prefix"),
-                {"prefix": f"{BENCH_ORG_PREFIX}-%"},
-            )
+        remove_earlier_runs(conn, prefix=BENCH_ORG_PREFIX, own_database=own_database)
     documents = sorted({c.document for c in source})
     matrix = np.stack([c.embedding for c in source]).astype(np.float32)
     centred = matrix - matrix.mean(axis=0)

@@ -35,7 +35,11 @@ from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from techdocs_app.bench.database import reusable_org, use_bench_database
+from techdocs_app.bench.database import (
+    remove_earlier_runs,
+    reusable_org,
+    use_bench_database,
+)
 
 BUDGET_MS = 300.0
 WARM_RUNS = 3
@@ -121,17 +125,9 @@ def _build(name: str, rows: int, *, days: int, own_database: bool, seed: int) ->
 
     engine = get_owner_engine()
     with engine.begin() as conn:
-        if own_database:
-            conn.execute(text("TRUNCATE organizations, users CASCADE"))
-        else:
-            conn.execute(
-                text("DELETE FROM organizations WHERE name LIKE :prefix"),
-                {"prefix": f"{BENCH_ORG_PREFIX}-%"},
-            )
-            conn.execute(
-                text("DELETE FROM users WHERE email LIKE :pattern"),
-                {"pattern": f"%@{BENCH_ORG_PREFIX}.invalid"},
-            )
+        remove_earlier_runs(
+            conn, prefix=BENCH_ORG_PREFIX, own_database=own_database, with_users=True
+        )
     plan = [(name, rows)] + [(f"{name}-other{i}", rows // 10) for i in range(1, OTHER_ORGS + 1)]
     main_org = 0
     raw = engine.raw_connection()

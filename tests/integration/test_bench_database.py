@@ -4,9 +4,11 @@ only while it holds exactly the rows the run asks for."""
 
 from __future__ import annotations
 
-from techdocs_app.bench.database import reusable_org, use_bench_database
+from sqlalchemy import text
+
+from techdocs_app.bench.database import remove_earlier_runs, reusable_org, use_bench_database
 from techdocs_app.db import query_logs
-from techdocs_app.db.engine import session_scope
+from techdocs_app.db.engine import get_owner_engine, session_scope
 from techdocs_app.settings import get_settings
 
 
@@ -35,3 +37,33 @@ def test_an_organization_is_reused_only_with_the_rows_asked_for(make_org) -> Non
     assert reusable_org("bench-usage-2-30d", table="query_logs", rows=2) == owner.org_id
     assert reusable_org("bench-usage-2-30d", table="chunks", rows=2) is None
     assert reusable_org("no such organization", table="query_logs", rows=0) is None
+
+
+def _names() -> tuple[list[str], list[str]]:
+    with get_owner_engine().connect() as conn:
+        orgs = conn.execute(text("SELECT name FROM organizations ORDER BY name")).scalars()
+        org_names = list(orgs)
+        emails = list(conn.execute(text("SELECT email FROM users ORDER BY email")).scalars())
+    return org_names, emails
+
+
+def test_a_rebuild_in_an_external_database_removes_only_the_benchmarks_rows(
+    make_org,  # noqa: ANN001
+) -> None:
+    make_org("bench-usage-10-30d", email="p0-1@bench-usage.invalid")
+    make_org("bench-usage-10-30d-other1", email="owner@other.example")
+    make_org("Real shop", email="owner@realshop.example")
+    with get_owner_engine().begin() as conn:
+        remove_earlier_runs(conn, prefix="bench-usage", own_database=False, with_users=True)
+    assert _names() == (["Real shop"], ["owner@other.example", "owner@realshop.example"])
+
+
+def test_a_rebuild_in_its_own_database_empties_it(make_org) -> None:  # noqa: ANN001
+    make_org("bench-retrieval-100-abc")
+    with get_owner_engine().begin() as conn:
+        remove_earlier_runs(conn, prefix="bench-retrieval", own_database=True)
+    assert _names()[0] == [] and _names()[1] != []
+    make_org("bench-usage-10-30d")
+    with get_owner_engine().begin() as conn:
+        remove_earlier_runs(conn, prefix="bench-usage", own_database=True, with_users=True)
+    assert _names() == ([], [])
