@@ -9,6 +9,7 @@ from typing import Any
 import reflex as rx
 
 from techdocs_app.components.confirm import confirm_button
+from techdocs_app.components.forms import copy_and_dismiss_buttons
 
 
 def key_row(key: rx.Var[Any], *, on_revoke: Callable[[Any], Any]) -> rx.Component:
@@ -64,24 +65,8 @@ def new_key_callout(
                 size="3",
             ),
             rx.code(secret, size="3", class_name="td-secret", id="new-api-key"),
-            rx.flex(
-                rx.button(
-                    rx.icon("copy", size=18),
-                    "Copy",
-                    size="3",
-                    on_click=on_copy,
-                    class_name="td-touch",
-                ),
-                rx.button(
-                    "I have saved it",
-                    variant="soft",
-                    color_scheme="gray",
-                    size="3",
-                    on_click=on_dismiss,
-                    class_name="td-touch",
-                ),
-                spacing="2",
-                wrap="wrap",
+            copy_and_dismiss_buttons(
+                "Copy", on_copy=on_copy, dismiss_label="I have saved it", on_dismiss=on_dismiss
             ),
             spacing="2",
             width="100%",

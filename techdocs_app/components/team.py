@@ -12,7 +12,7 @@ from typing import Any
 import reflex as rx
 
 from techdocs_app.components.confirm import confirm_button
-from techdocs_app.components.forms import form_error
+from techdocs_app.components.forms import copy_and_dismiss_buttons, form_error
 
 ROLE_CHOICES = ("member", "admin", "owner")
 
@@ -122,24 +122,11 @@ def new_link(
                     size="3",
                 ),
                 rx.code(link, class_name="td-invite-link", aria_label="Invitation link"),
-                rx.flex(
-                    rx.button(
-                        rx.icon("copy", size=18),
-                        "Copy link",
-                        size="3",
-                        on_click=[rx.set_clipboard(link), rx.toast.success("Link copied.")],
-                        class_name="td-touch",
-                    ),
-                    rx.button(
-                        "Done",
-                        variant="soft",
-                        color_scheme="gray",
-                        size="3",
-                        on_click=on_dismiss,
-                        class_name="td-touch",
-                    ),
-                    spacing="2",
-                    wrap="wrap",
+                copy_and_dismiss_buttons(
+                    "Copy link",
+                    on_copy=[rx.set_clipboard(link), rx.toast.success("Link copied.")],
+                    dismiss_label="Done",
+                    on_dismiss=on_dismiss,
                 ),
                 spacing="2",
                 width="100%",
