@@ -117,45 +117,46 @@ def _row_list(
     return rx.cond(items.length() > 0, listing, rx.text(empty, class_name="td-muted"))
 
 
+def _unanswered_row(item: rx.Var[Any]) -> rx.Component:
+    return rx.hstack(
+        rx.badge(item.count, size="2", color_scheme="tomato", variant="soft"),
+        rx.text(item.question, size="3", class_name="td-usage-question"),
+        rx.spacer(),
+        rx.text(f"last {item.last_asked}", size="1", class_name="td-muted"),
+        align="center",
+        spacing="3",
+        wrap="wrap",
+        width="100%",
+    )
+
+
 def unanswered_list(items: rx.Var[list[Any]]) -> rx.Component:
+    empty = "Every question of the last 30 days found an answer."
     return _row_list(
-        items,
-        lambda item: rx.hstack(
-            rx.badge(item.count, size="2", color_scheme="tomato", variant="soft"),
-            rx.text(item.question, size="3", class_name="td-usage-question"),
-            rx.spacer(),
-            rx.text(f"last {item.last_asked}", size="1", class_name="td-muted"),
+        items, _unanswered_row, label="Top unanswered questions", empty=empty, ordered=True
+    )
+
+
+def _thumbs_down_row(item: rx.Var[Any]) -> rx.Component:
+    return rx.vstack(
+        rx.text(item.question, weight="bold", size="3"),
+        rx.text(item.answer, size="2", class_name="td-usage-answer"),
+        rx.hstack(
+            rx.icon("book_open", size=14),
+            rx.text(item.manuals, size="1"),
+            rx.text(f"· {item.when}", size="1", class_name="td-muted"),
             align="center",
-            spacing="3",
+            spacing="1",
             wrap="wrap",
-            width="100%",
         ),
-        label="Top unanswered questions",
-        empty="Every question of the last 30 days found an answer.",
-        ordered=True,
+        spacing="1",
+        width="100%",
     )
 
 
 def thumbs_down_list(items: rx.Var[list[Any]]) -> rx.Component:
-    return _row_list(
-        items,
-        lambda item: rx.vstack(
-            rx.text(item.question, weight="bold", size="3"),
-            rx.text(item.answer, size="2", class_name="td-usage-answer"),
-            rx.hstack(
-                rx.icon("book_open", size=14),
-                rx.text(item.manuals, size="1"),
-                rx.text(f"· {item.when}", size="1", class_name="td-muted"),
-                align="center",
-                spacing="1",
-                wrap="wrap",
-            ),
-            spacing="1",
-            width="100%",
-        ),
-        label="Answers marked thumbs down",
-        empty="No answer has been marked thumbs down.",
-    )
+    empty = "No answer has been marked thumbs down."
+    return _row_list(items, _thumbs_down_row, label="Answers marked thumbs down", empty=empty)
 
 
 def failed_list(items: rx.Var[list[Any]]) -> rx.Component:
