@@ -14,6 +14,7 @@ TechDocsError
 ├── LimitReached          seats, trial or plan limits
 │   └── ReadOnlyPlan      the shop's trial ended / subscription lapsed: reading only
 ├── RateLimited           too many attempts in a short time: carries `retry_after` (seconds)
+├── WebhookRejected       a vendor's webhook delivery we refuse: carries the HTTP `status`
 └── ProviderError         a remote/vendor call failed
     └── ProviderTimeout
 """
@@ -97,6 +98,19 @@ def wait_label(seconds: float) -> str:
     if s < 2 * 3600:
         return f"{math.ceil(s / 60)} min"
     return f"{math.ceil(s / 3600)} h"
+
+
+class WebhookRejected(TechDocsError):
+    """A webhook delivery refused before anything is written: a bad signature, a stale
+    timestamp, a malformed body, webhooks not configured, or the vendor unreachable while
+    applying it. The route answers `status` with `user_message` (read by the vendor's delivery
+    log), and the vendor retries or gives up as that status says."""
+
+    user_message = "The webhook delivery was refused."
+
+    def __init__(self, status: int, user_message: str, *, detail: str | None = None) -> None:
+        self.status = status
+        super().__init__(user_message, detail=detail)
 
 
 class ProviderError(TechDocsError):

@@ -22,7 +22,6 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Mapping
-from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import text
@@ -31,10 +30,11 @@ from sqlmodel import Session, select
 from svix.webhooks import Webhook, WebhookVerificationError
 
 from techdocs_app.auth import clerk
-from techdocs_app.db import accounts
+from techdocs_app.db import accounts, webhook_events
 from techdocs_app.db.engine import system_session_scope
-from techdocs_app.db.models import Membership, Organization, SeatRefusal, User, WebhookEvent, utcnow
-from techdocs_app.errors import ProviderError
+from techdocs_app.db.models import Membership, Organization, SeatRefusal, User
+from techdocs_app.db.webhook_events import WebhookOutcome
+from techdocs_app.errors import ProviderError, WebhookRejected
 from techdocs_app.settings import get_settings
 
 log = logging.getLogger(__name__)
@@ -53,22 +53,6 @@ HANDLED = frozenset(
         "organizationMembership.deleted",
     }
 )
-
-
-class WebhookRejected(Exception):
-    """Bad signature, stale timestamp, missing secret or malformed body (HTTP 400/401)."""
-
-    def __init__(self, status: int, message: str) -> None:
-        super().__init__(message)
-        self.status = status
-        self.message = message
-
-
-@dataclass(frozen=True)
-class WebhookOutcome:
-    status: str
-    """processed | duplicate | stale (a later event about the object was applied) | ignored"""
-    event_type: str
 
 
 def verify(body: bytes, headers: Mapping[str, str]) -> dict[str, Any]:
@@ -128,14 +112,15 @@ def handle(body: bytes, headers: Mapping[str, str]) -> WebhookOutcome:
     to_push: list[Organization] = []
     try:
         with system_session_scope() as session:
-            record = WebhookEvent(
+            event_row_id = webhook_events.record_event(
+                session,
                 provider=PROVIDER,
-                event_id=event_id[:255],
-                event_type=event_type[:100],
+                event_id=event_id,
+                event_type=event_type,
                 payload={**event, "object_key": key},
             )
-            session.add(record)
-            session.flush()  # a replay stops here (unique provider + event id)
+            if event_row_id is None:
+                return WebhookOutcome("duplicate")
             if event_type not in HANDLED:
                 status = "ignored"
             elif _superseded(session, key=key, timestamp=timestamp):
@@ -143,17 +128,18 @@ def handle(body: bytes, headers: Mapping[str, str]) -> WebhookOutcome:
             else:
                 to_push = _apply(session, event_type, data)
                 status = "processed"
-            record.processed_at = utcnow()
-            session.add(record)
+            webhook_events.mark_processed(session, event_row_id=event_row_id)
     except IntegrityError:
-        return WebhookOutcome("duplicate", event_type)
+        # A unique row (a user, a membership) written meanwhile by a concurrent delivery about
+        # the same object: nothing of this one is kept, and Clerk is told `duplicate`.
+        return WebhookOutcome("duplicate")
     for org in to_push:
         try:
             clerk.push_seat_limit(org)
         except ProviderError:
             log.warning("could not tell Clerk the seat limit of org %s; next event retries", org.id)
     log.info("clerk webhook %s %s: %s", event_type, event_id, status)
-    return WebhookOutcome(status, event_type)
+    return WebhookOutcome(status)
 
 
 # ---- applying one event ---------------------------------------------------------------------

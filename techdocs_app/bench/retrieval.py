@@ -37,7 +37,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import random
 import statistics
 import time
@@ -46,6 +45,12 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+
+from techdocs_app.bench.database import (
+    remove_earlier_runs,
+    reusable_org,
+    use_bench_database,
+)
 
 DEFAULT_CORPUS = Path(__file__).resolve().parents[2].parent / "shared" / "eval"
 BENCH_ORG_PREFIX = "bench-retrieval"
@@ -171,33 +176,6 @@ def _warm_up(own_database: bool) -> str:
     return f"pg_prewarm loaded {int(blocks or 0) * 8 // 1024} MB of chunks, its TOAST and indexes"
 
 
-def _use_bench_database() -> tuple[str, bool]:
-    """Point settings and the engine at the benchmark database (created and migrated if new).
-
-    Returns its URL and whether it is the benchmark's own database (False: an external one)."""
-    from techdocs_app import embedded
-    from techdocs_app.db.engine import get_engine
-    from techdocs_app.db.migrate import upgrade_head
-    from techdocs_app.settings import get_settings
-
-    settings = get_settings()
-    if settings.database_url:
-        # An external database: benchmark in it (rows are org-scoped and removed on rebuild).
-        return settings.database_url, False
-    name = f"{settings.pg_database}_bench"
-    embedded.ensure_database(settings, name)
-    # Searches run as the application role (row-level security applies, as in the app); the
-    # rows are written and the index built as the owner.
-    url = settings.embedded_database_url(name)
-    owner_url = settings.embedded_database_url(name, owner=True)
-    os.environ["DATABASE_URL"] = url
-    os.environ["DATABASE_OWNER_URL"] = owner_url
-    get_settings.cache_clear()
-    get_engine.cache_clear()
-    upgrade_head(owner_url, url)
-    return url, True
-
-
 def _fingerprint(source: list[SourceChunk], n: int) -> str:
     import hashlib
 
@@ -207,27 +185,19 @@ def _fingerprint(source: list[SourceChunk], n: int) -> str:
     return digest.hexdigest()[:10]
 
 
-def _existing_bench_org(name: str, n: int) -> int | None:
+def _hnsw_index_valid() -> bool:
     from sqlalchemy import text
 
     from techdocs_app.db.engine import get_owner_engine
 
     with get_owner_engine().connect() as conn:
-        row = conn.execute(
-            text("SELECT id FROM organizations WHERE name = :name"), {"name": name}
-        ).first()
-        if row is None:
-            return None
-        count = conn.execute(
-            text("SELECT count(*) FROM chunks WHERE org_id = :org_id"), {"org_id": row.id}
-        ).scalar_one()
         valid = conn.execute(
             text(
                 "SELECT count(*) FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid "
                 "WHERE c.relname = 'ix_chunks_embedding_hnsw' AND i.indisvalid"
             )
         ).scalar_one()
-    return int(row.id) if count == n and valid else None
+    return bool(valid)
 
 
 def _one(cur: Any) -> Any:
@@ -265,16 +235,7 @@ def _build(
     engine = get_owner_engine()
     with engine.begin() as conn:
         conn.execute(text("DROP INDEX IF EXISTS ix_chunks_embedding_hnsw"))
-        if own_database:
-            # Deleting 100k+ chunks row by row fires the chunks.parent_id foreign-key check once
-            # per row, and parent_id has no index: minutes. The benchmark database holds nothing
-            # else, so empty it at once.
-            conn.execute(text("TRUNCATE organizations CASCADE"))
-        else:
-            conn.execute(
-                text("DELETE FROM organizations WHERE name LIKE :prefix"),
-                {"prefix": f"{BENCH_ORG_PREFIX}-%"},
-            )
+        remove_earlier_runs(conn, prefix=BENCH_ORG_PREFIX, own_database=own_database)
     documents = sorted({c.document for c in source})
     matrix = np.stack([c.embedding for c in source]).astype(np.float32)
     centred = matrix - matrix.mean(axis=0)
@@ -429,10 +390,12 @@ def run(args: argparse.Namespace) -> int:
         print("error: the eval corpus produced no searchable chunks")
         return 2
     print(f"source: {len(source)} real chunks with vectors")
-    url, own_database = _use_bench_database()
+    url, own_database = use_bench_database("_bench")
     print(f"database: {url.rsplit('@', 1)[-1]}")
     name = f"{BENCH_ORG_PREFIX}-{n}-{_fingerprint(source, n)}"
-    org_id = None if args.rebuild else _existing_bench_org(name, n)
+    org_id = None if args.rebuild else reusable_org(name, table="chunks", rows=n)
+    if org_id is not None and not _hnsw_index_valid():
+        org_id = None
     if org_id is None:
         print(f"building {name}: {n} rows + {OTHER_ORGS} other organizations")
         org_id = _build(

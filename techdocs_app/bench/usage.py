@@ -28,13 +28,18 @@ from __future__ import annotations
 
 import argparse
 import functools
-import os
 import random
 import statistics
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
+
+from techdocs_app.bench.database import (
+    remove_earlier_runs,
+    reusable_org,
+    use_bench_database,
+)
 
 BUDGET_MS = 300.0
 WARM_RUNS = 3
@@ -84,29 +89,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--seed", type=int, default=12)
 
 
-def _use_bench_database() -> tuple[str, bool]:
-    """Point settings and the engine at the benchmark's database (created and migrated if new).
-    Returns its URL and whether it is the benchmark's own (False: an external database)."""
-    from techdocs_app import embedded
-    from techdocs_app.db.engine import get_engine
-    from techdocs_app.db.migrate import upgrade_head
-    from techdocs_app.settings import get_settings
-
-    settings = get_settings()
-    if settings.database_url:
-        return settings.database_url, False
-    name = f"{settings.pg_database}_bench_usage"
-    embedded.ensure_database(settings, name)
-    url = settings.embedded_database_url(name)
-    owner_url = settings.embedded_database_url(name, owner=True)
-    os.environ["DATABASE_URL"] = url
-    os.environ["DATABASE_OWNER_URL"] = owner_url
-    get_settings.cache_clear()
-    get_engine.cache_clear()
-    upgrade_head(owner_url, url)
-    return url, True
-
-
 def _question(rng: random.Random) -> str:
     return rng.choice(_TOPICS).format(rng.choice(_PARTS)).capitalize() + "?"
 
@@ -117,23 +99,6 @@ def _unanswered_variant(rng: random.Random, base: str) -> str:
     if rng.random() < 0.2:
         text = text.replace(" ", "  ", 1)
     return text.rstrip("?") + rng.choice(("?", "", "??", " ?"))
-
-
-def _existing_org(name: str, rows: int) -> int | None:
-    from sqlalchemy import text
-
-    from techdocs_app.db.engine import get_owner_engine
-
-    with get_owner_engine().connect() as conn:
-        row = conn.execute(
-            text("SELECT id FROM organizations WHERE name = :name"), {"name": name}
-        ).first()
-        if row is None:
-            return None
-        count = conn.execute(
-            text("SELECT count(*) FROM query_logs WHERE org_id = :org_id"), {"org_id": row.id}
-        ).scalar_one()
-    return int(row.id) if count == rows else None
 
 
 def _owner_of(org_id: int) -> tuple[int, str]:
@@ -160,17 +125,9 @@ def _build(name: str, rows: int, *, days: int, own_database: bool, seed: int) ->
 
     engine = get_owner_engine()
     with engine.begin() as conn:
-        if own_database:
-            conn.execute(text("TRUNCATE organizations, users CASCADE"))
-        else:
-            conn.execute(
-                text("DELETE FROM organizations WHERE name LIKE :prefix"),
-                {"prefix": f"{BENCH_ORG_PREFIX}-%"},
-            )
-            conn.execute(
-                text("DELETE FROM users WHERE email LIKE :pattern"),
-                {"pattern": f"%@{BENCH_ORG_PREFIX}.invalid"},
-            )
+        remove_earlier_runs(
+            conn, prefix=BENCH_ORG_PREFIX, own_database=own_database, with_users=True
+        )
     plan = [(name, rows)] + [(f"{name}-other{i}", rows // 10) for i in range(1, OTHER_ORGS + 1)]
     main_org = 0
     raw = engine.raw_connection()
@@ -333,12 +290,12 @@ def run(args: argparse.Namespace) -> int:
     from techdocs_app.usage_view import usage_view
 
     rows = int(args.rows)
-    url, own_database = _use_bench_database()
+    url, own_database = use_bench_database("_bench_usage")
     print(f"database: {url.rsplit('@', 1)[-1]}")
     today = datetime.now(UTC).date()
     days = int(args.days)
     name = f"{BENCH_ORG_PREFIX}-{rows}-{days}d-{today.isoformat()}-s{args.seed}"
-    org_id = None if args.rebuild else _existing_org(name, rows)
+    org_id = None if args.rebuild else reusable_org(name, table="query_logs", rows=rows)
     if org_id is None:
         print(f"building {name}: {rows} rows + {OTHER_ORGS} other organizations")
         org_id = _build(name, rows, days=days, own_database=own_database, seed=int(args.seed))

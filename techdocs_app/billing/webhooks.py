@@ -18,16 +18,17 @@ from __future__ import annotations
 
 import json
 import logging
-from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy.dialects.postgresql import insert
-from sqlmodel import Session, col, select
+from sqlmodel import Session, select
 
 from techdocs_app.billing import stripe_api
 from techdocs_app.billing.subscriptions import apply_subscription
+from techdocs_app.db import webhook_events
 from techdocs_app.db.engine import system_session_scope
-from techdocs_app.db.models import Organization, WebhookEvent, utcnow
+from techdocs_app.db.models import Organization, utcnow
+from techdocs_app.db.webhook_events import WebhookOutcome
+from techdocs_app.errors import WebhookRejected
 from techdocs_app.settings import get_settings
 
 log = logging.getLogger(__name__)
@@ -44,21 +45,6 @@ HANDLED_EVENTS = frozenset(
         "invoice.payment_failed",
     }
 )
-
-
-class WebhookRejected(Exception):
-    def __init__(self, status: int, message: str) -> None:
-        super().__init__(message)
-        self.status = status
-        self.message = message
-
-
-@dataclass(frozen=True)
-class Outcome:
-    status: str
-    """"applied", "duplicate", "ignored"."""
-    reason: str = ""
-    org_id: int | None = None
 
 
 class _Ignore(Exception):
@@ -124,45 +110,35 @@ def _find_org(
     return None
 
 
-def _claim(session: Session, event: dict[str, Any]) -> bool:
-    """Record the event id; False when it was already recorded (a replay)."""
-    row = session.execute(
-        insert(WebhookEvent)
-        .values(
-            provider=PROVIDER,
-            event_id=str(event["id"])[:255],
-            event_type=str(event.get("type") or "")[:100],
-            payload={"type": event.get("type"), "created": event.get("created")},
-            received_at=utcnow(),
-        )
-        .on_conflict_do_nothing(constraint="uq_webhook_events_provider_event")
-        .returning(col(WebhookEvent.id))
-    ).first()
-    return row is not None
-
-
-def _apply(event: dict[str, Any]) -> Outcome:
+def _apply(event: dict[str, Any]) -> WebhookOutcome:
     event_type = str(event.get("type"))
     obj = (event.get("data") or {}).get("object") or {}
     if not isinstance(obj, dict):
         raise WebhookRejected(400, "The event has no object.")
     customer, subscription_id, ref_org = references(event_type, obj)
     with system_session_scope() as session:
-        if not _claim(session, event):
-            return Outcome("duplicate")
+        event_row_id = webhook_events.record_event(
+            session,
+            provider=PROVIDER,
+            event_id=str(event["id"]),
+            event_type=str(event.get("type") or ""),
+            payload={"type": event.get("type"), "created": event.get("created")},
+        )
+        if event_row_id is None:
+            return WebhookOutcome("duplicate")
         org = _find_org(session, customer=customer, subscription=subscription_id, org_id=ref_org)
         if org is None:
             raise _Ignore("unknown customer")
         assert org.id is not None
         if subscription_id is None:
             # An invoice without a subscription, a one-off payment: nothing about the plan.
-            _mark_processed(session, event)
-            return Outcome("applied", "no subscription", org.id)
+            webhook_events.mark_processed(session, event_row_id=event_row_id)
+            return WebhookOutcome("applied", "no subscription", org.id)
         # Out of order safe: Stripe's current subscription, not the event's snapshot.
         sub = stripe_api.retrieve_subscription(subscription_id)
         changed = apply_subscription(org, sub, now=utcnow())
         session.add(org)
-        _mark_processed(session, event)
+        webhook_events.mark_processed(session, event_row_id=event_row_id)
         log.info(
             "stripe %s org_id=%s subscription=%s status=%s",
             event_type,
@@ -170,20 +146,12 @@ def _apply(event: dict[str, Any]) -> Outcome:
             subscription_id,
             org.subscription_status,
         )
-        return Outcome("applied" if changed else "ignored", "" if changed else "stale", org.id)
-
-
-def _mark_processed(session: Session, event: dict[str, Any]) -> None:
-    row = session.exec(
-        select(WebhookEvent).where(
-            WebhookEvent.provider == PROVIDER, WebhookEvent.event_id == str(event["id"])[:255]
+        return WebhookOutcome(
+            "applied" if changed else "ignored", "" if changed else "stale", org.id
         )
-    ).one()
-    row.processed_at = utcnow()
-    session.add(row)
 
 
-def handle(body: bytes, signature: str | None) -> Outcome:
+def handle(body: bytes, signature: str | None) -> WebhookOutcome:
     """Verify and apply one webhook delivery (raises `WebhookRejected` with the HTTP status)."""
     secret = get_settings().stripe_webhook_secret
     if secret is None:
@@ -202,12 +170,12 @@ def handle(body: bytes, signature: str | None) -> Outcome:
     if not isinstance(event, dict) or not event.get("id"):
         raise WebhookRejected(400, "The body is not a Stripe event.")
     if event.get("type") not in HANDLED_EVENTS:
-        return Outcome("ignored", "event type not handled")
+        return WebhookOutcome("ignored", "event type not handled")
     try:
         outcome = _apply(event)
     except _Ignore as exc:
         log.info("stripe webhook %s ignored: %s", event.get("type"), exc.reason)
-        return Outcome("ignored", exc.reason)
+        return WebhookOutcome("ignored", exc.reason)
     except stripe_api.StripeUnavailable as exc:
         raise WebhookRejected(503, "Stripe could not be reached; try again later.") from exc
     if outcome.status == "applied" and outcome.org_id is not None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import reflex as rx
 
 
@@ -62,4 +64,29 @@ def submit_button(label: str, *, busy: rx.Var[bool], ready: rx.Var[bool]) -> rx.
         loading=busy,
         disabled=~ready,
         class_name="td-touch",
+    )
+
+
+def copy_and_dismiss_buttons(
+    copy_label: str, *, on_copy: Any, dismiss_label: str, on_dismiss: Any
+) -> rx.Component:
+    """Copy, then put away: under a secret shown once (an invitation link, an API key)."""
+    return rx.flex(
+        rx.button(
+            rx.icon("copy", size=18),
+            copy_label,
+            size="3",
+            on_click=on_copy,
+            class_name="td-touch",
+        ),
+        rx.button(
+            dismiss_label,
+            variant="soft",
+            color_scheme="gray",
+            size="3",
+            on_click=on_dismiss,
+            class_name="td-touch",
+        ),
+        spacing="2",
+        wrap="wrap",
     )

@@ -11,6 +11,8 @@ from typing import Any
 
 import reflex as rx
 
+from techdocs_app.components.confirm import confirm_button
+
 MAX_FILES = 20
 
 
@@ -143,50 +145,16 @@ def _status_badge(doc: rx.Var[Any]) -> rx.Component:
 
 
 def _delete_button(doc: rx.Var[Any], on_delete: Callable[[Any], Any]) -> rx.Component:
-    return rx.alert_dialog.root(
-        rx.alert_dialog.trigger(
-            rx.button(
-                rx.icon("trash_2", size=18),
-                "Delete",
-                variant="soft",
-                color_scheme="red",
-                size="3",
-                class_name="td-touch",
-            )
+    return confirm_button(
+        "Delete",
+        icon="trash_2",
+        title=f"Delete {doc.filename}?",
+        description=(
+            "The manual and everything indexed from it are removed for everyone in your "
+            "shop. Answers will no longer cite it. This cannot be undone."
         ),
-        rx.alert_dialog.content(
-            rx.alert_dialog.title(f"Delete {doc.filename}?"),
-            rx.alert_dialog.description(
-                "The manual and everything indexed from it are removed for everyone in your "
-                "shop. Answers will no longer cite it. This cannot be undone.",
-                size="3",
-            ),
-            rx.flex(
-                rx.alert_dialog.cancel(
-                    rx.button(
-                        "Cancel",
-                        variant="soft",
-                        color_scheme="gray",
-                        size="3",
-                        class_name="td-touch",
-                    )
-                ),
-                rx.alert_dialog.action(
-                    rx.button(
-                        "Delete manual",
-                        color_scheme="red",
-                        size="3",
-                        on_click=on_delete(doc.id),
-                        class_name="td-touch",
-                    )
-                ),
-                spacing="3",
-                justify="end",
-                wrap="wrap",
-                margin_top="16px",
-            ),
-            max_width="min(480px, 94vw)",
-        ),
+        confirm_label="Delete manual",
+        on_confirm=on_delete(doc.id),
     )
 
 

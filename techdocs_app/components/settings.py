@@ -8,6 +8,9 @@ from typing import Any
 
 import reflex as rx
 
+from techdocs_app.components.confirm import confirm_button
+from techdocs_app.components.forms import copy_and_dismiss_buttons
+
 
 def key_row(key: rx.Var[Any], *, on_revoke: Callable[[Any], Any]) -> rx.Component:
     return rx.box(
@@ -29,50 +32,16 @@ def key_row(key: rx.Var[Any], *, on_revoke: Callable[[Any], Any]) -> rx.Componen
                 spacing="1",
                 align="start",
             ),
-            rx.alert_dialog.root(
-                rx.alert_dialog.trigger(
-                    rx.button(
-                        rx.icon("ban", size=18),
-                        "Revoke",
-                        variant="soft",
-                        color_scheme="red",
-                        size="3",
-                        class_name="td-touch",
-                    )
+            confirm_button(
+                "Revoke",
+                icon="ban",
+                title="Revoke " + key.name + "?",
+                description=(
+                    "Programs using this key can no longer reach your manuals. This cannot "
+                    "be undone; create a new key if you need one."
                 ),
-                rx.alert_dialog.content(
-                    rx.alert_dialog.title("Revoke " + key.name + "?"),
-                    rx.alert_dialog.description(
-                        "Programs using this key can no longer reach your manuals. This cannot "
-                        "be undone; create a new key if you need one.",
-                        size="3",
-                    ),
-                    rx.flex(
-                        rx.alert_dialog.cancel(
-                            rx.button(
-                                "Cancel",
-                                variant="soft",
-                                color_scheme="gray",
-                                size="3",
-                                class_name="td-touch",
-                            )
-                        ),
-                        rx.alert_dialog.action(
-                            rx.button(
-                                "Revoke key",
-                                color_scheme="red",
-                                size="3",
-                                on_click=on_revoke(key.id),
-                                class_name="td-touch",
-                            )
-                        ),
-                        spacing="3",
-                        justify="end",
-                        wrap="wrap",
-                        margin_top="16px",
-                    ),
-                    max_width="min(480px, 94vw)",
-                ),
+                confirm_label="Revoke key",
+                on_confirm=on_revoke(key.id),
             ),
             justify="between",
             align="center",
@@ -96,24 +65,8 @@ def new_key_callout(
                 size="3",
             ),
             rx.code(secret, size="3", class_name="td-secret", id="new-api-key"),
-            rx.flex(
-                rx.button(
-                    rx.icon("copy", size=18),
-                    "Copy",
-                    size="3",
-                    on_click=on_copy,
-                    class_name="td-touch",
-                ),
-                rx.button(
-                    "I have saved it",
-                    variant="soft",
-                    color_scheme="gray",
-                    size="3",
-                    on_click=on_dismiss,
-                    class_name="td-touch",
-                ),
-                spacing="2",
-                wrap="wrap",
+            copy_and_dismiss_buttons(
+                "Copy", on_copy=on_copy, dismiss_label="I have saved it", on_dismiss=on_dismiss
             ),
             spacing="2",
             width="100%",

@@ -11,65 +11,10 @@ from typing import Any
 
 import reflex as rx
 
-from techdocs_app.components.forms import form_error
+from techdocs_app.components.confirm import confirm_button
+from techdocs_app.components.forms import copy_and_dismiss_buttons, form_error
 
 ROLE_CHOICES = ("member", "admin", "owner")
-
-
-def confirm_button(
-    label: str,
-    *,
-    icon: str,
-    title: rx.Var[str] | str,
-    description: rx.Var[str] | str,
-    confirm_label: str,
-    on_confirm: Any,
-    color: str = "red",
-    aria_label: rx.Var[str] | str | None = None,
-) -> rx.Component:
-    """A button that asks before it acts (removing people, revoking links)."""
-    return rx.alert_dialog.root(
-        rx.alert_dialog.trigger(
-            rx.button(
-                rx.icon(icon, size=18),
-                label,
-                variant="soft",
-                color_scheme=color,
-                size="3",
-                class_name="td-touch",
-                aria_label=aria_label if aria_label is not None else label,
-            )
-        ),
-        rx.alert_dialog.content(
-            rx.alert_dialog.title(title),
-            rx.alert_dialog.description(description, size="3"),
-            rx.flex(
-                rx.alert_dialog.cancel(
-                    rx.button(
-                        "Cancel",
-                        variant="soft",
-                        color_scheme="gray",
-                        size="3",
-                        class_name="td-touch",
-                    )
-                ),
-                rx.alert_dialog.action(
-                    rx.button(
-                        confirm_label,
-                        color_scheme=color,
-                        size="3",
-                        on_click=on_confirm,
-                        class_name="td-touch",
-                    )
-                ),
-                spacing="3",
-                justify="end",
-                wrap="wrap",
-                margin_top="16px",
-            ),
-            max_width="min(480px, 94vw)",
-        ),
-    )
 
 
 def seats_meter(label: rx.Var[str], used: rx.Var[int], limit: rx.Var[int]) -> rx.Component:
@@ -177,24 +122,11 @@ def new_link(
                     size="3",
                 ),
                 rx.code(link, class_name="td-invite-link", aria_label="Invitation link"),
-                rx.flex(
-                    rx.button(
-                        rx.icon("copy", size=18),
-                        "Copy link",
-                        size="3",
-                        on_click=[rx.set_clipboard(link), rx.toast.success("Link copied.")],
-                        class_name="td-touch",
-                    ),
-                    rx.button(
-                        "Done",
-                        variant="soft",
-                        color_scheme="gray",
-                        size="3",
-                        on_click=on_dismiss,
-                        class_name="td-touch",
-                    ),
-                    spacing="2",
-                    wrap="wrap",
+                copy_and_dismiss_buttons(
+                    "Copy link",
+                    on_copy=[rx.set_clipboard(link), rx.toast.success("Link copied.")],
+                    dismiss_label="Done",
+                    on_dismiss=on_dismiss,
                 ),
                 spacing="2",
                 width="100%",

@@ -4,6 +4,7 @@ Components receive Vars, never a State."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import reflex as rx
@@ -48,8 +49,13 @@ def section(title: str, *children: rx.Component, hint: str = "", icon: str = "")
     )
 
 
+def _chart_frame(chart: rx.Component, *, label: str) -> rx.Component:
+    """A chart at full width, announced to screen readers as one image named `label`."""
+    return rx.box(chart, width="100%", class_name="td-usage-chart", aria_label=label, role="img")
+
+
 def questions_per_day_chart(data: rx.Var[list[dict[str, Any]]]) -> rx.Component:
-    return rx.box(
+    return _chart_frame(
         rx.recharts.bar_chart(
             rx.recharts.cartesian_grid(stroke_dasharray="3 3", vertical=False),
             rx.recharts.x_axis(data_key="day", interval="preserveStartEnd", min_tick_gap=16),
@@ -64,17 +70,14 @@ def questions_per_day_chart(data: rx.Var[list[dict[str, Any]]]) -> rx.Component:
             width="100%",
             height=280,
         ),
-        width="100%",
-        class_name="td-usage-chart",
-        aria_label="Questions per day, last 30 days",
-        role="img",
+        label="Questions per day, last 30 days",
     )
 
 
 def questions_per_technician_chart(data: rx.Var[list[dict[str, Any]]]) -> rx.Component:
     return rx.cond(
         data.length() > 0,
-        rx.box(
+        _chart_frame(
             rx.recharts.bar_chart(
                 rx.recharts.cartesian_grid(stroke_dasharray="3 3", horizontal=False),
                 rx.recharts.x_axis(type_="number", allow_decimals=False),
@@ -86,88 +89,82 @@ def questions_per_technician_chart(data: rx.Var[list[dict[str, Any]]]) -> rx.Com
                 width="100%",
                 height=60 + 40 * data.length(),
             ),
-            width="100%",
-            class_name="td-usage-chart",
-            aria_label="Questions per technician this month",
-            role="img",
+            label="Questions per technician this month",
         ),
         rx.text("Nobody has asked a question this month yet.", class_name="td-muted"),
     )
 
 
-def unanswered_list(items: rx.Var[list[Any]]) -> rx.Component:
-    return rx.cond(
-        items.length() > 0,
-        rx.el.ol(
-            rx.foreach(
-                items,
-                lambda item: rx.el.li(
-                    rx.hstack(
-                        rx.badge(item.count, size="2", color_scheme="tomato", variant="soft"),
-                        rx.text(item.question, size="3", class_name="td-usage-question"),
-                        rx.spacer(),
-                        rx.text(f"last {item.last_asked}", size="1", class_name="td-muted"),
-                        align="center",
-                        spacing="3",
-                        wrap="wrap",
-                        width="100%",
-                    ),
-                    class_name="td-usage-row",
-                ),
-            ),
-            class_name="td-usage-list",
-            aria_label="Top unanswered questions",
+def _row_list(
+    items: rx.Var[list[Any]],
+    *cells: Callable[[Any], rx.Component],
+    label: str,
+    empty: str | None = None,
+    ordered: bool = False,
+) -> rx.Component:
+    """One list item per item, holding `cells(item)`; without items, the sentence `empty`
+    (nothing when it is None)."""
+    listing = (rx.el.ol if ordered else rx.el.ul)(
+        rx.foreach(
+            items,
+            lambda item: rx.el.li(*[cell(item) for cell in cells], class_name="td-usage-row"),
         ),
-        rx.text("Every question of the last 30 days found an answer.", class_name="td-muted"),
+        class_name="td-usage-list",
+        aria_label=label,
+    )
+    if empty is None:
+        return rx.cond(items.length() > 0, listing)
+    return rx.cond(items.length() > 0, listing, rx.text(empty, class_name="td-muted"))
+
+
+def _unanswered_row(item: rx.Var[Any]) -> rx.Component:
+    return rx.hstack(
+        rx.badge(item.count, size="2", color_scheme="tomato", variant="soft"),
+        rx.text(item.question, size="3", class_name="td-usage-question"),
+        rx.spacer(),
+        rx.text(f"last {item.last_asked}", size="1", class_name="td-muted"),
+        align="center",
+        spacing="3",
+        wrap="wrap",
+        width="100%",
+    )
+
+
+def unanswered_list(items: rx.Var[list[Any]]) -> rx.Component:
+    empty = "Every question of the last 30 days found an answer."
+    return _row_list(
+        items, _unanswered_row, label="Top unanswered questions", empty=empty, ordered=True
+    )
+
+
+def _thumbs_down_row(item: rx.Var[Any]) -> rx.Component:
+    return rx.vstack(
+        rx.text(item.question, weight="bold", size="3"),
+        rx.text(item.answer, size="2", class_name="td-usage-answer"),
+        rx.hstack(
+            rx.icon("book_open", size=14),
+            rx.text(item.manuals, size="1"),
+            rx.text(f"· {item.when}", size="1", class_name="td-muted"),
+            align="center",
+            spacing="1",
+            wrap="wrap",
+        ),
+        spacing="1",
+        width="100%",
     )
 
 
 def thumbs_down_list(items: rx.Var[list[Any]]) -> rx.Component:
-    return rx.cond(
-        items.length() > 0,
-        rx.el.ul(
-            rx.foreach(
-                items,
-                lambda item: rx.el.li(
-                    rx.vstack(
-                        rx.text(item.question, weight="bold", size="3"),
-                        rx.text(item.answer, size="2", class_name="td-usage-answer"),
-                        rx.hstack(
-                            rx.icon("book_open", size=14),
-                            rx.text(item.manuals, size="1"),
-                            rx.text(f"· {item.when}", size="1", class_name="td-muted"),
-                            align="center",
-                            spacing="1",
-                            wrap="wrap",
-                        ),
-                        spacing="1",
-                        width="100%",
-                    ),
-                    class_name="td-usage-row",
-                ),
-            ),
-            class_name="td-usage-list",
-            aria_label="Answers marked thumbs down",
-        ),
-        rx.text("No answer has been marked thumbs down.", class_name="td-muted"),
-    )
+    empty = "No answer has been marked thumbs down."
+    return _row_list(items, _thumbs_down_row, label="Answers marked thumbs down", empty=empty)
 
 
 def failed_list(items: rx.Var[list[Any]]) -> rx.Component:
-    return rx.cond(
-        items.length() > 0,
-        rx.el.ul(
-            rx.foreach(
-                items,
-                lambda item: rx.el.li(
-                    rx.text(item.filename, weight="bold", size="2"),
-                    rx.text(item.error, size="2", class_name="td-muted"),
-                    class_name="td-usage-row",
-                ),
-            ),
-            class_name="td-usage-list",
-            aria_label="Manuals that failed",
-        ),
+    return _row_list(
+        items,
+        lambda item: rx.text(item.filename, weight="bold", size="2"),
+        lambda item: rx.text(item.error, size="2", class_name="td-muted"),
+        label="Manuals that failed",
     )
 
 

@@ -14,8 +14,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime
+from typing import Any
 
-from sqlalchemy import text
+from sqlalchemy import Row, text
 from sqlmodel import Session
 
 UNANSWERED_LIMIT = 10
@@ -229,16 +230,17 @@ _SPEED = text(
 )
 
 
+def _outcome_counts(row: Row[Any]) -> dict[str, int]:
+    """A row's questions by outcome (its `answered`, `closest`, `not_found`, `failed` columns)."""
+    return {
+        name: int(getattr(row, name)) for name in ("answered", "closest", "not_found", "failed")
+    }
+
+
 def question_totals(session: Session, *, org_id: int, since: datetime) -> QuestionTotals:
     """Questions asked since `since`, by outcome."""
     row = session.connection().execute(_TOTALS, {"org_id": org_id, "since": since}).one()
-    return QuestionTotals(
-        total=int(row.total),
-        answered=int(row.answered),
-        closest=int(row.closest),
-        not_found=int(row.not_found),
-        failed=int(row.failed),
-    )
+    return QuestionTotals(total=int(row.total), **_outcome_counts(row))
 
 
 def questions_per_day(session: Session, *, org_id: int, since: datetime) -> list[DayCount]:
@@ -247,10 +249,7 @@ def questions_per_day(session: Session, *, org_id: int, since: datetime) -> list
     return [
         DayCount(
             day=r.day,
-            answered=int(r.answered),
-            closest=int(r.closest),
-            not_found=int(r.not_found),
-            failed=int(r.failed),
+            **_outcome_counts(r),
         )
         for r in rows
     ]
@@ -268,10 +267,7 @@ def questions_per_day_and_person(
             day=r.day,
             user_id=None if r.user_id is None else int(r.user_id),
             name=r.name or "",
-            answered=int(r.answered),
-            closest=int(r.closest),
-            not_found=int(r.not_found),
-            failed=int(r.failed),
+            **_outcome_counts(r),
         )
         for r in rows
     ]

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import reflex as rx
 
+from techdocs_app.components.confirm import confirm_button
 from techdocs_app.components.forms import form_error, labelled_input
 from techdocs_app.components.shell import ACCOUNT_ROUTE
-from techdocs_app.components.team import confirm_button
 from techdocs_app.pages.frame import signed_in_frame
 from techdocs_app.settings import get_settings
 from techdocs_app.state.account import AccountState

@@ -47,6 +47,13 @@ ERRORS = {
 }
 
 
+DEFAULT_ERRORS = (400, 401, 403, 429)
+BY_ID_ERRORS = (400, 401, 403, 404, 429)
+"""A route naming one object by id: also 404 when it is not in the key's organization."""
+QUESTION_ERRORS = (400, 401, 402, 403, 404, 422, 429, 502, 504)
+"""Both question routes (answered and streamed) fail the same ways."""
+
+
 @dataclass(frozen=True)
 class Operation:
     method: str
@@ -60,7 +67,7 @@ class Operation:
     request: type[BaseModel] | None = None
     request_type: str = "application/json"
     response_type: str = "application/json"
-    errors: tuple[int, ...] = (400, 401, 403, 429)
+    errors: tuple[int, ...] = DEFAULT_ERRORS
     path_params: tuple[str, ...] = ()
     example: str = ""
     extra: dict[str, Any] = field(default_factory=dict)
@@ -78,7 +85,7 @@ OPERATIONS: tuple[Operation, ...] = (
         200,
         QueryResponse,
         QueryRequest,
-        errors=(400, 401, 402, 403, 404, 422, 429, 502, 504),
+        errors=QUESTION_ERRORS,
         example='{"question": "What is the torque for the caliper bracket bolts?"}',
     ),
     Operation(
@@ -95,7 +102,7 @@ OPERATIONS: tuple[Operation, ...] = (
         None,
         QueryRequest,
         response_type="text/event-stream",
-        errors=(400, 401, 402, 403, 404, 422, 429, 502, 504),
+        errors=QUESTION_ERRORS,
         example='{"question": "and the slide pins?", "conversation_id": 12}',
     ),
     Operation(
@@ -133,7 +140,7 @@ OPERATIONS: tuple[Operation, ...] = (
         "documents",
         200,
         DocumentOut,
-        errors=(400, 401, 403, 404, 429),
+        errors=BY_ID_ERRORS,
         path_params=("document_id",),
     ),
     Operation(
@@ -145,7 +152,7 @@ OPERATIONS: tuple[Operation, ...] = (
         "documents",
         204,
         None,
-        errors=(400, 401, 403, 404, 429),
+        errors=BY_ID_ERRORS,
         path_params=("document_id",),
     ),
     Operation(
@@ -157,7 +164,7 @@ OPERATIONS: tuple[Operation, ...] = (
         "conversations",
         200,
         ConversationOut,
-        errors=(400, 401, 403, 404, 429),
+        errors=BY_ID_ERRORS,
         path_params=("conversation_id",),
     ),
     Operation(
@@ -169,7 +176,7 @@ OPERATIONS: tuple[Operation, ...] = (
         "conversations",
         204,
         None,
-        errors=(400, 401, 403, 404, 429),
+        errors=BY_ID_ERRORS,
         path_params=("conversation_id",),
     ),
     Operation(

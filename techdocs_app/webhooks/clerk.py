@@ -25,7 +25,7 @@ from starlette.routing import Route
 from techdocs_app.auth import clerk, clerk_webhooks, team
 from techdocs_app.auth.navigation import HOME_ROUTE, safe_next_path
 from techdocs_app.auth.sessions import issue_session
-from techdocs_app.errors import TechDocsError
+from techdocs_app.errors import TechDocsError, WebhookRejected
 from techdocs_app.settings import get_settings
 
 log = logging.getLogger(__name__)
@@ -46,8 +46,8 @@ async def clerk_webhook(request: Request) -> Response:
         return JSONResponse({"error": "Too large."}, status_code=413)
     try:
         outcome = await asyncio.to_thread(clerk_webhooks.handle, body, dict(request.headers))
-    except clerk_webhooks.WebhookRejected as exc:
-        return JSONResponse({"error": exc.message}, status_code=exc.status)
+    except WebhookRejected as exc:
+        return JSONResponse({"error": exc.user_message}, status_code=exc.status)
     return JSONResponse({"status": outcome.status})
 
 

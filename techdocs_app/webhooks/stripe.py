@@ -15,6 +15,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from techdocs_app.billing import webhooks
+from techdocs_app.errors import WebhookRejected
 
 MAX_WEBHOOK_BYTES = 1_000_000
 
@@ -26,8 +27,8 @@ async def stripe_webhook(request: Request) -> Response:
     signature = request.headers.get("stripe-signature")
     try:
         outcome = await asyncio.to_thread(webhooks.handle, body, signature)
-    except webhooks.WebhookRejected as exc:
-        return JSONResponse({"error": exc.message}, status_code=exc.status)
+    except WebhookRejected as exc:
+        return JSONResponse({"error": exc.user_message}, status_code=exc.status)
     return JSONResponse({"status": outcome.status, "reason": outcome.reason})
 
 

@@ -32,7 +32,8 @@ from urllib.parse import urlsplit
 import pytest
 from playwright.sync_api import Page, expect
 
-from tests.e2e.test_chat_library import PASSWORD, _nav, _sign_up
+from tests.e2e.accounts import PASSWORD
+from tests.e2e.test_chat_library import _nav, _sign_up
 
 pytestmark = pytest.mark.e2e
 

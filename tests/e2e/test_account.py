@@ -12,14 +12,12 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Page, expect
 
+from tests.e2e.accounts import url_at
+
 pytestmark = pytest.mark.e2e
 
 OLD = "first-password-42!"
 NEW = "second-password-42!"
-
-
-def _at(app_url: str, path: str) -> re.Pattern[str]:
-    return re.compile("^" + re.escape(app_url + path) + r"/?(\?.*)?$")
 
 
 def _sign_in(page: Page, app_url: str, email: str, password: str, path: str = "/") -> None:
@@ -27,7 +25,7 @@ def _sign_in(page: Page, app_url: str, email: str, password: str, path: str = "/
     page.get_by_label("Email", exact=True).fill(email)
     page.get_by_label("Password", exact=True).fill(password)
     page.get_by_role("button", name="Sign in").click()
-    expect(page).to_have_url(_at(app_url, path))
+    expect(page).to_have_url(url_at(app_url, path))
 
 
 def test_name_password_and_sign_out_everywhere(
@@ -67,9 +65,9 @@ def test_name_password_and_sign_out_everywhere(
     expect(tablet.get_by_text(re.compile(r"Password changed\. 1 other session"))).to_be_visible()
     tablet.screenshot(path=str(screenshot_dir / "account-1024x768.png"), full_page=True)
     phone.goto(app_url + "/library")
-    expect(phone).to_have_url(_at(app_url, "/signin"))
+    expect(phone).to_have_url(url_at(app_url, "/signin"))
     tablet.goto(app_url + "/library")
-    expect(tablet).to_have_url(_at(app_url, "/library"))
+    expect(tablet).to_have_url(url_at(app_url, "/library"))
 
     # The old password no longer works; the new one does (deep link kept).
     phone.goto(app_url + "/library")
@@ -85,19 +83,19 @@ def test_name_password_and_sign_out_everywhere(
         phone.get_by_role("button", name="Sign in").click()
         told = phone.get_by_text(re.compile(r"Too many sign-in attempts\. Try again in (\d+) s"))
         try:
-            expect(phone).to_have_url(_at(app_url, "/library"), timeout=5_000)
+            expect(phone).to_have_url(url_at(app_url, "/library"), timeout=5_000)
             break
         except AssertionError:
             wait = re.search(r"in (\d+) s", told.first.inner_text())
             assert wait, "neither signed in nor told to wait"
             phone.wait_for_timeout(int(wait.group(1)) * 1000 + 500)
-    expect(phone).to_have_url(_at(app_url, "/library"))
+    expect(phone).to_have_url(url_at(app_url, "/library"))
 
     # Sign out everywhere, from the phone: both devices have to sign in again.
     phone.goto(app_url + "/account")
     phone.screenshot(path=str(screenshot_dir / "account-390x844.png"), full_page=True)
     phone.get_by_role("button", name="Sign out everywhere").click()
     phone.get_by_role("alertdialog").get_by_role("button", name="Sign out everywhere").click()
-    expect(phone).to_have_url(_at(app_url, "/signin"))
+    expect(phone).to_have_url(url_at(app_url, "/signin"))
     tablet.goto(app_url + "/team")
-    expect(tablet).to_have_url(_at(app_url, "/signin"))
+    expect(tablet).to_have_url(url_at(app_url, "/signin"))

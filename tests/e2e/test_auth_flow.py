@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 import uuid
 from collections.abc import Callable
 from pathlib import Path
@@ -10,25 +9,15 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Page, expect
 
+from tests.e2e.accounts import PASSWORD, fill_sign_up, url_at
+
 pytestmark = pytest.mark.e2e
 
-PASSWORD = "torque-spec-42!"
 WRONG_CREDENTIALS = "Incorrect email or password."
 
 
 def _unique(tag: str) -> str:
     return f"{tag}-{uuid.uuid4().hex[:10]}"
-
-
-def _at(app_url: str, path: str) -> re.Pattern[str]:
-    return re.compile("^" + re.escape(app_url + path) + r"/?(\?.*)?$")
-
-
-def _fill_sign_up(page: Page, *, org_name: str, email: str, password: str) -> None:
-    page.get_by_label("Organization name", exact=True).fill(org_name)
-    page.get_by_label("Email", exact=True).fill(email)
-    page.get_by_label("Password", exact=True).fill(password)
-    page.get_by_role("button", name="Sign up").click()
 
 
 def _fill_sign_in(page: Page, *, email: str, password: str) -> None:
@@ -55,13 +44,13 @@ def test_auth_flow(
 
     # Signed out: every app page sends you to sign in.
     page.goto(app_url + "/")
-    expect(page).to_have_url(_at(app_url, "/signin"))
+    expect(page).to_have_url(url_at(app_url, "/signin"))
     page.get_by_role("link", name="Create an account").click()
-    expect(page).to_have_url(_at(app_url, "/signup"))
+    expect(page).to_have_url(url_at(app_url, "/signup"))
 
     # Sign up lands on the chat shell with the organization's name.
-    _fill_sign_up(page, org_name=org_name, email=email, password=PASSWORD)
-    expect(page).to_have_url(_at(app_url, "/"))
+    fill_sign_up(page, org_name=org_name, email=email, password=PASSWORD)
+    expect(page).to_have_url(url_at(app_url, "/"))
     _expect_shell(page, org_name=org_name, email=email)
     expect(page.get_by_placeholder("Ask about your manuals")).to_be_visible()
     expect(page.get_by_role("button", name="Send")).to_be_visible()
@@ -75,36 +64,36 @@ def test_auth_flow(
     expect(question).to_have_value("")
 
     page.get_by_role("navigation", name="Main").get_by_role("link", name="Library").click()
-    expect(page).to_have_url(_at(app_url, "/library"))
+    expect(page).to_have_url(url_at(app_url, "/library"))
     expect(page.get_by_text("Upload your first service manual")).to_be_visible()
 
     # Sign out: back to sign in, the session cookie is gone and app pages are closed again.
     page.get_by_role("button", name="Sign out").click()
-    expect(page).to_have_url(_at(app_url, "/signin"))
+    expect(page).to_have_url(url_at(app_url, "/signin"))
     cookies = {c["name"]: c["value"] for c in page.context.cookies()}
     assert not cookies.get("techdocs_session")
     page.goto(app_url + "/library")
-    expect(page).to_have_url(_at(app_url, "/signin"))
+    expect(page).to_have_url(url_at(app_url, "/signin"))
 
     # Sign in again: back to the page that sent us to sign in (the deep link /library).
     _fill_sign_in(page, email=email, password=PASSWORD)
-    expect(page).to_have_url(_at(app_url, "/library"))
+    expect(page).to_have_url(url_at(app_url, "/library"))
     _expect_shell(page, org_name=org_name, email=email)
     page.goto(app_url + "/")
 
     # A reload keeps the session; so does a new tab (a new Reflex client, same cookie).
     page.reload()
-    expect(page).to_have_url(_at(app_url, "/"))
+    expect(page).to_have_url(url_at(app_url, "/"))
     _expect_shell(page, org_name=org_name, email=email)
     second_tab = page.context.new_page()
     second_tab.goto(app_url + "/library")
-    expect(second_tab).to_have_url(_at(app_url, "/library"))
+    expect(second_tab).to_have_url(url_at(app_url, "/library"))
     _expect_shell(second_tab, org_name=org_name, email=email)
     second_tab.close()
 
     # Signed in, the sign-in page sends you to the app.
     page.goto(app_url + "/signin")
-    expect(page).to_have_url(_at(app_url, "/"))
+    expect(page).to_have_url(url_at(app_url, "/"))
 
     # Wrong password and unknown email: one and the same generic message.
     other = new_page("1024x768")
@@ -113,7 +102,7 @@ def test_auth_flow(
     alert = other.get_by_role("alert")
     expect(alert).to_have_count(1)
     expect(alert).to_have_text(WRONG_CREDENTIALS)
-    expect(other).to_have_url(_at(app_url, "/signin"))
+    expect(other).to_have_url(url_at(app_url, "/signin"))
     other.screenshot(path=str(screenshot_dir / "signin-wrong-password-1024x768.png"))
 
     other.get_by_label("Email", exact=True).fill(f"{_unique('nobody')}@bayside.example")
@@ -124,11 +113,11 @@ def test_auth_flow(
 
     # Signing up again with the same email says so and points to sign in.
     other.goto(app_url + "/signup")
-    _fill_sign_up(other, org_name="Another Shop", email=email.upper(), password=PASSWORD)
+    fill_sign_up(other, org_name="Another Shop", email=email.upper(), password=PASSWORD)
     alert = other.get_by_role("alert")
     expect(alert).to_have_count(1)
     expect(alert).to_contain_text("already exists")
     expect(alert).to_contain_text("Sign in")
-    expect(other).to_have_url(_at(app_url, "/signup"))
+    expect(other).to_have_url(url_at(app_url, "/signup"))
     other.screenshot(path=str(screenshot_dir / "signup-duplicate-email-1024x768.png"))
     assert not {c["name"]: c["value"] for c in other.context.cookies()}.get("techdocs_session")

@@ -16,12 +16,12 @@ from typing import Any
 import pytest
 from playwright.sync_api import Page, Route, expect
 
+from tests.e2e.accounts import PASSWORD, sign_up_owner
 from tests.e2e.conftest import STRIPE_WEBHOOK_SECRET
 from tests.fakes.stripe_wire import FakeStripe
 
 pytestmark = pytest.mark.e2e
 
-PASSWORD = "torque-spec-42!"
 QUESTION = "What is the head bolt torque?"
 
 
@@ -92,12 +92,7 @@ def test_trial_subscribe_webhook_active_then_cancel_read_only(
 ) -> None:
     org_name = f"Ridgeline HVAC {uuid.uuid4().hex[:8]}"
     email = f"owner-{uuid.uuid4().hex[:8]}@ridgeline.example"
-    page.goto(app_url + "/signup")
-    page.get_by_label("Organization name", exact=True).fill(org_name)
-    page.get_by_label("Email", exact=True).fill(email)
-    page.get_by_label("Password", exact=True).fill(PASSWORD)
-    page.get_by_role("button", name="Sign up").click()
-    expect(page.get_by_placeholder("Ask about your manuals")).to_be_visible()
+    sign_up_owner(page, app_url, org_name, email)
 
     # A question while trialing: it is answered (nothing in the library yet) and saved.
     _ask(page, QUESTION)

@@ -15,12 +15,12 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from tests.conftest import CORPUS_DIR
+from tests.e2e.accounts import sign_up_owner
 from tests.e2e.browser import VIEWPORTS
 from tests.e2e.test_layout import _assert_fits
 
 pytestmark = pytest.mark.e2e
 
-PASSWORD = "torque-spec-42!"
 MANUAL = CORPUS_DIR / "trikdis_rt2.pdf"
 QUESTION = "What supply voltage range and maximum current does the RT2 module accept?"
 FOLLOW_UP = "and what is its operating temperature range?"
@@ -41,12 +41,7 @@ WATCH_STREAMING = """() => {
 
 def _sign_up(page: Page, app_url: str, org_name: str) -> str:
     email = f"owner-{uuid.uuid4().hex[:10]}@{org_name.split()[0].lower()}.example"
-    page.goto(app_url + "/signup")
-    page.get_by_label("Organization name", exact=True).fill(org_name)
-    page.get_by_label("Email", exact=True).fill(email)
-    page.get_by_label("Password", exact=True).fill(PASSWORD)
-    page.get_by_role("button", name="Sign up").click()
-    expect(page.get_by_placeholder("Ask about your manuals")).to_be_visible()
+    sign_up_owner(page, app_url, org_name, email)
     return email
 
 

@@ -19,7 +19,8 @@ import pymupdf
 import pytest
 from playwright.sync_api import Page, expect
 
-from tests.e2e.test_chat_library import PASSWORD, READY_TIMEOUT_MS, _nav
+from tests.e2e.accounts import sign_up_owner
+from tests.e2e.test_chat_library import READY_TIMEOUT_MS, _nav
 
 pytestmark = pytest.mark.e2e
 
@@ -88,12 +89,12 @@ def test_markup_in_a_manual_never_runs_and_shows_as_text(
     )
     page.add_init_script(f"({WATCH})()")
 
-    page.goto(app_url + "/signup")
-    page.get_by_label("Organization name", exact=True).fill(f"Zeta Hoists {uuid.uuid4().hex[:6]}")
-    page.get_by_label("Email", exact=True).fill(f"owner-{uuid.uuid4().hex[:8]}@zeta.example")
-    page.get_by_label("Password", exact=True).fill(PASSWORD)
-    page.get_by_role("button", name="Sign up").click()
-    expect(page.get_by_placeholder("Ask about your manuals")).to_be_visible()
+    sign_up_owner(
+        page,
+        app_url,
+        f"Zeta Hoists {uuid.uuid4().hex[:6]}",
+        f"owner-{uuid.uuid4().hex[:8]}@zeta.example",
+    )
 
     # Upload: the file name with markup is listed as text while it goes out.
     _nav(page, "Library")

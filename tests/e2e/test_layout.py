@@ -13,12 +13,12 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Page, expect
 
+from tests.e2e.accounts import fill_sign_up
 from tests.e2e.browser import VIEWPORTS
 
 pytestmark = pytest.mark.e2e
 
 MIN_TOUCH_PX = 44
-PASSWORD = "torque-spec-42!"
 
 # Every control a finger has to hit (only the visible ones are measured).
 # The file input of a drop zone is hidden; the drop zone itself is the (large) target.
@@ -78,10 +78,7 @@ def test_pages_fit_and_are_touch_sized(
     # A long organization name and email must wrap, not push the page sideways.
     org_name = "Northside Heavy Equipment & Hydraulics Service Center"
     email = f"service.manager-{uuid.uuid4().hex[:8]}@northside-heavy-equipment.example"
-    page.get_by_label("Organization name", exact=True).fill(org_name)
-    page.get_by_label("Email", exact=True).fill(email)
-    page.get_by_label("Password", exact=True).fill(PASSWORD)
-    page.get_by_role("button", name="Sign up").click()
+    fill_sign_up(page, org_name=org_name, email=email)
     expect(page).to_have_url(re.compile(re.escape(app_url) + r"/?$"))
     expect(page.locator(".td-header").get_by_text(org_name)).to_be_visible()
     _assert_fits(page, f"chat {viewport}")

@@ -19,23 +19,11 @@ import pytest
 from playwright.sync_api import Page, expect
 from sqlmodel import select
 
+from tests.e2e.accounts import PASSWORD, sign_up_owner, url_at
+
 pytestmark = pytest.mark.e2e
 
-PASSWORD = "torque-spec-42!"
 ANSWER_TIMEOUT_MS = 60_000
-
-
-def _at(app_url: str, path: str) -> re.Pattern[str]:
-    return re.compile("^" + re.escape(app_url + path) + r"/?(\?.*)?$")
-
-
-def _sign_up_owner(page: Page, app_url: str, org_name: str, email: str) -> None:
-    page.goto(app_url + "/signup")
-    page.get_by_label("Organization name", exact=True).fill(org_name)
-    page.get_by_label("Email", exact=True).fill(email)
-    page.get_by_label("Password", exact=True).fill(PASSWORD)
-    page.get_by_role("button", name="Sign up").click()
-    expect(page.get_by_placeholder("Ask about your manuals")).to_be_visible()
 
 
 def _ask(page: Page, question: str) -> None:
@@ -60,15 +48,15 @@ def test_invite_accept_ask_remove_refused(
 
     owner = new_page(viewport)
     # A deep link while signed out comes back to that page after signing in.
-    _sign_up_owner(owner, app_url, org_name, owner_email)
+    sign_up_owner(owner, app_url, org_name, owner_email)
     owner.get_by_role("button", name="Sign out").click()
-    expect(owner).to_have_url(_at(app_url, "/signin"))
+    expect(owner).to_have_url(url_at(app_url, "/signin"))
     owner.goto(app_url + "/team")
-    expect(owner).to_have_url(_at(app_url, "/signin"))
+    expect(owner).to_have_url(url_at(app_url, "/signin"))
     owner.get_by_label("Email", exact=True).fill(owner_email)
     owner.get_by_label("Password", exact=True).fill(PASSWORD)
     owner.get_by_role("button", name="Sign in").click()
-    expect(owner).to_have_url(_at(app_url, "/team"))
+    expect(owner).to_have_url(url_at(app_url, "/team"))
 
     # 1. The owner invites.
     expect(owner.get_by_text("Seats: 1 of 5 used")).to_be_visible()
@@ -91,7 +79,7 @@ def test_invite_accept_ask_remove_refused(
     tech.get_by_label("Password", exact=True).fill(PASSWORD)
     tech.screenshot(path=str(screenshot_dir / f"invite-accept-{viewport}.png"), full_page=True)
     tech.get_by_role("button", name="Join").click()
-    expect(tech).to_have_url(_at(app_url, "/"))
+    expect(tech).to_have_url(url_at(app_url, "/"))
     expect(tech.locator(".td-header").get_by_text(org_name, exact=True)).to_be_visible()
     _ask(tech, "What is the refrigerant charge?")
     # The link worked once.
@@ -121,9 +109,9 @@ def test_invite_accept_ask_remove_refused(
     box = tech.get_by_placeholder("Ask about your manuals")
     box.fill("And the superheat?")
     box.press("Enter")
-    expect(tech).to_have_url(_at(app_url, "/signin"))
+    expect(tech).to_have_url(url_at(app_url, "/signin"))
     tech.goto(app_url + "/library")
-    expect(tech).to_have_url(_at(app_url, "/signin"))
+    expect(tech).to_have_url(url_at(app_url, "/signin"))
 
 
 def test_organization_switcher(
@@ -145,13 +133,13 @@ def test_organization_switcher(
     page.get_by_label("Email", exact=True).fill(email)
     page.get_by_label("Password", exact=True).fill(PASSWORD)
     page.get_by_role("button", name="Sign in").click()
-    expect(page).to_have_url(_at(app_url, "/library"))
+    expect(page).to_have_url(url_at(app_url, "/library"))
     switcher = page.get_by_role("combobox", name="Organization")
     expect(switcher).to_contain_text(home.org_name)
     switcher.click()
     page.get_by_role("option", name=other.org_name).click()
     expect(page.get_by_role("combobox", name="Organization")).to_contain_text(other.org_name)
-    expect(page).to_have_url(_at(app_url, "/library"))
+    expect(page).to_have_url(url_at(app_url, "/library"))
     page.goto(app_url + "/team")
     expect(page.locator(".td-member-row")).to_have_count(2)
     expect(page.locator(".td-member-row", has_text=f"boss-{tag}@big.example")).to_be_visible()

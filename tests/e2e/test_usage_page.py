@@ -5,7 +5,6 @@ questions, manuals and a 👎 answer in its query log the charts and lists rende
 
 from __future__ import annotations
 
-import re
 import uuid
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
@@ -15,22 +14,9 @@ import pytest
 from playwright.sync_api import Page, expect
 from sqlalchemy import text
 
+from tests.e2e.accounts import PASSWORD, sign_up_owner, url_at
+
 pytestmark = pytest.mark.e2e
-
-PASSWORD = "torque-spec-42!"
-
-
-def _at(app_url: str, path: str) -> re.Pattern[str]:
-    return re.compile("^" + re.escape(app_url + path) + r"/?(\?.*)?$")
-
-
-def _sign_up_owner(page: Page, app_url: str, org_name: str, email: str) -> None:
-    page.goto(app_url + "/signup")
-    page.get_by_label("Organization name", exact=True).fill(org_name)
-    page.get_by_label("Email", exact=True).fill(email)
-    page.get_by_label("Password", exact=True).fill(PASSWORD)
-    page.get_by_role("button", name="Sign up").click()
-    expect(page.get_by_placeholder("Ask about your manuals")).to_be_visible()
 
 
 def _org_of(email: str) -> tuple[int, int]:
@@ -152,12 +138,12 @@ def test_usage_page_empty_then_charts_and_member_refused(
     tag = uuid.uuid4().hex[:8]
     owner_email = f"owner-{tag}@usage.example"
     owner = new_page(viewport)
-    _sign_up_owner(owner, app_url, f"Usage Garage {tag}", owner_email)
+    sign_up_owner(owner, app_url, f"Usage Garage {tag}", owner_email)
 
     nav = owner.get_by_role("navigation", name="Main")
     expect(nav.get_by_role("link", name="Usage")).to_have_count(1)
     nav.get_by_role("link", name="Usage").click()
-    expect(owner).to_have_url(_at(app_url, "/usage"))
+    expect(owner).to_have_url(url_at(app_url, "/usage"))
 
     # A new shop: what to do first.
     expect(owner.get_by_role("heading", name="No usage yet")).to_be_visible()
@@ -287,7 +273,7 @@ def test_markup_in_usage_lists_never_runs_and_shows_as_text(
     owner_email = f"owner-{tag}@hostile-usage.example"
     owner = new_page("1024x768")
     owner.add_init_script(f"({WATCH})()")
-    _sign_up_owner(owner, app_url, f"Hostile Usage {tag}", owner_email)
+    sign_up_owner(owner, app_url, f"Hostile Usage {tag}", owner_email)
     org_id, user_id = _org_of(owner_email)
     _seed_hostile(org_id, user_id, markup)
 

@@ -12,7 +12,6 @@ send Stripe-signed webhooks (`Stripe-Signature: t=…,v1=HMAC-SHA256(secret, "t.
 
 from __future__ import annotations
 
-import asyncio
 import hashlib
 import hmac
 import itertools
@@ -31,7 +30,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from tests.fakes.server import serve_in_thread
+from tests.fakes.server import EndpointSteering, serve_in_thread
 
 PRICE_ID = "price_techdocs_monthly"
 
@@ -44,10 +43,10 @@ class Recorded:
 
 
 @dataclass
-class FakeStripeState:
+class FakeStripeState(EndpointSteering):
+    """Endpoints are named after the SDK's calls: "customers", "prices.retrieve", …"""
+
     base_url: str = ""
-    failures: dict[str, list[int]] = field(default_factory=dict)
-    delay_s: dict[str, float] = field(default_factory=dict)
     requests: list[Recorded] = field(default_factory=list)
     customers: dict[str, dict[str, Any]] = field(default_factory=dict)
     sessions: dict[str, dict[str, Any]] = field(default_factory=dict)
@@ -55,9 +54,6 @@ class FakeStripeState:
     prices: dict[str, dict[str, Any]] = field(default_factory=dict)
     idempotent: dict[str, dict[str, Any]] = field(default_factory=dict)
     counter: Iterator[int] = field(default_factory=lambda: itertools.count(1))
-
-    def fail_next(self, endpoint: str, *statuses: int) -> None:
-        self.failures.setdefault(endpoint, []).extend(statuses)
 
     def requests_to(self, endpoint: str) -> list[Recorded]:
         return [r for r in self.requests if r.endpoint == endpoint]
@@ -96,12 +92,9 @@ def build_app(state: FakeStripeState) -> Starlette:
         state.requests.append(Recorded(endpoint, headers, form))
         if not headers.get("authorization", "").startswith("Bearer sk_"):
             return form, _error(401, "Invalid API Key provided.")
-        delay = state.delay_s.get(endpoint, 0.0)
-        if delay:
-            await asyncio.sleep(delay)
-        queued = state.failures.get(endpoint)
-        if queued:
-            return form, _error(queued.pop(0), "fake failure")
+        status = await state.delay_then_failure(endpoint)
+        if status is not None:
+            return form, _error(status, "fake failure")
         return form, None
 
     def idempotent(request: Request, make: Any) -> dict[str, Any]:

@@ -31,7 +31,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
 
-from tests.fakes.server import serve_in_thread
+from tests.fakes.server import EndpointSteering, serve_in_thread
 
 ERROR_TYPES = {
     400: "invalid_request_error",
@@ -50,11 +50,9 @@ class RecordedRequest:
 
 
 @dataclass
-class FakeVendorState:
-    failures: dict[str, list[int]] = field(default_factory=dict)
-    """endpoint ("embeddings" | "messages" | "rerank") -> HTTP statuses for its next requests."""
-    delay_s: dict[str, float] = field(default_factory=dict)
-    """endpoint -> seconds to wait before answering."""
+class FakeVendorState(EndpointSteering):
+    """Endpoints: "embeddings", "messages", "rerank"."""
+
     message_text: str | Callable[[dict[str, Any]], str] = "The answer is 42 [1]."
     stream_error_after: int | None = None
     """Send an `error` event after this many text deltas (None: stream completes)."""
@@ -63,9 +61,6 @@ class FakeVendorState:
     streams_cancelled: int = 0
     """Answer streams the client closed before their end."""
     requests: list[RecordedRequest] = field(default_factory=list)
-
-    def fail_next(self, endpoint: str, *statuses: int) -> None:
-        self.failures.setdefault(endpoint, []).extend(statuses)
 
     def requests_to(self, endpoint: str) -> list[RecordedRequest]:
         return [r for r in self.requests if r.endpoint == endpoint]
@@ -88,12 +83,8 @@ def build_app(state: FakeVendorState) -> Starlette:
         state.requests.append(
             RecordedRequest(endpoint, {k.lower(): v for k, v in request.headers.items()}, body)
         )
-        delay = state.delay_s.get(endpoint, 0.0)
-        if delay:
-            await asyncio.sleep(delay)
-        queued = state.failures.get(endpoint)
-        if queued:
-            status = queued.pop(0)
+        status = await state.delay_then_failure(endpoint)
+        if status is not None:
             kind = ERROR_TYPES.get(status, "api_error")
             if endpoint == "messages":
                 payload: dict[str, Any] = {
