@@ -129,10 +129,17 @@ def handle(body: bytes, headers: Mapping[str, str]) -> WebhookOutcome:
                 to_push = _apply(session, event_type, data)
                 status = "processed"
             webhook_events.mark_processed(session, event_row_id=event_row_id)
-    except IntegrityError:
+    except IntegrityError as exc:
         # A unique row (a user, a membership) written meanwhile by a concurrent delivery about
-        # the same object: nothing of this one is kept, and Clerk is told `duplicate`.
-        return WebhookOutcome("duplicate")
+        # the same object. Nothing of this delivery was kept, its event id included, so it is
+        # refused with a status Svix retries: the retry finds the row and applies this event's
+        # changes (answering `duplicate` would have lost them for good).
+        log.info("clerk webhook %s %s: concurrent write, asking for a retry", event_type, event_id)
+        raise WebhookRejected(
+            503,
+            "Another delivery about the same object was being applied; retry this one.",
+            detail=f"integrity error on {event_type}",
+        ) from exc
     for org in to_push:
         try:
             clerk.push_seat_limit(org)

@@ -274,6 +274,43 @@ def test_webhooks_build_the_team_once_and_in_order(clerk_on: FakeClerk) -> None:
         assert [m.role for m in members] == ["owner"]
 
 
+def test_a_delivery_racing_another_about_the_same_user_is_retried_not_lost(
+    clerk_on: FakeClerk,
+) -> None:
+    """Two deliveries about one new user at once: the second to write the user's row loses on
+    the unique index. It is refused with 503 (nothing kept, its event id included), so Svix
+    retries it, and the retry applies its changes; answering `duplicate` would lose them."""
+    import threading
+
+    rita = fake.user_object("user_r", "r@harbor.example", "Rita", "Reyes")
+    outcome: dict[str, object] = {}
+    with system_session_scope() as other:
+        # The other delivery has written the row and not committed yet.
+        other.add(User(email="r@harbor.example", name="Rita", clerk_user_id="user_r"))
+        other.flush()
+        racing = threading.Thread(
+            target=lambda: outcome.update(
+                response=_send("user.created", rita, msg_id="msg_r", timestamp=2000)
+            )
+        )
+        racing.start()
+        racing.join(timeout=2.0)
+        assert racing.is_alive()  # waiting on the unique index for the other transaction
+    racing.join(timeout=30)
+    refused = outcome["response"]
+    assert refused.status_code == 503, refused.text  # type: ignore[attr-defined]
+    assert "retry" in refused.json()["error"].lower()  # type: ignore[attr-defined]
+    with system_session_scope() as s:
+        assert s.exec(select(WebhookEvent).where(WebhookEvent.event_id == "msg_r")).first() is None
+
+    # Svix delivers the same message again: applied, with the name the racing event carried.
+    retried = _send("user.created", rita, msg_id="msg_r", timestamp=2000)
+    assert retried.json() == {"status": "processed"}  # type: ignore[attr-defined]
+    with system_session_scope() as s:
+        user = s.exec(select(User).where(User.clerk_user_id == "user_r")).one()
+        assert user.name == "Rita Reyes"
+
+
 def test_a_created_membership_arriving_after_its_deletion_is_not_applied(
     clerk_on: FakeClerk,
 ) -> None:
