@@ -240,3 +240,66 @@ async def test_a_symbol_question_quotes_its_definition() -> None:
     answer = await _answer("What's K in that formula? (spacer size)", [formula])
     assert "K = Constant to compensate" in answer
     assert "Sleeve length" not in answer
+
+
+async def test_a_sentence_referring_back_answers_for_its_antecedent() -> None:
+    flux = _source(
+        1,
+        "Flux pastes differ by alloy. The melting point of type 50/50 paste is 190 °C, which suits "
+        "thin leads. Type 70/30 paste is used on brass fittings. It has a melting point of "
+        "230 °C.",
+        title="Joining handbook",
+    )
+    answer = await _answer("What is the melting point of 70/30 paste?", [flux])
+    # 'It' is the 70/30 paste: that sentence states the asked value, not the 50/50 one.
+    assert answer.startswith("Type 70/30 paste is used on brass fittings. It has a melting point")
+    assert "190 °C" not in answer
+
+
+async def test_a_sentence_ending_in_a_colon_keeps_what_it_introduces() -> None:
+    source = _source(
+        1,
+        "The controller talks to a PC over its USB port.\n"
+        "The Windows driver of the controller is obtained from the vendor as follows:\n"
+        "Open the vendor site and download the package named QuxDrv, then run it.\n\n"
+        "The board has four copper layers.",
+        title="Qux board manual",
+    )
+    answer = await _answer("Where do I get the Windows driver for the Qux controller?", [source])
+    assert "is obtained from the vendor as follows:" in answer
+    assert "download the package named QuxDrv" in answer
+    assert "copper layers" not in answer
+
+
+async def test_a_value_question_takes_the_numbers_after_a_sentence_without_them() -> None:
+    source = _source(
+        1,
+        "The line rate of the module is selectable in software. Operators pick 100G QPSK or "
+        "200G 16-QAM without changing hardware. The housing is aluminium.",
+        title="Pluggable optics guide",
+    )
+    answer = await _answer("Which line rates can the module be set to?", [source])
+    assert "The line rate of the module is selectable in software." in answer
+    assert "100G QPSK or 200G 16-QAM" in answer
+    assert "aluminium" not in answer
+
+
+def _passage(number: int, text: str) -> SourcePassage:
+    return _source(number, text, title="Heater service guide")
+
+
+def test_a_close_unit_of_another_passage_is_quoted_too() -> None:
+    overview = _passage(
+        1,
+        "The heater element is rated for continuous duty. Element resistance is checked cold "
+        "with an ohmmeter. Replace the element when its resistance is out of range.",
+    )
+    specs = _passage(2, "Heater element resistance, cold: 14 to 16 ohms.\nHousing: cast iron.")
+    far = _passage(3, "Always disconnect the heater from the mains before service.")
+    chosen = select_units(
+        "What should the heater element resistance read cold?", [overview, specs, far]
+    )
+    sources = {u.source.number for u in chosen}
+    # The spec line of the second passage scores close to the first passage's sentence.
+    assert any("14 to 16 ohms" in u.text for u in chosen)
+    assert 1 in sources and 3 not in sources

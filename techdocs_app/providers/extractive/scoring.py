@@ -15,7 +15,7 @@ from techdocs_app.providers.extractive.question import (
     subject_terms,
 )
 from techdocs_app.providers.extractive.render import MAX_UNIT_WORDS
-from techdocs_app.providers.extractive.units import VALUE, Unit
+from techdocs_app.providers.extractive.units import ANAPHOR, VALUE, Unit
 from techdocs_app.text.identifiers import find_identifiers
 from techdocs_app.text.words import compact, terms
 
@@ -48,6 +48,23 @@ def _expansions(q_terms: Sequence[str], vocabulary: set[str]) -> dict[str, set[s
     return out
 
 
+def _inherit_antecedents(units: list[Unit]) -> None:
+    """A sentence that refers back ('It has a melting point of 361 °F.', 'These types are
+    semiconducting …') is about the previous sentence's subject: it matches that sentence's
+    question terms too, so the sentence stating the asked-for fact can win over its antecedent,
+    which only names the subject."""
+    for before, unit in zip(units, units[1:], strict=False):
+        if (
+            unit.table is None
+            and not unit.heading
+            and before.table is None
+            and before.source is unit.source
+            and before.block == unit.block
+            and ANAPHOR.match(unit.text)
+        ):
+            unit.matched = unit.matched | before.matched
+
+
 def score_units(question: str, units: list[Unit], n_sources: int) -> None:
     q_terms = question_terms(question)
     if not q_terms:
@@ -76,6 +93,7 @@ def score_units(question: str, units: list[Unit], n_sources: int) -> None:
     for unit in units:
         unit.matched = {t for t in q_terms if unit.terms & expansions[t]}
     df = Counter(t for u in units for t in u.matched)
+    _inherit_antecedents(units)
     n = len(units)
     weight: dict[str, float] = {}
     for t in q_terms:

@@ -9,9 +9,9 @@ from collections.abc import Sequence
 from techdocs_app.providers.base import SourcePassage
 from techdocs_app.providers.extractive.question import PROCEDURE_CUES, SPEC_CUES, focus_of
 from techdocs_app.providers.extractive.scoring import score_units
-from techdocs_app.providers.extractive.units import VALUE, Unit, has_value, split_units
+from techdocs_app.providers.extractive.units import ANAPHOR, VALUE, Unit, has_value, split_units
 
-MAX_UNITS = 4
+MAX_UNITS = 3
 """Sentences or table rows in one answer (fewer when one unit covers the question)."""
 
 
@@ -21,10 +21,14 @@ MAX_STEPS = 10
 
 SECTION_WORDS = 45
 """Words quoted from a section whose heading is the best match."""
-_ANAPHOR = re.compile(r"(?:It|Its|This|These|They|That|Those|Such|The latter)\b")
 
 MIN_RELATIVE_SCORE = 0.45
 """A unit must score at least this share of the best unit to be quoted."""
+
+OTHER_PASSAGE_SHARE = 0.7
+"""The best unit of another passage is quoted too when it scores at least this share of the best
+unit. Fitted on the eval's tune set and checked on dev (and the other way round): evidence in the
+answer is flat from 0.5 to 0.7 on both and falls from 0.75; 0.7 is the plateau's shortest answer."""
 
 
 def select_units(question: str, sources: Sequence[SourcePassage]) -> list[Unit]:
@@ -72,9 +76,14 @@ def choose_units(question: str, sources: Sequence[SourcePassage]) -> tuple[list[
         return True
 
     if wants_values and not has_value(best):
-        # A spec question wants a value: the best unit stating one comes along.
+        # A spec question wants a value: the sentence after the best one, when it states
+        # numbers ('… are software settable. One could choose between 100G QPSK, 200G 8-QAM …'),
+        # else the best unit stating one comes along.
+        after = _next_in_block(units, best)
         valued = [u for u in ranked if has_value(u) and u.score >= best.score * 0.3]
-        if valued:
+        if after is not None and re.search(r"\d", after.text):
+            take(after)
+        elif valued:
             take(valued[0])
     # A table row matched only through its header ('Pin') is one of many: it must match in its
     # own cells to be quoted next to the best row.
@@ -111,6 +120,9 @@ def choose_units(question: str, sources: Sequence[SourcePassage]) -> tuple[list[
         close = unit.score >= best.score * 0.8 and unit.source is best.source
         if (same_table or close) and unit not in chosen:
             take(unit)
+    other = _best_of_another_passage(candidates, chosen, best)
+    if other is not None:
+        take(other)
     _add_continuations(units, chosen)
     if PROCEDURE_CUES.search(question.partition("(")[0]):
         _add_instructions(units, chosen, best)
@@ -136,7 +148,7 @@ def _continues(after: Unit, unit: Unit | None = None) -> bool:
         and _series_opening(after.text) == _series_opening(unit.text)
     ):
         return True
-    return words <= 30 and bool(_ANAPHOR.match(after.text))
+    return words <= 30 and bool(ANAPHOR.match(after.text))
 
 
 def _series_opening(text: str) -> tuple[str, ...] | None:
@@ -148,11 +160,49 @@ def _series_opening(text: str) -> tuple[str, ...] | None:
     return tuple(w[:-1] if w.endswith("s") and len(w) > 3 else w for w in words)
 
 
+def _best_of_another_passage(
+    candidates: Sequence[Unit], chosen: Sequence[Unit], best: Unit
+) -> Unit | None:
+    """Passages split one topic (a spec page and its overview, two sections of one procedure),
+    and lexical scores of units a few words apart are close: when a passage none of the chosen
+    units comes from has a unit scoring close to the best, that unit is quoted too, so the answer
+    does not rest on one passage's wording. `candidates` are ranked best first."""
+    quoted = {c.source.number for c in chosen}
+    keys = {_key(c.text) for c in chosen}
+    for unit in candidates:
+        if unit.source.number in quoted or _key(unit.text) in keys:
+            continue
+        return unit if unit.score >= best.score * OTHER_PASSAGE_SHARE else None
+    return None
+
+
+def _next_in_block(units: list[Unit], unit: Unit) -> Unit | None:
+    """The sentence after `unit` in its paragraph (None at its end, or for a table row)."""
+    i = next(k for k, u in enumerate(units) if u is unit) + 1
+    after = units[i] if i < len(units) else None
+    if (
+        after is None
+        or unit.table is not None
+        or after.table is not None
+        or after.source is not unit.source
+        or after.block != unit.block
+    ):
+        return None
+    return after
+
+
+def _introduces(unit: Unit) -> bool:
+    """A sentence ending in a colon ('Driver acquisition method:', 'The clock source … depends
+    on the operating mode:') says nothing by itself: what it introduces is the answer."""
+    return not unit.heading and unit.text.rstrip().endswith(":")
+
+
 def _add_continuations(units: list[Unit], chosen: list[Unit]) -> None:
     """A chosen sentence whose paragraph goes on with short value statements ('Permissible
     voltage variation is from 11 to 15 V. Current not exceeding 150 mA.') or with a sentence that
     refers back to it ('It should be one-fourth to one-half full.') keeps them: they belong to
-    the same item."""
+    the same item. A sentence ending in a colon keeps what it introduces (the next unit, in the
+    next paragraph or list item too)."""
     ids = {id(u) for u in chosen}
     position = {id(u): i for i, u in enumerate(units)}
     queue = list(chosen)
@@ -165,9 +215,11 @@ def _add_continuations(units: list[Unit], chosen: list[Unit]) -> None:
             and after is not None
             and id(after) not in ids
             and after.source is unit.source
-            and after.block == unit.block
             and after.table is None
-            and _continues(after, unit)
+            and (
+                (after.block == unit.block and _continues(after, unit))
+                or (_introduces(unit) and not after.heading)
+            )
         ):
             chosen.append(after)
             ids.add(id(after))
