@@ -25,7 +25,8 @@ How a unit is chosen:
 - the best unit of another passage comes along when it scores close to the best (passages
   split one topic; the answer does not rest on one passage's wording);
 - "how do I …" questions quote the whole numbered list holding the best match (from its step 1,
-  with the heading before it), in order.
+  with the heading before it), in order; steps the PDF printed elsewhere in the passage (columns,
+  figures) are gathered by their numbers.
 """
 
 from __future__ import annotations

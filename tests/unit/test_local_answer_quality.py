@@ -303,3 +303,28 @@ def test_a_close_unit_of_another_passage_is_quoted_too() -> None:
     # The spec line of the second passage scores close to the first passage's sentence.
     assert any("14 to 16 ohms" in u.text for u in chosen)
     assert 1 in sources and 3 not in sources
+
+
+async def test_steps_printed_out_of_order_are_gathered_in_number_order() -> None:
+    # A two-column page: the extractor reads steps 2-3 before step 1.
+    source = _source(
+        1,
+        "SHIM-GAP METHOD\n"
+        "The method gauges the deflection of the housing under a known load.\n"
+        "Figure 4. Gearbox housing\n"
+        "2. Turn the shaft while the load is applied and measure the gap at two points.\n"
+        "The constant is then added to the measured gap.\n"
+        "3. Fit the shim pack and tighten the cover bolts to their final torque.\n"
+        "The gearbox housing (Figure 4) illustrates the shim-gap method.\n"
+        "1. Apply the set-up load with two bolts placed opposite each other.\n"
+        "LOAD N\n",
+        title="Gear setting guide",
+    )
+    answer = await _answer("Walk me through the shim-gap method on a gearbox housing.", [source])
+    first, second, third = (
+        answer.index("Apply the set-up load"),
+        answer.index("Turn the shaft"),
+        answer.index("Fit the shim pack"),
+    )
+    assert first < second < third
+    assert "1. Apply" in answer and "2. Turn" in answer and "3. Fit" in answer

@@ -46,7 +46,7 @@ def choose_units(question: str, sources: Sequence[SourcePassage]) -> tuple[list[
     if best.score <= 0:
         return [], False
     if PROCEDURE_CUES.search(question) and not best.table:
-        steps = _procedure_run(units, best)
+        steps = _later_steps(units, _procedure_run(units, best))
         if len(steps) >= 3:
             return steps, True
     if best.heading and best.table is None:
@@ -326,6 +326,35 @@ def _procedure_run(units: list[Unit], best: Unit) -> list[Unit]:
         run = [best] + ([intro] if intro is not None and intro is not best else [])
         return run + _list_from(same, same.index(ahead[start]))
     return [same[index], *_list_from(same, index + 1, after=same[index])]
+
+
+def _later_steps(units: list[Unit], run: list[Unit]) -> list[Unit]:
+    """A list read from its step 1 whose next steps sit elsewhere in the passage: PDF columns and
+    figures scramble reading order ('1.' printed after '2.'-'4.'). The items numbered after the
+    run's last step follow it in number order, each with its sentences, the nearest after the
+    run first. Items that are only a label ('2. Open') are not steps to gather."""
+    numbers = [int(u.marker) for u in run if u.marker.isdigit()]
+    if not run or 1 not in numbers:
+        return run
+    same = [u for u in units if u.source is run[0].source and not _CAPTION.match(u.text)]
+    taken = {id(u) for u in run}
+    out = list(run)
+    number = max(numbers) + 1
+    while len({u.block for u in out}) < MAX_STEPS:
+        items = [
+            u
+            for u in same
+            if u.list_item and not u.heading and u.marker == str(number) and id(u) not in taken
+        ]
+        if not items:
+            break
+        last = out[-1].position
+        item = min(items, key=lambda u: (u.position < last, abs(u.position - last)))
+        body = [u for u in same if u.block == item.block and id(u) not in taken]
+        out += body
+        taken |= {id(u) for u in body}
+        number += 1
+    return out
 
 
 def _list_from(same: list[Unit], start: int, after: Unit | None = None) -> list[Unit]:
