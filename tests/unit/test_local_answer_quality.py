@@ -328,3 +328,26 @@ async def test_steps_printed_out_of_order_are_gathered_in_number_order() -> None
     )
     assert first < second < third
     assert "1. Apply" in answer and "2. Turn" in answer and "3. Fit" in answer
+
+
+async def test_a_table_row_keeps_the_row_continuing_its_entry() -> None:
+    source = SourcePassage(
+        number=1,
+        document_title="Regulator datasheet",
+        page_start=40,
+        page_end=40,
+        heading="Regulator datasheet > Supervisor characteristics",
+        kind="table",
+        text=(
+            "Table 9. Supervisor characteristics\n"
+            "Symbol | Parameter | Conditions | Min | Typ | Max | Unit\n"
+            "VBOR | Brown-out reset threshold | Falling supply | 2.1 | 2.2 | 2.3 | V\n"
+            "VBOR |  | Rising supply | 2.2 | 2.3 | 2.4 | V\n"
+            "tRST | Reset pulse width |  | 1 | 2 | 5 | ms"
+        ),
+    )
+    answer = await _answer("What is the brown-out reset threshold of the regulator?", [source])
+    # The merged 'Parameter' cell split over two rows: both edges belong to the entry.
+    assert "| VBOR | Brown-out reset threshold | Falling supply |" in answer
+    assert "| VBOR |  | Rising supply | 2.2 | 2.3 | 2.4 | V |" in answer
+    assert "Reset pulse width" not in answer

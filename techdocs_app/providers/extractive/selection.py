@@ -191,6 +191,18 @@ def _next_in_block(units: list[Unit], unit: Unit) -> Unit | None:
     return after
 
 
+def _continues_row(after: Unit, unit: Unit) -> bool:
+    """A table row that goes on with the entry above it: its first cell is empty or repeats the
+    row above, and the second (the parameter's name) is empty ('VPOR/PDR | Power on/power down reset threshold | Falling edge | …' then
+    'VPOR/PDR |  | Rising edge | …', a merged cell the PDF split over two rows)."""
+    if unit.table is None or after.table is None or after.block != unit.block:
+        return False
+    row, next_row = unit.table[1], after.table[1]
+    if len(row) < 3 or len(next_row) < 3 or not row[0] or not row[1]:
+        return False
+    return next_row[0] in ("", row[0]) and not next_row[1] and any(next_row[2:])
+
+
 def _introduces(unit: Unit) -> bool:
     """A sentence ending in a colon ('Driver acquisition method:', 'The clock source … depends
     on the operating mode:') says nothing by itself: what it introduces is the answer."""
@@ -202,7 +214,7 @@ def _add_continuations(units: list[Unit], chosen: list[Unit]) -> None:
     voltage variation is from 11 to 15 V. Current not exceeding 150 mA.') or with a sentence that
     refers back to it ('It should be one-fourth to one-half full.') keeps them: they belong to
     the same item. A sentence ending in a colon keeps what it introduces (the next unit, in the
-    next paragraph or list item too)."""
+    next paragraph or list item too); a table row keeps the rows continuing its entry."""
     ids = {id(u) for u in chosen}
     position = {id(u): i for i, u in enumerate(units)}
     queue = list(chosen)
@@ -210,17 +222,16 @@ def _add_continuations(units: list[Unit], chosen: list[Unit]) -> None:
         unit = queue.pop(0)
         i = position[id(unit)] + 1
         after = units[i] if i < len(units) else None
+        if after is None or id(after) in ids or after.source is not unit.source:
+            continue
         if (
             unit.table is None
-            and after is not None
-            and id(after) not in ids
-            and after.source is unit.source
             and after.table is None
             and (
                 (after.block == unit.block and _continues(after, unit))
                 or (_introduces(unit) and not after.heading)
             )
-        ):
+        ) or _continues_row(after, unit):
             chosen.append(after)
             ids.add(id(after))
             queue.append(after)
