@@ -23,7 +23,8 @@ How a unit is chosen:
   sentence states no number takes the next sentence when it does; a sentence ending in a colon
   keeps what it introduces;
 - the best unit of another passage comes along when it scores close to the best (passages
-  split one topic; the answer does not rest on one passage's wording);
+  split one topic; the answer does not rest on one passage's wording), also after a
+  procedure's steps, as a paragraph of its own;
 - "how do I …" questions quote the whole numbered list holding the best match (from its step 1,
   with the heading before it), in order; steps the PDF printed elsewhere in the passage (columns,
   figures) are gathered by their numbers.

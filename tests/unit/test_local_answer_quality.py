@@ -351,3 +351,29 @@ async def test_a_table_row_keeps_the_row_continuing_its_entry() -> None:
     assert "| VBOR | Brown-out reset threshold | Falling supply |" in answer
     assert "| VBOR |  | Rising supply | 2.2 | 2.3 | 2.4 | V |" in answer
     assert "Reset pulse width" not in answer
+
+
+async def test_a_procedure_answer_ends_with_a_close_sentence_of_another_passage() -> None:
+    steps = _passage(
+        1,
+        "Measuring the element resistance\n"
+        "1. Disconnect the heater element from the mains.\n"
+        "2. Measure the element resistance with an ohmmeter across both terminals.\n"
+        "3. Compare the reading with the rating plate.",
+    )
+    note = _passage(
+        2,
+        "If no ohmmeter is at hand, measure the element resistance with a multimeter set to ohms.\n"
+        "The housing is cast iron.",
+    )
+    answer = await _answer(
+        "How do I measure the element resistance without an ohmmeter?", [steps, note]
+    )
+    assert "1. Disconnect the heater element" in answer
+    assert "3. Compare the reading with the rating plate. [1]" in answer
+    # Another passage's close sentence comes after the steps, as its own cited paragraph.
+    assert answer.rstrip().endswith(
+        "\n\nIf no ohmmeter is at hand, measure the element resistance with a multimeter set to "
+        "ohms. [2]"
+    )
+    assert "cast iron" not in answer

@@ -48,7 +48,12 @@ def choose_units(question: str, sources: Sequence[SourcePassage]) -> tuple[list[
     if PROCEDURE_CUES.search(question) and not best.table:
         steps = _later_steps(units, _procedure_run(units, best))
         if len(steps) >= 3:
-            return steps, True
+            # Another passage may say what the list does not ('If a torque wrench cannot be
+            # used, a spring scale …'): its close unit follows the steps.
+            ranked = sorted(units, key=lambda u: (-u.score, u.source.number, u.position))
+            others = [u for u in ranked if u is not best and not u.heading and u.score > 0]
+            other = _best_of_another_passage(others, steps, best)
+            return ([*steps, other] if other is not None else steps), True
     if best.heading and best.table is None:
         # A section heading matches best: the section's first lines say what it says.
         body = _section_body(units, best)
