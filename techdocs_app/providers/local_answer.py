@@ -18,6 +18,9 @@ How a unit is chosen:
   unit; a unit must match at least one asked-for word when the question has any;
 - a sentence referring back ("It has a melting point of …") also matches the question words of
   the sentence before it, its antecedent;
+- only the manuals the question names by title ('my Ender 3 …') are quoted, when they are
+  among the sources; a table row must match an asked-for word (not the product's name) in its
+  own cells to be quoted next to the best row;
 - the best unit, then units that add asked-for words not yet covered or continue a chosen unit
   (the next sentence of the same paragraph), up to MAX_UNITS; a value question whose best
   sentence states no number takes the next sentence when it does; a sentence ending in a colon

@@ -377,3 +377,43 @@ async def test_a_procedure_answer_ends_with_a_close_sentence_of_another_passage(
         "ohms. [2]"
     )
     assert "cast iron" not in answer
+
+
+def test_only_the_manual_the_question_names_is_quoted() -> None:
+    printer = _source(
+        1,
+        "The Zorbo 5 shows a low temp warning when the hot end start time exceeds 30 s.",
+        title="Zorbo 5 troubleshooting",
+    )
+    datasheet = _source(
+        2,
+        "Symbol | Parameter | Conditions | Min | Typ | Max | Unit\n"
+        "tLOW (5) | Low temp start time | TA = -20 °C | 1 | 2 | 4 | ms",
+        title="QX900 datasheet",
+    )
+    question = "What is the low temp start time of the Zorbo 5?"
+    named = select_units(question, [printer, datasheet])
+    assert [u.source.number for u in named] == [1]
+    # Without the name, the datasheet's row (it matches more words) is quoted.
+    unnamed = select_units("What is the low temp start time?", [printer, datasheet])
+    assert 2 in {u.source.number for u in unnamed}
+
+
+async def test_a_row_naming_only_the_product_is_not_quoted_next_to_the_best_row() -> None:
+    source = SourcePassage(
+        number=1,
+        document_title="Vexa K7 receiver",
+        page_start=6,
+        page_end=6,
+        heading="Vexa K7 receiver > Service messages",
+        kind="table",
+        text=(
+            "Service messages of the K7 module\n"
+            "Message | Code | Description\n"
+            "LINE FAULT | 20 | Service line failure or disconnection\n"
+            "VEXA RESTART | D0 | Restart button of the Vexa pressed"
+        ),
+    )
+    answer = await _answer("The Vexa reports service code 20. What does it mean?", [source])
+    assert "| LINE FAULT | 20 | Service line failure or disconnection |" in answer
+    assert "Restart button" not in answer

@@ -116,6 +116,7 @@ def score_units(question: str, units: list[Unit], n_sources: int) -> None:
     )
     for unit in units:
         matched = unit.matched
+        unit.asked = matched - subject
         defines = definition is not None and definition.match(unit.text) is not None
         if defines:
             unit.score = 1.0 + 0.1 * (1 - (unit.source.number - 1) / max(1, n_sources))

@@ -42,6 +42,10 @@ def choose_units(question: str, sources: Sequence[SourcePassage]) -> tuple[list[
     if not units:
         return [], False
     score_units(question, units, len(sources))
+    named = _named_sources(question, sources)
+    for unit in units:
+        if unit.source.number not in named:
+            unit.score = 0.0
     best = max(units, key=lambda u: u.score)
     if best.score <= 0:
         return [], False
@@ -90,15 +94,16 @@ def choose_units(question: str, sources: Sequence[SourcePassage]) -> tuple[list[
             take(after)
         elif valued:
             take(valued[0])
-    # A table row matched only through its header ('Pin') is one of many: it must match in its
-    # own cells to be quoted next to the best row.
+    # A table row matched only through its header ('Pin') is one of many: it must match an
+    # asked-for word in its own cells to be quoted next to the best row (a footnote mark '(3)'
+    # matching the '3' of 'Ender 3' does not count).
     candidates = [
         u
         for u in ranked
         if u is not best
         and not u.heading
         and u.score > 0
-        and (u.table is None or u.matched & set(u.seq))
+        and (u.table is None or u.asked & set(u.seq))
     ]
     # First the units that add an asked-for word, continue a chosen sentence or extend a chosen
     # table; then, if room is left, units scoring close to the best.
@@ -163,6 +168,31 @@ def _series_opening(text: str) -> tuple[str, ...] | None:
     if len(words) < 2 or text[:1].isdigit():
         return None
     return tuple(w[:-1] if w.endswith("s") and len(w) > 3 else w for w in words)
+
+
+def _named_sources(question: str, sources: Sequence[SourcePassage]) -> set[int]:
+    """The sources of the manuals the question names by title ('my Ender 3 …', 'the Arista-
+    compatible ER4L'): another manual's passage that retrieval ranked close (a datasheet row
+    holding 'E3', a footnote mark '(3)') is not quoted. A name is a word written with a capital
+    (not the first word) or a digit, of three characters or more, that starts a word of the
+    title. All sources when the question names no manual given."""
+    main = question.partition("(")[0]
+    words = re.findall(r"[A-Za-z0-9]+", main)
+    names = {
+        w.lower()
+        for i, w in enumerate(words)
+        if len(w) >= 3 and (re.search(r"\d", w) or (i > 0 and re.search(r"[A-Z]", w)))
+    }
+    named = {
+        s.number
+        for s in sources
+        if any(
+            t.startswith(n)
+            for t in re.findall(r"[a-z0-9]+", s.document_title.lower())
+            for n in names
+        )
+    }
+    return named or {s.number for s in sources}
 
 
 def _best_of_another_passage(

@@ -65,6 +65,8 @@ class Unit:
     seq: list[str] = field(default_factory=list)
     matched: set[str] = field(default_factory=set)
     """The question terms this unit contains."""
+    asked: set[str] = field(default_factory=set)
+    """Those of `matched` that say what is asked, not which product or manual."""
 
 
 def _split_cells(line: str) -> list[str]:
