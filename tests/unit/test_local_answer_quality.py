@@ -417,3 +417,34 @@ async def test_a_row_naming_only_the_product_is_not_quoted_next_to_the_best_row(
     answer = await _answer("The Vexa reports service code 20. What does it mean?", [source])
     assert "| LINE FAULT | 20 | Service line failure or disconnection |" in answer
     assert "Restart button" not in answer
+
+
+ORDERING = _source(
+    1,
+    "Ordering information scheme\n"
+    "Example: ZX 40 Q T 7 xxx\n"
+    "Memory size Q = 64 Kbytes of memory R = 128 Kbytes of memory\n"
+    "Package T = TSSOP W = WLCSP20\n"
+    "Temperature range 7 = –40 to 105 °C\n"
+    "The device runs from a single 3.3 V supply at 85 °C.\n"
+    "Test load C = 30 pF on every output.",
+    title="ZX40 datasheet",
+)
+
+
+async def test_a_letter_of_a_part_number_is_answered_by_the_key_defining_it() -> None:
+    answer = await _answer("In the part number ZX40QT7, what does the letter T denote?", [ORDERING])
+    assert "Package T = TSSOP W = WLCSP20" in answer
+
+
+def test_the_c_of_degrees_celsius_is_not_a_symbol_asked_about() -> None:
+    chosen = select_units("What supply does the ZX40 run from at 85 °C?", [ORDERING])
+    assert "single 3.3 V supply" in max(chosen, key=lambda u: u.score).text
+
+
+def test_a_part_number_names_its_family_manual() -> None:
+    from techdocs_app.providers.extractive.selection import _named_sources
+
+    other = _source(2, "Cable tags: T = tag colour, Q = quantity.", title="Cable guide")
+    assert _named_sources("Decode ZX40QT7: what is the T?", [ORDERING, other]) == {1}
+    assert _named_sources("What does the T on a tag mean?", [ORDERING, other]) == {1, 2}

@@ -106,18 +106,23 @@ def score_units(question: str, units: list[Unit], n_sources: int) -> None:
     q_pairs = {(a, b) for a, b in zip(q_seq, q_seq[1:], strict=False) if a != b}
     q_idents = [i for i in idents if not any(i in t for t in titles) and len(i) >= 2]
     wants_values = bool(SPEC_CUES.search(main))
-    # A symbol the question asks about ('What's K in that formula?') and the line defining it
-    # ('K = Constant to compensate for …').
-    symbols = set(re.findall(r"(?<![\w'’])([B-HJ-Z])(?![\w'’])", main))
+    # A symbol the question asks about ('What's K in that formula?', 'what does the letter T
+    # denote?') and the line defining it ('K = Constant to compensate for …', or a key of an
+    # ordering scheme 'Package H = BGA T = LQFP'). The C of '°C' and the E of 'E-steps' are not
+    # symbols.
+    symbols = set(re.findall(r"(?<![\w'’°\-])([B-HJ-Z])(?![\w'’\-])", main))
     definition = (
-        re.compile(rf"^\s*(?:where:?\s*)?(?:{'|'.join(sorted(symbols))})\s*(?:=|:|–)\s*\S")
+        re.compile(
+            rf"^\s*(?:where:?\s*)?(?:{'|'.join(sorted(symbols))})\s*(?:=|:|–)\s*\S"
+            rf"|(?<![\w'’])(?:{'|'.join(sorted(symbols))})\s=\s\S"
+        )
         if symbols
         else None
     )
     for unit in units:
         matched = unit.matched
         unit.asked = matched - subject
-        defines = definition is not None and definition.match(unit.text) is not None
+        defines = definition is not None and definition.search(unit.text) is not None
         if defines:
             unit.score = 1.0 + 0.1 * (1 - (unit.source.number - 1) / max(1, n_sources))
             continue

@@ -175,7 +175,7 @@ def _named_sources(question: str, sources: Sequence[SourcePassage]) -> set[int]:
     compatible ER4L'): another manual's passage that retrieval ranked close (a datasheet row
     holding 'E3', a footnote mark '(3)') is not quoted. A name is a word written with a capital
     (not the first word) or a digit, of three characters or more, that starts a word of the
-    title. All sources when the question names no manual given."""
+    title (or a part number that a model word of the title starts). All sources when the question names no manual given."""
     main = question.partition("(")[0]
     words = re.findall(r"[A-Za-z0-9]+", main)
     names = {
@@ -187,12 +187,20 @@ def _named_sources(question: str, sources: Sequence[SourcePassage]) -> set[int]:
         s.number
         for s in sources
         if any(
-            t.startswith(n)
+            _names(n, t)
             for t in re.findall(r"[a-z0-9]+", s.document_title.lower())
             for n in names
         )
     }
     return named or {s.number for s in sources}
+
+
+def _names(name: str, title_word: str) -> bool:
+    """'ender' names 'ender3'; a part number names its family's title word ('stm32f103rct6' names
+    'stm32f103')."""
+    return title_word.startswith(name) or (
+        len(title_word) >= 4 and bool(re.search(r"\d", title_word)) and name.startswith(title_word)
+    )
 
 
 def _best_of_another_passage(
