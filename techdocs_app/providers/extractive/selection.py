@@ -190,9 +190,7 @@ def _named_sources(question: str, sources: Sequence[SourcePassage]) -> set[int]:
         s.number
         for s in sources
         if any(
-            _names(n, t)
-            for t in re.findall(r"[a-z0-9]+", s.document_title.lower())
-            for n in names
+            _names(n, t) for t in re.findall(r"[a-z0-9]+", s.document_title.lower()) for n in names
         )
     }
     return named or {s.number for s in sources}
