@@ -240,3 +240,211 @@ async def test_a_symbol_question_quotes_its_definition() -> None:
     answer = await _answer("What's K in that formula? (spacer size)", [formula])
     assert "K = Constant to compensate" in answer
     assert "Sleeve length" not in answer
+
+
+async def test_a_sentence_referring_back_answers_for_its_antecedent() -> None:
+    flux = _source(
+        1,
+        "Flux pastes differ by alloy. The melting point of type 50/50 paste is 190 °C, which suits "
+        "thin leads. Type 70/30 paste is used on brass fittings. It has a melting point of "
+        "230 °C.",
+        title="Joining handbook",
+    )
+    answer = await _answer("What is the melting point of 70/30 paste?", [flux])
+    # 'It' is the 70/30 paste: that sentence states the asked value, not the 50/50 one.
+    assert answer.startswith("Type 70/30 paste is used on brass fittings. It has a melting point")
+    assert "190 °C" not in answer
+
+
+async def test_a_sentence_ending_in_a_colon_keeps_what_it_introduces() -> None:
+    source = _source(
+        1,
+        "The controller talks to a PC over its USB port.\n"
+        "The Windows driver of the controller is obtained from the vendor as follows:\n"
+        "Open the vendor site and download the package named QuxDrv, then run it.\n\n"
+        "The board has four copper layers.",
+        title="Qux board manual",
+    )
+    answer = await _answer("Where do I get the Windows driver for the Qux controller?", [source])
+    assert "is obtained from the vendor as follows:" in answer
+    assert "download the package named QuxDrv" in answer
+    assert "copper layers" not in answer
+
+
+async def test_a_value_question_takes_the_numbers_after_a_sentence_without_them() -> None:
+    source = _source(
+        1,
+        "The line rate of the module is selectable in software. Operators pick 100G QPSK or "
+        "200G 16-QAM without changing hardware. The housing is aluminium.",
+        title="Pluggable optics guide",
+    )
+    answer = await _answer("Which line rates can the module be set to?", [source])
+    assert "The line rate of the module is selectable in software." in answer
+    assert "100G QPSK or 200G 16-QAM" in answer
+    assert "aluminium" not in answer
+
+
+def _passage(number: int, text: str) -> SourcePassage:
+    return _source(number, text, title="Heater service guide")
+
+
+def test_a_close_unit_of_another_passage_is_quoted_too() -> None:
+    overview = _passage(
+        1,
+        "The heater element is rated for continuous duty. Element resistance is checked cold "
+        "with an ohmmeter. Replace the element when its resistance is out of range.",
+    )
+    specs = _passage(2, "Heater element resistance, cold: 14 to 16 ohms.\nHousing: cast iron.")
+    far = _passage(3, "Always disconnect the heater from the mains before service.")
+    chosen = select_units(
+        "What should the heater element resistance read cold?", [overview, specs, far]
+    )
+    sources = {u.source.number for u in chosen}
+    # The spec line of the second passage scores close to the first passage's sentence.
+    assert any("14 to 16 ohms" in u.text for u in chosen)
+    assert 1 in sources and 3 not in sources
+
+
+async def test_steps_printed_out_of_order_are_gathered_in_number_order() -> None:
+    # A two-column page: the extractor reads steps 2-3 before step 1.
+    source = _source(
+        1,
+        "SHIM-GAP METHOD\n"
+        "The method gauges the deflection of the housing under a known load.\n"
+        "Figure 4. Gearbox housing\n"
+        "2. Turn the shaft while the load is applied and measure the gap at two points.\n"
+        "The constant is then added to the measured gap.\n"
+        "3. Fit the shim pack and tighten the cover bolts to their final torque.\n"
+        "The gearbox housing (Figure 4) illustrates the shim-gap method.\n"
+        "1. Apply the set-up load with two bolts placed opposite each other.\n"
+        "LOAD N\n",
+        title="Gear setting guide",
+    )
+    answer = await _answer("Walk me through the shim-gap method on a gearbox housing.", [source])
+    first, second, third = (
+        answer.index("Apply the set-up load"),
+        answer.index("Turn the shaft"),
+        answer.index("Fit the shim pack"),
+    )
+    assert first < second < third
+    assert "1. Apply" in answer and "2. Turn" in answer and "3. Fit" in answer
+
+
+async def test_a_table_row_keeps_the_row_continuing_its_entry() -> None:
+    source = SourcePassage(
+        number=1,
+        document_title="Regulator datasheet",
+        page_start=40,
+        page_end=40,
+        heading="Regulator datasheet > Supervisor characteristics",
+        kind="table",
+        text=(
+            "Table 9. Supervisor characteristics\n"
+            "Symbol | Parameter | Conditions | Min | Typ | Max | Unit\n"
+            "VBOR | Brown-out reset threshold | Falling supply | 2.1 | 2.2 | 2.3 | V\n"
+            "VBOR |  | Rising supply | 2.2 | 2.3 | 2.4 | V\n"
+            "tRST | Reset pulse width |  | 1 | 2 | 5 | ms"
+        ),
+    )
+    answer = await _answer("What is the brown-out reset threshold of the regulator?", [source])
+    # The merged 'Parameter' cell split over two rows: both edges belong to the entry.
+    assert "| VBOR | Brown-out reset threshold | Falling supply |" in answer
+    assert "| VBOR |  | Rising supply | 2.2 | 2.3 | 2.4 | V |" in answer
+    assert "Reset pulse width" not in answer
+
+
+async def test_a_procedure_answer_ends_with_a_close_sentence_of_another_passage() -> None:
+    steps = _passage(
+        1,
+        "Measuring the element resistance\n"
+        "1. Disconnect the heater element from the mains.\n"
+        "2. Measure the element resistance with an ohmmeter across both terminals.\n"
+        "3. Compare the reading with the rating plate.",
+    )
+    note = _passage(
+        2,
+        "If no ohmmeter is at hand, measure the element resistance with a multimeter set to ohms.\n"
+        "The housing is cast iron.",
+    )
+    answer = await _answer(
+        "How do I measure the element resistance without an ohmmeter?", [steps, note]
+    )
+    assert "1. Disconnect the heater element" in answer
+    assert "3. Compare the reading with the rating plate. [1]" in answer
+    # Another passage's close sentence comes after the steps, as its own cited paragraph.
+    assert answer.rstrip().endswith(
+        "\n\nIf no ohmmeter is at hand, measure the element resistance with a multimeter set to "
+        "ohms. [2]"
+    )
+    assert "cast iron" not in answer
+
+
+def test_only_the_manual_the_question_names_is_quoted() -> None:
+    printer = _source(
+        1,
+        "The Zorbo 5 shows a low temp warning when the hot end start time exceeds 30 s.",
+        title="Zorbo 5 troubleshooting",
+    )
+    datasheet = _source(
+        2,
+        "Symbol | Parameter | Conditions | Min | Typ | Max | Unit\n"
+        "tLOW (5) | Low temp start time | TA = -20 °C | 1 | 2 | 4 | ms",
+        title="QX900 datasheet",
+    )
+    question = "What is the low temp start time of the Zorbo 5?"
+    named = select_units(question, [printer, datasheet])
+    assert [u.source.number for u in named] == [1]
+    # Without the name, the datasheet's row (it matches more words) is quoted.
+    unnamed = select_units("What is the low temp start time?", [printer, datasheet])
+    assert 2 in {u.source.number for u in unnamed}
+
+
+async def test_a_row_naming_only_the_product_is_not_quoted_next_to_the_best_row() -> None:
+    source = SourcePassage(
+        number=1,
+        document_title="Vexa K7 receiver",
+        page_start=6,
+        page_end=6,
+        heading="Vexa K7 receiver > Service messages",
+        kind="table",
+        text=(
+            "Service messages of the K7 module\n"
+            "Message | Code | Description\n"
+            "LINE FAULT | 20 | Service line failure or disconnection\n"
+            "VEXA RESTART | D0 | Restart button of the Vexa pressed"
+        ),
+    )
+    answer = await _answer("The Vexa reports service code 20. What does it mean?", [source])
+    assert "| LINE FAULT | 20 | Service line failure or disconnection |" in answer
+    assert "Restart button" not in answer
+
+
+ORDERING = _source(
+    1,
+    "Ordering information scheme\n"
+    "Example: ZX 40 Q T 7 xxx\n"
+    "Memory size Q = 64 Kbytes of memory R = 128 Kbytes of memory\n"
+    "Package T = TSSOP W = WLCSP20\n"
+    "Temperature range 7 = –40 to 105 °C\n"
+    "The device runs from a single 3.3 V supply at 85 °C.\n"
+    "Test load C = 30 pF on every output.",
+    title="ZX40 datasheet",
+)
+
+
+async def test_a_letter_of_a_part_number_is_answered_by_the_key_defining_it() -> None:
+    answer = await _answer("In the part number ZX40QT7, what does the letter T denote?", [ORDERING])
+    assert "Package T = TSSOP W = WLCSP20" in answer
+
+
+def test_the_c_of_degrees_celsius_is_not_a_symbol_asked_about() -> None:
+    chosen = select_units("What supply does the ZX40 run from at 85 °C?", [ORDERING])
+    assert "single 3.3 V supply" in max(chosen, key=lambda u: u.score).text
+
+
+def test_a_part_number_names_its_family_manual() -> None:
+    from techdocs_app.providers.extractive.selection import _named_sources
+
+    other = _source(2, "Cable tags: T = tag colour, Q = quantity.", title="Cable guide")
+    assert _named_sources("Decode ZX40QT7: what is the T?", [ORDERING, other]) == {1}
+    assert _named_sources("What does the T on a tag mean?", [ORDERING, other]) == {1, 2}

@@ -57,6 +57,9 @@ def render(units: Sequence[Unit], question: str = "", steps: bool = False) -> li
                     text = f" {text}"
             elif steps and unit.heading:
                 text = f"{text}:" if not pieces else f"\n{text}:"
+            elif steps and index > 0 and units[index - 1].list_item:
+                # A sentence after the steps (another passage's) is a paragraph of its own.
+                text = f"\n\n{text}"
             else:
                 sep = "" if not pieces or pieces[-1].endswith("\n") else " "
                 text = f"{sep}{text}"

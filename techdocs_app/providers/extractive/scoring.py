@@ -15,7 +15,7 @@ from techdocs_app.providers.extractive.question import (
     subject_terms,
 )
 from techdocs_app.providers.extractive.render import MAX_UNIT_WORDS
-from techdocs_app.providers.extractive.units import VALUE, Unit
+from techdocs_app.providers.extractive.units import ANAPHOR, VALUE, Unit
 from techdocs_app.text.identifiers import find_identifiers
 from techdocs_app.text.words import compact, terms
 
@@ -48,6 +48,23 @@ def _expansions(q_terms: Sequence[str], vocabulary: set[str]) -> dict[str, set[s
     return out
 
 
+def _inherit_antecedents(units: list[Unit]) -> None:
+    """A sentence that refers back ('It has a melting point of 361 °F.', 'These types are
+    semiconducting …') is about the previous sentence's subject: it matches that sentence's
+    question terms too, so the sentence stating the asked-for fact can win over its antecedent,
+    which only names the subject."""
+    for before, unit in zip(units, units[1:], strict=False):
+        if (
+            unit.table is None
+            and not unit.heading
+            and before.table is None
+            and before.source is unit.source
+            and before.block == unit.block
+            and ANAPHOR.match(unit.text)
+        ):
+            unit.matched = unit.matched | before.matched
+
+
 def score_units(question: str, units: list[Unit], n_sources: int) -> None:
     q_terms = question_terms(question)
     if not q_terms:
@@ -76,6 +93,7 @@ def score_units(question: str, units: list[Unit], n_sources: int) -> None:
     for unit in units:
         unit.matched = {t for t in q_terms if unit.terms & expansions[t]}
     df = Counter(t for u in units for t in u.matched)
+    _inherit_antecedents(units)
     n = len(units)
     weight: dict[str, float] = {}
     for t in q_terms:
@@ -88,17 +106,23 @@ def score_units(question: str, units: list[Unit], n_sources: int) -> None:
     q_pairs = {(a, b) for a, b in zip(q_seq, q_seq[1:], strict=False) if a != b}
     q_idents = [i for i in idents if not any(i in t for t in titles) and len(i) >= 2]
     wants_values = bool(SPEC_CUES.search(main))
-    # A symbol the question asks about ('What's K in that formula?') and the line defining it
-    # ('K = Constant to compensate for …').
-    symbols = set(re.findall(r"(?<![\w'’])([B-HJ-Z])(?![\w'’])", main))
+    # A symbol the question asks about ('What's K in that formula?', 'what does the letter T
+    # denote?') and the line defining it ('K = Constant to compensate for …', or a key of an
+    # ordering scheme 'Package H = BGA T = LQFP'). The C of '°C' and the E of 'E-steps' are not
+    # symbols.
+    symbols = set(re.findall(r"(?<![\w'’°\-])([B-HJ-Z])(?![\w'’\-])", main))
     definition = (
-        re.compile(rf"^\s*(?:where:?\s*)?(?:{'|'.join(sorted(symbols))})\s*(?:=|:|–)\s*\S")
+        re.compile(
+            rf"^\s*(?:where:?\s*)?(?:{'|'.join(sorted(symbols))})\s*(?:=|:|–)\s*\S"
+            rf"|(?<![\w'’])(?:{'|'.join(sorted(symbols))})\s=\s\S"
+        )
         if symbols
         else None
     )
     for unit in units:
         matched = unit.matched
-        defines = definition is not None and definition.match(unit.text) is not None
+        unit.asked = matched - subject
+        defines = definition is not None and definition.search(unit.text) is not None
         if defines:
             unit.score = 1.0 + 0.1 * (1 - (unit.source.number - 1) / max(1, n_sources))
             continue

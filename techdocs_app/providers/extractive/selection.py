@@ -9,9 +9,9 @@ from collections.abc import Sequence
 from techdocs_app.providers.base import SourcePassage
 from techdocs_app.providers.extractive.question import PROCEDURE_CUES, SPEC_CUES, focus_of
 from techdocs_app.providers.extractive.scoring import score_units
-from techdocs_app.providers.extractive.units import VALUE, Unit, has_value, split_units
+from techdocs_app.providers.extractive.units import ANAPHOR, VALUE, Unit, has_value, split_units
 
-MAX_UNITS = 4
+MAX_UNITS = 3
 """Sentences or table rows in one answer (fewer when one unit covers the question)."""
 
 
@@ -21,10 +21,16 @@ MAX_STEPS = 10
 
 SECTION_WORDS = 45
 """Words quoted from a section whose heading is the best match."""
-_ANAPHOR = re.compile(r"(?:It|Its|This|These|They|That|Those|Such|The latter)\b")
 
 MIN_RELATIVE_SCORE = 0.45
 """A unit must score at least this share of the best unit to be quoted."""
+
+OTHER_PASSAGE_SHARE = 0.7
+"""The best unit of another passage is quoted too when it scores at least this share of the best
+unit. Fitted on the eval's tune set and checked on dev, and the other way round (replaying the
+answerer on the passages the eval gave it): dev is flat at its best from 0.5 to 0.7, tune from 0.5
+to 0.6 (0.7 is one question lower), both fall from 0.8; 0.7 keeps answers shortest (median words
+tune 59 at 0.5, 54.5 at 0.6, 50.5 at 0.7)."""
 
 
 def select_units(question: str, sources: Sequence[SourcePassage]) -> list[Unit]:
@@ -38,13 +44,22 @@ def choose_units(question: str, sources: Sequence[SourcePassage]) -> tuple[list[
     if not units:
         return [], False
     score_units(question, units, len(sources))
+    named = _named_sources(question, sources)
+    for unit in units:
+        if unit.source.number not in named:
+            unit.score = 0.0
     best = max(units, key=lambda u: u.score)
     if best.score <= 0:
         return [], False
     if PROCEDURE_CUES.search(question) and not best.table:
-        steps = _procedure_run(units, best)
+        steps = _later_steps(units, _procedure_run(units, best))
         if len(steps) >= 3:
-            return steps, True
+            # Another passage may say what the list does not ('If a torque wrench cannot be
+            # used, a spring scale …'): its close unit follows the steps.
+            ranked = sorted(units, key=lambda u: (-u.score, u.source.number, u.position))
+            others = [u for u in ranked if u is not best and not u.heading and u.score > 0]
+            other = _best_of_another_passage(others, steps, best)
+            return ([*steps, other] if other is not None else steps), True
     if best.heading and best.table is None:
         # A section heading matches best: the section's first lines say what it says.
         body = _section_body(units, best)
@@ -72,19 +87,25 @@ def choose_units(question: str, sources: Sequence[SourcePassage]) -> tuple[list[
         return True
 
     if wants_values and not has_value(best):
-        # A spec question wants a value: the best unit stating one comes along.
+        # A spec question wants a value: the sentence after the best one, when it states
+        # numbers ('… are software settable. One could choose between 100G QPSK, 200G 8-QAM …'),
+        # else the best unit stating one comes along.
+        after = _next_in_block(units, best)
         valued = [u for u in ranked if has_value(u) and u.score >= best.score * 0.3]
-        if valued:
+        if after is not None and re.search(r"\d", after.text):
+            take(after)
+        elif valued:
             take(valued[0])
-    # A table row matched only through its header ('Pin') is one of many: it must match in its
-    # own cells to be quoted next to the best row.
+    # A table row matched only through its header ('Pin') is one of many: it must match an
+    # asked-for word in its own cells to be quoted next to the best row (a footnote mark '(3)'
+    # matching the '3' of 'Ender 3' does not count).
     candidates = [
         u
         for u in ranked
         if u is not best
         and not u.heading
         and u.score > 0
-        and (u.table is None or u.matched & set(u.seq))
+        and (u.table is None or u.asked & set(u.seq))
     ]
     # First the units that add an asked-for word, continue a chosen sentence or extend a chosen
     # table; then, if room is left, units scoring close to the best.
@@ -111,6 +132,9 @@ def choose_units(question: str, sources: Sequence[SourcePassage]) -> tuple[list[
         close = unit.score >= best.score * 0.8 and unit.source is best.source
         if (same_table or close) and unit not in chosen:
             take(unit)
+    other = _best_of_another_passage(candidates, chosen, best)
+    if other is not None:
+        take(other)
     _add_continuations(units, chosen)
     if PROCEDURE_CUES.search(question.partition("(")[0]):
         _add_instructions(units, chosen, best)
@@ -136,7 +160,7 @@ def _continues(after: Unit, unit: Unit | None = None) -> bool:
         and _series_opening(after.text) == _series_opening(unit.text)
     ):
         return True
-    return words <= 30 and bool(_ANAPHOR.match(after.text))
+    return words <= 30 and bool(ANAPHOR.match(after.text))
 
 
 def _series_opening(text: str) -> tuple[str, ...] | None:
@@ -148,11 +172,94 @@ def _series_opening(text: str) -> tuple[str, ...] | None:
     return tuple(w[:-1] if w.endswith("s") and len(w) > 3 else w for w in words)
 
 
+def _named_sources(question: str, sources: Sequence[SourcePassage]) -> set[int]:
+    """The sources of the manuals the question names by title ('my Ender 3 …', 'the Arista-
+    compatible ER4L'): another manual's passage that retrieval ranked close (a datasheet row
+    holding 'E3', a footnote mark '(3)') is not quoted. A name is a word written with a capital
+    (not the first word) or a digit, of three characters or more, that starts a word of the
+    title (or a part number that a model word of the title starts). All sources when the question
+    names none of the manuals given."""
+    main = question.partition("(")[0]
+    words = re.findall(r"[A-Za-z0-9]+", main)
+    names = {
+        w.lower()
+        for i, w in enumerate(words)
+        if len(w) >= 3 and (re.search(r"\d", w) or (i > 0 and re.search(r"[A-Z]", w)))
+    }
+    named = {
+        s.number
+        for s in sources
+        if any(
+            _names(n, t) for t in re.findall(r"[a-z0-9]+", s.document_title.lower()) for n in names
+        )
+    }
+    return named or {s.number for s in sources}
+
+
+def _names(name: str, title_word: str) -> bool:
+    """'ender' names 'ender3'; a part number names its family's title word ('stm32f103rct6' names
+    'stm32f103')."""
+    return title_word.startswith(name) or (
+        len(title_word) >= 4 and bool(re.search(r"\d", title_word)) and name.startswith(title_word)
+    )
+
+
+def _best_of_another_passage(
+    candidates: Sequence[Unit], chosen: Sequence[Unit], best: Unit
+) -> Unit | None:
+    """Passages split one topic (a spec page and its overview, two sections of one procedure),
+    and lexical scores of units a few words apart are close: when a passage none of the chosen
+    units comes from has a unit scoring close to the best, that unit is quoted too, so the answer
+    does not rest on one passage's wording. `candidates` are ranked best first."""
+    quoted = {c.source.number for c in chosen}
+    keys = {_key(c.text) for c in chosen}
+    for unit in candidates:
+        if unit.source.number in quoted or _key(unit.text) in keys:
+            continue
+        return unit if unit.score >= best.score * OTHER_PASSAGE_SHARE else None
+    return None
+
+
+def _next_in_block(units: list[Unit], unit: Unit) -> Unit | None:
+    """The sentence after `unit` in its paragraph (None at its end, or for a table row)."""
+    i = next(k for k, u in enumerate(units) if u is unit) + 1
+    after = units[i] if i < len(units) else None
+    if (
+        after is None
+        or unit.table is not None
+        or after.table is not None
+        or after.source is not unit.source
+        or after.block != unit.block
+    ):
+        return None
+    return after
+
+
+def _continues_row(after: Unit, unit: Unit) -> bool:
+    """A table row that goes on with the entry above it: its first cell is empty or repeats the
+    row above, and the second (the parameter's name) is empty ('VPOR/PDR | Power on/power down
+    reset threshold | Falling edge | …' then 'VPOR/PDR |  | Rising edge | …', a merged cell the
+    PDF split over two rows)."""
+    if unit.table is None or after.table is None or after.block != unit.block:
+        return False
+    row, next_row = unit.table[1], after.table[1]
+    if len(row) < 3 or len(next_row) < 3 or not row[0] or not row[1]:
+        return False
+    return next_row[0] in ("", row[0]) and not next_row[1] and any(next_row[2:])
+
+
+def _introduces(unit: Unit) -> bool:
+    """A sentence ending in a colon ('Driver acquisition method:', 'The clock source … depends
+    on the operating mode:') says nothing by itself: what it introduces is the answer."""
+    return not unit.heading and unit.text.rstrip().endswith(":")
+
+
 def _add_continuations(units: list[Unit], chosen: list[Unit]) -> None:
     """A chosen sentence whose paragraph goes on with short value statements ('Permissible
     voltage variation is from 11 to 15 V. Current not exceeding 150 mA.') or with a sentence that
     refers back to it ('It should be one-fourth to one-half full.') keeps them: they belong to
-    the same item."""
+    the same item. A sentence ending in a colon keeps what it introduces (the next unit, in the
+    next paragraph or list item too); a table row keeps the rows continuing its entry."""
     ids = {id(u) for u in chosen}
     position = {id(u): i for i, u in enumerate(units)}
     queue = list(chosen)
@@ -160,15 +267,16 @@ def _add_continuations(units: list[Unit], chosen: list[Unit]) -> None:
         unit = queue.pop(0)
         i = position[id(unit)] + 1
         after = units[i] if i < len(units) else None
+        if after is None or id(after) in ids or after.source is not unit.source:
+            continue
         if (
             unit.table is None
-            and after is not None
-            and id(after) not in ids
-            and after.source is unit.source
-            and after.block == unit.block
             and after.table is None
-            and _continues(after, unit)
-        ):
+            and (
+                (after.block == unit.block and _continues(after, unit))
+                or (_introduces(unit) and not after.heading)
+            )
+        ) or _continues_row(after, unit):
             chosen.append(after)
             ids.add(id(after))
             queue.append(after)
@@ -274,6 +382,35 @@ def _procedure_run(units: list[Unit], best: Unit) -> list[Unit]:
         run = [best] + ([intro] if intro is not None and intro is not best else [])
         return run + _list_from(same, same.index(ahead[start]))
     return [same[index], *_list_from(same, index + 1, after=same[index])]
+
+
+def _later_steps(units: list[Unit], run: list[Unit]) -> list[Unit]:
+    """A list read from its step 1 whose next steps sit elsewhere in the passage: PDF columns and
+    figures scramble reading order ('1.' printed after '2.'-'4.'). The items numbered after the
+    run's last step follow it in number order, each with its sentences, the nearest after the
+    run first. Items that are only a label ('2. Open') are not steps to gather."""
+    numbers = [int(u.marker) for u in run if u.marker.isdigit()]
+    if not run or 1 not in numbers:
+        return run
+    same = [u for u in units if u.source is run[0].source and not _CAPTION.match(u.text)]
+    taken = {id(u) for u in run}
+    out = list(run)
+    number = max(numbers) + 1
+    while len({u.block for u in out}) < MAX_STEPS:
+        items = [
+            u
+            for u in same
+            if u.list_item and not u.heading and u.marker == str(number) and id(u) not in taken
+        ]
+        if not items:
+            break
+        last = out[-1].position
+        item = min(items, key=lambda u: (u.position < last, abs(u.position - last)))
+        body = [u for u in same if u.block == item.block and id(u) not in taken]
+        out += body
+        taken |= {id(u) for u in body}
+        number += 1
+    return out
 
 
 def _list_from(same: list[Unit], start: int, after: Unit | None = None) -> list[Unit]:

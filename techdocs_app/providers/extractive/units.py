@@ -33,6 +33,10 @@ _LIST_ITEM = re.compile(
 _CONTINUES = re.compile(r"[,(\-–/&+]$")
 
 
+ANAPHOR = re.compile(r"(?:It|Its|This|These|They|That|Those|Such|The latter)\b")
+"""A sentence opening that refers back to the previous sentence's subject."""
+
+
 VALUE = re.compile(
     r"(?<![A-Za-z\d])[-+–]?\d+(?:[.,]\d+)?\s?(?:%|°\s?[CF]|o[CF]\b|"
     r"(?:[kmµuMG]?(?:V|A|W|Hz|Ω|ohms?|bytes?|bits?|s|g)|mAh|Ah|dBm?|mm|cm|km|m|in|inch(?:es)?|"
@@ -61,6 +65,8 @@ class Unit:
     seq: list[str] = field(default_factory=list)
     matched: set[str] = field(default_factory=set)
     """The question terms this unit contains."""
+    asked: set[str] = field(default_factory=set)
+    """Those of `matched` that say what is asked, not which product or manual."""
 
 
 def _split_cells(line: str) -> list[str]:
