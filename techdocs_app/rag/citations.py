@@ -49,7 +49,10 @@ def check_citations(answer: str, n_sources: int) -> tuple[str, list[int], list[i
 
 
 def _tidy(text: str) -> str:
-    text = re.sub(r"[ \t]+([.,;:])", r"\1", text)
+    """The space a removed citation leaves before punctuation ("150 mA [7]." → "150 mA ." →
+    "150 mA."); only before punctuation that ends a clause, so quoted text such as "in .lic
+    format" or "a .STL file" stays as the manual wrote it."""
+    text = re.sub(r"[ \t]+([.,;:])(?=\s|$)", r"\1", text)
     return re.sub(r"[ \t]{2,}", " ", text)
 
 

@@ -72,6 +72,12 @@ def test_citations_to_missing_sources_are_dropped() -> None:
     assert valid == [1] and dropped == [7]
 
 
+def test_removing_a_citation_keeps_the_manuals_dotted_words() -> None:
+    answer, _, dropped = check_citations("The key is in .lic format [4], see [1]. Load it [9] .", 2)
+    assert answer == "The key is in .lic format, see [1]. Load it."
+    assert dropped == [4, 9]
+
+
 def test_citation_lists_are_split_and_deduplicated() -> None:
     answer, valid, dropped = check_citations("A [2, 9] and B [1][2] and C [3; 0].", 3)
     assert answer == "A [2] and B [1][2] and C [3]."
