@@ -237,10 +237,22 @@ def _history_subject(history: Sequence[Turn]) -> _Subject | None:
     return None
 
 
+def conversation_subject(history: Sequence[Turn]) -> str | None:
+    """The model, part or product the conversation is about ('RL14', 'SKR MINI E3 V2.0'), from
+    the latest turn that names one; None when no turn does."""
+    subject = _history_subject(history)
+    return subject.name if subject else None
+
+
+def without_context(query: str) -> str:
+    """A condensed query without the context appended in parentheses: the question's own words."""
+    query = query.strip()
+    return re.sub(r"\s*\([^()]*\)\s*$", "", query) or query
+
+
 def _previous_query(turn: Turn) -> str:
     """The turn's standalone question, without context a condenser appended in parentheses."""
-    query = (turn.standalone_query or turn.question).strip()
-    return re.sub(r"\s*\([^()]*\)\s*$", "", query) or query
+    return without_context(turn.standalone_query or turn.question)
 
 
 def _noun_phrases(text: str, skip: str = "") -> list[str]:
