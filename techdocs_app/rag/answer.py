@@ -401,15 +401,21 @@ async def _retrieve(run: _Run) -> tuple[list[SearchHit], list[float], dict[str, 
     ranked, scores = await _rank(run, hits)
     top_n = get_settings().rerank_top_n
     evidence = await _evidence(run.org_id, run.standalone, ranked[:top_n], hits)
-    if run.history and run.standalone != run.question and is_weak(evidence):
-        # The carried context and the previous manuals may be what misleads ('and how many rings
-        # before the telephone module answers?' after a question about an SFP): the follow-up's
-        # own words alone, over the same pool, when they find the stronger evidence.
+    wordings = followup_wordings(run.question, run.standalone, run.history)
+    if len(wordings) > 1 and is_weak(evidence):
+        # The carried context is for finding the manual, not words a passage must hold: the
+        # evidence of the same ranking for the follow-up's other wordings. And the context and
+        # the previous manuals may be what misleads ('and how many rings before the telephone
+        # module answers?' after a question about an SFP): the ranking by its own words alone.
         own = without_context(run.standalone)
         alone, alone_scores = await _rerank(own, hits, run.deadline)
-        alone_evidence = await _evidence(run.org_id, own, alone[:top_n], hits)
-        if alone_evidence.get("p_answerable", 0.0) > evidence.get("p_answerable", 0.0):
-            ranked, scores, evidence = alone, alone_scores, alone_evidence
+        options = [(ranked, scores, evidence)]
+        checks = [(ranked, scores, text) for text, _ in wordings[1:]] + [(alone, alone_scores, own)]
+        found = await asyncio.gather(
+            *(_evidence(run.org_id, text, hits_[:top_n], hits) for hits_, _, text in checks)
+        )
+        options += [(h, s, e) for (h, s, _), e in zip(checks, found, strict=True)]
+        ranked, scores, evidence = max(options, key=lambda o: o[2].get("p_answerable", 0.0))
     # The follow-up left the previous manuals: its best passage is in another one.
     run.trace.widened = bool(run.focus and ranked and ranked[0].document_id not in run.focus)
     run.stamp("rerank", t)
