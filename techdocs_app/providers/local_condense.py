@@ -67,6 +67,11 @@ _IDENT = re.compile(r"^(?=.*\d)(?=.*[A-Za-z])[A-Za-z0-9]+(?:[\-/.][A-Za-z0-9]+)*
 _AUX = frozenset(
     "does do did is are was were can could should will would must has have may might".split()
 )
+_NEGATED_AUX = frozenset(
+    """won't don't doesn't didn't can't cannot isn't aren't wasn't weren't shouldn't wouldn't
+    couldn't hasn't haven't""".split()
+)
+"""A verb follows ('bed won't heat', 'it doesn't boot'): the noun phrase ends before them."""
 _FILLER = frozenset(
     """indicate indicates mean means supposed know find like look happen happens work works go
     goes come comes give gives put take make sure right wrong kind sort lot bit thanks thank
@@ -261,11 +266,19 @@ def _noun_phrases(text: str, skip: str = "") -> list[str]:
     phrases: list[str] = []
     current: list[str] = []
     previous_end = 0
+    after_negation = False
     for word, start, end in _words(text):
         gap = text[previous_end:start]
         previous_end = end
         breaks = bool(re.search(r"[,;:()?!.]", gap))
-        noun = _is_noun_like(word) and _core(word).lower() not in skip_words
+        negation = word.lower().replace("’", "'") in _NEGATED_AUX
+        noun = (
+            _is_noun_like(word)
+            and _core(word).lower() not in skip_words
+            and not negation
+            and not after_negation
+        )
+        after_negation = negation
         if breaks or not noun:
             if current:
                 phrases.append(" ".join(current[-MAX_PHRASE_WORDS:]))
@@ -304,6 +317,39 @@ def is_followup(question: str, history: Sequence[Turn]) -> bool:
     return not own and (
         _history_subject(history) is not None or bool(_noun_phrases(_previous_query(history[-1])))
     )
+
+
+_PLURAL_PRONOUN = re.compile(r"\b(?:they|them|their|theirs)\b", re.I)
+
+
+def _plural_topic(previous: str, subject: _Subject | None) -> str | None:
+    """The last plural noun phrase of the previous question other than the subject ('caliper
+    bolts' in 'What torque do the caliper bolts on the M4 take?'): what 'they'/'them' stand for
+    when the previous question names one (a pronoun agrees in number with what it replaces)."""
+    skip = subject.phrase if subject else ""
+    for phrase in reversed(_noun_phrases(previous, skip=skip)):
+        head = phrase.split()[-1]
+        lowered = head.lower()
+        if (
+            len(lowered) > 3
+            and lowered.endswith("s")
+            and not lowered.endswith(("ss", "us", "is", "'s"))
+            and lowered.isalpha()
+        ):
+            return phrase
+    return None
+
+
+def _substitute_plural(question: str, phrase: str) -> str | None:
+    """'they'/'them'/'their' replaced by the plural noun phrase (None: no such pronoun)."""
+    for pattern, replacement in (
+        (r"\b(?:their|theirs)\b", f"the {phrase}'"),
+        (r"\b(?:they|them)\b", f"the {phrase}"),
+    ):
+        new, count = re.subn(pattern, replacement, question, count=1, flags=re.I)
+        if count:
+            return re.sub(r"\bthe the\b", "the", new, flags=re.I)
+    return None
 
 
 def _substitute(question: str, subject: _Subject) -> tuple[str, bool]:
@@ -528,7 +574,20 @@ def condense_locally(question: str, history: Sequence[Turn]) -> str:
             if topic:
                 return f"{_capitalise(stripped)} ({', '.join(topic)})"
         return _capitalise(stripped)
-    rewritten, substituted = _substitute(stripped, subject) if subject else (stripped, False)
+    plural = (
+        _plural_topic(_previous_query(history[-1]), subject)
+        if _PLURAL_PRONOUN.search(stripped)
+        else None
+    )
+    by_plural = _substitute_plural(stripped, plural) if plural else None
+    if by_plural is not None:
+        # 'How often do I check them?' after '… the caliper bolts on the M4 …': the bolts, and
+        # the subject goes in the context below.
+        rewritten, substituted = by_plural, False
+    elif subject:
+        rewritten, substituted = _substitute(stripped, subject)
+    else:
+        rewritten, substituted = stripped, False
     if _CONNECTOR.match(question) and not _ASKS.match(rewritten):
         # 'and its current draw?' is a question about a noun phrase: say so.
         rewritten = "What about " + re.sub(r"^The\b", "the", rewritten)
