@@ -441,6 +441,23 @@ def _sibling_code(new: str, previous: str) -> str | None:
     return None
 
 
+_WORD_NUMBER = re.compile(r"^(?P<word>[A-Za-z]{2,})[ -]?\d+[A-Za-z]?$")
+
+
+def _sibling_name(new: str, previous: str) -> str | None:
+    """The name of `previous` that `new` (a word and a number: 'ender 5', 'Pin 7') stands in
+    for: the same word with another number ('ender 3'), however it is cased; None otherwise."""
+    match = _WORD_NUMBER.match(new.strip())
+    if match is None:
+        return None
+    old = re.search(
+        rf"(?<![\w-]){re.escape(match['word'])}[ -]?\d+[A-Za-z]?(?![\w-])", previous, re.I
+    )
+    if old is None or compact(old.group(0)) == compact(new):
+        return None
+    return old.group(0)
+
+
 def _elliptical(question: str, history: Sequence[Turn], subject: _Subject | None) -> str | None:
     """'And the U version?', 'What about the RL14?', 'and the rx power reading?': the previous
     question with its subject or topic replaced (None when the question is not elliptical)."""
@@ -503,6 +520,12 @@ def _elliptical(question: str, history: Sequence[Turn], subject: _Subject | None
     if sibling is not None:
         # 'And E05?' after '… error E04 …': a code of the same kind replaces the old one.
         replaced = _replace_words(previous, sibling, bare)
+        if replaced:
+            return replaced
+    family = _sibling_name(bare, previous)
+    if family is not None:
+        # 'what about the ender 5?' after '… on the ender 3?': the same family, another number.
+        replaced = _replace_words(previous, family, bare)
         if replaced:
             return replaced
     if subject is not None:

@@ -253,3 +253,14 @@ def test_a_negated_verb_ends_the_topic_phrase() -> None:
     rewritten = condense_locally("where's the thermistor plug?", history)
     assert rewritten.startswith("Where's the thermistor plug? (")
     assert "ender 3 bed" in rewritten and "won't" not in rewritten and "heat" not in rewritten
+
+
+def test_a_name_with_another_number_replaces_the_old_one_whatever_its_case() -> None:
+    """'what about the ender 5?' after '… on the ender 3?': a sibling in the same family, written
+    in a technician's lower case, replaces the old name instead of being appended to it."""
+    history = [_turn("What's the max print speed on the ender 3?")]
+    assert condense_locally("what about the ender 5?", history) == (
+        "What's the max print speed on the ender 5?"
+    )
+    history = [_turn("What voltage is on pin 1 of the SWD header?")]
+    assert condense_locally("and pin 3?", history) == "What voltage is on pin 3 of the SWD header?"
