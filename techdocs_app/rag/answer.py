@@ -64,7 +64,12 @@ from techdocs_app.rag.evidence import (
     is_weak,
     not_found_text,
 )
-from techdocs_app.rag.followup import followup_wordings, fuse_scores, merge_pools
+from techdocs_app.rag.followup import (
+    followup_wordings,
+    fuse_scores,
+    lacks_previous_manuals,
+    merge_pools,
+)
 from techdocs_app.rag.questions import QuestionRejected, check_question
 from techdocs_app.rag.retrieve import SearchHit, hybrid_search
 from techdocs_app.rag.units import ConversionStream, annotate_conversions
@@ -378,44 +383,35 @@ async def _condense(run: _Run) -> None:
 
 
 async def _retrieve(run: _Run) -> tuple[list[SearchHit], list[float], dict[str, Any]]:
-    """Embed, search, rerank and weigh the evidence. A follow-up searches the previous turn's
-    manuals and the library (or the conversation's filter) together, and is ranked by several
-    wordings with a mild preference for the previous manuals (`rag.followup`)."""
+    """Embed, search, rerank and weigh the evidence. A follow-up searches the library (or the
+    conversation's filter), joined by the previous turn's manuals when it holds few of their
+    passages, and is ranked by several wordings with a mild preference for the previous manuals
+    (`rag.followup`)."""
     assert run.ctx is not None
     t = time.perf_counter()
     vector = await _embed(run.org_id, run.standalone, run.deadline)
     run.stamp("embed", t)
 
     t = time.perf_counter()
-    if run.focus is None:
-        hits = await _search(run.org_id, run.standalone, vector, run.ctx.document_ids)
-    else:
-        focused, library = await asyncio.gather(
-            _search(run.org_id, run.standalone, vector, run.focus),
-            _search(run.org_id, run.standalone, vector, run.ctx.document_ids),
-        )
-        hits = merge_pools(focused, library)
+    hits = await _search(run.org_id, run.standalone, vector, run.ctx.document_ids)
+    if run.focus and lacks_previous_manuals(hits, run.focus):
+        # The library's best passages are elsewhere: the previous manuals' best join the pool.
+        hits = merge_pools(hits, await _search(run.org_id, run.standalone, vector, run.focus))
     run.stamp("search", t)
 
     t = time.perf_counter()
     ranked, scores = await _rank(run, hits)
     top_n = get_settings().rerank_top_n
     evidence = await _evidence(run.org_id, run.standalone, ranked[:top_n], hits)
-    wordings = followup_wordings(run.question, run.standalone, run.history)
-    if len(wordings) > 1 and is_weak(evidence):
-        # The carried context is for finding the manual, not words a passage must hold: the
-        # evidence of the same ranking for the follow-up's other wordings. And the context and
-        # the previous manuals may be what misleads ('and how many rings before the telephone
-        # module answers?' after a question about an SFP): the ranking by its own words alone.
+    if len(followup_wordings(run.question, run.standalone, run.history)) > 1 and is_weak(evidence):
+        # The carried context and the previous manuals may be what misleads ('and how many rings
+        # before the telephone module answers?' after a question about an SFP): the ranking by the
+        # follow-up's own words alone, when its evidence is stronger.
         own = without_context(run.standalone)
         alone, alone_scores = await _rerank(own, hits, run.deadline)
-        options = [(ranked, scores, evidence)]
-        checks = [(ranked, scores, text) for text, _ in wordings[1:]] + [(alone, alone_scores, own)]
-        found = await asyncio.gather(
-            *(_evidence(run.org_id, text, hits_[:top_n], hits) for hits_, _, text in checks)
-        )
-        options += [(h, s, e) for (h, s, _), e in zip(checks, found, strict=True)]
-        ranked, scores, evidence = max(options, key=lambda o: o[2].get("p_answerable", 0.0))
+        alone_evidence = await _evidence(run.org_id, own, alone[:top_n], hits)
+        if alone_evidence.get("p_answerable", 0.0) > evidence.get("p_answerable", 0.0):
+            ranked, scores, evidence = alone, alone_scores, alone_evidence
     # The follow-up left the previous manuals: its best passage is in another one.
     run.trace.widened = bool(run.focus and ranked and ranked[0].document_id not in run.focus)
     run.stamp("rerank", t)

@@ -208,9 +208,9 @@ async def test_a_followup_that_leaves_the_previous_manuals_searches_the_whole_li
     make_org, corpus_dir
 ) -> None:  # noqa: ANN001
     """A follow-up about a topic only another manual covers, naming no model: the condenser glues
-    the previous subject on, and the previous manuals are preferred, yet the pool holds the
-    library and the follow-up's own words find the other manual's page, which it answers from
-    (the old "widen" branch once crashed with a TypeError shown as "Something went wrong")."""
+    the previous subject on, and the previous manual is preferred, yet the library is searched
+    and the follow-up's own words find the other manual's page, which it answers from (the old
+    "widen" branch once crashed with a TypeError shown as "Something went wrong")."""
     from techdocs_app.rag.answer import AnswerTrace, Done
 
     shop = make_org("Widen")

@@ -13,11 +13,13 @@ from techdocs_app.providers.local_condense import (
 from techdocs_app.providers.local_rerank import LocalReranker
 from techdocs_app.rag.followup import (
     CONDENSED_WEIGHT,
+    FOCUS_MIN_HITS,
     OWN_WORDS_WEIGHT,
     PREVIOUS_MANUAL_BONUS,
     TYPED_WEIGHT,
     followup_wordings,
     fuse_scores,
+    lacks_previous_manuals,
     merge_pools,
 )
 from techdocs_app.rag.retrieve import SearchHit
@@ -123,3 +125,11 @@ def test_merged_pool_keeps_the_first_search_and_adds_the_rest_once() -> None:
     library = [_hit(3, 2), _hit(2, 1), _hit(4, 3)]
     assert [h.chunk_id for h in merge_pools(focused, library)] == [1, 2, 3, 4]
     assert merge_pools([], library) == library
+
+
+def test_the_previous_manuals_are_searched_too_only_when_the_library_search_misses_them() -> None:
+    enough = [_hit(i, 7) for i in range(FOCUS_MIN_HITS)] + [_hit(99, 3)]
+    assert not lacks_previous_manuals(enough, [7])
+    few = [_hit(i, 3) for i in range(10)] + [_hit(50 + i, 7) for i in range(FOCUS_MIN_HITS - 1)]
+    assert lacks_previous_manuals(few, [7, 8])
+    assert not lacks_previous_manuals(few, [])  # no previous manuals: nothing to add
