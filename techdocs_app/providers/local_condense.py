@@ -17,6 +17,12 @@ asked about ("DDM temperature reading"). The rewrite is a question a person coul
   "What about the RL14?" after "What is the supply voltage of the RT2?" -> "What is the supply
   voltage of the RL14?"; "And the U version?" after "… of the Trikdis R11?" -> "… of the Trikdis
   R11U?";
+- a name with another number replaces the old one, however it is cased: "what about the ender
+  5?" after "What's the max print speed on the ender 3?" -> "What's the max print speed on the
+  ender 5?";
+- "they"/"them"/"their" agree in number: they take the previous question's plural noun phrase
+  when it has one ("How often do I check them?" after "What torque do the caliper bolts on the
+  M4 take?" -> "How often do I check the caliper bolts? (M4, torque)"), else the subject;
 - otherwise the subject and at most two short noun phrases of the topic follow in parentheses:
   "How deep do I dip the wire? (solder pot, dip-tinning wire)".
 """
