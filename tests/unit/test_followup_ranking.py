@@ -82,7 +82,7 @@ def test_a_followup_has_three_wordings_and_a_standalone_question_one() -> None:
     assert followup_wordings(alone, alone, []) == [(alone, CONDENSED_WEIGHT)]
 
 
-def test_fusion_normalises_each_wording_and_prefers_previous_manuals_only_on_ties() -> None:
+def test_fusion_normalises_each_wording_and_prefers_previous_manuals_only_when_close() -> None:
     documents = [1, 1, 2]
     # The condensed query scores on another scale than the own words: only the ratios count.
     condensed = {0: 10.0, 1: 8.0, 2: 9.0}
@@ -94,7 +94,7 @@ def test_fusion_normalises_each_wording_and_prefers_previous_manuals_only_on_tie
     tie = fuse_scores([(1.0, {0: 1.0, 1: 1.0})], documents=[1, 2], preferred=[2])
     assert abs(tie[1] - tie[0] - PREVIOUS_MANUAL_BONUS) < 1e-9
     clear = fuse_scores([(1.0, {0: 1.0, 1: 0.5})], documents=[1, 2], preferred=[2])
-    assert clear[0] > clear[1], "the preference breaks ties; it does not override a clear winner"
+    assert clear[0] > clear[1], "the preference decides close calls, not a clear winner"
 
     failed = fuse_scores([(1.0, {}), (0.5, {})], documents=[1, 2], preferred=[2])
     assert failed == {0: 0.0, 1: PREVIOUS_MANUAL_BONUS}
