@@ -396,6 +396,7 @@ async def _retrieve(run: _Run) -> tuple[list[SearchHit], list[float], dict[str, 
     hits = await _search(run.org_id, run.standalone, vector, run.ctx.document_ids)
     if run.focus and lacks_previous_manuals(hits, run.focus):
         # The library's best passages are elsewhere: the previous manuals' best join the pool.
+        run.trace.searched_previous = True
         hits = merge_pools(hits, await _search(run.org_id, run.standalone, vector, run.focus))
     run.stamp("search", t)
 
