@@ -17,6 +17,12 @@ asked about ("DDM temperature reading"). The rewrite is a question a person coul
   "What about the RL14?" after "What is the supply voltage of the RT2?" -> "What is the supply
   voltage of the RL14?"; "And the U version?" after "… of the Trikdis R11?" -> "… of the Trikdis
   R11U?";
+- a name with another number replaces the old one, however it is cased: "what about the ender
+  5?" after "What's the max print speed on the ender 3?" -> "What's the max print speed on the
+  ender 5?";
+- "they"/"them"/"their" agree in number: they take the previous question's plural noun phrase
+  when it has one ("How often do I check them?" after "What torque do the caliper bolts on the
+  M4 take?" -> "How often do I check the caliper bolts? (M4, torque)"), else the subject;
 - otherwise the subject and at most two short noun phrases of the topic follow in parentheses:
   "How deep do I dip the wire? (solder pot, dip-tinning wire)".
 """
@@ -67,6 +73,11 @@ _IDENT = re.compile(r"^(?=.*\d)(?=.*[A-Za-z])[A-Za-z0-9]+(?:[\-/.][A-Za-z0-9]+)*
 _AUX = frozenset(
     "does do did is are was were can could should will would must has have may might".split()
 )
+_NEGATED_AUX = frozenset(
+    """won't don't doesn't didn't can't cannot isn't aren't wasn't weren't shouldn't wouldn't
+    couldn't hasn't haven't""".split()
+)
+"""A verb follows ('bed won't heat', 'it doesn't boot'): the noun phrase ends before them."""
 _FILLER = frozenset(
     """indicate indicates mean means supposed know find like look happen happens work works go
     goes come comes give gives put take make sure right wrong kind sort lot bit thanks thank
@@ -237,10 +248,22 @@ def _history_subject(history: Sequence[Turn]) -> _Subject | None:
     return None
 
 
+def conversation_subject(history: Sequence[Turn]) -> str | None:
+    """The model, part or product the conversation is about ('RL14', 'SKR MINI E3 V2.0'), from
+    the latest turn that names one; None when no turn does."""
+    subject = _history_subject(history)
+    return subject.name if subject else None
+
+
+def without_context(query: str) -> str:
+    """A condensed query without the context appended in parentheses: the question's own words."""
+    query = query.strip()
+    return re.sub(r"\s*\([^()]*\)\s*$", "", query) or query
+
+
 def _previous_query(turn: Turn) -> str:
     """The turn's standalone question, without context a condenser appended in parentheses."""
-    query = (turn.standalone_query or turn.question).strip()
-    return re.sub(r"\s*\([^()]*\)\s*$", "", query) or query
+    return without_context(turn.standalone_query or turn.question)
 
 
 def _noun_phrases(text: str, skip: str = "") -> list[str]:
@@ -249,11 +272,19 @@ def _noun_phrases(text: str, skip: str = "") -> list[str]:
     phrases: list[str] = []
     current: list[str] = []
     previous_end = 0
+    after_negation = False
     for word, start, end in _words(text):
         gap = text[previous_end:start]
         previous_end = end
         breaks = bool(re.search(r"[,;:()?!.]", gap))
-        noun = _is_noun_like(word) and _core(word).lower() not in skip_words
+        negation = word.lower().replace("’", "'") in _NEGATED_AUX
+        noun = (
+            _is_noun_like(word)
+            and _core(word).lower() not in skip_words
+            and not negation
+            and not after_negation
+        )
+        after_negation = negation
         if breaks or not noun:
             if current:
                 phrases.append(" ".join(current[-MAX_PHRASE_WORDS:]))
@@ -292,6 +323,39 @@ def is_followup(question: str, history: Sequence[Turn]) -> bool:
     return not own and (
         _history_subject(history) is not None or bool(_noun_phrases(_previous_query(history[-1])))
     )
+
+
+_PLURAL_PRONOUN = re.compile(r"\b(?:they|them|their|theirs)\b", re.I)
+
+
+def _plural_topic(previous: str, subject: _Subject | None) -> str | None:
+    """The last plural noun phrase of the previous question other than the subject ('caliper
+    bolts' in 'What torque do the caliper bolts on the M4 take?'): what 'they'/'them' stand for
+    when the previous question names one (a pronoun agrees in number with what it replaces)."""
+    skip = subject.phrase if subject else ""
+    for phrase in reversed(_noun_phrases(previous, skip=skip)):
+        head = phrase.split()[-1]
+        lowered = head.lower()
+        if (
+            len(lowered) > 3
+            and lowered.endswith("s")
+            and not lowered.endswith(("ss", "us", "is", "'s"))
+            and lowered.isalpha()
+        ):
+            return phrase
+    return None
+
+
+def _substitute_plural(question: str, phrase: str) -> str | None:
+    """'they'/'them'/'their' replaced by the plural noun phrase (None: no such pronoun)."""
+    for pattern, replacement in (
+        (r"\b(?:their|theirs)\b", f"the {phrase}'"),
+        (r"\b(?:they|them)\b", f"the {phrase}"),
+    ):
+        new, count = re.subn(pattern, replacement, question, count=1, flags=re.I)
+        if count:
+            return re.sub(r"\bthe the\b", "the", new, flags=re.I)
+    return None
 
 
 def _substitute(question: str, subject: _Subject) -> tuple[str, bool]:
@@ -383,6 +447,23 @@ def _sibling_code(new: str, previous: str) -> str | None:
     return None
 
 
+_WORD_NUMBER = re.compile(r"^(?P<word>[A-Za-z]{2,})[ -]?\d+[A-Za-z]?$")
+
+
+def _sibling_name(new: str, previous: str) -> str | None:
+    """The name of `previous` that `new` (a word and a number: 'ender 5', 'Pin 7') stands in
+    for: the same word with another number ('ender 3'), however it is cased; None otherwise."""
+    match = _WORD_NUMBER.match(new.strip())
+    if match is None:
+        return None
+    old = re.search(
+        rf"(?<![\w-]){re.escape(match['word'])}[ -]?\d+[A-Za-z]?(?![\w-])", previous, re.I
+    )
+    if old is None or compact(old.group(0)) == compact(new):
+        return None
+    return old.group(0)
+
+
 def _elliptical(question: str, history: Sequence[Turn], subject: _Subject | None) -> str | None:
     """'And the U version?', 'What about the RL14?', 'and the rx power reading?': the previous
     question with its subject or topic replaced (None when the question is not elliptical)."""
@@ -445,6 +526,12 @@ def _elliptical(question: str, history: Sequence[Turn], subject: _Subject | None
     if sibling is not None:
         # 'And E05?' after '… error E04 …': a code of the same kind replaces the old one.
         replaced = _replace_words(previous, sibling, bare)
+        if replaced:
+            return replaced
+    family = _sibling_name(bare, previous)
+    if family is not None:
+        # 'what about the ender 5?' after '… on the ender 3?': the same family, another number.
+        replaced = _replace_words(previous, family, bare)
         if replaced:
             return replaced
     if subject is not None:
@@ -516,7 +603,20 @@ def condense_locally(question: str, history: Sequence[Turn]) -> str:
             if topic:
                 return f"{_capitalise(stripped)} ({', '.join(topic)})"
         return _capitalise(stripped)
-    rewritten, substituted = _substitute(stripped, subject) if subject else (stripped, False)
+    plural = (
+        _plural_topic(_previous_query(history[-1]), subject)
+        if _PLURAL_PRONOUN.search(stripped)
+        else None
+    )
+    by_plural = _substitute_plural(stripped, plural) if plural else None
+    if by_plural is not None:
+        # 'How often do I check them?' after '… the caliper bolts on the M4 …': the bolts, and
+        # the subject goes in the context below.
+        rewritten, substituted = by_plural, False
+    elif subject:
+        rewritten, substituted = _substitute(stripped, subject)
+    else:
+        rewritten, substituted = stripped, False
     if _CONNECTOR.match(question) and not _ASKS.match(rewritten):
         # 'and its current draw?' is a question about a noun phrase: say so.
         rewritten = "What about " + re.sub(r"^The\b", "the", rewritten)

@@ -37,6 +37,7 @@ from techdocs_app.errors import (
 from techdocs_app.observability.metrics import observed_answer
 from techdocs_app.providers import get_answerer, get_condenser, get_embedder, get_reranker
 from techdocs_app.providers.base import AnswerStreamInfo, RerankCandidate, SourcePassage, Turn
+from techdocs_app.providers.local_condense import without_context
 from techdocs_app.providers.prompts import NOT_FOUND_SENTENCE
 from techdocs_app.rag.attributes import assess_attributes, document_profiles
 from techdocs_app.rag.citations import (
@@ -62,6 +63,12 @@ from techdocs_app.rag.evidence import (
     decide,
     is_weak,
     not_found_text,
+)
+from techdocs_app.rag.followup import (
+    followup_wordings,
+    fuse_scores,
+    lacks_previous_manuals,
+    merge_pools,
 )
 from techdocs_app.rag.questions import QuestionRejected, check_question
 from techdocs_app.rag.retrieve import SearchHit, hybrid_search
@@ -139,7 +146,7 @@ class _Run:
     ctx: _Context | None = None
     history: list[Turn] = field(default_factory=list)
     focus: list[int] | None = None
-    """The previous turn's manuals a follow-up searches first (None: the conversation's filter)."""
+    """The previous turn's manuals a follow-up prefers (None: no preference)."""
 
     @property
     def org_id(self) -> int:
@@ -356,7 +363,7 @@ async def _open(
 
 
 async def _condense(run: _Run) -> None:
-    """A follow-up becomes a standalone query; it searches the previous turn's manuals first."""
+    """A follow-up becomes a standalone query; it prefers the previous turn's manuals."""
     t = time.perf_counter()
     if run.history:
         try:
@@ -376,33 +383,62 @@ async def _condense(run: _Run) -> None:
 
 
 async def _retrieve(run: _Run) -> tuple[list[SearchHit], list[float], dict[str, Any]]:
-    """Embed, search, rerank and weigh the evidence; a follow-up whose search of the previous
-    manuals is weak searches the whole library (or the conversation's filter) again."""
+    """Embed, search, rerank and weigh the evidence. A follow-up searches the library (or the
+    conversation's filter), joined by the previous turn's manuals when it holds few of their
+    passages, and is ranked by several wordings with a mild preference for the previous manuals
+    (`rag.followup`)."""
     assert run.ctx is not None
     t = time.perf_counter()
     vector = await _embed(run.org_id, run.standalone, run.deadline)
     run.stamp("embed", t)
 
     t = time.perf_counter()
-    hits = await _search(run.org_id, run.standalone, vector, run.key_filter)
+    hits = await _search(run.org_id, run.standalone, vector, run.ctx.document_ids)
+    if run.focus and lacks_previous_manuals(hits, run.focus):
+        # The library's best passages are elsewhere: the previous manuals' best join the pool.
+        run.trace.searched_previous = True
+        hits = merge_pools(hits, await _search(run.org_id, run.standalone, vector, run.focus))
     run.stamp("search", t)
 
     t = time.perf_counter()
+    ranked, scores = await _rank(run, hits)
     top_n = get_settings().rerank_top_n
-    ranked, scores = await _rerank(run.standalone, hits, run.deadline)
     evidence = await _evidence(run.org_id, run.standalone, ranked[:top_n], hits)
-    if run.focus is not None and is_weak(evidence):
-        # The follow-up moved away from the previous manuals: search the whole library.
-        run.trace.widened = True
-        t_search = time.perf_counter()
-        hits = await _search(run.org_id, run.standalone, vector, run.ctx.document_ids)
-        run.timings["search"] += _ms(t_search)
-        ranked, scores = await _rerank(run.standalone, hits, run.deadline)
-        evidence = await _evidence(run.org_id, run.standalone, ranked[:top_n], hits)
+    if len(followup_wordings(run.question, run.standalone, run.history)) > 1 and is_weak(evidence):
+        # The carried context and the previous manuals may be what misleads ('and how many rings
+        # before the telephone module answers?' after a question about an SFP): the ranking by the
+        # follow-up's own words alone, when its evidence is stronger.
+        own = without_context(run.standalone)
+        alone, alone_scores = await _rerank(own, hits, run.deadline)
+        alone_evidence = await _evidence(run.org_id, own, alone[:top_n], hits)
+        if alone_evidence.get("p_answerable", 0.0) > evidence.get("p_answerable", 0.0):
+            ranked, scores, evidence = alone, alone_scores, alone_evidence
+    # The follow-up left the previous manuals: its best passage is in another one.
+    run.trace.widened = bool(run.focus and ranked and ranked[0].document_id not in run.focus)
     run.stamp("rerank", t)
     run.trace.ranked = _ranked_dicts(ranked)
     run.trace.evidence = evidence
     return ranked, scores, evidence
+
+
+async def _rank(run: _Run, hits: list[SearchHit]) -> tuple[list[SearchHit], list[float]]:
+    """Hits in rerank order with their scores. A follow-up: the fused order of its wordings, each
+    hit with its score for the condensed query."""
+    wordings = followup_wordings(run.question, run.standalone, run.history)
+    if (len(wordings) == 1 and run.focus is None) or not hits:
+        return await _rerank(run.standalone, hits, run.deadline)
+    scored = await asyncio.gather(
+        *(_rerank_scores(text, hits, run.deadline, len(hits)) for text, _ in wordings)
+    )
+    fused = fuse_scores(
+        [(weight, scores) for (_, weight), scores in zip(wordings, scored, strict=True)],
+        documents=[h.document_id for h in hits],
+        preferred=run.focus or (),
+    )
+    keep = max(RANKED_KEEP, get_settings().rerank_top_n)
+    order = sorted(range(len(hits)), key=lambda i: (-fused[i], i))[:keep]
+    condensed = scored[0]
+    return [hits[i] for i in order], [condensed.get(i, hits[i].score) for i in order]
 
 
 async def _passages_for(
@@ -623,13 +659,10 @@ async def _search(
     )
 
 
-async def _rerank(
-    query: str, hits: list[SearchHit], deadline: _Deadline
-) -> tuple[list[SearchHit], list[float]]:
-    """Hits in rerank order with their scores; the fused order when the reranker fails."""
-    if not hits:
-        return [], []
-    keep = max(RANKED_KEEP, get_settings().rerank_top_n)
+async def _rerank_scores(
+    query: str, hits: list[SearchHit], deadline: _Deadline, top_n: int
+) -> dict[int, float]:
+    """The reranker's scores of its `top_n` best hits by index; empty when it fails."""
     candidates = [
         RerankCandidate(
             text=h.content,
@@ -641,22 +674,31 @@ async def _rerank(
         for h in hits
     ]
     try:
-        results = await deadline.run(
-            get_reranker().rerank(query, candidates, min(keep, len(hits))), "rerank"
-        )
+        results = await deadline.run(get_reranker().rerank(query, candidates, top_n), "rerank")
     except (ProviderError, TimeoutError, OSError) as exc:
         log.warning("rerank failed (%s); using the fused order", type(exc).__name__)
-        results = []
-    order: list[int] = []
-    scores: list[float] = []
+        return {}
+    scores: dict[int, float] = {}
     for result in results:
-        if 0 <= result.index < len(hits) and result.index not in order:
-            order.append(result.index)
-            scores.append(float(result.score))
+        if 0 <= result.index < len(hits) and result.index not in scores:
+            scores[result.index] = float(result.score)
+    return scores
+
+
+async def _rerank(
+    query: str, hits: list[SearchHit], deadline: _Deadline
+) -> tuple[list[SearchHit], list[float]]:
+    """Hits in rerank order with their scores; the fused order when the reranker fails."""
+    if not hits:
+        return [], []
+    keep = max(RANKED_KEEP, get_settings().rerank_top_n)
+    reranked = await _rerank_scores(query, hits, deadline, min(keep, len(hits)))
+    order = list(reranked)
+    scores = list(reranked.values())
     for index in range(len(hits)):
         if len(order) >= keep:
             break
-        if index not in order:
+        if index not in reranked:
             order.append(index)
             scores.append(float(hits[index].score))
     return [hits[i] for i in order[:keep]], scores[:keep]
@@ -684,7 +726,7 @@ async def _evidence(
 def _focus_documents(
     question: str, history: Sequence[Turn], explicit: list[int] | None
 ) -> list[int] | None:
-    """A follow-up stays on the previous turn's manuals unless it names a new model/part."""
+    """The manuals a follow-up prefers: the previous turn's, unless it names a new model/part."""
     if explicit is not None or not history or not history[-1].document_ids:
         return None
     previous = history[-1]

@@ -74,5 +74,8 @@ class AnswerTrace:
     """answer, closest or not_found (the evidence decision, see rag.evidence)."""
     cache_hit: bool = False
     widened: bool = False
-    """A follow-up's search on the previous turn's manuals was weak: the whole library was searched."""
+    """A follow-up's best passage is in another manual than the previous turn's."""
+    searched_previous: bool = False
+    """A follow-up's library search held few passages of the previous turn's manuals, so those
+    manuals were searched too (`rag.followup.lacks_previous_manuals`)."""
     error: str | None = None

@@ -229,3 +229,38 @@ def test_a_prepositional_phrase_alone_narrows_the_previous_question() -> None:
     )
     # A question that starts with a preposition but has its own verb is not a fragment.
     assert is_followup("In which mode does the RL14 send SMS?", baud) is False
+
+
+def test_plural_pronoun_takes_the_plural_noun_phrase_not_the_model() -> None:
+    """'they'/'them'/'their' agree in number: the bolts, not the caliper; the model moves to the
+    context. Without a plural noun phrase the subject still stands in."""
+    history = [_turn("What torque do the caliper bolts on the Brembo M4 take?")]
+    assert condense_locally("How often should I check them?", history) == (
+        "How often should I check the caliper bolts? (Brembo M4, torque)"
+    )
+    assert condense_locally("what is their thread size?", history) == (
+        "What is the caliper bolts' thread size? (Brembo M4, torque)"
+    )
+    history = [_turn("What input voltage range does the PX-220 controller accept?")]
+    assert condense_locally("How warm do they run?", history).startswith(
+        "How warm do the PX-220 controller run?"
+    )
+
+
+def test_a_negated_verb_ends_the_topic_phrase() -> None:
+    """'bed won't heat': 'won't heat' is the complaint, not part of a noun phrase."""
+    history = [_turn("ender 3 bed won't heat, what should I check?")]
+    rewritten = condense_locally("where's the thermistor plug?", history)
+    assert rewritten.startswith("Where's the thermistor plug? (")
+    assert "ender 3 bed" in rewritten and "won't" not in rewritten and "heat" not in rewritten
+
+
+def test_a_name_with_another_number_replaces_the_old_one_whatever_its_case() -> None:
+    """'what about the ender 5?' after '… on the ender 3?': a sibling in the same family, written
+    in a technician's lower case, replaces the old name instead of being appended to it."""
+    history = [_turn("What's the max print speed on the ender 3?")]
+    assert condense_locally("what about the ender 5?", history) == (
+        "What's the max print speed on the ender 5?"
+    )
+    history = [_turn("What voltage is on pin 1 of the SWD header?")]
+    assert condense_locally("and pin 3?", history) == "What voltage is on pin 3 of the SWD header?"

@@ -1,0 +1,135 @@
+"""Ranking a follow-up (`rag.followup`): its wordings, the score fusion and the merged pool."""
+
+from __future__ import annotations
+
+import asyncio
+
+from techdocs_app.providers.base import RerankCandidate, Turn
+from techdocs_app.providers.local_condense import (
+    condense_locally,
+    conversation_subject,
+    without_context,
+)
+from techdocs_app.providers.local_rerank import LocalReranker
+from techdocs_app.rag.followup import (
+    CONDENSED_WEIGHT,
+    FOCUS_MIN_HITS,
+    OWN_WORDS_WEIGHT,
+    PREVIOUS_MANUAL_BONUS,
+    TYPED_WEIGHT,
+    followup_wordings,
+    fuse_scores,
+    lacks_previous_manuals,
+    merge_pools,
+)
+from techdocs_app.rag.retrieve import SearchHit
+
+
+def _turn(question: str) -> Turn:
+    return Turn(question=question, answer="(answer)", standalone_query=question)
+
+
+def _hit(chunk_id: int, document_id: int, content: str = "text") -> SearchHit:
+    return SearchHit(
+        chunk_id=chunk_id,
+        document_id=document_id,
+        document_title=f"manual {document_id}",
+        filename=f"m{document_id}.pdf",
+        page_start=chunk_id,
+        page_end=chunk_id,
+        heading="",
+        section_path=[],
+        content=content,
+        kind="text",
+        parent_id=None,
+        positions=[],
+        identifiers=[],
+        score=0.01,
+    )
+
+
+def test_conversation_subject_and_own_words() -> None:
+    history = [_turn("What input voltage does the PX-220 controller accept?")]
+    assert conversation_subject(history) == "PX-220"
+    assert conversation_subject([_turn("how do I wire a relay?")]) is None
+    assert without_context("How deep do I dip it? (solder pot, tinning)") == "How deep do I dip it?"
+    assert without_context("What is the (max) rating of the PX-220?") == (
+        "What is the (max) rating of the PX-220?"
+    )
+
+
+def test_a_followup_has_three_wordings_and_a_standalone_question_one() -> None:
+    history = [_turn("What input voltage does the PX-220 controller accept?")]
+    question = "Which fuse protects it?"
+    standalone = condense_locally(question, history)
+    wordings = dict(followup_wordings(question, standalone, history))
+    assert wordings[standalone] == CONDENSED_WEIGHT
+    assert wordings["Which fuse protects it? (PX-220)"] == TYPED_WEIGHT
+    assert "PX-220" in standalone
+
+    elliptical = "and the output current?"
+    rewritten = condense_locally(elliptical, history)
+    texts = [text for text, _ in followup_wordings(elliptical, rewritten, history)]
+    assert texts == [rewritten, without_context(rewritten), "and the output current? (PX-220)"]
+    assert "(" not in texts[1]
+
+    carried = "Which one is the default? (PX-220 controller, input voltage)"
+    wordings = dict(followup_wordings("Which one is the default?", carried, history))
+    assert wordings["Which one is the default?"] == OWN_WORDS_WEIGHT
+
+    alone = "What torque does the KL-9 pump flange take?"
+    assert followup_wordings(alone, alone, history) == [(alone, CONDENSED_WEIGHT)]
+    assert followup_wordings(alone, alone, []) == [(alone, CONDENSED_WEIGHT)]
+
+
+def test_fusion_normalises_each_wording_and_prefers_previous_manuals_only_when_close() -> None:
+    documents = [1, 1, 2]
+    # The condensed query scores on another scale than the own words: only the ratios count.
+    condensed = {0: 10.0, 1: 8.0, 2: 9.0}
+    own_words = {0: 0.2, 1: 1.0, 2: 0.3}
+    fused = fuse_scores([(1.0, condensed), (0.5, own_words)], documents=documents)
+    assert fused[1] > fused[0] > fused[2]
+    assert abs(fused[0] - (1.0 + 0.5 * 0.2) / 1.5) < 1e-9
+
+    tie = fuse_scores([(1.0, {0: 1.0, 1: 1.0})], documents=[1, 2], preferred=[2])
+    assert abs(tie[1] - tie[0] - PREVIOUS_MANUAL_BONUS) < 1e-9
+    clear = fuse_scores([(1.0, {0: 1.0, 1: 0.5})], documents=[1, 2], preferred=[2])
+    assert clear[0] > clear[1], "the preference decides close calls, not a clear winner"
+
+    failed = fuse_scores([(1.0, {}), (0.5, {})], documents=[1, 2], preferred=[2])
+    assert failed == {0: 0.0, 1: PREVIOUS_MANUAL_BONUS}
+
+
+def test_own_words_lift_the_page_the_followup_asks_about() -> None:
+    """The carried context ('baud rate, USB connector') matches the previous page; the question
+    asks about the driver: fused, the driver page leads."""
+    pages = [
+        "The board talks to the PC over USB at a baud rate of 115200 through the USB connector.",
+        "On Windows install the CH340 driver so the board shows up as a serial port.",
+    ]
+    question = "What driver do I need on Windows for it?"
+    standalone = "What driver do I need on Windows for the PX-220? (baud rate, USB connector)"
+    history = [_turn("What baud rate and USB connector does the PX-220 use?")]
+    candidates = [RerankCandidate(text=p, fused_score=1.0 - i / 10) for i, p in enumerate(pages)]
+    reranker = LocalReranker()
+    scored = [
+        (weight, {r.index: r.score for r in asyncio.run(reranker.rerank(text, candidates, 2))})
+        for text, weight in followup_wordings(question, standalone, history)
+    ]
+    fused = fuse_scores(scored, documents=[1, 1])
+    assert fused[1] > fused[0]
+
+
+def test_merged_pool_keeps_the_first_search_and_adds_the_rest_once() -> None:
+    focused = [_hit(1, 1), _hit(2, 1)]
+    library = [_hit(3, 2), _hit(2, 1), _hit(4, 3)]
+    assert [h.chunk_id for h in merge_pools(focused, library)] == [1, 2, 3, 4]
+    assert merge_pools([], library) == library
+
+
+def test_the_previous_manuals_are_searched_too_only_when_the_library_search_misses_them() -> None:
+    enough = [_hit(i, 7) for i in range(FOCUS_MIN_HITS)] + [_hit(99, 3)]
+    assert not lacks_previous_manuals(enough, [7])
+    few = [_hit(i, 3) for i in range(10)] + [_hit(50 + i, 7) for i in range(FOCUS_MIN_HITS - 1)]
+    assert lacks_previous_manuals(few, [7, 8])
+    assert not lacks_previous_manuals(few, [])  # no previous manuals: nothing to add
