@@ -670,6 +670,7 @@ async def _rerank_scores(
             identifiers=tuple(h.identifiers),
             document_title=h.document_title,
             fused_score=h.score,
+            similarity=h.vector_similarity,
         )
         for h in hits
     ]
