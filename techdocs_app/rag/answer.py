@@ -37,7 +37,6 @@ from techdocs_app.errors import (
 from techdocs_app.observability.metrics import observed_answer
 from techdocs_app.providers import get_answerer, get_condenser, get_embedder, get_reranker
 from techdocs_app.providers.base import AnswerStreamInfo, RerankCandidate, SourcePassage, Turn
-from techdocs_app.providers.local_condense import without_context
 from techdocs_app.providers.prompts import NOT_FOUND_SENTENCE
 from techdocs_app.rag.attributes import assess_attributes, document_profiles
 from techdocs_app.rag.citations import (
@@ -69,6 +68,8 @@ from techdocs_app.rag.followup import (
     fuse_scores,
     lacks_previous_manuals,
     merge_pools,
+    own_words,
+    wording_key,
 )
 from techdocs_app.rag.questions import QuestionRejected, check_question
 from techdocs_app.rag.retrieve import SearchHit, hybrid_search
@@ -401,15 +402,16 @@ async def _retrieve(run: _Run) -> tuple[list[SearchHit], list[float], dict[str, 
     run.stamp("search", t)
 
     t = time.perf_counter()
-    ranked, scores = await _rank(run, hits)
+    ranked, scores, by_wording = await _rank(run, hits)
     top_n = get_settings().rerank_top_n
     evidence = await _evidence(run.org_id, run.standalone, ranked[:top_n], hits)
-    if len(followup_wordings(run.question, run.standalone, run.history)) > 1 and is_weak(evidence):
+    own = own_words(run.question, run.standalone)
+    if is_weak(evidence) and wording_key(own) in by_wording and own != run.standalone.strip():
         # The carried context and the previous manuals may be what misleads ('and how many rings
         # before the telephone module answers?' after a question about an SFP): the ranking by the
-        # follow-up's own words alone, when its evidence is stronger.
-        own = without_context(run.standalone)
-        alone, alone_scores = await _rerank(own, hits, run.deadline)
+        # follow-up's own words alone, when its evidence is stronger. Its scores came with the
+        # others (`_rank`): no further reranker call.
+        alone, alone_scores = _ordered(hits, by_wording[wording_key(own)])
         alone_evidence = await _evidence(run.org_id, own, alone[:top_n], hits)
         if alone_evidence.get("p_answerable", 0.0) > evidence.get("p_answerable", 0.0):
             ranked, scores, evidence = alone, alone_scores, alone_evidence
@@ -421,15 +423,20 @@ async def _retrieve(run: _Run) -> tuple[list[SearchHit], list[float], dict[str, 
     return ranked, scores, evidence
 
 
-async def _rank(run: _Run, hits: list[SearchHit]) -> tuple[list[SearchHit], list[float]]:
-    """Hits in rerank order with their scores. A follow-up: the fused order of its wordings, each
-    hit with its score for the condensed query."""
+async def _rank(
+    run: _Run, hits: list[SearchHit]
+) -> tuple[list[SearchHit], list[float], dict[str, dict[int, float]]]:
+    """Hits in rerank order with their scores, and each wording's reranker scores (by
+    `wording_key`). A follow-up: the fused order of its wordings (one reranker call each, at
+    once), each hit with its score for the condensed query."""
     wordings = followup_wordings(run.question, run.standalone, run.history)
     if (len(wordings) == 1 and run.focus is None) or not hits:
-        return await _rerank(run.standalone, hits, run.deadline)
+        ranked, scores = await _rerank(run.standalone, hits, run.deadline)
+        return ranked, scores, {}
     scored = await asyncio.gather(
         *(_rerank_scores(text, hits, run.deadline, len(hits)) for text, _ in wordings)
     )
+    by_wording = {wording_key(text): s for (text, _), s in zip(wordings, scored, strict=True)}
     fused = fuse_scores(
         [(weight, scores) for (_, weight), scores in zip(wordings, scored, strict=True)],
         documents=[h.document_id for h in hits],
@@ -438,7 +445,11 @@ async def _rank(run: _Run, hits: list[SearchHit]) -> tuple[list[SearchHit], list
     keep = max(RANKED_KEEP, get_settings().rerank_top_n)
     order = sorted(range(len(hits)), key=lambda i: (-fused[i], i))[:keep]
     condensed = scored[0]
-    return [hits[i] for i in order], [condensed.get(i, hits[i].score) for i in order]
+    return (
+        [hits[i] for i in order],
+        [condensed.get(i, hits[i].score) for i in order],
+        by_wording,
+    )
 
 
 async def _passages_for(
@@ -694,6 +705,15 @@ async def _rerank(
         return [], []
     keep = max(RANKED_KEEP, get_settings().rerank_top_n)
     reranked = await _rerank_scores(query, hits, deadline, min(keep, len(hits)))
+    return _ordered(hits, reranked)
+
+
+def _ordered(
+    hits: list[SearchHit], reranked: dict[int, float]
+) -> tuple[list[SearchHit], list[float]]:
+    """The reranker's order (its scores by hit index), then the fused order for hits it did not
+    score (all of them when it failed)."""
+    keep = max(RANKED_KEEP, get_settings().rerank_top_n)
     order = list(reranked)
     scores = list(reranked.values())
     for index in range(len(hits)):

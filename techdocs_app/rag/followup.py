@@ -45,12 +45,26 @@ TYPED_WEIGHT = 0.5
 FOCUS_MIN_HITS = 5
 """A follow-up's library search holding fewer passages of the previous manuals than this is
 joined by a search of those manuals (one search, not two, when the library search finds them)."""
-PREVIOUS_MANUAL_BONUS = 0.3
+PREVIOUS_MANUAL_BONUS = 0.15
 """Added to the fused score (0-1, the best candidate near 1) of a candidate from the previous
 turn's manuals: another manual's passage must be clearly better to lead or to join the sources
-(a follow-up citing two products confuses). Not a filter: 0.05, 0.15 and 0.3 give the same ranks
-of the right page on dev + tune; follow-ups with another manual's passage among their five sources
-fall 4 -> 4 -> 3 (2 with the old hard focus)."""
+(a follow-up citing two products confuses). Not a filter: with the offline reranker's similarity
+blend the fused scores of 20 candidates run from about 0.4 to 1, so 0.3 let the previous
+manual's fifth passage beat another manual's best (close to the hard focus that trapped a
+follow-up in a wrong manual). 0.05, 0.15 and 0.3 give identical dev + tune figures (every eval
+line the same); 0.15 is the middle of that plateau. Before the similarity blend, 0.05 let an
+Arista table join a TS2017 follow-up's sources."""
+
+
+def own_words(question: str, standalone: str) -> str:
+    """The rewrite without the context a condenser carried in parentheses at its end; a trailing
+    parenthesis the user typed ("… torque (M10)?") is their own words and stays, whichever
+    condenser wrote the rewrite."""
+    trimmed = without_context(standalone)
+    carried = standalone.strip()[len(trimmed) :].strip()
+    if carried and " ".join(carried.split()).lower() in " ".join(question.split()).lower():
+        return standalone.strip()
+    return trimmed
 
 
 def followup_wordings(
@@ -67,10 +81,10 @@ def followup_wordings(
     wordings: dict[str, float] = {}
     for text, weight in (
         (standalone, CONDENSED_WEIGHT),
-        (without_context(standalone), OWN_WORDS_WEIGHT),
+        (own_words(question, standalone), OWN_WORDS_WEIGHT),
         (typed, TYPED_WEIGHT),
     ):
-        key = " ".join(text.split())
+        key = wording_key(text)
         if key and key not in wordings:
             wordings[key] = weight
     return list(wordings.items())
@@ -99,6 +113,11 @@ def fuse_scores(
         if documents[index] in preferred:
             fused[index] += PREVIOUS_MANUAL_BONUS
     return fused
+
+
+def wording_key(text: str) -> str:
+    """How a wording is told apart from another (white space folded)."""
+    return " ".join(text.split())
 
 
 def lacks_previous_manuals(hits: Sequence[SearchHit], preferred: Collection[int]) -> bool:

@@ -133,3 +133,19 @@ def test_the_previous_manuals_are_searched_too_only_when_the_library_search_miss
     few = [_hit(i, 3) for i in range(10)] + [_hit(50 + i, 7) for i in range(FOCUS_MIN_HITS - 1)]
     assert lacks_previous_manuals(few, [7, 8])
     assert not lacks_previous_manuals(few, [])  # no previous manuals: nothing to add
+
+
+def test_own_words_keep_a_parenthesis_the_user_typed() -> None:
+    from techdocs_app.rag.followup import own_words
+
+    # A condenser's carried context goes; what the technician typed in brackets stays.
+    assert own_words("and the bolts?", "Torque of the PX-220 bolts? (caliper)") == (
+        "Torque of the PX-220 bolts?"
+    )
+    assert own_words("and the torque (M10)?", "Torque of the PX-220 bolts (M10)?") == (
+        "Torque of the PX-220 bolts (M10)?"
+    )
+    assert own_words("and the torque?", "PX-220 bolt torque (M10)") == "PX-220 bolt torque"
+    assert own_words("torque of the PX-220 bolts (m10)", "PX-220 bolt torque (M10)") == (
+        "PX-220 bolt torque (M10)"
+    )
