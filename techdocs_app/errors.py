@@ -108,8 +108,13 @@ class WebhookRejected(TechDocsError):
 
     user_message = "The webhook delivery was refused."
 
-    def __init__(self, status: int, user_message: str, *, detail: str | None = None) -> None:
+    def __init__(
+        self, status: int, user_message: str, *, detail: str | None = None, final: bool = False
+    ) -> None:
         self.status = status
+        self.final = final
+        """No retry can succeed (the event itself cannot be applied): the route asks the vendor
+        to stop retrying it (Svix: `webhook-delivery: abort-message`)."""
         super().__init__(user_message, detail=detail)
 
 

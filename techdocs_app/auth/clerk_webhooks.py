@@ -34,12 +34,14 @@ from techdocs_app.db import accounts, webhook_events
 from techdocs_app.db.engine import system_session_scope
 from techdocs_app.db.models import Membership, Organization, SeatRefusal, User
 from techdocs_app.db.webhook_events import WebhookOutcome
-from techdocs_app.errors import ProviderError, WebhookRejected
+from techdocs_app.errors import AuthError, ProviderError, WebhookRejected
 from techdocs_app.settings import get_settings
 
 log = logging.getLogger(__name__)
 
 PROVIDER = "clerk"
+UNIQUE_VIOLATION = "23505"
+"""Postgres' SQLSTATE for a duplicate key: the one integrity error a retry can resolve."""
 HANDLED = frozenset(
     {
         "user.created",
@@ -129,7 +131,27 @@ def handle(body: bytes, headers: Mapping[str, str]) -> WebhookOutcome:
                 to_push = _apply(session, event_type, data)
                 status = "processed"
             webhook_events.mark_processed(session, event_row_id=event_row_id)
+    except AuthError as exc:
+        # The event names an account we cannot link (its email belongs to another Clerk user):
+        # no retry changes that. Logged, and Svix is asked to stop retrying it.
+        log.error("clerk webhook %s %s not applied: %s", event_type, event_id, exc.detail)
+        raise WebhookRejected(422, exc.user_message, detail=exc.detail, final=True) from exc
     except IntegrityError as exc:
+        if getattr(exc.orig, "sqlstate", None) != UNIQUE_VIOLATION:
+            # Not a race: the same delivery would fail again on every retry (and Svix disables
+            # an endpoint that keeps failing, dropping later events). Logged with the constraint
+            # and answered 422 with Svix's header that stops retrying this one.
+            diag = getattr(exc.orig, "diag", None)
+            constraint = getattr(diag, "constraint_name", None) or "unknown"
+            log.error(
+                "clerk webhook %s %s violates %s; not applied", event_type, event_id, constraint
+            )
+            raise WebhookRejected(
+                422,
+                "This event cannot be applied to the shop's records.",
+                detail=f"constraint {constraint} on {event_type}",
+                final=True,
+            ) from exc
         # A unique row (a user, a membership) written meanwhile by a concurrent delivery about
         # the same object. Nothing of this delivery was kept, its event id included, so it is
         # refused with a status Svix retries: the retry finds the row and applies this event's

@@ -47,7 +47,9 @@ async def clerk_webhook(request: Request) -> Response:
     try:
         outcome = await asyncio.to_thread(clerk_webhooks.handle, body, dict(request.headers))
     except WebhookRejected as exc:
-        return JSONResponse({"error": exc.user_message}, status_code=exc.status)
+        # Svix retries every non-2xx answer for days, unless told that no retry can succeed.
+        headers = {"webhook-delivery": "abort-message"} if exc.final else None
+        return JSONResponse({"error": exc.user_message}, status_code=exc.status, headers=headers)
     return JSONResponse({"status": outcome.status})
 
 

@@ -274,6 +274,49 @@ def test_webhooks_build_the_team_once_and_in_order(clerk_on: FakeClerk) -> None:
         assert [m.role for m in members] == ["owner"]
 
 
+def _wait_for_a_lock_wait(thread: object, timeout_s: float = 20.0) -> None:
+    """Until another connection waits on a lock (the racing delivery's INSERT on the unique
+    index), so the test commits the other transaction only once the race is really on."""
+    import time
+
+    from sqlalchemy import text
+
+    from techdocs_app.db.engine import get_owner_engine
+
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        with get_owner_engine().connect() as connection:
+            waiting = connection.execute(
+                text(
+                    "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' "
+                    "AND datname = current_database()"
+                )
+            ).scalar_one()
+        if waiting:
+            return
+        assert thread.is_alive(), "the racing delivery finished without waiting"  # type: ignore[attr-defined]
+        time.sleep(0.05)
+    raise AssertionError("the racing delivery never waited on the unique index")
+
+
+def test_an_event_that_no_retry_can_apply_is_refused_for_good(clerk_on: FakeClerk) -> None:
+    """A user event whose email belongs to another Clerk user's account: 422 and Svix's
+    `webhook-delivery: abort-message`, so it is not retried for days; nothing is changed."""
+    first = fake.user_object("user_a", "shared@harbor.example", "Ann")
+    assert _send("user.created", first, msg_id="msg_a", timestamp=3000).json() == {
+        "status": "processed"
+    }
+    clash = fake.user_object("user_b", "shared@harbor.example", "Ben")
+    refused = _send("user.created", clash, msg_id="msg_b", timestamp=3001)
+    assert refused.status_code == 422, refused.text  # type: ignore[attr-defined]
+    assert refused.headers["webhook-delivery"] == "abort-message"  # type: ignore[attr-defined]
+    assert "another account" in refused.json()["error"]  # type: ignore[attr-defined]
+    with system_session_scope() as s:
+        users = s.exec(select(User).where(User.email == "shared@harbor.example")).all()
+        assert [(u.clerk_user_id, u.name) for u in users] == [("user_a", "Ann")]
+        assert s.exec(select(WebhookEvent).where(WebhookEvent.event_id == "msg_b")).first() is None
+
+
 def test_a_delivery_racing_another_about_the_same_user_is_retried_not_lost(
     clerk_on: FakeClerk,
 ) -> None:
@@ -294,8 +337,7 @@ def test_a_delivery_racing_another_about_the_same_user_is_retried_not_lost(
             )
         )
         racing.start()
-        racing.join(timeout=2.0)
-        assert racing.is_alive()  # waiting on the unique index for the other transaction
+        _wait_for_a_lock_wait(racing)  # the racer's INSERT waits on the unique index
     racing.join(timeout=30)
     refused = outcome["response"]
     assert refused.status_code == 503, refused.text  # type: ignore[attr-defined]
