@@ -40,8 +40,16 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    from techdocs_app.errors import TechDocsError
+
     args = build_parser().parse_args(argv)
-    return int(args.func(args) or 0)
+    try:
+        return int(args.func(args) or 0)
+    except TechDocsError as exc:
+        # A refusal the command can explain (bad input, a missing service): its message, no
+        # traceback.
+        print(f"error: {exc.user_message}", file=sys.stderr)
+        return 2
 
 
 if __name__ == "__main__":

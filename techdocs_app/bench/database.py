@@ -3,8 +3,8 @@
 On the embedded Postgres each benchmark gets `<db><suffix>` (created and migrated when new), and
 settings and the engine are pointed at it for the rest of the process. Searches run as the
 application role (row-level security applies, as in the app); rows are written and indexes built
-as the owner. With DATABASE_URL set (an external database) the benchmark runs there instead: its
-rows are organization-scoped and removed on rebuild.
+as the owner. With DATABASE_URL set (an external database) the benchmark refuses unless
+BENCH_EXTERNAL_DB=1; then it runs there: its rows are organization-scoped and removed on rebuild.
 """
 
 from __future__ import annotations
@@ -12,8 +12,13 @@ from __future__ import annotations
 import os
 from typing import TYPE_CHECKING, Literal
 
+from techdocs_app.errors import ValidationFailed
+
 if TYPE_CHECKING:
     from sqlalchemy import Connection
+
+EXTERNAL_FLAG = "BENCH_EXTERNAL_DB"
+"""Set to 1 to run a benchmark in the database DATABASE_URL names (never a shop's production)."""
 
 
 def use_bench_database(suffix: str) -> tuple[str, bool]:
@@ -27,6 +32,12 @@ def use_bench_database(suffix: str) -> tuple[str, bool]:
 
     settings = get_settings()
     if settings.database_url:
+        if os.environ.get(EXTERNAL_FLAG) != "1":
+            raise ValidationFailed(
+                "DATABASE_URL points at an external database: the benchmark would write 100,000 "
+                "rows there and, on a rebuild, delete its organizations named bench-…. Run it "
+                f"without DATABASE_URL (its own embedded database), or set {EXTERNAL_FLAG}=1."
+            )
         return settings.database_url, False
     name = f"{settings.pg_database}{suffix}"
     embedded.ensure_database(settings, name)

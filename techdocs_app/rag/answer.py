@@ -155,7 +155,11 @@ class _Run:
 
     @property
     def key_filter(self) -> list[int] | None:
-        """The document filter of this answer's search (and of its answer-cache key)."""
+        """What the answer depends on besides its query, for the answer-cache key (and the
+        trace): the conversation's document filter, or for a follow-up the previous turn's
+        manuals it prefers (its search covers the filter or library; `rag.followup`). A follow-up
+        is also ranked by the question as typed; two with the same rewrite and manuals share an
+        answer."""
         assert self.ctx is not None
         return self.ctx.document_ids if self.focus is None else self.focus
 

@@ -52,7 +52,7 @@ def _tidy(text: str) -> str:
     """The space a removed citation leaves before punctuation ("150 mA [7]." → "150 mA ." →
     "150 mA."); only before punctuation that ends a clause, so quoted text such as "in .lic
     format" or "a .STL file" stays as the manual wrote it."""
-    text = re.sub(r"[ \t]+([.,;:])(?=\s|$)", r"\1", text)
+    text = re.sub(r"[ \t]+([.,;:])(?=[\s)\]\"'”’*_]|$)", r"\1", text)
     return re.sub(r"[ \t]{2,}", " ", text)
 
 

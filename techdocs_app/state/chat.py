@@ -29,6 +29,7 @@ from techdocs_app.rag.answer import Sources as SourcesEvent
 from techdocs_app.safe_text import answer_markdown
 from techdocs_app.settings import get_settings
 from techdocs_app.state.base import SIGN_IN_ROUTE, current_principal
+from techdocs_app.state.billing import BillingState
 from techdocs_app.state.draft import DraftBatcher
 
 log = logging.getLogger(__name__)
@@ -437,6 +438,9 @@ class ChatState(rx.State):
                 ]
         if outcome.failed:
             yield rx.toast.error(outcome.content)
+            # A refusal may mean the shop has just become read-only: the banner, the box and Send
+            # follow at once (one primary-key read), not at the next page load.
+            yield BillingState.load_banner
 
     async def _stream(
         self,

@@ -199,8 +199,8 @@ async def _receive(
             try:
                 async for chunk in chunks:
                     if spool.add(chunk.filename, chunk.offset, chunk.data):
-                        await asyncio.to_thread(spool.flush)
-                await asyncio.to_thread(spool.flush)
+                        await work_pools.UPLOADS.run(spool.flush)
+                await work_pools.UPLOADS.run(spool.flush)
             except UploadRejected as exc:
                 outcome.stopped = exc.user_message
                 failed_name = spool.current.name if spool.current else ""

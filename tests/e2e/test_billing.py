@@ -169,6 +169,9 @@ def test_trial_subscribe_webhook_active_then_cancel_read_only(
     expect(refused).to_have_count(1)
     expect(refused).to_contain_text("read-only")
     expect(refused).to_contain_text("Subscribe on the Billing page")
+    # The refusal brings the banner and disables Send at once, without a reload.
+    expect(page.locator("#billing-banner")).to_contain_text("read-only")
+    expect(page.get_by_role("button", name="Send")).to_be_disabled()
 
     # Opened afresh, the chat says so before anyone types: the box and Send are disabled.
     page.goto(app_url + "/")

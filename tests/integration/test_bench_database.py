@@ -4,6 +4,7 @@ only while it holds exactly the rows the run asks for."""
 
 from __future__ import annotations
 
+import pytest
 from sqlalchemy import text
 
 from techdocs_app.bench.database import remove_earlier_runs, reusable_org, use_bench_database
@@ -12,9 +13,17 @@ from techdocs_app.db.engine import get_owner_engine, session_scope
 from techdocs_app.settings import get_settings
 
 
-def test_with_a_database_url_the_benchmark_runs_in_that_database(db: dict[str, str]) -> None:
+def test_with_a_database_url_the_benchmark_runs_there_only_when_told_to(
+    db: dict[str, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from techdocs_app.errors import ValidationFailed
+
     url = get_settings().database_url
     assert url
+    monkeypatch.delenv("BENCH_EXTERNAL_DB", raising=False)
+    with pytest.raises(ValidationFailed, match="BENCH_EXTERNAL_DB=1"):
+        use_bench_database("_bench_usage")
+    monkeypatch.setenv("BENCH_EXTERNAL_DB", "1")
     assert use_bench_database("_bench_usage") == (url, False)
 
 

@@ -76,6 +76,8 @@ def test_removing_a_citation_keeps_the_manuals_dotted_words() -> None:
     answer, _, dropped = check_citations("The key is in .lic format [4], see [1]. Load it [9] .", 2)
     assert answer == "The key is in .lic format, see [1]. Load it."
     assert dropped == [4, 9]
+    closing, _, _ = check_citations("Use 5 V [9].) and **12 V [9].**", 1)
+    assert closing == "Use 5 V.) and **12 V.**"
 
 
 def test_citation_lists_are_split_and_deduplicated() -> None:

@@ -12,7 +12,8 @@ from techdocs_app.providers.extractive.scoring import score_units
 from techdocs_app.providers.extractive.units import ANAPHOR, VALUE, Unit, has_value, split_units
 
 MAX_UNITS = 3
-"""Sentences or table rows in one answer (fewer when one unit covers the question)."""
+"""Sentences or table rows chosen by score for one answer (fewer when one unit covers the
+question); continuations of a chosen unit and one close unit of another passage come on top."""
 
 
 MAX_STEPS = 10
