@@ -169,9 +169,21 @@ def answerable_probability(evidence: dict[str, Any]) -> float:
     return 1.0 / (1.0 + math.exp(-max(-50.0, min(50.0, z))))
 
 
+def nothing_relevant(evidence: dict[str, Any]) -> bool:
+    """No candidate at all, or none holding a single key word of the question (title and heading
+    included): a question about something the library does not cover ("how do I pair the
+    Bluetooth remote?" in a shop of brake manuals). Refused whatever the model says: its fitted
+    sets hold near misses about the same products, never a question this far off, so it cannot
+    learn this (with the bias alone it gives such a question about 0.15). No answerable dev or
+    tune question has a coverage of 0 (the lowest is 0.10)."""
+    return not evidence.get("candidates") or (
+        float(evidence.get("coverage", 0.0)) <= 0.0 and float(evidence.get("weighted", 0.0)) <= 0.0
+    )
+
+
 def decide(evidence: dict[str, Any]) -> Outcome:
-    """answer, closest or not_found for these features (no candidates at all: not_found)."""
-    if not evidence.get("candidates"):
+    """answer, closest or not_found for these features (nothing relevant: not_found)."""
+    if nothing_relevant(evidence):
         return "not_found"
     probability = answerable_probability(evidence)
     if probability >= ANSWER_THRESHOLD:

@@ -9,6 +9,7 @@ import uuid
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 from playwright.sync_api import Page, expect
@@ -37,9 +38,40 @@ def _org_of(email: str) -> tuple[int, int]:
     return int(row.org_id), int(row.id)
 
 
+def _thumbs_down(
+    session: Any,
+    org_id: int,
+    user_id: int,
+    *,
+    question: str,
+    answer: str,
+    source: tuple[str, str, int],
+) -> None:
+    """A conversation whose one answer (citing `source`: title, file name, page) got a 👎."""
+    from techdocs_app.db import conversations as conversations_db
+
+    conv = conversations_db.create_conversation(
+        session, org_id=org_id, user_id=user_id, title=question[:40]
+    )
+    assert conv.id is not None
+    conversations_db.add_message(
+        session, org_id=org_id, conversation_id=conv.id, role="user", content=question
+    )
+    title, filename, page = source
+    reply = conversations_db.add_message(
+        session,
+        org_id=org_id,
+        conversation_id=conv.id,
+        role="assistant",
+        content=answer,
+        sources=[{"number": 1, "document_title": title, "filename": filename, "page_start": page}],
+    )
+    assert reply.id is not None
+    conversations_db.set_feedback(session, org_id=org_id, message_id=reply.id, value=-1)
+
+
 def _seed_usage(org_id: int, user_id: int) -> None:
     """Questions of today and yesterday, two manuals (one failed) and a 👎 answer."""
-    from techdocs_app.db import conversations as conversations_db
     from techdocs_app.db import query_logs
     from techdocs_app.db.engine import session_scope
     from techdocs_app.db.models import Document
@@ -88,34 +120,14 @@ def _seed_usage(org_id: int, user_id: int) -> None:
                     storage_key=f"e2e/{org_id}/{i}",
                 )
             )
-        conv = conversations_db.create_conversation(
-            session, org_id=org_id, user_id=user_id, title="Caliper"
-        )
-        assert conv.id is not None
-        conversations_db.add_message(
+        _thumbs_down(
             session,
-            org_id=org_id,
-            conversation_id=conv.id,
-            role="user",
-            content="Torque for the caliper bolts?",
+            org_id,
+            user_id,
+            question="Torque for the caliper bolts?",
+            answer="Tighten to 120 N·m [1].",
+            source=("Boiler manual", "boiler.pdf", 41),
         )
-        answer = conversations_db.add_message(
-            session,
-            org_id=org_id,
-            conversation_id=conv.id,
-            role="assistant",
-            content="Tighten to 120 N·m [1].",
-            sources=[
-                {
-                    "number": 1,
-                    "document_title": "Boiler manual",
-                    "filename": "boiler.pdf",
-                    "page_start": 41,
-                }
-            ],
-        )
-        assert answer.id is not None
-        conversations_db.set_feedback(session, org_id=org_id, message_id=answer.id, value=-1)
 
 
 def _add_member(org_id: int, email: str) -> None:
@@ -198,7 +210,6 @@ def _seed_hostile(org_id: int, user_id: int, markup: dict[str, str]) -> None:
     """What a hostile manual and a curious technician leave in the usage lists: markup in an
     unanswered question, in the question and answer of a 👎 message, in the cited manual's title
     and file name, and in a failed manual's file name."""
-    from techdocs_app.db import conversations as conversations_db
     from techdocs_app.db import query_logs
     from techdocs_app.db.engine import session_scope
     from techdocs_app.db.models import Document
@@ -227,34 +238,14 @@ def _seed_hostile(org_id: int, user_id: int, markup: dict[str, str]) -> None:
                 storage_key=f"e2e/{org_id}/hostile",
             )
         )
-        conv = conversations_db.create_conversation(
-            session, org_id=org_id, user_id=user_id, title="Hostile"
-        )
-        assert conv.id is not None
-        conversations_db.add_message(
+        _thumbs_down(
             session,
-            org_id=org_id,
-            conversation_id=conv.id,
-            role="user",
-            content=f"Torque of the hub {markup['question']}?",
+            org_id,
+            user_id,
+            question=f"Torque of the hub {markup['question']}?",
+            answer=f"Tighten to 95 N·m {markup['answer']} [1].",
+            source=(f"Zeta9 {markup['title']} manual", f"zeta9 {markup['filename']}.pdf", 3),
         )
-        answer = conversations_db.add_message(
-            session,
-            org_id=org_id,
-            conversation_id=conv.id,
-            role="assistant",
-            content=f"Tighten to 95 N·m {markup['answer']} [1].",
-            sources=[
-                {
-                    "number": 1,
-                    "document_title": f"Zeta9 {markup['title']} manual",
-                    "filename": f"zeta9 {markup['filename']}.pdf",
-                    "page_start": 3,
-                }
-            ],
-        )
-        assert answer.id is not None
-        conversations_db.set_feedback(session, org_id=org_id, message_id=answer.id, value=-1)
 
 
 def test_markup_in_usage_lists_never_runs_and_shows_as_text(

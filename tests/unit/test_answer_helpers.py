@@ -32,6 +32,7 @@ from techdocs_app.rag.evidence import (
 )
 from techdocs_app.rag.questions import QuestionRejected, check_question
 from techdocs_app.rag.retrieve import SearchHit, identifier_regex, keyword_query
+from tests.factories import search_hit
 
 
 def test_check_question_cleans_and_accepts_normal_questions() -> None:
@@ -116,21 +117,11 @@ def test_normalized_queries_share_a_cache_key_but_orgs_and_versions_do_not() -> 
 
 
 def _hit(content: str, similarity: float) -> SearchHit:
-    return SearchHit(
-        chunk_id=1,
-        document_id=1,
+    return search_hit(
         document_title="RT2 manual",
         filename="rt2.pdf",
-        page_start=1,
-        page_end=1,
         heading="Specs",
-        section_path=[],
         content=content,
-        kind="text",
-        parent_id=None,
-        positions=[],
-        identifiers=[],
-        score=0.01,
         vector_similarity=similarity,
     )
 
@@ -194,21 +185,11 @@ def _profile(doc_id: int, filename: str, *sections: str) -> DocumentProfile:
 
 
 def _hit_in(doc_id: int, filename: str) -> SearchHit:
-    return SearchHit(
+    return search_hit(
         chunk_id=doc_id * 10,
         document_id=doc_id,
         document_title=filename.removesuffix(".pdf"),
         filename=filename,
-        page_start=1,
-        page_end=1,
-        heading="",
-        section_path=[],
-        content="",
-        kind="text",
-        parent_id=None,
-        positions=[],
-        identifiers=[],
-        score=0.01,
     )
 
 

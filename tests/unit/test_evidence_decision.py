@@ -89,6 +89,23 @@ def test_three_outcomes() -> None:
         assert decide(mix) == expected
 
 
+def test_a_question_sharing_no_word_with_any_passage_is_refused_whatever_the_model_says() -> None:
+    off_topic = {
+        "similarity": 0.21,
+        "coverage": 0.0,
+        "weighted": 0.0,
+        "arms": 0.33,
+        "terms": 5,
+        "candidates": 5,
+        "focus": [],
+        "focus_missing": [],
+    }
+    # The fitted model alone would not refuse it (no near miss in its sets is this far off)...
+    assert answerable_probability(off_topic) >= CLOSEST_THRESHOLD
+    # ...but nothing relevant was found, so it is "not in your manuals".
+    assert decide(off_topic) == "not_found"
+
+
 def test_a_model_no_manual_mentions_lowers_the_probability() -> None:
     known = dict(STRONG)
     unknown = dict(STRONG, unknown_models=["QSFP-100G-LR4-A-FL"])

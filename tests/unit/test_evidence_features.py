@@ -12,6 +12,7 @@ from techdocs_app.rag.attributes import (
 )
 from techdocs_app.rag.quantities import asked_dimension
 from techdocs_app.rag.retrieve import SearchHit
+from tests.factories import search_hit
 
 
 def _profile(doc_id: int, filename: str, *sections: str) -> DocumentProfile:
@@ -19,21 +20,13 @@ def _profile(doc_id: int, filename: str, *sections: str) -> DocumentProfile:
 
 
 def _hit(doc_id: int, filename: str, content: str = "", heading: str = "") -> SearchHit:
-    return SearchHit(
+    return search_hit(
         chunk_id=doc_id * 10,
         document_id=doc_id,
         document_title=filename.removesuffix(".pdf"),
         filename=filename,
-        page_start=1,
-        page_end=1,
         heading=heading,
-        section_path=[],
         content=content,
-        kind="text",
-        parent_id=None,
-        positions=[],
-        identifiers=[],
-        score=0.01,
     )
 
 

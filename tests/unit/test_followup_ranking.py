@@ -23,6 +23,7 @@ from techdocs_app.rag.followup import (
     merge_pools,
 )
 from techdocs_app.rag.retrieve import SearchHit
+from tests.factories import search_hit
 
 
 def _turn(question: str) -> Turn:
@@ -30,21 +31,12 @@ def _turn(question: str) -> Turn:
 
 
 def _hit(chunk_id: int, document_id: int, content: str = "text") -> SearchHit:
-    return SearchHit(
+    return search_hit(
         chunk_id=chunk_id,
         document_id=document_id,
-        document_title=f"manual {document_id}",
-        filename=f"m{document_id}.pdf",
         page_start=chunk_id,
         page_end=chunk_id,
-        heading="",
-        section_path=[],
         content=content,
-        kind="text",
-        parent_id=None,
-        positions=[],
-        identifiers=[],
-        score=0.01,
     )
 
 
