@@ -74,12 +74,7 @@ class UploadGuard:
             )
             await _refuse(send, 403, DENIED_MESSAGES[Action.MANAGE_DOCUMENTS])
             return
-        declared = header(scope, b"content-length")
-        if declared and (not declared.isdigit() or int(declared) > self.max_body_bytes):
-            await _refuse(send, 413, _too_large(self.max_body_bytes))
-            return
-
-        await _counted(
+        await _limited(
             self.app,
             scope,
             receive,
@@ -121,11 +116,7 @@ class BodyLimit:
         if scope["type"] != "http" or not self.applies(scope.get("path", "")):
             await self.app(scope, receive, send)
             return
-        declared = header(scope, b"content-length")
-        if declared and (not declared.isdigit() or int(declared) > self.max_body_bytes):
-            await _send_json(send, 413, self.refusal)
-            return
-        await _counted(
+        await _limited(
             self.app,
             scope,
             receive,
@@ -183,6 +174,27 @@ async def _counted(
         log.debug("the route failed on its cut-off body", exc_info=True)
     if over and not responded:
         await _send_json(send, 413, refusal)
+
+
+async def _limited(
+    app: ASGIApp,
+    scope: Scope,
+    receive: Receive,
+    send: Send,
+    *,
+    max_body_bytes: int,
+    refusal: bytes,
+    who: str,
+) -> None:
+    """413 with `refusal` before reading a byte when the declared `Content-Length` is too large
+    (or not a number); otherwise the body goes to `app`, counted as it streams (`_counted`)."""
+    declared = header(scope, b"content-length")
+    if declared and (not declared.isdigit() or int(declared) > max_body_bytes):
+        await _send_json(send, 413, refusal)
+        return
+    await _counted(
+        app, scope, receive, send, max_body_bytes=max_body_bytes, refusal=refusal, who=who
+    )
 
 
 def _too_large(limit: int) -> str:

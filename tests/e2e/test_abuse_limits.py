@@ -162,6 +162,11 @@ def _post_upload(
             raw += data
     finally:
         sock.close()
+    return _parsed(raw, sent)
+
+
+def _parsed(raw: bytes, sent: int) -> Sent:
+    """The status and body of a raw HTTP/1.1 response (0 and "" when none came back)."""
     status = int(raw.split(b" ", 2)[1]) if raw.startswith(b"HTTP/") else 0
     body = raw.split(b"\r\n\r\n", 1)[1].decode(errors="replace") if b"\r\n\r\n" in raw else ""
     return Sent(status=status, body=body, sent_bytes=sent)
@@ -316,9 +321,7 @@ def _post_chunked(
             raw += data
     finally:
         sock.close()
-    status = int(raw.split(b" ", 2)[1]) if raw.startswith(b"HTTP/") else 0
-    body = raw.split(b"\r\n\r\n", 1)[1].decode(errors="replace") if b"\r\n\r\n" in raw else ""
-    return Sent(status=status, body=body, sent_bytes=sent)
+    return _parsed(raw, sent)
 
 
 def test_rest_uploads_stop_at_the_limit_without_a_content_length(
