@@ -242,6 +242,8 @@ TASKS: tuple[PeriodicTask, ...] = (
     PeriodicTask(
         "purge-sessions", every_s=3600, run="techdocs_app.auth.sessions:purge_expired_sessions"
     ),
+    # Clerk mode: Team-page changes Clerk did not answer to (db.clerk_mirrors), pushed again.
+    PeriodicTask("push-clerk-mirrors", every_s=30, run="techdocs_app.auth.clerk:push_due_mirrors"),
 )
 
 

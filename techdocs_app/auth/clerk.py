@@ -38,7 +38,7 @@ from sqlmodel import Session, select
 
 from techdocs_app.auth import Principal
 from techdocs_app.auth.modes import CLERK_SIGN_IN_ROUTE, clerk_mode, frontend_api
-from techdocs_app.db import accounts
+from techdocs_app.db import accounts, clerk_mirrors
 from techdocs_app.db.engine import system_session_scope
 from techdocs_app.db.models import Membership, Organization, SeatRefusal, User, utcnow
 from techdocs_app.errors import AuthError, LimitReached, ProviderError
@@ -220,33 +220,89 @@ def sync_seat_limit(org_id: int) -> bool:
     return push_seat_limit(org) if org is not None else False
 
 
-def mirror_membership(org_id: int, user_id: int, role: str | None) -> None:
-    """A membership change made on our Team page, mirrored to Clerk (`role` None: removed),
-    so the next session token and webhook agree with it. No-op outside Clerk mode."""
-    if not clerk_enabled():
-        return
+MIRROR_BACKOFF_S = (30, 120, 600, 1800, 3600)
+"""Waits before pushing a wish Clerk did not apply again, by attempts so far (the last repeats:
+a wish is never given up, because while it stands it is what keeps a removed member out)."""
+MIRROR_BATCH = 50
+"""Wishes one maintenance run pushes (each is a Backend API call of at most a few seconds)."""
+
+
+def mirror_membership(org_id: int, user_id: int) -> bool:
+    """Push the Team page's pending wish for this member (`db.clerk_mirrors`) to Clerk, so the
+    next session token and webhook agree with it. True when nothing is left pending; False when
+    Clerk did not apply it (it is tried again later, and until then our side wins)."""
     with system_session_scope() as session:
+        wish = clerk_mirrors.get(session, org_id=org_id, user_id=user_id)
         org = session.get(Organization, org_id)
         user = session.get(User, user_id)
-    if org is None or user is None or not org.clerk_org_id or not user.clerk_user_id:
-        return
-    memberships = backend().organization_memberships
-    if role is None:
-        _call(
-            "organization_memberships.delete",
-            memberships.delete,
-            organization_id=org.clerk_org_id,
-            user_id=user.clerk_user_id,
+        if wish is None:
+            return True
+        assert wish.id is not None
+        wish_id, version, role = wish.id, wish.version, wish.role
+        attempts = wish.attempts
+        clerk_org_id = org.clerk_org_id if org is not None else None
+        clerk_user_id = user.clerk_user_id if user is not None else None
+    try:
+        if clerk_enabled() and clerk_org_id and clerk_user_id:
+            _apply_in_clerk(clerk_org_id, clerk_user_id, role)
+    except ProviderError as exc:
+        wait = MIRROR_BACKOFF_S[min(attempts, len(MIRROR_BACKOFF_S) - 1)]
+        with system_session_scope() as session:
+            clerk_mirrors.failed(
+                session,
+                mirror_id=wish_id,
+                version=version,
+                error=exc.detail or str(exc),
+                retry_in=timedelta(seconds=wait),
+            )
+        log.warning(
+            "membership of user %s in org %s not mirrored to Clerk yet; again in %s s",
+            user_id,
+            org_id,
+            wait,
         )
-        return
-    clerk_role = "org:admin" if role in ("owner", "admin") else "org:member"
-    _call(
-        "organization_memberships.update",
-        memberships.update,
-        organization_id=org.clerk_org_id,
-        user_id=user.clerk_user_id,
-        role=clerk_role,
-    )
+        return False
+    # Not a Clerk organization or user (made before Clerk mode): nothing to tell Clerk.
+    with system_session_scope() as session:
+        clerk_mirrors.done(session, mirror_id=wish_id, version=version)
+    return True
+
+
+def _apply_in_clerk(clerk_org_id: str, clerk_user_id: str, role: str | None) -> None:
+    """One wish through the Backend API. A membership Clerk no longer has is not an error: a
+    removal is then done, and a role change is moot (Clerk's deletion webhook removes ours)."""
+    memberships = backend().organization_memberships
+    try:
+        if role is None:
+            _call(
+                "organization_memberships.delete",
+                memberships.delete,
+                organization_id=clerk_org_id,
+                user_id=clerk_user_id,
+            )
+        else:
+            _call(
+                "organization_memberships.update",
+                memberships.update,
+                organization_id=clerk_org_id,
+                user_id=clerk_user_id,
+                role="org:admin" if role in ("owner", "admin") else "org:member",
+            )
+    except ProviderError as exc:
+        if getattr(exc.__cause__, "status_code", None) != 404:
+            raise
+
+
+def push_due_mirrors() -> int:
+    """Maintenance (`push-clerk-mirrors`): push the wishes that are due. How many were applied."""
+    if not clerk_enabled():
+        return 0
+    with system_session_scope() as session:
+        wishes = [
+            (w.org_id, w.user_id)
+            for w in clerk_mirrors.due(session, now=utcnow(), limit=MIRROR_BATCH)
+        ]
+    return sum(1 for org_id, user_id in wishes if mirror_membership(org_id, user_id))
 
 
 def add_membership_in_clerk(org_id: int, user_id: int, role: str) -> None:
@@ -329,6 +385,8 @@ def upsert_organization(
 class Granted:
     membership: Membership | None
     refused: bool
+    removed: bool = False
+    """Removed on our Team page, and Clerk has not applied the removal yet."""
 
 
 def grant_membership(
@@ -339,6 +397,13 @@ def grant_membership(
     roles never demote an owner."""
     assert org.id is not None and user.id is not None
     membership = accounts.get_membership(session, org_id=org.id, user_id=user.id)
+    wish = clerk_mirrors.get(session, org_id=org.id, user_id=user.id)
+    if wish is not None:
+        # A Team-page change Clerk has not applied yet: ours wins over Clerk's older word.
+        if wish.role is None:
+            return Granted(None, refused=False, removed=True)
+        if membership is not None:
+            return Granted(membership, refused=False)
     wanted = "owner" if creator else role
     if membership is not None:
         if membership.role != "owner" and membership.role != wanted:
@@ -402,6 +467,10 @@ def principal_from_claims(claims: ClerkClaims) -> Principal:
                 email=user.email,
                 org_name=org.name,
             )
+    if principal is None and granted.removed:
+        raise AuthError(
+            f"You are no longer a member of {org.name}. Ask its owner to invite you again."
+        )
     if principal is None:
         raise LimitReached(
             f"All {org.seat_limit} seats of {org.name} are in use. Ask the shop's owner to "

@@ -30,7 +30,7 @@ from sqlmodel import Session, select
 from svix.webhooks import Webhook, WebhookVerificationError
 
 from techdocs_app.auth import clerk
-from techdocs_app.db import accounts, webhook_events
+from techdocs_app.db import accounts, clerk_mirrors, webhook_events
 from techdocs_app.db.engine import system_session_scope
 from techdocs_app.db.models import Membership, Organization, SeatRefusal, User
 from techdocs_app.db.webhook_events import WebhookOutcome
@@ -278,6 +278,8 @@ def _apply_membership(session: Session, action: str, data: dict[str, Any]) -> li
         refusal = accounts.get_seat_refusal(session, org_id=org.id, user_id=user.id)
         if refusal is not None:
             session.delete(refusal)
+        # Clerk removed them itself: no Team-page wish about them is left to push.
+        clerk_mirrors.forget(session, org_id=org.id, user_id=user.id)
         return []
     org, _ = clerk.upsert_organization(
         session, clerk_org_id=clerk_org_id, name=str(org_data.get("name") or "")

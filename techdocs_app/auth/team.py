@@ -27,7 +27,7 @@ from sqlmodel import Session
 from techdocs_app.auth import Principal, local, mailer, sessions
 from techdocs_app.auth.modes import clerk_mode
 from techdocs_app.auth.permissions import ROLES, Action, require
-from techdocs_app.db import accounts
+from techdocs_app.db import accounts, clerk_mirrors
 from techdocs_app.db.engine import session_scope, system_session_scope
 from techdocs_app.db.models import Invitation, Membership, Organization, User, utcnow
 from techdocs_app.errors import LimitReached, NotFound, TechDocsError, ValidationFailed
@@ -333,8 +333,9 @@ def change_role(principal: Principal, *, user_id: int, role: str) -> None:
         ):
             raise ValidationFailed(LAST_OWNER)
         accounts.set_role(session, org_id=principal.org_id, user_id=int(user_id), role=role)
+        _want_in_clerk(session, principal.org_id, int(user_id), role)
     log.info("role of user %s in org %s -> %s", user_id, principal.org_id, role)
-    _mirror_change(principal.org_id, int(user_id), role)
+    _mirror_change(principal.org_id, int(user_id))
 
 
 def transfer_ownership(principal: Principal, *, user_id: int) -> None:
@@ -347,7 +348,8 @@ def transfer_ownership(principal: Principal, *, user_id: int) -> None:
         _member(session, principal, user_id)
         accounts.set_role(session, org_id=principal.org_id, user_id=int(user_id), role="owner")
         accounts.set_role(session, org_id=principal.org_id, user_id=principal.user_id, role="admin")
-    _mirror_change(principal.org_id, int(user_id), "owner")
+        _want_in_clerk(session, principal.org_id, int(user_id), "owner")
+    _mirror_change(principal.org_id, int(user_id))
 
 
 def remove_member(principal: Principal, *, user_id: int) -> None:
@@ -363,16 +365,25 @@ def remove_member(principal: Principal, *, user_id: int) -> None:
             raise ValidationFailed(LAST_OWNER)
         accounts.delete_membership(session, org_id=principal.org_id, user_id=int(user_id))
         accounts.revoke_user_sessions(session, user_id=int(user_id), org_id=principal.org_id)
+        _want_in_clerk(session, principal.org_id, int(user_id), None)
     log.info("user %s removed from org %s", user_id, principal.org_id)
-    _mirror_change(principal.org_id, int(user_id), None)
+    _mirror_change(principal.org_id, int(user_id))
 
 
-def _mirror_change(org_id: int, user_id: int, role: str | None) -> None:
-    """Clerk mode: the same change in Clerk, or its next session token would undo ours."""
+def _want_in_clerk(session: Session, org_id: int, user_id: int, role: str | None) -> None:
+    """Clerk mode: record, with the change itself, what Clerk must be told (`db.clerk_mirrors`).
+    Until Clerk has applied it, Clerk's own word (a session token, a webhook) cannot undo ours."""
+    if clerk_mode():
+        clerk_mirrors.want(session, org_id=org_id, user_id=user_id, role=role)
+
+
+def _mirror_change(org_id: int, user_id: int) -> None:
+    """Clerk mode: tell Clerk now. When it does not answer, the change stands here and the
+    maintenance task `push-clerk-mirrors` tells it later (logged in `clerk`)."""
     if clerk_mode():
         from techdocs_app.auth import clerk
 
-        clerk.mirror_membership(org_id, user_id, role)
+        clerk.mirror_membership(org_id, user_id)
 
 
 # ---- the seat limit -------------------------------------------------------------------------
@@ -516,6 +527,8 @@ def _join(session: Session, invitation: Invitation, user: User, now: datetime) -
             raise LimitReached(seats_full_for_invitee(org.seat_limit, org.name))
         membership = Membership(org_id=org.id, user_id=user.id, role=invitation.role)
         session.add(membership)
+    # Invited back after a removal Clerk had not applied yet: that removal is moot now.
+    clerk_mirrors.forget(session, org_id=org.id, user_id=user.id)
     invitation.accepted_at = now
     invitation.accepted_by = user.id
     session.add(invitation)

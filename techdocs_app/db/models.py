@@ -184,6 +184,32 @@ class SeatRefusal(SQLModel, table=True):
     created_at: datetime = _created()
 
 
+class ClerkMirror(SQLModel, table=True):
+    """A membership change made on our Team page that Clerk has not confirmed yet (Clerk mode).
+
+    Written in the same transaction as the change, removed once Clerk's Backend API has applied
+    it. While it stands, our side wins: Clerk's token or a webhook cannot re-add a removed member
+    or restore an old role (`auth.clerk.grant_membership`). `role` None: removed. Pushed again
+    with backoff by the maintenance task `push-clerk-mirrors`."""
+
+    __tablename__ = "clerk_mirrors"
+    __table_args__ = (UniqueConstraint("org_id", "user_id", name="uq_clerk_mirrors_org_user"),)
+
+    id: int | None = Field(default=None, sa_type=BigInteger, primary_key=True)
+    org_id: int = _org_fk()
+    user_id: int = Field(
+        sa_column=Column(BigInteger, ForeignKey("users.id", ondelete="CASCADE"), nullable=False)
+    )
+    role: str | None = Field(default=None, sa_type=String(20), nullable=True)
+    version: int = Field(default=1, sa_type=Integer)
+    attempts: int = Field(default=0, sa_type=Integer)
+    last_error: str | None = Field(default=None, sa_type=String(200), nullable=True)
+    next_attempt_at: datetime = Field(
+        default_factory=utcnow, sa_type=DateTime(timezone=True), index=True
+    )
+    created_at: datetime = _created()
+
+
 class AuthSession(SQLModel, table=True):
     """A signed-in browser. The cookie holds a random token; only its sha256 is stored."""
 

@@ -14,8 +14,16 @@ from starlette.testclient import TestClient
 
 from techdocs_app.auth import clerk, sessions, team
 from techdocs_app.auth.modes import clerk_csp_sources
+from techdocs_app.db.accounts import get_membership
 from techdocs_app.db.engine import system_session_scope
-from techdocs_app.db.models import Membership, Organization, SeatRefusal, User, WebhookEvent
+from techdocs_app.db.models import (
+    ClerkMirror,
+    Membership,
+    Organization,
+    SeatRefusal,
+    User,
+    WebhookEvent,
+)
 from techdocs_app.errors import AuthError, LimitReached, ValidationFailed
 from techdocs_app.settings import get_settings
 from techdocs_app.web.headers import content_security_policy
@@ -500,6 +508,114 @@ def test_team_changes_are_mirrored_to_clerk(clerk_on: FakeClerk) -> None:
     joined = sessions.principal_from_session(response.cookies.get("techdocs_session"))
     assert joined is not None and (joined.org_id, joined.role) == (owner.org_id, "member")
     assert clerk_on.state.memberships[("org_m", "user_new")] == "org:member"
+
+
+def _mirror_shop(state: fake.FakeClerkState, org_id: str) -> tuple[object, object]:
+    """An owner and a technician of one Clerk organization, signed in through the exchange."""
+    state.add_user(f"{org_id}_owner", f"owner@{org_id}.example")
+    state.add_user(f"{org_id}_tech", f"tech@{org_id}.example")
+    state.add_organization(org_id, "Outbox Shop", created_by=f"{org_id}_owner")
+    state.memberships[(org_id, f"{org_id}_tech")] = "org:admin"
+    principals = []
+    for who, role in (("owner", "org:admin"), ("tech", "org:admin")):
+        token = fake.session_token(KEY, user_id=f"{org_id}_{who}", org_id=org_id, org_role=role)
+        principals.append(
+            sessions.principal_from_session(
+                _exchange(token).cookies.get("techdocs_session")  # type: ignore[attr-defined]
+            )
+        )
+    owner, tech = principals
+    assert owner is not None and tech is not None
+    return owner, tech
+
+
+def _wishes() -> list[tuple[int, int, str | None, int]]:
+    with system_session_scope() as s:
+        return [
+            (w.org_id, w.user_id, w.role, w.attempts)
+            for w in s.exec(select(ClerkMirror).order_by(ClerkMirror.id))
+        ]
+
+
+def _push_now() -> int:
+    """The maintenance task as a worker runs it, with every wish due."""
+    from techdocs_app import maintenance
+
+    with system_session_scope() as s:
+        for wish in s.exec(select(ClerkMirror)):
+            wish.next_attempt_at = datetime.now(UTC) - timedelta(seconds=1)
+            s.add(wish)
+    (task,) = [t for t in maintenance.TASKS if t.name == "push-clerk-mirrors"]
+    return int(task.resolve()())
+
+
+def test_a_removal_clerk_did_not_hear_keeps_the_member_out_until_clerk_applies_it(
+    clerk_on: FakeClerk,
+) -> None:
+    """Clerk down while the owner removes a technician: the removal stands, the technician's
+    next Clerk sign-in (its token still names the shop) and Clerk's webhooks cannot give the
+    seat back, and the maintenance task tells Clerk once it answers."""
+    owner, tech = _mirror_shop(clerk_on.state, "org_out")
+    clerk_on.state.fail_with = 503
+    team.remove_member(owner, user_id=tech.user_id)  # type: ignore[attr-defined]
+    assert clerk_on.state.memberships[("org_out", "org_out_tech")] == "org:admin"
+    ((org_id, user_id, role, attempts),) = _wishes()
+    assert (org_id, user_id, role, attempts) == (owner.org_id, tech.user_id, None, 1)  # type: ignore[attr-defined]
+    clerk_on.state.fail_with = None
+
+    token = fake.session_token(KEY, user_id="org_out_tech", org_id="org_out", org_role="org:admin")
+    refused = _exchange(token)
+    assert refused.status_code == 403  # type: ignore[attr-defined]
+    assert "no longer a member of Outbox Shop" in refused.text  # type: ignore[attr-defined]
+    org = clerk_on.state.organizations["org_out"]
+    tech_user = clerk_on.state.users["org_out_tech"]
+    assert (
+        _send(
+            "organizationMembership.updated",
+            fake.membership_object(org, tech_user, "org:admin"),
+            msg_id="out_1",
+            timestamp=int(datetime.now(UTC).timestamp() * 1000),
+        ).json()["status"]  # type: ignore[attr-defined]
+        == "processed"
+    )
+    with system_session_scope() as s:
+        assert get_membership(s, org_id=owner.org_id, user_id=tech.user_id) is None  # type: ignore[attr-defined]
+        assert s.exec(select(SeatRefusal)).all() == []  # no refusal shown: they were removed
+
+    assert _push_now() == 1
+    assert ("org_out", "org_out_tech") not in clerk_on.state.memberships
+    assert _wishes() == []
+    # Clerk now agrees; a new invitation from the owner brings them back as usual.
+    sent = team.invite(owner, email="tech@org_out.example")  # type: ignore[arg-type]
+    back = _exchange(token, next_path="/invite/" + sent.link.rsplit("/", 1)[-1])
+    assert back.status_code == 303  # type: ignore[attr-defined]
+    assert clerk_on.state.memberships[("org_out", "org_out_tech")] == "org:member"
+
+
+def test_a_role_change_clerk_did_not_hear_wins_until_clerk_applies_it(clerk_on: FakeClerk) -> None:
+    owner, tech = _mirror_shop(clerk_on.state, "org_role")
+    clerk_on.state.fail_with = 503
+    team.change_role(owner, user_id=tech.user_id, role="member")  # type: ignore[arg-type, attr-defined]
+    assert _wishes()[0][2:] == ("member", 1)
+    # Still down at the next push: tried again later, never given up.
+    assert _push_now() == 0
+    assert _wishes()[0][2:] == ("member", 2)
+    clerk_on.state.fail_with = None
+    token = fake.session_token(
+        KEY, user_id="org_role_tech", org_id="org_role", org_role="org:admin"
+    )
+    again = sessions.principal_from_session(
+        _exchange(token).cookies.get("techdocs_session")  # type: ignore[attr-defined]
+    )
+    assert again is not None and again.role == "member"  # Clerk's old "admin" does not win
+    assert clerk_on.state.memberships[("org_role", "org_role_tech")] == "org:admin"
+    assert _push_now() == 1
+    assert clerk_on.state.memberships[("org_role", "org_role_tech")] == "org:member"
+    assert _wishes() == []
+    # A removal Clerk already made itself (404) is done too, not retried forever.
+    del clerk_on.state.memberships[("org_role", "org_role_tech")]
+    team.remove_member(owner, user_id=tech.user_id)  # type: ignore[arg-type, attr-defined]
+    assert _wishes() == []
 
 
 def test_clerk_routes_answer_404_in_local_mode(db) -> None:  # noqa: ANN001
