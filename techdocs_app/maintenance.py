@@ -244,6 +244,12 @@ TASKS: tuple[PeriodicTask, ...] = (
     ),
     # Clerk mode: Team-page changes Clerk did not answer to (db.clerk_mirrors), pushed again.
     PeriodicTask("push-clerk-mirrors", every_s=30, run="techdocs_app.auth.clerk:push_due_mirrors"),
+    # Clerk mode: memberships made to agree with Clerk's list, should a webhook be lost for good.
+    PeriodicTask(
+        "reconcile-clerk-memberships",
+        every_s=15 * 60,
+        run="techdocs_app.auth.clerk_sync:reconcile_memberships",
+    ),
 )
 
 

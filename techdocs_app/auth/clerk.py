@@ -181,6 +181,52 @@ def fetch_organization_name(clerk_org_id: str) -> str:
     return str(org.name)
 
 
+MEMBERSHIPS_PAGE = 100
+"""Memberships per Backend API page (Clerk allows up to 500; a shop has a handful)."""
+
+
+@dataclass(frozen=True)
+class ClerkMember:
+    """One membership as Clerk lists it."""
+
+    clerk_user_id: str
+    role: str
+    """Ours: admin or member (`normalize_role`)."""
+    email: str
+    name: str
+
+
+def fetch_memberships(clerk_org_id: str) -> dict[str, ClerkMember]:
+    """Every membership Clerk lists for the organization, by Clerk user id (all pages)."""
+    memberships = backend().organization_memberships
+    out: dict[str, ClerkMember] = {}
+    offset = 0
+    while True:
+        page = _call(
+            "organization_memberships.list",
+            memberships.list,
+            organization_id=clerk_org_id,
+            limit=MEMBERSHIPS_PAGE,
+            offset=offset,
+            order_by="created_at",
+        )
+        for item in page.data:
+            data = _dump(item)
+            user = data.get("public_user_data") or {}
+            if user.get("user_id"):
+                out[str(user["user_id"])] = ClerkMember(
+                    clerk_user_id=str(user["user_id"]),
+                    role=normalize_role(data.get("role")),
+                    email=str(user.get("identifier") or "").strip().lower(),
+                    name=" ".join(
+                        str(user.get(k) or "") for k in ("first_name", "last_name")
+                    ).strip()[:200],
+                )
+        offset += len(page.data)
+        if not page.data or offset >= int(page.total_count):
+            return out
+
+
 def _dump(model: Any) -> dict[str, Any]:
     return model.model_dump(mode="json") if hasattr(model, "model_dump") else dict(model)
 

@@ -198,6 +198,23 @@ def _ensure_an_owner(session: Session, org_id: int) -> None:
     log.info("org %s lost its last owner in Clerk: user %s is now owner", org_id, heir.user_id)
 
 
+def remove_membership(session: Session, *, org_id: int, user_id: int) -> bool:
+    """Clerk removed this member (a webhook, or the periodic reconciliation): their seat and
+    sessions here go at once, the organization keeps an owner, and no seat refusal or Team-page
+    wish about them is left. Whether a membership was removed."""
+    membership = accounts.get_membership(session, org_id=org_id, user_id=user_id)
+    if membership is not None:
+        session.delete(membership)
+        accounts.revoke_user_sessions(session, user_id=user_id, org_id=org_id)
+        session.flush()
+        _ensure_an_owner(session, org_id)
+    refusal = accounts.get_seat_refusal(session, org_id=org_id, user_id=user_id)
+    if refusal is not None:
+        session.delete(refusal)
+    clerk_mirrors.forget(session, org_id=org_id, user_id=user_id)
+    return membership is not None
+
+
 def _apply(session: Session, event_type: str, data: dict[str, Any]) -> list[Organization]:
     """Apply one event; returns organizations whose seat limit Clerk must be told again."""
     kind, action = event_type.split(".", 1)
@@ -269,17 +286,7 @@ def _apply_membership(session: Session, action: str, data: dict[str, Any]) -> li
         user = _user_by_clerk_id(session, clerk_user_id)
         if org is None or user is None or org.id is None or user.id is None:
             return []
-        membership = accounts.get_membership(session, org_id=org.id, user_id=user.id)
-        if membership is not None:
-            session.delete(membership)
-            accounts.revoke_user_sessions(session, user_id=user.id, org_id=org.id)
-            session.flush()
-            _ensure_an_owner(session, org.id)
-        refusal = accounts.get_seat_refusal(session, org_id=org.id, user_id=user.id)
-        if refusal is not None:
-            session.delete(refusal)
-        # Clerk removed them itself: no Team-page wish about them is left to push.
-        clerk_mirrors.forget(session, org_id=org.id, user_id=user.id)
+        remove_membership(session, org_id=org.id, user_id=user.id)
         return []
     org, _ = clerk.upsert_organization(
         session, clerk_org_id=clerk_org_id, name=str(org_data.get("name") or "")

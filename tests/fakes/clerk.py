@@ -331,11 +331,32 @@ def build_app(state: FakeClerkState) -> Starlette:
             state.memberships[key] = role
         return JSONResponse(membership_object(org, user, role))
 
+    async def list_memberships(request: Request) -> JSONResponse:
+        """GET /organizations/{id}/memberships: in the order added, `limit`/`offset` pages."""
+        if (refused := await record(request)) is not None:
+            return refused
+        org = state.organizations.get(request.path_params["org_id"])
+        if org is None:
+            return _error(404, "not found", "resource_not_found")
+        limit = int(request.query_params.get("limit", "10"))
+        offset = int(request.query_params.get("offset", "0"))
+        rows = [
+            membership_object(org, state.users[user_id], role)
+            for (org_id, user_id), role in state.memberships.items()
+            if org_id == org["id"] and user_id in state.users
+        ]
+        return JSONResponse({"data": rows[offset : offset + limit], "total_count": len(rows)})
+
+    async def memberships(request: Request) -> JSONResponse:
+        if request.method == "GET":
+            return await list_memberships(request)
+        return await membership(request)
+
     return Starlette(
         routes=[
             Route("/v1/users/{user_id}", get_user, methods=["GET"]),
             Route("/v1/organizations/{org_id}", organization, methods=["GET", "PATCH"]),
-            Route("/v1/organizations/{org_id}/memberships", membership, methods=["POST"]),
+            Route("/v1/organizations/{org_id}/memberships", memberships, methods=["GET", "POST"]),
             Route(
                 "/v1/organizations/{org_id}/memberships/{user_id}",
                 membership,

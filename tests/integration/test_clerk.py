@@ -618,6 +618,82 @@ def test_a_role_change_clerk_did_not_hear_wins_until_clerk_applies_it(clerk_on: 
     assert _wishes() == []
 
 
+def _reconcile() -> dict[str, int]:
+    """The maintenance task as a worker runs it."""
+    from techdocs_app import maintenance
+
+    (task,) = [t for t in maintenance.TASKS if t.name == "reconcile-clerk-memberships"]
+    return dict(task.resolve()())
+
+
+def test_memberships_follow_clerk_when_its_webhooks_are_lost(
+    clerk_on: FakeClerk, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Changes made in Clerk whose webhooks never arrive: the periodic reconciliation (reading
+    Clerk's list page by page) removes, adds and re-roles members, signs the removed one out at
+    once, leaves a Team-page change Clerk has not applied alone, and changes nothing when Clerk
+    does not answer."""
+    monkeypatch.setattr(clerk, "MEMBERSHIPS_PAGE", 2)
+    state = clerk_on.state
+    state.add_organization("org_rec", "Reconcile Shop", created_by="rec_owner")
+    for who, role in (("owner", "org:admin"), ("tech", "org:member"), ("third", "org:member")):
+        state.add_user(f"rec_{who}", f"{who}@rec.example")
+        state.memberships[("org_rec", f"rec_{who}")] = role
+    signed = {}
+    for who in ("owner", "tech", "third"):
+        token = fake.session_token(
+            KEY,
+            user_id=f"rec_{who}",
+            org_id="org_rec",
+            org_role=state.memberships[("org_rec", f"rec_{who}")],
+        )
+        signed[who] = _exchange(token).cookies.get("techdocs_session")  # type: ignore[attr-defined]
+    owner = sessions.principal_from_session(signed["owner"])
+    third = sessions.principal_from_session(signed["third"])
+    assert owner is not None and owner.role == "owner" and third is not None
+    assert _reconcile() == {"removed": 0, "added": 0, "roles": 0, "failed": 0}
+
+    # In Clerk's dashboard, no webhook delivered: tech removed, third made admin, one added.
+    del state.memberships[("org_rec", "rec_tech")]
+    state.memberships[("org_rec", "rec_third")] = "org:admin"
+    state.add_user("rec_new", "new@rec.example", "Nia", "New")
+    state.memberships[("org_rec", "rec_new")] = "org:member"
+    state.fail_with = 503
+    assert _reconcile()["failed"] == 1  # Clerk down: nothing changes
+    assert sessions.principal_from_session(signed["tech"]) is not None
+    state.fail_with = None
+    assert _reconcile() == {"removed": 1, "added": 1, "roles": 1, "failed": 0}
+    assert sessions.principal_from_session(signed["tech"]) is None  # signed out at once
+    with system_session_scope() as s:
+        roles = {
+            u.email: m.role
+            for m, u in s.exec(
+                select(Membership, User)
+                .join(User, User.id == Membership.user_id)
+                .where(Membership.org_id == owner.org_id)
+            )
+        }
+    assert roles == {
+        "owner@rec.example": "owner",
+        "third@rec.example": "admin",
+        "new@rec.example": "member",
+    }
+    lists = [r for r in state.requests if r.method == "GET" and r.path.endswith("/memberships")]
+    assert lists  # read through the real SDK, two pages of two
+    assert _reconcile() == {"removed": 0, "added": 0, "roles": 0, "failed": 0}
+
+    # A Team-page demotion Clerk has not applied yet is not undone by Clerk's older list.
+    state.fail_with = 503
+    team.change_role(owner, user_id=third.user_id, role="member")
+    state.fail_with = None
+    assert _reconcile()["roles"] == 0
+    with system_session_scope() as s:
+        kept = get_membership(s, org_id=owner.org_id, user_id=third.user_id)
+        assert kept is not None and kept.role == "member"
+    assert _push_now() == 1
+    assert state.memberships[("org_rec", "rec_third")] == "org:member"
+
+
 def test_clerk_routes_answer_404_in_local_mode(db) -> None:  # noqa: ANN001
     get_settings.cache_clear()
     client = _client()
