@@ -35,6 +35,7 @@ def upgrade() -> None:
         sa.Column("org_id", sa.BigInteger(), nullable=False),
         sa.Column("user_id", sa.BigInteger(), nullable=False),
         sa.Column("role", sa.String(length=20), nullable=True),
+        sa.Column("email", sa.String(length=320), nullable=False),
         sa.Column("version", sa.Integer(), nullable=False),
         sa.Column("attempts", sa.Integer(), nullable=False),
         sa.Column("last_error", sa.String(length=200), nullable=True),

@@ -103,12 +103,24 @@ class SeatRefusalView:
 
 
 @dataclass(frozen=True)
+class ClerkWaitView:
+    """A Team-page change Clerk has not confirmed yet (Clerk mode): it stands here, and is sent
+    to Clerk again automatically (`db.clerk_mirrors`)."""
+
+    email: str
+    change: str
+    """"removal", or the role given ("admin")."""
+    attempts: int
+
+
+@dataclass(frozen=True)
 class TeamView:
     org_name: str
     seat_limit: int
     members: list[MemberView]
     invitations: list[InvitationView]
     refusals: list[SeatRefusalView] = field(default_factory=list)
+    waiting_for_clerk: list[ClerkWaitView] = field(default_factory=list)
 
     @property
     def seats_used(self) -> int:
@@ -172,12 +184,25 @@ def team_overview(principal: Principal) -> TeamView:
             )
             for refusal, user in accounts.list_seat_refusals(session, org_id=principal.org_id)
         ]
+        # Only what Clerk refused at least once: a change at 0 attempts is being sent right now.
+        wishes = [
+            w
+            for w in clerk_mirrors.pending_for_org(session, org_id=principal.org_id)
+            if w.attempts > 0
+        ]
+        waiting = [
+            ClerkWaitView(
+                email=w.email, change="removal" if w.role is None else w.role, attempts=w.attempts
+            )
+            for w in wishes
+        ]
         return TeamView(
             org_name=org.name,
             seat_limit=org.seat_limit,
             members=members,
             invitations=invitations,
             refusals=refusals,
+            waiting_for_clerk=waiting,
         )
 
 
@@ -363,9 +388,9 @@ def remove_member(principal: Principal, *, user_id: int) -> None:
             and accounts.count_owners(session, org_id=principal.org_id) <= 1
         ):
             raise ValidationFailed(LAST_OWNER)
+        _want_in_clerk(session, principal.org_id, int(user_id), None)  # while still visible
         accounts.delete_membership(session, org_id=principal.org_id, user_id=int(user_id))
         accounts.revoke_user_sessions(session, user_id=int(user_id), org_id=principal.org_id)
-        _want_in_clerk(session, principal.org_id, int(user_id), None)
     log.info("user %s removed from org %s", user_id, principal.org_id)
     _mirror_change(principal.org_id, int(user_id))
 
@@ -374,7 +399,9 @@ def _want_in_clerk(session: Session, org_id: int, user_id: int, role: str | None
     """Clerk mode: record, with the change itself, what Clerk must be told (`db.clerk_mirrors`).
     Until Clerk has applied it, Clerk's own word (a session token, a webhook) cannot undo ours."""
     if clerk_mode():
-        clerk_mirrors.want(session, org_id=org_id, user_id=user_id, role=role)
+        user = accounts.get_user(session, user_id=user_id)
+        email = user.email if user is not None else ""
+        clerk_mirrors.want(session, org_id=org_id, user_id=user_id, role=role, email=email)
 
 
 def _mirror_change(org_id: int, user_id: int) -> None:

@@ -296,6 +296,25 @@ def invitation_row(
     )
 
 
+def clerk_waiting_notice(lines: rx.Var[list[str]]) -> rx.Component:
+    """Changes made here that Clerk has not confirmed: they already apply in TechDocs (a removed
+    member cannot sign back in), and are sent to Clerk again automatically."""
+    return rx.callout.root(
+        rx.callout.icon(rx.icon("refresh_cw")),
+        rx.vstack(
+            rx.text(
+                "Not yet confirmed by Clerk. These changes already apply here, and are sent to "
+                "Clerk again automatically:",
+                size="3",
+            ),
+            rx.foreach(lines, lambda line: rx.text(line, size="2")),
+            spacing="1",
+        ),
+        color_scheme="amber",
+        width="100%",
+    )
+
+
 def refusal_row(
     refusal: rx.Var[Any],
     *,

@@ -21,16 +21,23 @@ ERROR_CHARS = 200
 """`last_error`'s column width."""
 
 
-def want(session: Session, *, org_id: int, user_id: int, role: str | None) -> None:
+def want(session: Session, *, org_id: int, user_id: int, role: str | None, email: str) -> None:
     """Clerk should give `user_id` `role` in `org_id` (None: no membership). Due at once."""
     statement = insert(ClerkMirror).values(
-        org_id=org_id, user_id=user_id, role=role, version=1, attempts=0, next_attempt_at=utcnow()
+        org_id=org_id,
+        user_id=user_id,
+        role=role,
+        email=email,
+        version=1,
+        attempts=0,
+        next_attempt_at=utcnow(),
     )
     session.execute(
         statement.on_conflict_do_update(
             constraint="uq_clerk_mirrors_org_user",
             set_={
                 "role": statement.excluded.role,
+                "email": statement.excluded.email,
                 "version": ClerkMirror.version + 1,  # type: ignore[operator]
                 "attempts": 0,
                 "last_error": None,

@@ -201,6 +201,9 @@ class ClerkMirror(SQLModel, table=True):
         sa_column=Column(BigInteger, ForeignKey("users.id", ondelete="CASCADE"), nullable=False)
     )
     role: str | None = Field(default=None, sa_type=String(20), nullable=True)
+    email: str = Field(default="", sa_type=String(320))
+    """The member's email when the change was made (the Team page names a removed member, whose
+    user row it can no longer see)."""
     version: int = Field(default=1, sa_type=Integer)
     attempts: int = Field(default=0, sa_type=Integer)
     last_error: str | None = Field(default=None, sa_type=String(200), nullable=True)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import reflex as rx
 
 from techdocs_app.components.team import (
+    clerk_waiting_notice,
     invitation_row,
     invite_form,
     member_row,
@@ -123,6 +124,10 @@ def team_page() -> rx.Component:
                             on_grant=TeamState.grant_seat,
                             on_dismiss=TeamState.dismiss_refusal,
                         ),
+                    ),
+                    rx.cond(
+                        TeamState.clerk_waiting.length() > 0,
+                        clerk_waiting_notice(TeamState.clerk_waiting),
                     ),
                     rx.cond(TeamState.can_manage, _manage()),
                     _members(),

@@ -90,10 +90,18 @@ def invitation_item(i: team.InvitationView) -> InvitationItem:
     )
 
 
+def clerk_wait_label(w: team.ClerkWaitView) -> str:
+    change = "removal" if w.change == "removal" else f"role {ROLE_LABELS.get(w.change, w.change)}"
+    tries = "1 try" if w.attempts == 1 else f"{w.attempts} tries"
+    return f"{w.email}: {change} (Clerk did not answer; {tries}, trying again)"
+
+
 class TeamState(rx.State):
     members: list[MemberItem] = []
     invitations: list[InvitationItem] = []
     refusals: list[RefusalItem] = []
+    clerk_waiting: list[str] = []
+    """Team-page changes Clerk has not confirmed yet, one sentence each (Clerk mode)."""
     seats_used: int = 0
     seat_limit: int = 0
     loaded: bool = False
@@ -129,6 +137,7 @@ class TeamState(rx.State):
             )
             for r in view.refusals
         ]
+        self.clerk_waiting = [clerk_wait_label(w) for w in view.waiting_for_clerk]
         self.seats_used = view.seats_used
         self.seat_limit = view.seat_limit
         self.can_manage = allowed(principal.role, Action.MANAGE_TEAM)

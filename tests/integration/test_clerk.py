@@ -561,6 +561,16 @@ def test_a_removal_clerk_did_not_hear_keeps_the_member_out_until_clerk_applies_i
     assert clerk_on.state.memberships[("org_out", "org_out_tech")] == "org:admin"
     ((org_id, user_id, role, attempts),) = _wishes()
     assert (org_id, user_id, role, attempts) == (owner.org_id, tech.user_id, None, 1)  # type: ignore[attr-defined]
+    # The owner sees it on the Team page, named though no longer a member.
+    waiting = team.team_overview(owner).waiting_for_clerk  # type: ignore[arg-type]
+    assert waiting == [
+        team.ClerkWaitView(email="tech@org_out.example", change="removal", attempts=1)
+    ]
+    from techdocs_app.state.team import clerk_wait_label
+
+    assert clerk_wait_label(waiting[0]) == (
+        "tech@org_out.example: removal (Clerk did not answer; 1 try, trying again)"
+    )
     clerk_on.state.fail_with = None
 
     token = fake.session_token(KEY, user_id="org_out_tech", org_id="org_out", org_role="org:admin")
@@ -585,6 +595,7 @@ def test_a_removal_clerk_did_not_hear_keeps_the_member_out_until_clerk_applies_i
     assert _push_now() == 1
     assert ("org_out", "org_out_tech") not in clerk_on.state.memberships
     assert _wishes() == []
+    assert team.team_overview(owner).waiting_for_clerk == []  # type: ignore[arg-type]
     # Clerk now agrees; a new invitation from the owner brings them back as usual.
     sent = team.invite(owner, email="tech@org_out.example")  # type: ignore[arg-type]
     back = _exchange(token, next_path="/invite/" + sent.link.rsplit("/", 1)[-1])
