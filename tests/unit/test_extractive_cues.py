@@ -77,6 +77,20 @@ async def test_how_much_is_found_where_the_manual_says_the_amount_of() -> None:
     assert "two and one-half times the length of the longest conductor" in answer
 
 
+async def test_a_sentence_opening_with_however_goes_on_with_the_chosen_one() -> None:
+    source = _source(
+        "A transformer in the soldering gun supplies approximately 1 volt at high current to a "
+        "loop of copper, which acts as the soldering tip. It heats to soldering temperature in "
+        "3 to 5 seconds. However, it may overheat to the point of incandescence if left on over "
+        "30 seconds.\n\n"
+        "Solder is an alloy of tin and lead.",
+        title="neets module4",
+    )
+    answer = await _answer("The soldering gun loop glows when I hold the trigger, why?", [source])
+    assert "It heats to soldering temperature" in answer
+    assert "However, it may overheat to the point of incandescence" in answer
+
+
 def test_a_sentence_ends_inside_a_closing_quote() -> None:
     source = _source(
         'In figure 3-1, note that the cable is marked "C-MB144." The letter C denotes the '
