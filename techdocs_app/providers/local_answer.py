@@ -15,16 +15,19 @@ How a unit is chosen:
   condenser appended in parentheses) count little, so a sentence that only repeats the product
   name never beats one that states the asked-for value;
 - spec questions ("what/how much …", voltage, current, …) prefer units stating a number with a
-  unit; a unit must match at least one asked-for word when the question has any;
+  unit, most of all in a unit of the quantity asked for (volts for a voltage, seconds for 'how
+  long'); a value in such a unit, or a phrase stating a limit or amount ('down to 2.7 V' for the
+  lowest, 'not exceeding' for the maximum, 'the amount of' for 'how much'), counts as the word
+  asking for it; a unit must match at least one asked-for word when the question has any;
 - a sentence referring back ("It has a melting point of …") also matches the question words of
   the sentence before it, its antecedent;
 - only the manuals the question names by title ('my Ender 3 …') are quoted, when they are
   among the sources; a table row must match an asked-for word (not the product's name) in its
   own cells to be quoted next to the best row;
 - the best unit, then units that add asked-for words not yet covered or continue a chosen unit
-  (the next sentence of the same paragraph), up to MAX_UNITS; a value question whose best
-  sentence states no number takes the next sentence when it does; a sentence ending in a colon
-  keeps what it introduces;
+  (the next sentence of the same paragraph, also one opening with 'However', 'Therefore' …), up
+  to MAX_UNITS; a value question whose best sentence states no number takes the next sentence
+  when it does; a sentence ending in a colon keeps what it introduces;
 - the best unit of another passage comes along when it scores close to the best (passages
   split one topic; the answer does not rest on one passage's wording), also after a
   procedure's steps, as a paragraph of its own;

@@ -57,6 +57,8 @@ def question_terms(question: str) -> list[str]:
     word compounds ('stringing/oozing', 'hot-blade') also count by their words. 'How fast' asks
     for a value; 'fast' is not a word to look for."""
     out: list[str] = []
+    # The 's of "What's" or "the F103's" is not a word to look for ('s' is a unit of time).
+    question = re.sub(r"(?<=\w)['’]s\b", "", question)
     for token in terms(_HOW_ADJECTIVE.sub(" ", question), parts=False):
         out.append(token)
         if re.search(r"[.,:/+\-]", token) and not re.search(r"\d", token):

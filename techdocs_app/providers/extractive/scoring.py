@@ -7,6 +7,7 @@ import math
 import re
 from collections import Counter
 from collections.abc import Sequence
+from typing import NamedTuple
 
 from techdocs_app.providers.extractive.question import (
     SPEC_CUES,
@@ -27,6 +28,77 @@ SUBJECT_WEIGHT = 0.25
 
 _NUMBERED = re.compile(r"^([a-z]{3,})\d{1,2}$")
 _TOC_LINE = re.compile(r"(?:\.\s?){4,}\s*\d|…{2,}|\.\.\.(?:\s*\d|\s*$)")
+
+
+KIND_BONUS = 0.1
+"""Added to the value bonus of a unit stating a value in a unit of the quantity asked for."""
+
+_NUMBER = r"(?<![A-Za-z\d])\d+(?:[.,]\d+)?\s?"
+
+
+class Cue(NamedTuple):
+    """A question word (or 'how long' phrase) and how a manual states what it asks for."""
+
+    asked: re.Pattern[str]
+    """Matches a whole question term (stemmed) or a 'how …' phrase."""
+    stated: re.Pattern[str]
+    """Searched in a unit's text."""
+    value: bool
+    """Whether `stated` is a value in one of the quantity's units."""
+
+
+def _quantity(asked: str, unit: str) -> Cue:
+    return Cue(re.compile(asked), re.compile(rf"{_NUMBER}(?:{unit})(?![A-Za-z])"), True)
+
+
+def _phrase(asked: str, phrase: str) -> Cue:
+    return Cue(re.compile(asked), re.compile(rf"(?i)\b(?:{phrase})(?![A-Za-z])"), False)
+
+
+CUES = (
+    _quantity(r"volt\w*", r"[kmµμu]?V|volts?"),
+    _quantity(r"current|amps?|amper\w*", r"[kmµμun]?A|amps?|amperes?"),
+    _quantity(r"power|wattag\w*|watts?", r"[kmµμu]?W|watts?|dBm"),
+    _quantity(r"temperatur\w*|hot|cold|heat|how hot", r"°\s?[CF]|[oº]\s?[CF]|degrees?"),
+    _quantity(r"frequenc\w*|clock", r"[kMG]?Hz"),
+    _quantity(
+        r"time|delay\w*|duration|timeout\w*|interval\w*|how long",
+        r"[mµμun]?s|sec\w*|min\w*|hours?|h",
+    ),
+    _quantity(
+        r"length|distance|reach|size|dimension\w*|diameter|width|thickness|how far",
+        r"[mµμnck]?m|in(?:ch(?:es)?)?|ft|feet|mils?",
+    ),
+    _quantity(r"weight|heavy|mass|how heavy", r"k?g|lbs?|oz"),
+    _quantity(r"pressur\w*", r"psig?|k?Pa|bar"),
+    _quantity(r"torqu\w*", r"N\.?m|lb\.?-?ft|in\.?-?lbs?"),
+    _quantity(r"baud|bandwidth|throughput", r"[kMG]?bps|[kMG]?b/s|[KMG]Baud"),
+    _quantity(r"memory|flash|ram|sram|capacity", r"[KMG]B(?:ytes)?|[KMG]bytes|bytes"),
+    _quantity(r"resistanc\w*|impedanc\w*", r"[kM]?Ω|[kM]?ohms?"),
+    _phrase(r"lowest|minimum|min|least|smallest", r"down to|at least|min(?:imum)?|not less than"),
+    _phrase(r"highest|maximum|max|most|largest", r"up to|max(?:imum)?|not exceeding|no more than"),
+    _phrase(r"how much", r"amount|quantity"),
+    _phrase(r"how many", r"number of"),
+)
+"""What a question asks for in one word and a manual states in another: a voltage is stated in
+volts ('powered with 12,6 V DC'), a time in seconds ('how long before it's dead?': 'only 2
+minutes after …'), the lowest value as 'ensured down to 2.7 V', the maximum as 'not exceeding
+150 mA', 'how much tape' as 'the amount of tape'. Units and phrases of technical writing in
+general, not of one manual."""
+
+
+_HOW = re.compile(r"(?i)\bhow (long|hot|far|heavy|much|many)\b")
+
+
+def asked_cues(question: str, q_terms: Sequence[str]) -> list[tuple[set[str], Cue]]:
+    """The cues of the question's words (or 'how …' phrases), each with the words naming it."""
+    words = [*q_terms, *(f"how {m.lower()}" for m in _HOW.findall(question))]
+    out = []
+    for cue in CUES:
+        named = {w for w in words if cue.asked.fullmatch(w)}
+        if named:
+            out.append((named, cue))
+    return out
 
 
 def _expansions(q_terms: Sequence[str], vocabulary: set[str]) -> dict[str, set[str]]:
@@ -90,8 +162,16 @@ def score_units(question: str, units: list[Unit], n_sources: int) -> None:
                 header_terms[header] = set(terms(" ".join(header)))
             unit.terms |= header_terms[header]
     expansions = _expansions(q_terms, set().union(*(u.terms for u in units)))
+    cues = asked_cues(main, question_terms(main))
+    q_terms += sorted({t for named, _ in cues for t in named} - set(q_terms))
+    states_kind: set[int] = set()  # units stating a value of the asked-for quantity
     for unit in units:
-        unit.matched = {t for t in q_terms if unit.terms & expansions[t]}
+        unit.matched = {t for t in q_terms if unit.terms & expansions.get(t, set())}
+        for named, cue in cues:
+            if cue.stated.search(unit.text):
+                unit.matched |= named
+                if cue.value:
+                    states_kind.add(id(unit))
     df = Counter(t for u in units for t in u.matched)
     _inherit_antecedents(units)
     n = len(units)
@@ -139,7 +219,9 @@ def score_units(question: str, units: list[Unit], n_sources: int) -> None:
         ident = sum(1 for i in q_idents if i in blob) / len(q_idents) if q_idents else 0.0
         value = 0.0
         if wants_values:
-            if VALUE.search(unit.text):
+            if id(unit) in states_kind:
+                value = 0.3 + KIND_BONUS
+            elif VALUE.search(unit.text):
                 value = 0.3
             elif re.search(r"(?<![A-Za-z\d])\d", unit.text):
                 value = 0.1

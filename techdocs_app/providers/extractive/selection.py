@@ -161,7 +161,14 @@ def _continues(after: Unit, unit: Unit | None = None) -> bool:
         and _series_opening(after.text) == _series_opening(unit.text)
     ):
         return True
-    return words <= 30 and bool(ANAPHOR.match(after.text))
+    return words <= 30 and bool(ANAPHOR.match(after.text) or CONNECTIVE.match(after.text))
+
+
+CONNECTIVE = re.compile(
+    r"(?:However|But|Otherwise|Therefore|Thus|Hence|Consequently|As a result)\b"
+)
+"""A sentence opening with a connective goes on with the one before it ('It heats in 3 to 5
+seconds. However, it may overheat …'): the qualification or consequence belongs to it."""
 
 
 def _series_opening(text: str) -> tuple[str, ...] | None:

@@ -14,7 +14,9 @@ _ABBREVIATIONS = frozenset(
 )
 
 
-_SENTENCE_END = re.compile(r"(?<=[.!?;])\s+(?=[\"'(\[]?[A-Z0-9])")
+_SENTENCE_END = re.compile(r"(?:(?<=[.!?;])|(?<=[.!?;][\"”’]))\s+(?=[\"'(\[]?[A-Z0-9])")
+"""A sentence ends at a full stop, also inside a closing quote ('… is marked "C-MB144." The
+letter C …')."""
 
 
 _INLINE_ITEM = re.compile(r"(?<=[.!?;:])\s+(?=\(?\d{1,2}[.)]\s*[A-Z])")

@@ -1,0 +1,110 @@
+"""The extractive answer finds the fact when the manual words it differently from the question:
+a value in the unit of the quantity asked for, a limit or amount stated in other words, a
+sentence going on with 'However', and sentence ends inside quotes."""
+
+from __future__ import annotations
+
+from techdocs_app.providers.base import SourcePassage
+from techdocs_app.providers.extractive.question import question_terms
+from techdocs_app.providers.local_answer import ExtractiveAnswerer, split_units
+
+
+def _source(text: str, *, number: int = 1, title: str = "X00 2001") -> SourcePassage:
+    return SourcePassage(
+        number=number,
+        document_title=title,
+        page_start=2,
+        page_end=2,
+        heading=f"{title} > Specifications",
+        text=text,
+    )
+
+
+async def _answer(question: str, sources: list[SourcePassage]) -> str:
+    stream = ExtractiveAnswerer().stream_answer(question=question, sources=sources, history=[])
+    return "".join([piece async for piece in stream])
+
+
+async def test_a_value_in_the_unit_of_the_asked_quantity_answers_a_question_not_naming_it() -> None:
+    source = _source(
+        "Motherboard parameters:\n\n"
+        "Board layers: 4 layer board;\n\n"
+        "Appearance size: 100.75 * 70.25mm\n\n"
+        "Input: DC 12 / 24 V"
+    )
+    answer = await _answer("What are the board dimensions?", [source])
+    # No word of the question is in the line, but millimetres state dimensions.
+    assert "Appearance size: 100.75 * 70.25mm" in answer
+    assert "24 V" not in answer
+
+
+async def test_how_long_is_answered_by_the_sentence_stating_a_time() -> None:
+    source = _source(
+        "Connect the power supply cable to the mains socket of the receiver.\n\n"
+        "The receiver keeps a log of the last 1000 events.\n\n"
+        "Note: Receiver will fully shut down only 2 minutes after turning off the power supply!",
+        title="trikdis rl14",
+    )
+    answer = await _answer("I pulled the mains on the RL14, how long before it is dead?", [source])
+    assert "fully shut down only 2 minutes after" in answer
+
+
+async def test_the_lowest_value_is_found_where_the_manual_says_down_to() -> None:
+    source = _source(
+        "Table 57. USB DC electrical characteristics\n"
+        "Symbol | Parameter | Min. | Max. | Unit\n"
+        "VDD | USB operating voltage | 3.0 | 3.6 | V\n"
+        "tSTARTUP | USB transceiver startup time | | 1 | μs\n\n"
+        "The USB functionality is ensured down to 2.7 V but not the full USB electrical "
+        "characteristics which are degraded in the 2.7-to-3.0 V VDD voltage range.",
+        title="stm32f103 datasheet",
+    )
+    answer = await _answer("What's the lowest VDD for USB?", [source])
+    assert "ensured down to 2.7 V" in answer
+
+
+async def test_how_much_is_found_where_the_manual_says_the_amount_of() -> None:
+    source = _source(
+        "Lace or tie bundles tightly enough to prevent slipping, but not so tightly that the "
+        "cord or tape cuts into the insulation.\n\n"
+        "To fill the shuttle for a single lace, measure the cord, cut it, and wind it on the "
+        "shuttle.\n\n"
+        "The amount of flat tape or cord required to single lace a group of conductors is about "
+        "two and one-half times the length of the longest conductor.",
+        title="neets module4",
+    )
+    answer = await _answer("How much lacing tape do I cut to single-lace a bundle?", [source])
+    assert "two and one-half times the length of the longest conductor" in answer
+
+
+async def test_a_sentence_opening_with_however_goes_on_with_the_chosen_one() -> None:
+    source = _source(
+        "A transformer in the soldering gun supplies approximately 1 volt at high current to a "
+        "loop of copper, which acts as the soldering tip. It heats to soldering temperature in "
+        "3 to 5 seconds. However, it may overheat to the point of incandescence if left on over "
+        "30 seconds.\n\n"
+        "Solder is an alloy of tin and lead.",
+        title="neets module4",
+    )
+    answer = await _answer("The soldering gun loop glows when I hold the trigger, why?", [source])
+    assert "It heats to soldering temperature" in answer
+    assert "However, it may overheat to the point of incandescence" in answer
+
+
+def test_a_sentence_ends_inside_a_closing_quote() -> None:
+    source = _source(
+        'In figure 3-1, note that the cable is marked "C-MB144." The letter C denotes the '
+        "service. The letters MB denote the circuit."
+    )
+    texts = [u.text for u in split_units(source)]
+    assert texts == [
+        'In figure 3-1, note that the cable is marked "C-MB144."',
+        "The letter C denotes the service.",
+        "The letters MB denote the circuit.",
+    ]
+
+
+def test_a_possessive_s_is_not_a_question_word() -> None:
+    # 's' would match every value in seconds.
+    assert "s" not in question_terms("What's the F103's lowest VDD?")
+    assert question_terms("What's the F103's lowest VDD?") == ["f103", "lowest", "vdd"]
