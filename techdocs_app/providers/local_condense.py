@@ -23,6 +23,12 @@ asked about ("DDM temperature reading"). The rewrite is a question a person coul
 - "they"/"them"/"their" agree in number: they take the previous question's plural noun phrase
   when it has one ("How often do I check them?" after "What torque do the caliper bolts on the
   M4 take?" -> "How often do I check the caliper bolts? (M4, torque)"), else the subject;
+- "it" after a yes/no question takes the object that question introduced with "a"/"an" (a new
+  entity): "Where does it go?" after "Does it come with a SIM card?" -> "Where does the SIM card
+  go? (RL14)"; after a wh-question "it" stays the subject;
+- "that <noun>" takes the previous question's noun phrase with the same head word ("that
+  formula" -> "the Projecta-Set setting formula"), else the one named <noun> the previous answer
+  mentions ("Standby mode"); several named ones (Sleep, Stop, Standby mode) resolve nothing;
 - otherwise the subject and at most two short noun phrases of the topic follow in parentheses:
   "How deep do I dip the wire? (solder pot, dip-tinning wire)".
 """
@@ -325,6 +331,8 @@ def is_followup(question: str, history: Sequence[Turn]) -> bool:
     )
 
 
+_IT = re.compile(r"\bit\b(?!\s+(?:(?:is|was)\s+)?(?:possible|necessary|ok|okay)\b)", re.I)
+"""'it' as a pronoun, not the filler of 'it is possible to …' or 'is it ok to …'."""
 _PLURAL_PRONOUN = re.compile(r"\b(?:they|them|their|theirs)\b", re.I)
 
 
@@ -365,7 +373,7 @@ def _substitute(question: str, subject: _Subject) -> tuple[str, bool]:
         (r"\bit['’]s\b", f"the {phrase} is"),
         (r"\bits\b", f"the {phrase}'s"),
         (r"\btheir\b", f"the {phrase}'s"),
-        (r"\bit\b(?!\s+(?:is|was)\s+(?:possible|necessary|ok|okay)\b)", f"the {phrase}"),
+        (_IT.pattern, f"the {phrase}"),
         (r"\b(?:they|them)\b", f"the {phrase}"),
     ):
         new, count = re.subn(pattern, replacement, question, count=1, flags=re.I)
@@ -578,6 +586,67 @@ def _elliptical(question: str, history: Sequence[Turn], subject: _Subject | None
     return None
 
 
+_DEMONSTRATIVE = re.compile(r"\b(?:that|this|the same)\s+(?P<head>[A-Za-z][A-Za-z\-]{2,})\b", re.I)
+_ANSWER_PHRASE = r"(?<![\w-])(?P<mod>[A-Za-z][\w\-]*)\s+{head}\b"
+
+
+def _head_matches(phrase: str, head: str) -> bool:
+    last = _core(phrase.split()[-1]).lower()
+    return last == head or last.rstrip("s") == head.rstrip("s")
+
+
+def _demonstrative_antecedent(head: str, turn: Turn) -> str | None:
+    """What 'that <head>' stands for: the previous question's noun phrase with that head word
+    ('that formula' -> 'the Projecta-Set formula'), else the one named <head> the previous answer
+    mentions ('Standby mode': a capitalised name before the head word); None when there is none,
+    or several (an answer naming Sleep, Stop and Standby mode does not say which was meant)."""
+    head = head.lower()
+    for phrase in reversed(_noun_phrases(_previous_query(turn))):
+        if len(phrase.split()) > 1 and _head_matches(phrase, head):
+            return phrase
+    found = {
+        f"{m['mod']} {m.group(0).split()[-1]}"
+        for m in re.finditer(_ANSWER_PHRASE.format(head=re.escape(head)), turn.answer, re.I)
+        if m["mod"][:1].isupper() and _is_noun_like(m["mod"])
+    }
+    by_key = {f.lower(): f for f in found}
+    return next(iter(by_key.values())) if len(by_key) == 1 else None
+
+
+def _resolve_demonstrative(question: str, turn: Turn) -> str:
+    """'What can wake it from that mode?' -> '… from the Standby mode?' when the conversation
+    names exactly one such mode; the question unchanged otherwise."""
+    match = _DEMONSTRATIVE.search(question)
+    if match is None or not _is_noun_like(match["head"]) or match["head"].lower() == "one":
+        return question
+    antecedent = _demonstrative_antecedent(match["head"], turn)
+    if antecedent is None:
+        return question
+    return question[: match.start()] + f"the {antecedent}" + question[match.end() :]
+
+
+_YES_NO = re.compile(
+    r"^\s*(?:does|do|did|is|are|was|were|has|have|can|could|will|would|should)\b", re.I
+)
+_INDEFINITE = re.compile(r"\b(?:a|an)\s+(?P<np>[^?,;.!]+)", re.I)
+
+
+def _introduced_object(previous: str) -> str | None:
+    """The noun phrase a yes/no question introduces with 'a'/'an' ('a SIM card' in 'Does it come
+    with a SIM card?'): a new entity, which a following 'it' refers to ('Where does it go?')."""
+    if not _YES_NO.match(previous):
+        return None
+    match = _INDEFINITE.search(previous)
+    if match is None:
+        return None
+    words: list[str] = []
+    for word, _, _ in _words(match["np"]):
+        if not _is_noun_like(word) or _is_participle(word) or len(words) >= MAX_PHRASE_WORDS:
+            break
+        words.append(word)
+    return " ".join(words) or None
+
+
 def condense_locally(question: str, history: Sequence[Turn]) -> str:
     question = " ".join(question.split())
     if not question or not is_followup(question, history):
@@ -603,11 +672,14 @@ def condense_locally(question: str, history: Sequence[Turn]) -> str:
             if topic:
                 return f"{_capitalise(stripped)} ({', '.join(topic)})"
         return _capitalise(stripped)
-    plural = (
-        _plural_topic(_previous_query(history[-1]), subject)
-        if _PLURAL_PRONOUN.search(stripped)
-        else None
-    )
+    stripped = _resolve_demonstrative(stripped, history[-1])
+    previous = _previous_query(history[-1])
+    introduced = _introduced_object(previous) if _IT.search(stripped) else None
+    if introduced and subject and compact(introduced) not in compact(subject.phrase):
+        # 'Where does it go?' after 'Does it come with a SIM card?': the card, on the subject.
+        rewritten = _IT.sub(f"the {introduced}", stripped, count=1)
+        return f"{_capitalise(rewritten)} ({subject.name})"
+    plural = _plural_topic(previous, subject) if _PLURAL_PRONOUN.search(stripped) else None
     by_plural = _substitute_plural(stripped, plural) if plural else None
     if by_plural is not None:
         # 'How often do I check them?' after '… the caliper bolts on the M4 …': the bolts, and

@@ -264,3 +264,50 @@ def test_a_name_with_another_number_replaces_the_old_one_whatever_its_case() -> 
     )
     history = [_turn("What voltage is on pin 1 of the SWD header?")]
     assert condense_locally("and pin 3?", history) == "What voltage is on pin 3 of the SWD header?"
+
+
+def test_it_after_a_yes_no_question_is_the_object_it_introduced() -> None:
+    """'Does it come with a SIM card?' introduces the card: 'Where does it go?' asks about the card,
+    on the conversation's subject. A wh-question introduces nothing: 'it' stays the subject."""
+    history = [
+        _turn(
+            "Does it come with a SIM card?",
+            "Does the RL14's built-in SMS modem come with a SIM card?",
+        )
+    ]
+    assert condense_locally("Where does it go?", history) == "Where does the SIM card go? (RL14)"
+    fan = [_turn("Does the PX-220 controller have a cooling fan?")]
+    assert condense_locally("How loud is it?", fan) == "How loud is the cooling fan? (PX-220)"
+    assert condense_locally("Is it possible to add one?", fan) == (
+        "Is it possible to add one? (PX-220 controller, cooling fan)"
+    )
+    wh = [_turn("What Rx sensitivity and overload does the TS2017-S31C-SO have?")]
+    assert condense_locally("Where does it assert and clear LOS?", wh) == (
+        "Where does the TS2017-S31C-SO assert and clear LOS?"
+    )
+
+
+def test_that_head_word_takes_the_phrase_with_the_same_head() -> None:
+    """'that formula' is the previous question's formula; else the one named mode the previous
+    answer mentions. An answer naming several modes does not say which: nothing is guessed."""
+    formula = [_turn("How do I use the Projecta-Set setting formula on a pinion shaft?")]
+    assert condense_locally("What's K in that formula?", formula).startswith(
+        "What's K in the Projecta-Set setting formula?"
+    )
+
+    def after(answer: str) -> str:
+        turn = Turn(
+            question="f103 comes back from low power with all my RAM variables wiped, why?",
+            answer=answer,
+        )
+        return condense_locally("What can wake it from that mode?", [turn])
+
+    assert after("In Standby mode the SRAM contents are lost [1].").startswith(
+        "What can wake the f103 from the Standby mode?"
+    )
+    assert after("Sleep mode keeps SRAM; in Standby mode it is lost [1].").startswith(
+        "What can wake the f103 from that mode?"
+    )
+    # 'that one' is a pro-form, not a head word.
+    lace = [_turn("When do I have to double-lace instead?")]
+    assert condense_locally("How do I start that one?", lace).startswith("How do I start that one?")
