@@ -148,6 +148,9 @@ class _Run:
     history: list[Turn] = field(default_factory=list)
     focus: list[int] | None = None
     """The previous turn's manuals a follow-up prefers (None: no preference)."""
+    wordings: list[tuple[str, float]] = field(default_factory=list)
+    """(wording, weight) the candidates are ranked by, the standalone query first
+    (`rag.followup.followup_wordings`: one for a question that is not a follow-up)."""
 
     @property
     def org_id(self) -> int:
@@ -155,13 +158,30 @@ class _Run:
 
     @property
     def key_filter(self) -> list[int] | None:
-        """What the answer depends on besides its query, for the answer-cache key (and the
-        trace): the conversation's document filter, or for a follow-up the previous turn's
-        manuals it prefers (its search covers the filter or library; `rag.followup`). A follow-up
-        is also ranked by the question as typed; two with the same rewrite and manuals share an
-        answer."""
+        """The manuals the answer is confined to or prefers, for the trace: the conversation's
+        document filter, or for a follow-up the previous turn's manuals (its search covers the
+        filter or library; `rag.followup`)."""
         assert self.ctx is not None
         return self.ctx.document_ids if self.focus is None else self.focus
+
+    def cache_key(self) -> dict[str, Any]:
+        """Everything the answer depends on, as `cache.get_answer`/`put_answer` take it: the
+        standalone query, the document filter, and for a follow-up the previous manuals it
+        prefers and its other wordings. A follow-up's sources are ranked by the question as
+        typed (with the conversation's subject) and by its own words too, so two follow-ups
+        that condense to the same query but were typed differently can get different sources,
+        and a follow-up preferring a manual is not a question confined to it: neither may be
+        served the other's answer. (The vendor answerer also reads the conversation; the key
+        holds what decides which passages are found, ranked and cited, as for any question.)"""
+        assert self.ctx is not None
+        return {
+            "org_id": self.org_id,
+            "index_version": self.ctx.index_version,
+            "query": self.standalone,
+            "document_ids": self.ctx.document_ids,
+            "preferred_ids": self.focus,
+            "wordings": self.wordings[1:],
+        }
 
     def stamp(self, stage: str, since: float) -> None:
         self.timings[stage] = _ms(since)
@@ -255,13 +275,7 @@ async def ask(
         assert run.ctx is not None
         yield Started(conversation_id=run.ctx.conversation_id, standalone_query=run.standalone)
 
-        cached = await asyncio.to_thread(
-            cache.get_answer,
-            org_id=run.org_id,
-            index_version=run.ctx.index_version,
-            query=run.standalone,
-            document_ids=run.key_filter,
-        )
+        cached = await asyncio.to_thread(cache.get_answer, **run.cache_key())
         if cached is not None:
             reply = _Reply.from_payload(cached)
             _trace_reply(run.trace, reply, cache_hit=True)
@@ -384,6 +398,7 @@ async def _condense(run: _Run) -> None:
     run.trace.standalone_query = run.standalone
     assert run.ctx is not None
     run.focus = _focus_documents(run.question, run.history, run.ctx.document_ids)
+    run.wordings = followup_wordings(run.question, run.standalone, run.history)
     run.trace.document_filter = run.key_filter
 
 
@@ -433,7 +448,7 @@ async def _rank(
     """Hits in rerank order with their scores, and each wording's reranker scores (by
     `wording_key`). A follow-up: the fused order of its wordings (one reranker call each, at
     once), each hit with its score for the condensed query."""
-    wordings = followup_wordings(run.question, run.standalone, run.history)
+    wordings = run.wordings
     if (len(wordings) == 1 and run.focus is None) or not hits:
         ranked, scores = await _rerank(run.standalone, hits, run.deadline)
         return ranked, scores, {}
@@ -581,14 +596,7 @@ async def _finish(run: _Run, reply: _Reply, *, cache_hit: bool) -> Done:
         ),
     )
     if not cache_hit:
-        await asyncio.to_thread(
-            cache.put_answer,
-            org_id=run.org_id,
-            index_version=run.ctx.index_version,
-            query=run.standalone,
-            document_ids=run.key_filter,
-            payload=reply.payload(),
-        )
+        await asyncio.to_thread(cache.put_answer, payload=reply.payload(), **run.cache_key())
     return Done(
         message_id=message_id,
         answer=reply.answer,
