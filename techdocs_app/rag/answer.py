@@ -34,7 +34,11 @@ from techdocs_app.errors import (
     ReadOnlyPlan,
     TechDocsError,
 )
-from techdocs_app.observability.metrics import observed_answer
+from techdocs_app.observability.metrics import (
+    observed_answer,
+    provider_label,
+    record_rerank_fallback,
+)
 from techdocs_app.providers import get_answerer, get_condenser, get_embedder, get_reranker
 from techdocs_app.providers.base import AnswerStreamInfo, RerankCandidate, SourcePassage, Turn
 from techdocs_app.providers.prompts import NOT_FOUND_SENTENCE
@@ -455,6 +459,8 @@ async def _rank(
     scored = await asyncio.gather(
         *(_rerank_scores(text, hits, run.deadline, len(hits)) for text, _ in wordings)
     )
+    # A wording whose reranker call failed votes with the search's fused order.
+    scored = [s or {i: float(h.score) for i, h in enumerate(hits)} for s in scored]
     by_wording = {wording_key(text): s for (text, _), s in zip(wordings, scored, strict=True)}
     fused = fuse_scores(
         [(weight, scores) for (_, weight), scores in zip(wordings, scored, strict=True)],
@@ -685,7 +691,10 @@ async def _search(
 async def _rerank_scores(
     query: str, hits: list[SearchHit], deadline: _Deadline, top_n: int
 ) -> dict[int, float]:
-    """The reranker's scores of its `top_n` best hits by index; empty when it fails."""
+    """The reranker's scores of its `top_n` best hits by index; empty when it fails or times
+    out, which is logged and counted (`techdocs_rerank_fallbacks_total{provider,reason}`): the
+    caller then ranks by the search's fused order, and the answer still arrives."""
+    reranker = get_reranker()
     candidates = [
         RerankCandidate(
             text=h.content,
@@ -698,9 +707,17 @@ async def _rerank_scores(
         for h in hits
     ]
     try:
-        results = await deadline.run(get_reranker().rerank(query, candidates, top_n), "rerank")
+        results = await deadline.run(reranker.rerank(query, candidates, top_n), "rerank")
     except (ProviderError, TimeoutError, OSError) as exc:
-        log.warning("rerank failed (%s); using the fused order", type(exc).__name__)
+        reason = "timeout" if isinstance(exc, ProviderTimeout | TimeoutError) else "error"
+        provider = provider_label(reranker)
+        log.warning(
+            "rerank failed (%s %s: %s); using the fused order",
+            provider,
+            reason,
+            getattr(exc, "detail", None) or type(exc).__name__,
+        )
+        record_rerank_fallback(provider=provider, reason=reason)
         return {}
     scores: dict[int, float] = {}
     for result in results:
