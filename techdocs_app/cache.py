@@ -1,9 +1,14 @@
 """Redis caches: query embeddings and whole answers, plus the shared Redis client.
 
 Keys are namespaced by organization. The answer key also carries the organization's
-`index_version` (bumped by every ingest/delete), the normalised standalone query and the document
-filter, so an ingest in one organization makes only that organization's answers stale; stale keys
-simply expire (TTL `cache_ttl_s`). Nothing here ever scans keys.
+`index_version` (bumped by every ingest/delete), the normalised standalone query, the document
+filter and, for a follow-up, what else decides its sources: the previous turn's manuals it
+searches beside the filter and prefers, and the other wordings it is ranked by (its own words, the
+question as typed with the conversation's subject; `rag.followup`). Two follow-ups that condense
+to the same query but were typed differently are ranked differently, so they never share an
+answer; a question that is not a follow-up keys as before. An ingest in one organization makes
+only that organization's answers stale; stale keys simply expire (TTL `cache_ttl_s`). Nothing
+here ever scans keys.
 
 Redis is optional at run time: when it is unreachable every function degrades to "no cache"
 (a miss, a skipped write) and the client is not retried for a few seconds, so a dead Redis costs
@@ -131,20 +136,45 @@ def put_query_embedding(*, org_id: int, model: str, query: str, vector: Sequence
 
 
 def answer_key(
-    *, org_id: int, index_version: int, query: str, document_ids: Sequence[int] | None
+    *,
+    org_id: int,
+    index_version: int,
+    query: str,
+    document_ids: Sequence[int] | None,
+    preferred_ids: Sequence[int] | None = None,
+    wordings: Sequence[tuple[str, float]] = (),
 ) -> str:
-    digest = _digest(normalize_query(query), document_filter_key(document_ids))
-    return f"{KEY_PREFIX}:ans:{org_id}:v{index_version}:{digest}"
+    """The answer's key: `query` is the standalone query, `document_ids` the conversation's
+    filter (None: the whole library); a follow-up adds `preferred_ids`, the previous turn's
+    manuals (None: no preference), and `wordings`, the other (wording, weight) pairs its
+    candidates are ranked by besides `query`. Wordings fold like the query (case, spaces,
+    trailing punctuation). Without the follow-up parts the key is the plain question's."""
+    parts = [normalize_query(query), document_filter_key(document_ids)]
+    if preferred_ids is not None:
+        parts.append(f"prefer:{document_filter_key(preferred_ids)}")
+    parts += [f"wording:{weight:g}:{normalize_query(text)}" for text, weight in wordings]
+    return f"{KEY_PREFIX}:ans:{org_id}:v{index_version}:{_digest(*parts)}"
 
 
 def get_answer(
-    *, org_id: int, index_version: int, query: str, document_ids: Sequence[int] | None
+    *,
+    org_id: int,
+    index_version: int,
+    query: str,
+    document_ids: Sequence[int] | None,
+    preferred_ids: Sequence[int] | None = None,
+    wordings: Sequence[tuple[str, float]] = (),
 ) -> dict[str, Any] | None:
     client = get_redis()
     if client is None:
         return None
     key = answer_key(
-        org_id=org_id, index_version=index_version, query=query, document_ids=document_ids
+        org_id=org_id,
+        index_version=index_version,
+        query=query,
+        document_ids=document_ids,
+        preferred_ids=preferred_ids,
+        wordings=wordings,
     )
     try:
         raw = cast(bytes | None, client.get(key))
@@ -170,12 +200,19 @@ def put_answer(
     query: str,
     document_ids: Sequence[int] | None,
     payload: dict[str, Any],
+    preferred_ids: Sequence[int] | None = None,
+    wordings: Sequence[tuple[str, float]] = (),
 ) -> None:
     client = get_redis()
     if client is None:
         return
     key = answer_key(
-        org_id=org_id, index_version=index_version, query=query, document_ids=document_ids
+        org_id=org_id,
+        index_version=index_version,
+        query=query,
+        document_ids=document_ids,
+        preferred_ids=preferred_ids,
+        wordings=wordings,
     )
     try:
         client.set(

@@ -8,6 +8,7 @@ Series (all prefixed `techdocs_`):
 | `answer_stage_seconds{stage}` condense, embed, search, rerank, first_token, total | histogram | answer pipeline |
 | `answer_cache_total{result}` hit / miss, and `answer_cache_hit_ratio` | counter, gauge | answer pipeline |
 | `provider_errors_total{provider,kind}` kind error / timeout | counter | answer pipeline |
+| `rerank_fallbacks_total{provider,reason}` reason timeout / error | counter | answer pipeline |
 | `ingest_queue_depth`, `ingest_queue_oldest_job_age_seconds`, `ingest_jobs{state}` | gauge | RQ, at scrape |
 | `ingest_pages_total`, `ingest_seconds_total`, `ingest_documents_total{status}`, `ingest_pages_per_second` | counter, gauge | workers, via Redis |
 | `documents{status}` (pending / processing / ready / failed) | gauge | Postgres, at scrape |
@@ -63,6 +64,13 @@ PROVIDER_ERRORS = Counter(
     "Provider calls that failed an answer, by provider and kind (error or timeout).",
     ["provider", "kind"],
 )
+FALLBACK_REASONS = ("timeout", "error")
+RERANK_FALLBACKS = Counter(
+    "techdocs_rerank_fallbacks",
+    "Reranker calls that failed, so the answer used the search's fused order instead, by "
+    "provider and reason (timeout or error). A follow-up makes three calls.",
+    ["provider", "reason"],
+)
 
 
 # --- the answer pipeline --------------------------------------------------------------------
@@ -87,6 +95,24 @@ def record_question(
             PROVIDER_ERRORS.labels(provider=provider_error[0], kind=provider_error[1]).inc()
     except Exception:  # noqa: BLE001 - metrics are best effort
         log.debug("could not record question metrics", exc_info=True)
+
+
+def record_rerank_fallback(*, provider: str, reason: str) -> None:
+    """Count one reranker call that fell back to the fused order (the answer still arrives, so
+    `questions_total` and `provider_errors_total` do not show it). Never raises."""
+    try:
+        RERANK_FALLBACKS.labels(
+            provider=provider, reason=reason if reason in FALLBACK_REASONS else "error"
+        ).inc()
+    except Exception:  # noqa: BLE001 - metrics are best effort
+        log.debug("could not record a rerank fallback", exc_info=True)
+
+
+def provider_label(provider: object) -> str:
+    """A provider's label in the series: its module's vendor prefix ("cohere", "anthropic",
+    "openai") or "local" for the embedded defaults."""
+    module = type(provider).__module__.rsplit(".", 1)[-1]
+    return module.split("_", 1)[0]
 
 
 _STAGE_PROVIDER = {
@@ -119,8 +145,7 @@ def _configured_provider(stage: str) -> str:
         from techdocs_app import providers
 
         factory = getattr(providers, f"get_{_STAGE_PROVIDER.get(stage, 'answerer')}")
-        module = type(factory()).__module__.rsplit(".", 1)[-1]
-        return module.split("_", 1)[0]
+        return provider_label(factory())
     except Exception:  # noqa: BLE001 - a name for a label, never a failure
         return "unknown"
 

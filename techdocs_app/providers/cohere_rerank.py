@@ -1,29 +1,27 @@
 """Cohere rerank (rerank-v3.5) with a hard deadline.
 
-Reranking improves an answer but is never worth failing one: on any error or timeout this reranker
-logs a warning and returns the candidates in their fused retrieval order.
+Failures are translated at this boundary, like every vendor's: a timeout (the client's or the
+deadline's) raises `ProviderTimeout`, any other failure `ProviderError`, with a `detail` that
+names the vendor. Reranking improves an answer but is never worth failing one: the answer
+pipeline (`rag.answer`) then ranks by the search's fused order, logs it and counts it in
+`techdocs_rerank_fallbacks_total{provider="cohere",reason}` (one place decides the fallback, and
+an operator sees how often it happens).
 """
 
 from __future__ import annotations
 
 import asyncio
-import logging
 from collections.abc import Sequence
 
 import cohere
+import httpx
+from cohere.core.api_error import ApiError
 
+from techdocs_app.errors import ProviderError, ProviderTimeout
 from techdocs_app.providers.base import RerankCandidate, RerankResult
 from techdocs_app.settings import Settings
 
-log = logging.getLogger(__name__)
-
 MAX_DOC_CHARS = 4000
-
-
-def fused_order(candidates: Sequence[RerankCandidate], top_n: int) -> list[RerankResult]:
-    """The retrieval order: by fused score, ties (and unscored lists) in the order given."""
-    order = sorted(range(len(candidates)), key=lambda i: (-candidates[i].fused_score, i))
-    return [RerankResult(index=i, score=candidates[i].fused_score) for i in order[: max(0, top_n)]]
 
 
 class CohereReranker:
@@ -60,6 +58,8 @@ class CohereReranker:
     async def rerank(
         self, query: str, candidates: Sequence[RerankCandidate], top_n: int
     ) -> list[RerankResult]:
+        """The best `top_n` candidates by Cohere's relevance score. Raises `ProviderTimeout` or
+        `ProviderError` (never a vendor exception) when Cohere fails."""
         if not candidates or top_n <= 0:
             return []
         documents = [self._document(c) for c in candidates]
@@ -73,16 +73,21 @@ class CohereReranker:
                 ),
                 timeout=self.timeout_s,
             )
-            results = [
-                RerankResult(index=int(r.index), score=float(r.relevance_score))
-                for r in response.results
-                if 0 <= int(r.index) < len(candidates)
-            ]
-            if not results:
-                raise ValueError("empty rerank results")
-        except Exception as exc:  # noqa: BLE001 - any failure falls back to the fused order
-            log.warning("cohere rerank failed (%s); using the fused order", type(exc).__name__)
-            return fused_order(candidates, top_n)
+        except (TimeoutError, httpx.TimeoutException) as exc:
+            raise ProviderTimeout(
+                detail=f"cohere rerank: no answer in {self.timeout_s:g} s"
+            ) from exc
+        except ApiError as exc:
+            raise ProviderError(detail=f"cohere rerank: HTTP {exc.status_code}") from exc
+        except Exception as exc:  # noqa: BLE001 - connection errors, malformed answers: translated
+            raise ProviderError(detail=f"cohere rerank: {type(exc).__name__}") from exc
+        results = [
+            RerankResult(index=int(r.index), score=float(r.relevance_score))
+            for r in response.results
+            if 0 <= int(r.index) < len(candidates)
+        ]
+        if not results:
+            raise ProviderError(detail="cohere rerank: no usable results")
         results.sort(key=lambda r: -r.score)
         return results[:top_n]
 

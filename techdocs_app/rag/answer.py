@@ -3,17 +3,19 @@ streamed, cited answer → save (Postgres history, Redis memory, answer cache) �
 
 `ask()` is an async generator of events (`rag.events`): Started, Sources, Token…, then Done, or
 Failed with a plain `user_message`. Each stage is a short function below, in pipeline order.
-Blocking work (database, embedding, Redis) runs in threads so the event loop keeps serving other
-users. Every provider call has a deadline, and the whole answer has one too, so a stalled vendor
-ends in Failed, never in a hung stream.
+Blocking work (database, embedding, Redis) runs in threads, and the local reranker's pure-Python
+scoring on a thread of its own (`RERANK_POOL`), so the event loop keeps serving other users.
+Every provider call has a deadline, and the whole answer has one too, so a stalled vendor ends in
+Failed, never in a hung stream.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import threading
 import time
-from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Sequence
+from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import aclosing
 from dataclasses import asdict, dataclass, field
 from typing import Any, TypeVar
@@ -34,9 +36,21 @@ from techdocs_app.errors import (
     ReadOnlyPlan,
     TechDocsError,
 )
-from techdocs_app.observability.metrics import observed_answer
+from techdocs_app.observability.metrics import (
+    observed_answer,
+    provider_label,
+    record_rerank_fallback,
+)
 from techdocs_app.providers import get_answerer, get_condenser, get_embedder, get_reranker
-from techdocs_app.providers.base import AnswerStreamInfo, RerankCandidate, SourcePassage, Turn
+from techdocs_app.providers.base import (
+    AnswerStreamInfo,
+    RerankCandidate,
+    Reranker,
+    RerankResult,
+    SourcePassage,
+    Turn,
+)
+from techdocs_app.providers.local_rerank import LocalReranker
 from techdocs_app.providers.prompts import NOT_FOUND_SENTENCE
 from techdocs_app.rag.attributes import assess_attributes, document_profiles
 from techdocs_app.rag.citations import (
@@ -76,6 +90,7 @@ from techdocs_app.rag.retrieve import SearchHit, hybrid_search
 from techdocs_app.rag.units import ConversionStream, annotate_conversions
 from techdocs_app.settings import get_settings
 from techdocs_app.text.identifiers import query_identifiers
+from techdocs_app.work_pools import WorkPool
 
 __all__ = [
     "AnswerEvent",
@@ -105,6 +120,16 @@ OVERALL_FACTOR = 3.0
 CLOSEST_LISTED = 3
 """Passages listed when a "closest passages" answer has no sentence to quote."""
 CRASH_MESSAGE = "Something went wrong while answering. Please try again."
+
+RERANK_POOL = WorkPool("rerank", 1)
+"""Where rerankers that compute rather than wait (`COMPUTING_RERANKERS`) run. The local reranker
+is pure Python over every candidate (a few ms for 20, three calls per follow-up, more for a
+merged pool): on the event loop it would stall every websocket the process serves. One thread:
+the work holds the GIL, so more threads would not finish it sooner, and a burst of it queues here
+instead of in the default executor that every database call waits for (`work_pools`)."""
+COMPUTING_RERANKERS: tuple[type, ...] = (LocalReranker,)
+"""Rerankers whose `rerank` never waits on I/O: they run to their end on `RERANK_POOL`. A
+vendor's reranker (Cohere's async client) stays on the event loop."""
 
 
 # --- one answer's state ---------------------------------------------------------------------------
@@ -148,6 +173,9 @@ class _Run:
     history: list[Turn] = field(default_factory=list)
     focus: list[int] | None = None
     """The previous turn's manuals a follow-up prefers (None: no preference)."""
+    wordings: list[tuple[str, float]] = field(default_factory=list)
+    """(wording, weight) the candidates are ranked by, the standalone query first
+    (`rag.followup.followup_wordings`: one for a question that is not a follow-up)."""
 
     @property
     def org_id(self) -> int:
@@ -155,13 +183,30 @@ class _Run:
 
     @property
     def key_filter(self) -> list[int] | None:
-        """What the answer depends on besides its query, for the answer-cache key (and the
-        trace): the conversation's document filter, or for a follow-up the previous turn's
-        manuals it prefers (its search covers the filter or library; `rag.followup`). A follow-up
-        is also ranked by the question as typed; two with the same rewrite and manuals share an
-        answer."""
+        """The manuals the answer is confined to or prefers, for the trace: the conversation's
+        document filter, or for a follow-up the previous turn's manuals (its search covers the
+        filter or library; `rag.followup`)."""
         assert self.ctx is not None
         return self.ctx.document_ids if self.focus is None else self.focus
+
+    def cache_key(self) -> dict[str, Any]:
+        """Everything the answer depends on, as `cache.get_answer`/`put_answer` take it: the
+        standalone query, the document filter, and for a follow-up the previous manuals it
+        prefers and its other wordings. A follow-up's sources are ranked by the question as
+        typed (with the conversation's subject) and by its own words too, so two follow-ups
+        that condense to the same query but were typed differently can get different sources,
+        and a follow-up preferring a manual is not a question confined to it: neither may be
+        served the other's answer. (The vendor answerer also reads the conversation; the key
+        holds what decides which passages are found, ranked and cited, as for any question.)"""
+        assert self.ctx is not None
+        return {
+            "org_id": self.org_id,
+            "index_version": self.ctx.index_version,
+            "query": self.standalone,
+            "document_ids": self.ctx.document_ids,
+            "preferred_ids": self.focus,
+            "wordings": self.wordings[1:],
+        }
 
     def stamp(self, stage: str, since: float) -> None:
         self.timings[stage] = _ms(since)
@@ -255,13 +300,7 @@ async def ask(
         assert run.ctx is not None
         yield Started(conversation_id=run.ctx.conversation_id, standalone_query=run.standalone)
 
-        cached = await asyncio.to_thread(
-            cache.get_answer,
-            org_id=run.org_id,
-            index_version=run.ctx.index_version,
-            query=run.standalone,
-            document_ids=run.key_filter,
-        )
+        cached = await asyncio.to_thread(cache.get_answer, **run.cache_key())
         if cached is not None:
             reply = _Reply.from_payload(cached)
             _trace_reply(run.trace, reply, cache_hit=True)
@@ -384,6 +423,7 @@ async def _condense(run: _Run) -> None:
     run.trace.standalone_query = run.standalone
     assert run.ctx is not None
     run.focus = _focus_documents(run.question, run.history, run.ctx.document_ids)
+    run.wordings = followup_wordings(run.question, run.standalone, run.history)
     run.trace.document_filter = run.key_filter
 
 
@@ -433,13 +473,15 @@ async def _rank(
     """Hits in rerank order with their scores, and each wording's reranker scores (by
     `wording_key`). A follow-up: the fused order of its wordings (one reranker call each, at
     once), each hit with its score for the condensed query."""
-    wordings = followup_wordings(run.question, run.standalone, run.history)
+    wordings = run.wordings
     if (len(wordings) == 1 and run.focus is None) or not hits:
         ranked, scores = await _rerank(run.standalone, hits, run.deadline)
         return ranked, scores, {}
     scored = await asyncio.gather(
         *(_rerank_scores(text, hits, run.deadline, len(hits)) for text, _ in wordings)
     )
+    # A wording whose reranker call failed votes with the search's fused order.
+    scored = [s or {i: float(h.score) for i, h in enumerate(hits)} for s in scored]
     by_wording = {wording_key(text): s for (text, _), s in zip(wordings, scored, strict=True)}
     fused = fuse_scores(
         [(weight, scores) for (_, weight), scores in zip(wordings, scored, strict=True)],
@@ -581,14 +623,7 @@ async def _finish(run: _Run, reply: _Reply, *, cache_hit: bool) -> Done:
         ),
     )
     if not cache_hit:
-        await asyncio.to_thread(
-            cache.put_answer,
-            org_id=run.org_id,
-            index_version=run.ctx.index_version,
-            query=run.standalone,
-            document_ids=run.key_filter,
-            payload=reply.payload(),
-        )
+        await asyncio.to_thread(cache.put_answer, payload=reply.payload(), **run.cache_key())
     return Done(
         message_id=message_id,
         answer=reply.answer,
@@ -674,11 +709,33 @@ async def _search(
     )
 
 
-async def _rerank_scores(
-    query: str, hits: list[SearchHit], deadline: _Deadline, top_n: int
-) -> dict[int, float]:
-    """The reranker's scores of its `top_n` best hits by index; empty when it fails."""
-    candidates = [
+_thread_loops = threading.local()
+
+
+def _run_to_end(
+    rerank: Callable[..., Awaitable[list[RerankResult]]], *args: Any
+) -> list[RerankResult]:
+    """`rerank(*args)` run to its end on this pool thread's own event loop (one per thread, kept:
+    ~25 µs a call, where a new loop each time costs ~0.6 ms)."""
+    loop = getattr(_thread_loops, "loop", None)
+    if loop is None:
+        loop = _thread_loops.loop = asyncio.new_event_loop()
+    return loop.run_until_complete(rerank(*args))
+
+
+def run_reranker(
+    reranker: Reranker, query: str, candidates: Sequence[RerankCandidate], top_n: int
+) -> Awaitable[list[RerankResult]]:
+    """`reranker.rerank(...)`, off the event loop when the reranker computes rather than waits
+    (`COMPUTING_RERANKERS`): the same call, the same results."""
+    if isinstance(reranker, COMPUTING_RERANKERS):
+        return RERANK_POOL.run(_run_to_end, reranker.rerank, query, candidates, top_n)
+    return reranker.rerank(query, candidates, top_n)
+
+
+def rerank_candidates(hits: Sequence[SearchHit]) -> list[RerankCandidate]:
+    """What a reranker is given of each hit."""
+    return [
         RerankCandidate(
             text=h.content,
             heading=h.heading,
@@ -689,10 +746,28 @@ async def _rerank_scores(
         )
         for h in hits
     ]
+
+
+async def _rerank_scores(
+    query: str, hits: list[SearchHit], deadline: _Deadline, top_n: int
+) -> dict[int, float]:
+    """The reranker's scores of its `top_n` best hits by index; empty when it fails or times
+    out, which is logged and counted (`techdocs_rerank_fallbacks_total{provider,reason}`): the
+    caller then ranks by the search's fused order, and the answer still arrives."""
+    reranker = get_reranker()
+    candidates = rerank_candidates(hits)
     try:
-        results = await deadline.run(get_reranker().rerank(query, candidates, top_n), "rerank")
+        results = await deadline.run(run_reranker(reranker, query, candidates, top_n), "rerank")
     except (ProviderError, TimeoutError, OSError) as exc:
-        log.warning("rerank failed (%s); using the fused order", type(exc).__name__)
+        reason = "timeout" if isinstance(exc, ProviderTimeout | TimeoutError) else "error"
+        provider = provider_label(reranker)
+        log.warning(
+            "rerank failed (%s %s: %s); using the fused order",
+            provider,
+            reason,
+            getattr(exc, "detail", None) or type(exc).__name__,
+        )
+        record_rerank_fallback(provider=provider, reason=reason)
         return {}
     scores: dict[int, float] = {}
     for result in results:

@@ -116,6 +116,44 @@ def test_normalized_queries_share_a_cache_key_but_orgs_and_versions_do_not() -> 
     )
 
 
+def test_a_followups_key_holds_its_preferred_manuals_and_other_wordings() -> None:
+    plain = answer_key(org_id=1, index_version=3, query="What is X?", document_ids=[5])
+    # Preferring manual 5 (a follow-up searching the library) is not being confined to it.
+    preferring = answer_key(
+        org_id=1, index_version=3, query="What is X?", document_ids=None, preferred_ids=[5]
+    )
+    assert preferring != plain
+    assert preferring != answer_key(
+        org_id=1, index_version=3, query="What is X?", document_ids=None
+    )
+    typed = answer_key(
+        org_id=1,
+        index_version=3,
+        query="What is X?",
+        document_ids=None,
+        preferred_ids=[5],
+        wordings=[("and x? (RL14)", 0.5)],
+    )
+    assert typed != preferring
+    assert typed != answer_key(
+        org_id=1,
+        index_version=3,
+        query="What is X?",
+        document_ids=None,
+        preferred_ids=[5],
+        wordings=[("what about x? (RL14)", 0.5)],
+    )
+    # Wordings fold like the query.
+    assert typed == answer_key(
+        org_id=1,
+        index_version=3,
+        query="what is x",
+        document_ids=None,
+        preferred_ids=[5],
+        wordings=[("  And X?  (rl14)", 0.5)],
+    )
+
+
 def _hit(content: str, similarity: float) -> SearchHit:
     return search_hit(
         document_title="RT2 manual",

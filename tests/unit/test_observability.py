@@ -194,6 +194,44 @@ def test_metrics_are_summed_over_processes(tmp_path: Path) -> None:
     assert 'techdocs_answer_stage_seconds_count{stage="total"} 4.0' in text
 
 
+def test_rerank_fallbacks_are_summed_over_processes_and_rendered(tmp_path: Path) -> None:
+    """The backend's processes count fallbacks in multiprocess mode and one scrape sums them by
+    provider and reason; an unknown reason counts as error. (`/metrics` itself:
+    tests/integration/test_rerank_fallback.py.)"""
+    code = (
+        "from techdocs_app.observability.metrics import record_rerank_fallback\n"
+        "record_rerank_fallback(provider='cohere', reason='timeout')\n"
+        "record_rerank_fallback(provider='cohere', reason='error')\n"
+        "record_rerank_fallback(provider='cohere', reason='weird')\n"
+    )
+    env = {"PROMETHEUS_MULTIPROC_DIR": str(tmp_path / "metrics"), "PATH": "/usr/bin:/bin"}
+    for _ in range(2):
+        done = subprocess.run(
+            [sys.executable, "-c", code], cwd=REPO, env=env, capture_output=True, text=True
+        )
+        assert done.returncode == 0, done.stderr
+    scrape = (
+        "from prometheus_client import CollectorRegistry, multiprocess, generate_latest\n"
+        "r = CollectorRegistry(); multiprocess.MultiProcessCollector(r)\n"
+        "print(generate_latest(r).decode())\n"
+    )
+    text = subprocess.run(
+        [sys.executable, "-c", scrape], cwd=REPO, env=env, capture_output=True, text=True
+    ).stdout
+    assert 'techdocs_rerank_fallbacks_total{provider="cohere",reason="timeout"} 2.0' in text
+    assert 'techdocs_rerank_fallbacks_total{provider="cohere",reason="error"} 4.0' in text
+
+
+def test_provider_labels() -> None:
+    from techdocs_app.observability.metrics import provider_label
+    from techdocs_app.providers.cohere_rerank import CohereReranker
+    from techdocs_app.providers.local_rerank import LocalReranker
+
+    cohere = CohereReranker(api_key="co-test", base_url="http://127.0.0.1:9")
+    assert provider_label(cohere) == "cohere"
+    assert provider_label(LocalReranker()) == "local"
+
+
 def test_text_lines_keep_the_logger_name_and_scrub_the_message() -> None:
     stream = io.StringIO()
     handler = logging.StreamHandler(stream)

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import dataclasses
-import logging
 
 import pytest
 
+from techdocs_app.errors import ProviderError, ProviderTimeout
 from techdocs_app.providers.base import RerankCandidate, Reranker
 from techdocs_app.providers.cohere_rerank import CohereReranker
 from techdocs_app.providers.local_rerank import LocalReranker
@@ -205,20 +205,33 @@ async def test_cohere_reranker_success(fake: FakeVendors) -> None:
     assert call.headers["authorization"] == "Bearer co-test"
 
 
-async def test_cohere_reranker_falls_back_to_fused_order_on_500(
-    fake: FakeVendors, caplog: pytest.LogCaptureFixture
-) -> None:
+async def test_cohere_reranker_failure_is_a_provider_error(fake: FakeVendors) -> None:
+    """The vendor's failure is translated at the boundary; the answer pipeline decides the
+    fallback (and counts it: see tests/integration/test_rerank_fallback.py)."""
     fake.state.fail_next("rerank", 500)
     reranker = CohereReranker(api_key="co-test", base_url=fake.url, timeout_s=5)
-    with caplog.at_level(logging.WARNING):
-        results = await reranker.rerank("glass cleaner", PASSAGES, 3)
-    assert [r.index for r in results] == [1, 2, 3]  # by fused_score
-    assert "fused order" in caplog.text
+    with pytest.raises(ProviderError) as failed:
+        await reranker.rerank("glass cleaner", PASSAGES, 3)
+    assert not isinstance(failed.value, ProviderTimeout)
+    assert failed.value.detail == "cohere rerank: HTTP 500"
     assert len(fake.state.requests_to("rerank")) == 1  # no retries
 
 
-async def test_cohere_reranker_falls_back_on_timeout(fake: FakeVendors) -> None:
+async def test_cohere_reranker_timeout_is_a_provider_timeout(fake: FakeVendors) -> None:
     fake.state.delay_s["rerank"] = 2.0
     reranker = CohereReranker(api_key="co-test", base_url=fake.url, timeout_s=0.2)
-    results = await reranker.rerank("glass cleaner", PASSAGES, 4)
-    assert [r.index for r in results] == [1, 2, 3, 0]
+    with pytest.raises(ProviderTimeout) as timed_out:
+        await reranker.rerank("glass cleaner", PASSAGES, 4)
+    assert timed_out.value.detail == "cohere rerank: no answer in 0.2 s"
+
+
+async def test_cohere_reranker_unreachable_is_a_provider_error() -> None:
+    import socket
+
+    with socket.socket() as sock:  # a port nothing listens on
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    reranker = CohereReranker(api_key="co-test", base_url=f"http://127.0.0.1:{port}", timeout_s=2)
+    with pytest.raises(ProviderError) as failed:
+        await reranker.rerank("glass cleaner", PASSAGES, 2)
+    assert failed.value.detail == "cohere rerank: ConnectError"
