@@ -156,26 +156,11 @@ def answer_key(
     return f"{KEY_PREFIX}:ans:{org_id}:v{index_version}:{_digest(*parts)}"
 
 
-def get_answer(
-    *,
-    org_id: int,
-    index_version: int,
-    query: str,
-    document_ids: Sequence[int] | None,
-    preferred_ids: Sequence[int] | None = None,
-    wordings: Sequence[tuple[str, float]] = (),
-) -> dict[str, Any] | None:
+def get_answer(key: str, *, org_id: int) -> dict[str, Any] | None:
+    """The answer stored under `key` (`answer_key`) for organization `org_id`, or None."""
     client = get_redis()
     if client is None:
         return None
-    key = answer_key(
-        org_id=org_id,
-        index_version=index_version,
-        query=query,
-        document_ids=document_ids,
-        preferred_ids=preferred_ids,
-        wordings=wordings,
-    )
     try:
         raw = cast(bytes | None, client.get(key))
     except redis.RedisError as exc:
@@ -193,27 +178,10 @@ def get_answer(
     return payload
 
 
-def put_answer(
-    *,
-    org_id: int,
-    index_version: int,
-    query: str,
-    document_ids: Sequence[int] | None,
-    payload: dict[str, Any],
-    preferred_ids: Sequence[int] | None = None,
-    wordings: Sequence[tuple[str, float]] = (),
-) -> None:
+def put_answer(key: str, *, org_id: int, payload: dict[str, Any]) -> None:
     client = get_redis()
     if client is None:
         return
-    key = answer_key(
-        org_id=org_id,
-        index_version=index_version,
-        query=query,
-        document_ids=document_ids,
-        preferred_ids=preferred_ids,
-        wordings=wordings,
-    )
     try:
         client.set(
             key,

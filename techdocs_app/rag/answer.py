@@ -189,8 +189,8 @@ class _Run:
         assert self.ctx is not None
         return self.ctx.document_ids if self.focus is None else self.focus
 
-    def cache_key(self) -> dict[str, Any]:
-        """Everything the answer depends on, as `cache.get_answer`/`put_answer` take it: the
+    def cache_key(self) -> str:
+        """The answer-cache key (`cache.answer_key`) of everything the answer depends on: the
         standalone query, the document filter, and for a follow-up the previous manuals it
         prefers and its other wordings. A follow-up's sources are ranked by the question as
         typed (with the conversation's subject) and by its own words too, so two follow-ups
@@ -199,14 +199,14 @@ class _Run:
         served the other's answer. (The vendor answerer also reads the conversation; the key
         holds what decides which passages are found, ranked and cited, as for any question.)"""
         assert self.ctx is not None
-        return {
-            "org_id": self.org_id,
-            "index_version": self.ctx.index_version,
-            "query": self.standalone,
-            "document_ids": self.ctx.document_ids,
-            "preferred_ids": self.focus,
-            "wordings": self.wordings[1:],
-        }
+        return cache.answer_key(
+            org_id=self.org_id,
+            index_version=self.ctx.index_version,
+            query=self.standalone,
+            document_ids=self.ctx.document_ids,
+            preferred_ids=self.focus,
+            wordings=self.wordings[1:],
+        )
 
     def stamp(self, stage: str, since: float) -> None:
         self.timings[stage] = _ms(since)
@@ -300,7 +300,7 @@ async def ask(
         assert run.ctx is not None
         yield Started(conversation_id=run.ctx.conversation_id, standalone_query=run.standalone)
 
-        cached = await asyncio.to_thread(cache.get_answer, **run.cache_key())
+        cached = await asyncio.to_thread(cache.get_answer, run.cache_key(), org_id=run.org_id)
         if cached is not None:
             reply = _Reply.from_payload(cached)
             _trace_reply(run.trace, reply, cache_hit=True)
@@ -623,7 +623,9 @@ async def _finish(run: _Run, reply: _Reply, *, cache_hit: bool) -> Done:
         ),
     )
     if not cache_hit:
-        await asyncio.to_thread(cache.put_answer, payload=reply.payload(), **run.cache_key())
+        await asyncio.to_thread(
+            cache.put_answer, run.cache_key(), org_id=run.org_id, payload=reply.payload()
+        )
     return Done(
         message_id=message_id,
         answer=reply.answer,

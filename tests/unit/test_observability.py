@@ -167,13 +167,9 @@ def test_provider_of_a_failure(error: str, expected: tuple[str, str] | None) -> 
     assert provider_of(error) == expected
 
 
-def test_metrics_are_summed_over_processes(tmp_path: Path) -> None:
-    """Two processes (as the app's backend workers) count questions; one scrape sums them."""
-    code = (
-        "from techdocs_app.observability.metrics import record_question\n"
-        "record_question(outcome='answered', timings_ms={'total': 120.0}, cache_hit=False)\n"
-        "record_question(outcome='not_found', timings_ms={'total': 80.0}, cache_hit=True)\n"
-    )
+def _scrape_after_two_processes(tmp_path: Path, code: str) -> str:
+    """Run `code` in two processes in multiprocess mode (as the backend's workers), then one
+    scrape of what they counted, summed."""
     env = {"PROMETHEUS_MULTIPROC_DIR": str(tmp_path / "metrics"), "PATH": "/usr/bin:/bin"}
     for _ in range(2):
         done = subprocess.run(
@@ -185,9 +181,19 @@ def test_metrics_are_summed_over_processes(tmp_path: Path) -> None:
         "r = CollectorRegistry(); multiprocess.MultiProcessCollector(r)\n"
         "print(generate_latest(r).decode())\n"
     )
-    text = subprocess.run(
+    return subprocess.run(
         [sys.executable, "-c", scrape], cwd=REPO, env=env, capture_output=True, text=True
     ).stdout
+
+
+def test_metrics_are_summed_over_processes(tmp_path: Path) -> None:
+    """Two processes (as the app's backend workers) count questions; one scrape sums them."""
+    code = (
+        "from techdocs_app.observability.metrics import record_question\n"
+        "record_question(outcome='answered', timings_ms={'total': 120.0}, cache_hit=False)\n"
+        "record_question(outcome='not_found', timings_ms={'total': 80.0}, cache_hit=True)\n"
+    )
+    text = _scrape_after_two_processes(tmp_path, code)
     assert 'techdocs_questions_total{outcome="answered"} 2.0' in text
     assert 'techdocs_questions_total{outcome="not_found"} 2.0' in text
     assert 'techdocs_answer_cache_total{result="hit"} 2.0' in text
@@ -204,20 +210,7 @@ def test_rerank_fallbacks_are_summed_over_processes_and_rendered(tmp_path: Path)
         "record_rerank_fallback(provider='cohere', reason='error')\n"
         "record_rerank_fallback(provider='cohere', reason='weird')\n"
     )
-    env = {"PROMETHEUS_MULTIPROC_DIR": str(tmp_path / "metrics"), "PATH": "/usr/bin:/bin"}
-    for _ in range(2):
-        done = subprocess.run(
-            [sys.executable, "-c", code], cwd=REPO, env=env, capture_output=True, text=True
-        )
-        assert done.returncode == 0, done.stderr
-    scrape = (
-        "from prometheus_client import CollectorRegistry, multiprocess, generate_latest\n"
-        "r = CollectorRegistry(); multiprocess.MultiProcessCollector(r)\n"
-        "print(generate_latest(r).decode())\n"
-    )
-    text = subprocess.run(
-        [sys.executable, "-c", scrape], cwd=REPO, env=env, capture_output=True, text=True
-    ).stdout
+    text = _scrape_after_two_processes(tmp_path, code)
     assert 'techdocs_rerank_fallbacks_total{provider="cohere",reason="timeout"} 2.0' in text
     assert 'techdocs_rerank_fallbacks_total{provider="cohere",reason="error"} 4.0' in text
 
