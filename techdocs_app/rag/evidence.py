@@ -28,7 +28,7 @@ from typing import Any, Literal
 
 from techdocs_app.rag.quantities import asked_dimension, stated_dimensions
 from techdocs_app.rag.retrieve import SearchHit
-from techdocs_app.text.words import STOPWORDS, stem
+from techdocs_app.text.words import expand_contractions, is_function_word, stem, strip_how_measure
 
 Outcome = Literal["answer", "closest", "not_found"]
 
@@ -76,9 +76,28 @@ _WORD_RE = re.compile(r"[a-z0-9]+(?:[.,/+-][a-z0-9]+)*")
 
 
 def key_terms(text: str) -> list[str]:
-    return list(
-        dict.fromkeys(stem(w) for w in _WORD_RE.findall(text.lower()) if w not in STOPWORDS)
-    )
+    """The question's content terms, stemmed: contractions written out ("won't", "f103's"),
+    inflected stop words ('tells', 'wants') and the measure of 'how long' left out."""
+    words = _WORD_RE.findall(strip_how_measure(expand_contractions(text)).lower())
+    return list(dict.fromkeys(stem(w) for w in words if not is_function_word(w)))
+
+
+def _term_found(term: str, words: frozenset[str]) -> bool:
+    """A question term among a passage's words: as stemmed, as the singular the small stemmer
+    leaves ('ups', 'pull-ups'), or, for a code, inside a longer code of the passage ('f103' in
+    'stm32f103', 'er4l' in 'qsfp-100g-er4l-a-fl'): a technician types the distinctive part."""
+    if term in words or (len(term) >= 3 and term.endswith("s") and term[:-1] in words):
+        return True
+    key = re.sub(r"[^a-z0-9]", "", term)
+    if len(key) < 4 or not any(c.isdigit() for c in key) or not any(c.isalpha() for c in key):
+        return False
+    return any(key in w for w in _code_keys(words))
+
+
+@lru_cache(maxsize=8192)
+def _code_keys(words: frozenset[str]) -> tuple[str, ...]:
+    """The words of a passage that hold digits, compacted ('qsfp-100g' -> 'qsfp100g')."""
+    return tuple(re.sub(r"[^a-z0-9]", "", w) for w in words if any(c.isdigit() for c in w))
 
 
 @lru_cache(maxsize=8192)
@@ -107,15 +126,18 @@ def assess_evidence(
     pool = list(pool) if pool is not None else list(hits)
     pool_sets = [_term_set(f"{h.document_title} {h.heading} {h.content}") for h in pool]
     n = max(1, len(pool_sets))
-    weights = {t: math.log((n + 1) / (sum(1 for w in pool_sets if t in w) + 0.5)) for t in terms}
+    weights = {
+        t: math.log((n + 1) / (sum(1 for w in pool_sets if _term_found(t, w)) + 0.5)) for t in terms
+    }
     total = sum(weights.values()) or 1.0
     best_cov = 0.0
     best_weighted = 0.0
     for hit in hits:
         words = _term_set(f"{hit.document_title} {hit.heading} {hit.content}")
         if terms:
-            best_cov = max(best_cov, sum(1 for t in terms if t in words) / len(terms))
-            best_weighted = max(best_weighted, sum(weights[t] for t in terms if t in words) / total)
+            found = [t for t in terms if _term_found(t, words)]
+            best_cov = max(best_cov, len(found) / len(terms))
+            best_weighted = max(best_weighted, sum(weights[t] for t in found) / total)
     best_sim = max((h.vector_similarity for h in hits), default=0.0)
     dimension = asked_dimension(query.partition("(")[0])
     # Any candidate of the same manuals may state it (a table's unit can sit in a sibling chunk).
