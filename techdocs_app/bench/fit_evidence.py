@@ -274,10 +274,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--max-false-refusal",
         type=float,
-        default=0.01,
+        default=0.025,
         help=(
-            "false refusals allowed in leave-one-manual-out CV (1%%: being told 'not in your "
-            "manuals' about a page that exists is the failure a shop does not forgive)"
+            "false refusals allowed in leave-one-manual-out CV (2.5%%: being told 'not in your "
+            "manuals' about a page that exists is the failure a shop does not forgive, but a 1%% "
+            "budget leaves a third of the near misses answered; with the features no longer "
+            "misfiring on technicians' wording, 2.5%% holds out of manual and catches 0.81 of "
+            "them)"
         ),
     )
     parser.add_argument(

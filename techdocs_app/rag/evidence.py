@@ -61,16 +61,23 @@ DIRECTIONS = {
 never evidence against it. The fit gives a feature whose weight comes out the other way (a
 quirk of correlated inputs on a few hundred questions) no weight at all."""
 
+# The budget (issue 9): 2.5% false refusals in leave-one-manual-out CV, not 1%. The refusals of
+# answerable questions came from features misfiring on technicians' wording (a contraction read
+# as the word 'won', the 'long' of 'how long', 'f103' for 'STM32F103'), not from where the
+# thresholds sat. With those fixed, a 1% budget holds 2 of 210 refusals out of manual and refuses
+# 23 of the 31 near misses (0.742); 2.5% (it picks 4 of 210 in-sample) gives 4 of 210 out of
+# manual (0.019; 0.024 out of vendor, 0.026 in 5-fold) and refuses 25 of 31 (0.806): two more
+# refusals for two more near misses caught, on a target of at most 5% and at least 80%.
 # Fitted by `python -m techdocs_app.bench.fit_evidence --write` on `eval --json` of dev + tune:
 # 241 questions, 31 not in the manuals, about 14 manuals of 9 vendors. No weight (it came out
-# against its direction): similarity, attr_coverage, arms. Budgets: the largest within 0.01 false
+# against its direction): similarity, attr_coverage, arms. Budgets: the largest within 0.025 false
 # refusals and 0.08 closest in leave-one-manual-out CV. false_refusal / closest / not_found_acc:
-# in-sample 0.010 / 0.071 / 0.645; 5-fold CV 0.013 / 0.080 / 0.581; leave-one-manual-out 0.010 /
-# 0.076 / 0.613; leave-one-vendor-out 0.014 / 0.071 / 0.613.
-WEIGHTS = (0.000, 1.331, 0.738, 0.000, 2.712, -2.882, -6.274, 0.000, -6.695, -5.531)
-BIAS = -1.730
-ANSWER_THRESHOLD = 0.465
-CLOSEST_THRESHOLD = 0.148
+# in-sample 0.019 / 0.071 / 0.806; 5-fold CV 0.026 / 0.069 / 0.766; leave-one-manual-out 0.019 /
+# 0.076 / 0.806; leave-one-vendor-out 0.024 / 0.076 / 0.806.
+WEIGHTS = (0.000, 2.819, 0.700, 0.000, 2.926, -4.487, -6.332, 0.000, -7.008, -5.638)
+BIAS = -2.772
+ANSWER_THRESHOLD = 0.528
+CLOSEST_THRESHOLD = 0.360
 
 _WORD_RE = re.compile(r"[a-z0-9]+(?:[.,/+-][a-z0-9]+)*")
 
