@@ -85,6 +85,9 @@ _SYNONYMS: dict[str, tuple[str, ...]] = {
     "program": ("software", "application", "firmware", "tool"),
     "app": ("software", "application"),
     "built": ("integrated", "internal", "embedded", "onboard"),
+    # Telephony: the line rings once per incoming call; alarm receivers count "calls".
+    "ring": ("call", "calls", "ringing"),
+    "rings": ("call", "calls", "ringing"),
 }
 _WH_RE = re.compile(
     r"\b(?:what|which|how\s+(?:much|many|long|fast|far|big|hot|heavy|high|low|often|is|are))\b"

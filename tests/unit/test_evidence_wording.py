@@ -18,6 +18,7 @@ GATEWAY_TEXT = (
     "Caution: disconnect the power before wiring the terminal block.",
     "The integrated modem retries after 2000 ms. Recommended software: GWConfig, PuTTY.",
     "Internal pull-up resistors on the inputs, 40 kOhm.",
+    "Number of calls before the line is picked up: 2 (1-8).",
 )
 
 
@@ -109,3 +110,8 @@ def test_signal_words_and_built_in_have_the_manuals_spelling() -> None:
     assert builtin["missing"] == []
     programs = _check("Which programs does zeta recommend for the GW5?")
     assert programs["focus_missing"] == []
+
+
+def test_a_technicians_rings_are_the_manuals_calls() -> None:
+    evidence = _check("How many rings before the GW5 picks up the line?")
+    assert evidence["focus"] == ["rings"] and evidence["focus_missing"] == []
