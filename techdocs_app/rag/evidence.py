@@ -143,10 +143,12 @@ def assess_evidence(
     total = sum(weights.values()) or 1.0
     best_cov = 0.0
     best_weighted = 0.0
+    hit_terms: list[list[str]] = []
     for hit in hits:
         words = _term_set(f"{hit.document_title} {hit.heading} {hit.content}")
         if terms:
             found = [t for t in terms if _term_found(t, words)]
+            hit_terms.append(found)
             best_cov = max(best_cov, len(found) / len(terms))
             best_weighted = max(best_weighted, sum(weights[t] for t in found) / total)
     best_sim = max((h.vector_similarity for h in hits), default=0.0)
@@ -165,6 +167,12 @@ def assess_evidence(
         "arms": round(_arm_agreement(hits), 4),
         "terms": len(terms),
         "candidates": len(hits),
+        # For the fitting script's rewording stress test (bench.fit_evidence.reworded): which
+        # terms each candidate holds, each term's weight, and the weight of a term no candidate
+        # of the pool holds.
+        "hit_terms": hit_terms,
+        "term_weights": {t: round(w, 4) for t, w in weights.items()},
+        "unseen_weight": round(math.log((n + 1) / 0.5), 4),
     }
 
 
