@@ -61,27 +61,33 @@ DIRECTIONS = {
 never evidence against it. The fit gives a feature whose weight comes out the other way (a
 quirk of correlated inputs on a few hundred questions) no weight at all."""
 
-# The budget (issue 9): 2.5% false refusals in leave-one-manual-out CV, not 1%. The refusals of
-# answerable questions came from features misfiring on technicians' wording (a contraction read
-# as the word 'won', the 'long' of 'how long', 'f103' for 'STM32F103'), not from where the
-# thresholds sat. With those fixed, a 1% budget holds 2 of 210 refusals out of manual and refuses
-# 23 of the 31 near misses (0.742); 2.5% (it picks 4 of 210 in-sample) gives 4 of 210 out of
-# manual (0.019; 0.024 out of vendor, 0.026 in 5-fold) and refuses 25 of 31 (0.806): two more
-# refusals for two more near misses caught, on a target of at most 5% and at least 80%.
-# Caveat: with its misfires gone, the fit trusts focus_missing more (-4.5, was -2.9). A question
-# whose one asked-for word is a technician's own (one focus word replaced by a word no manual
-# has, dev + tune answerable questions) is refused 0.56 of the time at 1%, 0.62 at 2.5%, against
-# 0.23 with the old features and 1%: an unseen synonym costs more than before, whatever the budget.
+# The choice (issue 9): a technician's own word for the asked-for one must not read as "not in
+# the manuals". fit_evidence's rewording stress (answerable questions refused once one focus word
+# the manual writes is replaced by one no manual writes, features recomputed per question) was
+# 0.65 out of manual for the fit at 2.5% false refusals (0.81 of the near misses refused) and
+# 0.24 for the fit shipped before the wording fixes. Rule, leave-one-manual-out on dev + tune:
+# false refusals <= 0.025, stress <= 0.30, then the most near misses refused. Frontier
+# (fit_evidence --sweep; augment weight, in-sample budget: false refusal / not found / stress):
+# 0, 0.019: 0.019 / 0.806 / 0.653; 0, 0.005: 0.005 / 0.677 / 0.380; 0.3, 0.010: 0.010 / 0.710 /
+# 0.303; 0.35, 0.014: 0.014 / 0.710 / 0.312; 0.5, 0.014: 0.014 / 0.677 / 0.270; 0.75, 0.024:
+# 0.029 / 0.677 / 0.239; 1, 0.010: 0.005 / 0.645 / 0.105. Nothing refuses more than 21 of 31
+# near misses within 0.30 (22 costs 0.303), and 0.35-0.5 all give 21: reworded copies weighing
+# 0.5 times their question, budget 3 of 210. Against the 2.5% fit, per manual out of manual:
+# false refusals 4 -> 3 (1 manual better, none worse), stress lower in 11 of 14 manuals (none
+# worse), near misses refused 25 -> 21 of 31 (3 manuals worse: smartoptics 2, timken 1, rl14 1).
+# focus_missing weighs -1.2 (was -4.5): a missing asked-for word alone no longer refuses.
 # Fitted by `python -m techdocs_app.bench.fit_evidence --write` on `eval --json` of dev + tune:
 # 241 questions, 31 not in the manuals, about 14 manuals of 9 vendors. No weight (it came out
-# against its direction): similarity, attr_coverage, arms. Budgets: the largest within 0.025 false
-# refusals and 0.08 closest in leave-one-manual-out CV. false_refusal / closest / not_found_acc:
-# in-sample 0.019 / 0.071 / 0.806; 5-fold CV 0.026 / 0.069 / 0.766; leave-one-manual-out 0.019 /
-# 0.076 / 0.806; leave-one-vendor-out 0.024 / 0.076 / 0.806.
-WEIGHTS = (0.000, 2.819, 0.700, 0.000, 2.926, -4.487, -6.332, 0.000, -7.008, -5.638)
-BIAS = -2.772
-ANSWER_THRESHOLD = 0.528
-CLOSEST_THRESHOLD = 0.360
+# against its direction): attr_coverage, arms. Reworded copies of the answerable questions weigh
+# 0.5 times their question. Budgets: of those within 0.025 false refusals and 0.3 rewording stress
+# in leave-one-manual-out CV, the one with the most not found; closest the largest within 0.08.
+# false_refusal / closest / not_found_acc / stress: in-sample 0.014 / 0.071 / 0.742 / 0.267;
+# 5-fold CV 0.015 / 0.077 / 0.653 / 0.244; leave-one-manual-out 0.014 / 0.071 / 0.677 / 0.270;
+# leave-one-vendor-out 0.019 / 0.076 / 0.645 / 0.258.
+WEIGHTS = (0.402, 3.306, 0.282, 0.000, 2.449, -1.210, -7.398, 0.000, -8.031, -6.842)
+BIAS = -2.910
+ANSWER_THRESHOLD = 0.561
+CLOSEST_THRESHOLD = 0.379
 
 _WORD_RE = re.compile(r"[a-z0-9]+(?:[.,/+-][a-z0-9]+)*")
 
