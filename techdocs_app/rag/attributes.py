@@ -22,7 +22,13 @@ from techdocs_app.db import passages as passages_db
 from techdocs_app.db.engine import session_scope
 from techdocs_app.rag.retrieve import SearchHit
 from techdocs_app.text.identifiers import query_identifiers
-from techdocs_app.text.words import STOPWORDS, compact
+from techdocs_app.text.words import (
+    STOPWORDS,
+    compact,
+    expand_contractions,
+    is_function_word,
+    strip_how_measure,
+)
 from techdocs_app.text.words import stem as rerank_stem
 
 _QUALIFIERS = frozenset(
@@ -40,9 +46,16 @@ _FILLER = frozenset(
     type cause causes caused compare compared comparison versus vs per fix solve avoid prevent
     stop instead then once there here enough worth better reduce procedure procedures step steps
     method way start starting change changing letter letters digit digits character characters
-    value values figure anything something whether happen according supposed""".split()
+    value values figure anything something whether happen according supposed number numbers
+    """.split()
 )
 """Question words that describe the form of the answer, not the attribute asked for."""
+_DOCUMENT_WORDS = frozenset(
+    """document documents documentation datasheet datasheets handbook guide booklet pdf page pages
+    chapter""".split()
+)
+"""Words for the manual itself ('the document number of the data sheet'): the question asks
+about the manual, whose text rarely calls itself so."""
 _NAME_GENERIC = frozenset(
     """manual manuals datasheet data sheet guide module reference quick start quickstart
     troubleshooting setting settings operation operating user instructions series document pdf
@@ -65,12 +78,29 @@ _SYNONYMS: dict[str, tuple[str, ...]] = {
     "draw": ("consumption", "current", "power"),
     "pinout": ("pin",),
     "wattage": ("watt", "watts", "w"),
+    # The signal words under which manuals give their advice (ANSI Z535 / ISO 3864 headings).
+    "precaution": ("caution", "warning", "note", "notes", "attention", "important", "notice"),
+    "warning": ("caution", "note", "attention", "important", "notice"),
+    "tip": ("note", "notes"),
+    "program": ("software", "application", "firmware", "tool"),
+    "app": ("software", "application"),
+    "built": ("integrated", "internal", "embedded", "onboard"),
+    # Telephony: the line rings once per incoming call; alarm receivers count "calls".
+    "ring": ("call", "calls", "ringing"),
+    "rings": ("call", "calls", "ringing"),
 }
 _WH_RE = re.compile(
     r"\b(?:what|which|how\s+(?:much|many|long|fast|far|big|hot|heavy|high|low|often|is|are))\b"
     r"(?:\s+(?:is|are|was|were|does|do|did|the|a|an|kind\s+of|type\s+of|sort\s+of))*\s+(.+)",
     re.IGNORECASE,
 )
+_ASKS_OF_ACTION_RE = re.compile(
+    r"(?:what|which|how\s+\w+)\s+(?:does|do|did|can|could|will|would|should|must)\b",
+    re.IGNORECASE,
+)
+"""'How long does the RT2 wait …', 'What does BTT recommend …': the WH word asks about what the
+subject does (its object or its duration), and the words after it are the subject and a verb,
+not the noun phrase of an attribute. Such a question has no focus."""
 _PHRASE_END_RE = re.compile(
     r"\b(?:of|for|on|in|at|to|does|do|did|is|are|was|were|should|can|could|must|will|would|when|"
     r"with|from|by|that|before|after|if|while|i|you|we|it)\b|[?,;:!.]\s|[?,;!]$",
@@ -184,11 +214,11 @@ def _question_words(text_: str) -> list[tuple[str, str]]:
     compounds with digits (part numbers) kept whole."""
     out: list[tuple[str, str]] = []
     for token in _Q_TOKEN_RE.findall(text_.lower()):
-        if token in STOPWORDS:
+        if is_function_word(token):
             continue
         parts = [p for p in re.split(r"[.,:/+\-]", token) if p]
         if len(parts) > 1 and not _has_digit(token):
-            out.extend((p, rerank_stem(p)) for p in parts if p not in STOPWORDS)
+            out.extend((p, rerank_stem(p)) for p in parts if not is_function_word(p))
         else:
             out.append((token, rerank_stem(token)))
     return out
@@ -212,6 +242,8 @@ def _present(token: str, stem_: str, lexicon: Lexicon) -> bool:
     words = lexicon.words
     if (_spellings(token) | _spellings(stem_)) & words:
         return True
+    if len(token) >= 3 and token.endswith("s") and token[:-1] in words:
+        return True  # a plural the small stemmer leaves ('ups' of 'pull-ups', 'pcbs')
     if _has_digit(token):
         key = _lower_compact(token)
         return len(key) >= 2 and (
@@ -254,8 +286,8 @@ def question_parts(query: str, names: frozenset[str]) -> QuestionParts:
     condenser appended in parentheses) and the attribute words; `focus` is the noun phrase a
     what/which/how-much question asks for ('What Wi-Fi bands does …' -> wi, fi, bands)."""
     main, _, context = query.partition("(")
-    main = re.sub(r"(?i)(\w)['’]s\b", r"\1", main)
-    words = _question_words(main)
+    main = expand_contractions(main)
+    words = _question_words(strip_how_measure(main))
     subject: set[str] = set()
     for token, stem_ in words + _question_words(context):
         if _names_match(token, names) or _names_match(stem_, names):
@@ -267,7 +299,9 @@ def question_parts(query: str, names: frozenset[str]) -> QuestionParts:
             subject.add(token)
 
     def _keep(token: str, stem_: str) -> bool:
-        return token not in subject and not ({token, stem_} & (_QUALIFIERS | _FILLER))
+        return token not in subject and not (
+            {token, stem_} & (_QUALIFIERS | _FILLER | _DOCUMENT_WORDS)
+        )
 
     attributes: list[tuple[str, str]] = []
     for token, stem_ in words:
@@ -276,7 +310,7 @@ def question_parts(query: str, names: frozenset[str]) -> QuestionParts:
     focus: list[tuple[str, str]] = []
     groups: list[list[tuple[str, str]]] = []
     match = _WH_RE.search(main)
-    if match:
+    if match and not _ASKS_OF_ACTION_RE.match(main, match.start()):
         rest = match.group(1)
         end = _PHRASE_END_RE.search(rest)
         phrase = rest[: end.start()] if end else rest

@@ -68,6 +68,45 @@ def _terms(text: str, parts: bool) -> tuple[str, ...]:
     return tuple(out)
 
 
+_CONTRACTION_RE = re.compile(
+    r"\b(won|can|shan)['’]t\b|\b(\w+)n['’]t\b|(\w)['’](?:s|re|ve|ll|d|m)\b", re.I
+)
+
+
+def _expand(match: re.Match[str]) -> str:
+    if match.group(1):
+        return {"won": "will", "can": "can", "shan": "shall"}[match.group(1).lower()] + " not"
+    if match.group(2):
+        return f"{match.group(2)} not"
+    return match.group(3)
+
+
+def expand_contractions(text: str) -> str:
+    """Contractions written out or dropped: "won't" -> 'will not', "doesn't" -> 'does not',
+    "it's", "they're", "f103's" -> 'it', 'they', 'f103'. Split at the apostrophe they would give
+    content words that are none ('won', 'don', 't', 's')."""
+    return _CONTRACTION_RE.sub(_expand, text)
+
+
+_HOW_MEASURE_RE = re.compile(
+    r"\bhow\s+(?!(?:do|does|did|to|can|could|should|would|will|is|are|was|were|i|you|we)\b)"
+    r"[a-z]+\b",
+    re.I,
+)
+
+
+def strip_how_measure(text: str) -> str:
+    """'How long', 'how far', 'how strong' -> 'how': the word after 'how' names the measure the
+    question asks for (a duration, a distance), which a manual states as a value ('2000 ms'),
+    not as that word."""
+    return _HOW_MEASURE_RE.sub("how", text)
+
+
+def is_function_word(word: str) -> bool:
+    """A stop word or an inflected form of one ('tells', 'shows', 'wants', 'uses')."""
+    return word in STOPWORDS or stem(word) in STOPWORDS
+
+
 @lru_cache(maxsize=65536)
 def compact(text: str) -> str:
     """Upper-case letters and digits only: 'QSFP-100G ER4L' -> 'QSFP100GER4L'."""

@@ -99,6 +99,9 @@ def test_a_question_sharing_no_word_with_any_passage_is_refused_whatever_the_mod
         "candidates": 5,
         "focus": [],
         "focus_missing": [],
+        # The subject's manual holds the question's words somewhere retrieval did not look.
+        "attr_coverage": 1.0,
+        "section_coverage": 1.0,
     }
     # The fitted model alone would not refuse it (no near miss in its sets is this far off)...
     assert answerable_probability(off_topic) >= CLOSEST_THRESHOLD

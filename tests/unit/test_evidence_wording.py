@@ -1,0 +1,117 @@
+"""Technicians' wording that the evidence features used to read as "the manual never says so".
+
+Each rule is one of technical writing or of how questions are put, tried on synthetic manual text
+(the eval questions are measured by `bench.fit_evidence`, not here).
+"""
+
+from __future__ import annotations
+
+from techdocs_app.rag.attributes import DocumentProfile, assess_attributes, build_profile
+from techdocs_app.rag.evidence import assess_evidence, key_terms
+from techdocs_app.rag.retrieve import SearchHit
+from techdocs_app.text.words import expand_contractions, is_function_word, strip_how_measure
+from tests.factories import search_hit
+
+GATEWAY_TEXT = (
+    "Power: the GW5 takes 10-30 V DC from the terminal block. Fuse F2 protects the input.",
+    "Network: 10/100 Ethernet port with DHCP. The LED marked NET blinks while connecting.",
+    "Caution: disconnect the power before wiring the terminal block.",
+    "The integrated modem retries after 2000 ms. Recommended software: GWConfig, PuTTY.",
+    "Internal pull-up resistors on the inputs, 40 kOhm.",
+    "Number of calls before the line is picked up: 2 (1-8).",
+)
+
+
+def _gateway() -> DocumentProfile:
+    return build_profile(7, "zeta_gw5_gateway", "zeta_gw5_gateway.pdf", list(GATEWAY_TEXT))
+
+
+def _hits() -> list[SearchHit]:
+    return [
+        search_hit(
+            chunk_id=70 + i,
+            document_id=7,
+            document_title="zeta_gw5_gateway",
+            filename="zeta_gw5_gateway.pdf",
+            content=text,
+        )
+        for i, text in enumerate(GATEWAY_TEXT)
+    ]
+
+
+def _check(question: str) -> dict[str, object]:
+    return assess_attributes(question, _hits(), {7: _gateway()})
+
+
+def test_contractions_give_no_content_words() -> None:
+    assert (
+        expand_contractions("it won't start and I can't tell")
+        == "it will not start and I can not tell"
+    )
+    assert expand_contractions("the GW5’s fuse, it's blown, they're off") == (
+        "the GW5 fuse, it blown, they off"
+    )
+    terms = key_terms("the gw5 won't boot, my numbers don't add up")
+    assert not {"won", "don", "t", "s"} & set(terms)
+    evidence = _check("The GW5 won't connect, doesn't the NET LED blink?")
+    assert evidence["missing"] == []
+
+
+def test_inflected_stop_words_are_not_asked_for() -> None:
+    assert is_function_word("tells") and is_function_word("shows") and is_function_word("the")
+    assert not is_function_word("fuses")
+    evidence = _check("Which LED tells me the GW5 is connecting?")
+    assert evidence["focus"] == ["led"] and evidence["focus_missing"] == []
+
+
+def test_the_measure_of_a_how_question_is_not_an_attribute() -> None:
+    assert strip_how_measure("How long does it wait, how far, how do I") == (
+        "how does it wait, how, how do I"
+    )
+    evidence = _check("How long before the GW5 modem retries?")
+    assert "long" not in evidence["attributes"] and evidence["missing"] == []
+    assert "long" not in key_terms("How long before the GW5 modem retries?")
+
+
+def test_a_question_about_what_the_subject_does_has_no_focus() -> None:
+    # The words after 'does' are the subject and its verb, not the attribute asked for.
+    assert _check("How long does the GW5 modem wait before it retries?")["focus"] == []
+    assert _check("What does zeta recommend for the GW5 setup?")["focus"] == []
+    # A noun between the WH word and the auxiliary is the focus, as before.
+    assert _check("Which fuse does the GW5 use on the input?")["focus"] == ["fuse"]
+
+
+def test_plurals_the_stemmer_leaves_are_found() -> None:
+    evidence = _check("How strong are the GW5 internal pull-ups?")
+    assert evidence["missing"] == []
+    hits = [search_hit(content="Internal pull-up resistors on the inputs, 40 kOhm.")]
+    assert assess_evidence("internal pull-ups", hits)["coverage"] == 1.0
+
+
+def test_a_code_fragment_matches_the_longer_code_of_the_passage() -> None:
+    hits = [search_hit(content="The STM32F103 USART1 runs at up to 4.5 Mbit/s.")]
+    assert assess_evidence("usart1 runs on the f103", hits)["coverage"] == 1.0
+    # Fragments shorter than four characters or without letters and digits stay exact.
+    assert assess_evidence("usart1 of the f10", hits)["coverage"] == 0.5
+    assert assess_evidence("usart1 model 103", hits)["coverage"] < 1.0
+
+
+def test_words_for_the_manual_itself_and_number_are_not_asked_for() -> None:
+    evidence = _check("What is the document number of the GW5 datasheet?")
+    assert evidence["focus"] == [] and evidence["missing"] == []
+    # Another attribute in the phrase is still asked for.
+    assert _check("What is the serial number of the GW5?")["focus_missing"] == ["serial"]
+
+
+def test_signal_words_and_built_in_have_the_manuals_spelling() -> None:
+    precautions = _check("What precautions does zeta give for wiring the GW5?")
+    assert precautions["focus"] == ["precautions"] and precautions["focus_missing"] == []
+    builtin = _check("Does the GW5 built-in modem retry?")
+    assert builtin["missing"] == []
+    programs = _check("Which programs does zeta recommend for the GW5?")
+    assert programs["focus_missing"] == []
+
+
+def test_a_technicians_rings_are_the_manuals_calls() -> None:
+    evidence = _check("How many rings before the GW5 picks up the line?")
+    assert evidence["focus"] == ["rings"] and evidence["focus_missing"] == []
