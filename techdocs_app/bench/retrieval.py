@@ -31,19 +31,6 @@ source chunks. Before timing, the table, its TOAST and its indexes are loaded in
 (`pg_prewarm`, in the benchmark's own database) and WARM_QUERIES other snippets run untimed: the
 figure is a warm server's, as in a shop's working day. Last line:
 `bench-retrieval: chunks=N p50_ms=… p95_ms=… naive_p50_ms=… speedup=… recall@20=…`
-
-With `--rerank-users N` it also times the local reranker over the timed queries' real candidates
-(20 hits each), as the answer pipeline ranks a follow-up (three wordings at once), in the same
-process: the baseline awaits `LocalReranker.rerank` on the event loop (the code before the
-reranker moved off it), the pipeline's way is `rag.answer.run_reranker` (its thread). Each is run
-alternately (baseline, pipeline, baseline, pipeline): one follow-up at a time in a quiet process
-(its latency), then N follow-ups at once with a heartbeat task on the loop (`asyncio.sleep(1
-ms)`) whose overshoot is how long the loop could not serve anyone else (a websocket, another
-answer's database result). The results of the two ways are compared too (they must be
-identical). Its line, before the last:
-`bench-rerank: users=N alone_p50_ms=… baseline_alone_p50_ms=… alone_ratio=… crowd_p95_ms=…
-baseline_crowd_p95_ms=… stall_p99_ms=… baseline_stall_p99_ms=… stall_max_ms=…
-baseline_stall_max_ms=… identical=yes|NO` (one line)
 """
 
 from __future__ import annotations
@@ -96,13 +83,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--fused-checks", type=int, default=30, help="queries whose fused top 20 is also checked"
     )
-    parser.add_argument(
-        "--rerank-users",
-        type=int,
-        default=0,
-        help="also time the local reranker on and off the event loop, N follow-ups at once",
-    )
-    parser.add_argument("--rerank-rounds", type=int, default=6, help="rounds of that crowd")
 
 
 @dataclass
@@ -398,133 +378,6 @@ def _naive_ms(org_id: int, query: str, vector: list[float]) -> float:
         return (time.perf_counter() - started) * 1000
 
 
-RERANK_HEARTBEAT_S = 0.001
-
-
-def _wordings(query: str, candidates: list[Any]) -> list[str]:
-    """Three wordings as a follow-up has them: the condensed query with carried context, its
-    own words, the question as typed with the subject."""
-    tail = " ".join(query.split()[-4:])
-    return [
-        f"{query} ({candidates[0].heading})",
-        query,
-        f"and {tail} ({candidates[0].document_title})",
-    ]
-
-
-def _rerank_bench(hit_lists: list[tuple[str, list[Any]]], users: int, rounds: int) -> list[str]:
-    """The local reranker on the event loop (baseline) and through the pipeline's
-    `run_reranker`, alternated in this process (see the module docstring)."""
-    import asyncio
-
-    from techdocs_app.providers.local_rerank import LocalReranker
-    from techdocs_app.rag.answer import RERANK_POOL, rerank_candidates, run_reranker
-
-    reranker = LocalReranker()
-    work = [(q, rerank_candidates(hits)) for q, hits in hit_lists if hits]
-
-    async def baseline(query: str, candidates: list[Any], top_n: int) -> Any:
-        return await reranker.rerank(query, candidates, top_n)
-
-    async def pipeline(query: str, candidates: list[Any], top_n: int) -> Any:
-        return await run_reranker(reranker, query, candidates, top_n)
-
-    async def followup(call: Any, query: str, candidates: list[Any]) -> tuple[float, Any]:
-        started = time.perf_counter()
-        results = await asyncio.gather(
-            *(call(w, candidates, len(candidates)) for w in _wordings(query, candidates))
-        )
-        return (time.perf_counter() - started) * 1000, results
-
-    async def measure(call: Any, at_once: int) -> tuple[list[float], list[float], list[Any]]:
-        """One follow-up at a time (no heartbeat: a quiet process), or `at_once` together with
-        the heartbeat measuring the loop's stalls."""
-        stalls: list[float] = []
-        latencies: list[float] = []
-        outputs: list[Any] = []
-        running = at_once > 1
-
-        async def heartbeat() -> None:
-            while running:
-                started = time.perf_counter()
-                await asyncio.sleep(RERANK_HEARTBEAT_S)
-                late = (time.perf_counter() - started - RERANK_HEARTBEAT_S) * 1000
-                stalls.append(max(0.0, late))
-
-        beat = asyncio.create_task(heartbeat())
-        await asyncio.sleep(RERANK_HEARTBEAT_S * 2)
-        batches = rounds if at_once > 1 else len(work)
-        for r in range(batches):
-            batch = [work[(r * at_once + i) % len(work)] for i in range(at_once)]
-            done = await asyncio.gather(*(followup(call, q, c) for q, c in batch))
-            latencies += [ms for ms, _ in done]
-            outputs += [results for _, results in done]
-        running = False
-        await beat
-        return latencies, stalls, outputs
-
-    async def hops() -> list[float]:
-        """Round trips of an empty job through the reranker's thread: what moving work off the
-        loop costs by itself (thread wake-ups; milliseconds on a loaded host)."""
-        times = []
-        for _ in range(200):
-            started = time.perf_counter()
-            await RERANK_POOL.run(int)
-            times.append((time.perf_counter() - started) * 1000)
-        return times
-
-    async def both() -> dict[str, dict[str, list[Any]]]:
-        figures: dict[str, dict[str, list[Any]]] = {"hop": {"lat": await hops()}}
-        for _ in range(2):
-            for name, call in (("baseline", baseline), ("pipeline", pipeline)):
-                for mode, at_once in (("alone", 1), ("crowd", users)):
-                    lat, stalls, out = await measure(call, at_once)
-                    entry = figures.setdefault(
-                        f"{name}-{mode}", {"lat": [], "stall": [], "out": []}
-                    )
-                    entry["lat"] += lat
-                    entry["stall"] += stalls
-                    entry["out"] += out
-        return figures
-
-    f = asyncio.run(both())
-    identical = all(
-        f[f"baseline-{mode}"]["out"] == f[f"pipeline-{mode}"]["out"] for mode in ("alone", "crowd")
-    )
-
-    def p(name: str, key: str, q: float) -> float:
-        return _percentile(f[name][key], q)
-
-    a_base, a_new = p("baseline-alone", "lat", 0.5), p("pipeline-alone", "lat", 0.5)
-    c_base, c_new = p("baseline-crowd", "lat", 0.95), p("pipeline-crowd", "lat", 0.95)
-    s_base = max(f["baseline-crowd"]["stall"])
-    s_new = max(f["pipeline-crowd"]["stall"])
-    candidates = statistics.mean(len(c) for _, c in work)
-    return [
-        f"rerank: local reranker, {len(work)} queries' real candidates ({candidates:.0f} each), "
-        f"3 wordings per follow-up; results on and off the loop identical: "
-        f"{'yes' if identical else 'NO'}",
-        f"rerank one follow-up at a time (quiet loop): on the loop (baseline) p50 {a_base:.2f} ms "
-        "p95 "
-        f"{p('baseline-alone', 'lat', 0.95):.2f} ms; off the loop p50 {a_new:.2f} ms p95 "
-        f"{p('pipeline-alone', 'lat', 0.95):.2f} ms; ratio p50 {a_new / a_base:.2f}",
-        f"rerank {users} follow-ups at once, {rounds * 2} rounds: on the loop p50 "
-        f"{p('baseline-crowd', 'lat', 0.5):.1f} ms p95 {c_base:.1f} ms; off the loop p50 "
-        f"{p('pipeline-crowd', 'lat', 0.5):.1f} ms p95 {c_new:.1f} ms; ratio p95 "
-        f"{c_new / c_base:.2f}",
-        f"an empty job's round trip to the reranker's thread: p50 {p('hop', 'lat', 0.5):.2f} ms "
-        f"p95 {p('hop', 'lat', 0.95):.2f} ms",
-        f"event loop stalls meanwhile (heartbeat every 1 ms, overshoot): on the loop p99 "
-        f"{p('baseline-crowd', 'stall', 0.99):.1f} ms max {s_base:.1f} ms; off the loop p99 "
-        f"{p('pipeline-crowd', 'stall', 0.99):.1f} ms max {s_new:.1f} ms",
-        f"bench-rerank: users={users} alone_p50_ms={a_new:.2f} baseline_alone_p50_ms="
-        f"{a_base:.2f} alone_ratio={a_new / a_base:.2f} crowd_p95_ms={c_new:.1f} "
-        f"baseline_crowd_p95_ms={c_base:.1f} stall_p99_ms={p('pipeline-crowd', 'stall', 0.99):.1f} "
-        f"baseline_stall_p99_ms={p('baseline-crowd', 'stall', 0.99):.1f} stall_max_ms={s_new:.1f} "
-        f"baseline_stall_max_ms={s_base:.1f} identical={'yes' if identical else 'NO'}",
-    ]
-
-
 def run(args: argparse.Namespace) -> int:
     from techdocs_app.providers import get_embedder
     from techdocs_app.rag.retrieve import hybrid_search, search_params, vector_arm_ids
@@ -576,14 +429,10 @@ def run(args: argparse.Namespace) -> int:
         )
 
     latencies: list[float] = []
-    hit_lists: list[tuple[str, list[Any]]] = []
     for q, v in zip(queries, vectors, strict=True):
         started = time.perf_counter()
-        hits = hybrid_search(
-            org_id=org_id, query=q, query_vector=v, k=20, embed_model=embedder.model_name
-        )
+        hybrid_search(org_id=org_id, query=q, query_vector=v, k=20, embed_model=embedder.model_name)
         latencies.append((time.perf_counter() - started) * 1000)
-        hit_lists.append((q, hits))
 
     recalls: list[float] = []
     fused_overlap: list[float] = []
@@ -627,9 +476,6 @@ def run(args: argparse.Namespace) -> int:
         f"max {max(latencies):.1f} ms"
     )
     print(f"seed full scan: {len(naive)} queries, p50 {naive_p50:.0f} ms")
-    if args.rerank_users > 0:
-        for line in _rerank_bench(hit_lists, args.rerank_users, max(1, args.rerank_rounds)):
-            print(line)
     print(
         f"bench-retrieval: chunks={n} p50_ms={p50:.1f} p95_ms={p95:.1f} "
         f"naive_p50_ms={naive_p50:.0f} speedup={naive_p50 / p50:.0f} recall@20={recall:.3f}"

@@ -3,19 +3,17 @@ streamed, cited answer → save (Postgres history, Redis memory, answer cache) �
 
 `ask()` is an async generator of events (`rag.events`): Started, Sources, Token…, then Done, or
 Failed with a plain `user_message`. Each stage is a short function below, in pipeline order.
-Blocking work (database, embedding, Redis) runs in threads, and the local reranker's pure-Python
-scoring on a thread of its own (`RERANK_POOL`), so the event loop keeps serving other users.
-Every provider call has a deadline, and the whole answer has one too, so a stalled vendor ends in
-Failed, never in a hung stream.
+Blocking work (database, embedding, Redis) runs in threads so the event loop keeps serving other
+users. Every provider call has a deadline, and the whole answer has one too, so a stalled vendor
+ends in Failed, never in a hung stream.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-import threading
 import time
-from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, Sequence
+from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Sequence
 from contextlib import aclosing
 from dataclasses import asdict, dataclass, field
 from typing import Any, TypeVar
@@ -42,15 +40,7 @@ from techdocs_app.observability.metrics import (
     record_rerank_fallback,
 )
 from techdocs_app.providers import get_answerer, get_condenser, get_embedder, get_reranker
-from techdocs_app.providers.base import (
-    AnswerStreamInfo,
-    RerankCandidate,
-    Reranker,
-    RerankResult,
-    SourcePassage,
-    Turn,
-)
-from techdocs_app.providers.local_rerank import LocalReranker
+from techdocs_app.providers.base import AnswerStreamInfo, RerankCandidate, SourcePassage, Turn
 from techdocs_app.providers.prompts import NOT_FOUND_SENTENCE
 from techdocs_app.rag.attributes import assess_attributes, document_profiles
 from techdocs_app.rag.citations import (
@@ -90,7 +80,6 @@ from techdocs_app.rag.retrieve import SearchHit, hybrid_search
 from techdocs_app.rag.units import ConversionStream, annotate_conversions
 from techdocs_app.settings import get_settings
 from techdocs_app.text.identifiers import query_identifiers
-from techdocs_app.work_pools import WorkPool
 
 __all__ = [
     "AnswerEvent",
@@ -120,16 +109,6 @@ OVERALL_FACTOR = 3.0
 CLOSEST_LISTED = 3
 """Passages listed when a "closest passages" answer has no sentence to quote."""
 CRASH_MESSAGE = "Something went wrong while answering. Please try again."
-
-RERANK_POOL = WorkPool("rerank", 1)
-"""Where rerankers that compute rather than wait (`COMPUTING_RERANKERS`) run. The local reranker
-is pure Python over every candidate (a few ms for 20, three calls per follow-up, more for a
-merged pool): on the event loop it would stall every websocket the process serves. One thread:
-the work holds the GIL, so more threads would not finish it sooner, and a burst of it queues here
-instead of in the default executor that every database call waits for (`work_pools`)."""
-COMPUTING_RERANKERS: tuple[type, ...] = (LocalReranker,)
-"""Rerankers whose `rerank` never waits on I/O: they run to their end on `RERANK_POOL`. A
-vendor's reranker (Cohere's async client) stays on the event loop."""
 
 
 # --- one answer's state ---------------------------------------------------------------------------
@@ -711,33 +690,14 @@ async def _search(
     )
 
 
-_thread_loops = threading.local()
-
-
-def _run_to_end(
-    rerank: Callable[..., Awaitable[list[RerankResult]]], *args: Any
-) -> list[RerankResult]:
-    """`rerank(*args)` run to its end on this pool thread's own event loop (one per thread, kept:
-    ~25 µs a call, where a new loop each time costs ~0.6 ms)."""
-    loop = getattr(_thread_loops, "loop", None)
-    if loop is None:
-        loop = _thread_loops.loop = asyncio.new_event_loop()
-    return loop.run_until_complete(rerank(*args))
-
-
-def run_reranker(
-    reranker: Reranker, query: str, candidates: Sequence[RerankCandidate], top_n: int
-) -> Awaitable[list[RerankResult]]:
-    """`reranker.rerank(...)`, off the event loop when the reranker computes rather than waits
-    (`COMPUTING_RERANKERS`): the same call, the same results."""
-    if isinstance(reranker, COMPUTING_RERANKERS):
-        return RERANK_POOL.run(_run_to_end, reranker.rerank, query, candidates, top_n)
-    return reranker.rerank(query, candidates, top_n)
-
-
-def rerank_candidates(hits: Sequence[SearchHit]) -> list[RerankCandidate]:
-    """What a reranker is given of each hit."""
-    return [
+async def _rerank_scores(
+    query: str, hits: list[SearchHit], deadline: _Deadline, top_n: int
+) -> dict[int, float]:
+    """The reranker's scores of its `top_n` best hits by index; empty when it fails or times
+    out, which is logged and counted (`techdocs_rerank_fallbacks_total{provider,reason}`): the
+    caller then ranks by the search's fused order, and the answer still arrives."""
+    reranker = get_reranker()
+    candidates = [
         RerankCandidate(
             text=h.content,
             heading=h.heading,
@@ -748,18 +708,8 @@ def rerank_candidates(hits: Sequence[SearchHit]) -> list[RerankCandidate]:
         )
         for h in hits
     ]
-
-
-async def _rerank_scores(
-    query: str, hits: list[SearchHit], deadline: _Deadline, top_n: int
-) -> dict[int, float]:
-    """The reranker's scores of its `top_n` best hits by index; empty when it fails or times
-    out, which is logged and counted (`techdocs_rerank_fallbacks_total{provider,reason}`): the
-    caller then ranks by the search's fused order, and the answer still arrives."""
-    reranker = get_reranker()
-    candidates = rerank_candidates(hits)
     try:
-        results = await deadline.run(run_reranker(reranker, query, candidates, top_n), "rerank")
+        results = await deadline.run(reranker.rerank(query, candidates, top_n), "rerank")
     except (ProviderError, TimeoutError, OSError) as exc:
         reason = "timeout" if isinstance(exc, ProviderTimeout | TimeoutError) else "error"
         provider = provider_label(reranker)

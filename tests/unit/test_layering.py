@@ -135,8 +135,7 @@ ALLOWED_IMPORTS: dict[str, frozenset[str]] = {
     # plans and Stripe: the status policy, the read-only check, Checkout/Portal, webhooks
     "billing": _INFRA | {"auth"},
     "memory": _INFRA | {"cache", "providers"},
-    "rag": _INFRA
-    | {"auth", "billing", "cache", "memory", "observability", "providers", "storage", "work_pools"},
+    "rag": _INFRA | {"auth", "billing", "cache", "memory", "observability", "providers", "storage"},
     "conversations": _INFRA | {"auth", "memory", "rag"},
     "library": _INFRA
     | {"auth", "billing", "jobs", "page_images", "providers", "rag", "storage", "throttles"},
