@@ -27,7 +27,7 @@ from typing import Any, cast
 from redis import Redis
 from redis.exceptions import ConnectionError as RedisConnectionError
 from rq import Queue, SimpleWorker, Worker, worker_registration
-from rq.exceptions import NoSuchJobError
+from rq.exceptions import NoSuchJobError, StopRequested
 from rq.job import Job, JobStatus
 from rq.scheduler import RQScheduler
 from rq.worker import BaseWorker, WorkerStatus
@@ -56,6 +56,7 @@ class FairIngestMixin:
     name: str
     log: logging.Logger
     scheduler: RQScheduler | None
+    _stop_requested: bool
     _started_maintenance = False
     _maintenance_checked_at = 0.0
 
@@ -96,6 +97,24 @@ class FairIngestMixin:
         if names != [q.name for q in self.queues]:
             self.queues = [Queue(name, connection=self.connection) for name in names]
 
+    def _shutdown(self) -> None:
+        """A warm shutdown was asked (SIGTERM, SIGINT). Busy: RQ's way, the job finishes first.
+        Idle, RQ raises `StopRequested` from the signal handler, inside whatever the worker is
+        running at that instant: a maintenance task, a Redis or Clerk call, an import. An
+        `except Exception` there (a maintenance task must never stop a worker) swallowed it, and
+        the worker never stopped. Idle, the request is now a flag, which the idle loop turns
+        into `StopRequested` at a safe point, within `IDLE_WAIT_S`."""
+        if self.get_state() == WorkerStatus.BUSY:  # type: ignore[attr-defined]
+            super()._shutdown()  # type: ignore[misc]
+            return
+        self._stop_requested = True
+        if self.scheduler:
+            self.stop_scheduler()  # type: ignore[attr-defined]
+
+    def _stop_if_asked(self) -> None:
+        if self._stop_requested:
+            raise StopRequested()
+
     def run_maintenance_tasks(self) -> None:
         if self._stop_requested:  # type: ignore[attr-defined]
             return  # RQ would start its scheduler again on the way out of a warm shutdown
@@ -116,11 +135,13 @@ class FairIngestMixin:
         idle_since = time.monotonic()
         connection_wait = 1.0
         while True:
+            self._stop_if_asked()
             try:
                 self.heartbeat()  # type: ignore[attr-defined]
                 if self.should_run_maintenance_tasks:  # type: ignore[attr-defined]
                     self.run_maintenance_tasks()  # type: ignore[attr-defined]
                 self.run_periodic()
+                self._stop_if_asked()
                 self.refresh_queues()
                 order = fair.fair_order(fair.queue_loads(self.connection, self.queue_names()))  # type: ignore[attr-defined]
                 if order:

@@ -13,13 +13,16 @@ import os
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
+from sqlalchemy import text
 from sqlmodel import select
 
 from techdocs_app import jobs, library
-from techdocs_app.db.engine import system_session_scope
+from techdocs_app.db.engine import get_owner_engine, system_session_scope
 from techdocs_app.db.models import Document
 from techdocs_app.storage import reset_file_store
 from tests.processes import stop_worker
@@ -53,6 +56,23 @@ def _ready_order() -> list[int]:
     with system_session_scope() as s:
         docs = [d for d in s.exec(select(Document)) if d.processed_at]
     return [d.id for d in sorted(docs, key=lambda d: d.processed_at)]  # type: ignore[arg-type, misc]
+
+
+@contextmanager
+def _job_cannot_finish(document_id: int) -> Iterator[None]:
+    """Hold the manual's row lock (a real Postgres lock, as any other transaction could): its
+    running job extracts, chunks and embeds, but cannot record progress or become ready until
+    the test lets go. The test asserts an order of events, never times; on a quiet machine the
+    22-page manual was otherwise ready before worker two had taken B's job."""
+    with get_owner_engine().connect() as conn:
+        transaction = conn.begin()
+        conn.execute(
+            text("SELECT id FROM documents WHERE id = :id FOR UPDATE"), {"id": document_id}
+        )
+        try:
+            yield
+        finally:
+            transaction.rollback()
 
 
 def _status(document_id: int) -> str:
@@ -99,21 +119,23 @@ def test_second_worker_serves_another_shop_while_a_large_manual_runs(
         while _status(large) != "processing":
             assert first.poll() is None and time.monotonic() < deadline, log.read_text()[-3000:]
             time.sleep(0.02)
-        loads = {
-            load.name: load
-            for load in fair.queue_loads(
-                jobs.get_redis(), [jobs.org_queue_name(a.org_id), jobs.org_queue_name(b.org_id)]
-            )
-        }
-        assert loads[jobs.org_queue_name(a.org_id)].running == 1
+        with _job_cannot_finish(large):
+            loads = {
+                load.name: load
+                for load in fair.queue_loads(
+                    jobs.get_redis(),
+                    [jobs.org_queue_name(a.org_id), jobs.org_queue_name(b.org_id)],
+                )
+            }
+            assert loads[jobs.org_queue_name(a.org_id)].running == 1
 
-        # Worker 2 (in this process) takes one job: B's, though A's next manual was queued first.
-        build_worker(jobs.get_redis(), simple=True, name="worker-two").work(
-            burst=True, max_jobs=1, logging_level="WARNING"
-        )
-        assert _status(b_doc) == "ready"
-        assert _status(large) == "processing"  # A's large manual is still running on worker 1
-        assert [_status(d) for d in a_next] == ["pending", "pending"]
+            # Worker 2 (in this process) takes one job: B's, though A's next was queued first.
+            build_worker(jobs.get_redis(), simple=True, name="worker-two").work(
+                burst=True, max_jobs=1, logging_level="WARNING"
+            )
+            assert _status(b_doc) == "ready"
+            assert _status(large) == "processing"  # A's large manual still holds worker 1
+            assert [_status(d) for d in a_next] == ["pending", "pending"]
 
         deadline = time.monotonic() + 240
         while not all(_status(d) == "ready" for d in [large, *a_next]):

@@ -282,3 +282,33 @@ def test_database_unreachable_during_a_job_is_retried(
         monkeypatch.setenv("DATABASE_URL", real_url)
         get_settings.cache_clear()
         get_engine.cache_clear()
+
+
+def test_a_stop_asked_while_idle_is_not_lost_inside_a_maintenance_task() -> None:
+    """RQ raises `StopRequested` from its SIGTERM handler in an idle worker, wherever the worker
+    is; inside a maintenance task (which catches every exception, so that a failing task never
+    stops a worker) it was swallowed and the worker never stopped. A stop asked while idle is a
+    flag that the idle loop honours at its next safe point, even when a task was running."""
+    from rq.exceptions import StopRequested
+    from rq.worker import WorkerStatus
+
+    from techdocs_app import maintenance
+
+    worker = build_worker(jobs.get_redis(), simple=True, name="stop-while-idle")
+    worker.set_state(WorkerStatus.IDLE)
+
+    def task_interrupted_by_sigterm() -> None:
+        worker._shutdown()  # what RQ's SIGTERM handler calls, here in the middle of the task
+
+    ran = maintenance.run_at_start(
+        jobs.get_redis(),
+        [
+            maintenance.PeriodicTask(
+                "sigterm-probe", every_s=60, run=task_interrupted_by_sigterm, at_start=True
+            )
+        ],
+    )
+    assert ran == ["sigterm-probe"]  # the task ended normally: nothing was raised into it
+    with pytest.raises(StopRequested):
+        worker.dequeue_job_and_maintain_ttl(timeout=5)
+    jobs.get_redis().delete(worker.key)  # RQ's `work` loop ends on StopRequested
