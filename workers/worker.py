@@ -57,6 +57,8 @@ class FairIngestMixin:
     log: logging.Logger
     scheduler: RQScheduler | None
     _stop_requested: bool
+    _waiting_for_work = False
+    """True only inside the idle BLPOP (see `_shutdown`)."""
     _started_maintenance = False
     _maintenance_checked_at = 0.0
 
@@ -103,13 +105,16 @@ class FairIngestMixin:
         running at that instant: a maintenance task, a Redis or Clerk call, an import. An
         `except Exception` there (a maintenance task must never stop a worker) swallowed it, and
         the worker never stopped. Idle, the request is now a flag, which the idle loop turns
-        into `StopRequested` at a safe point, within `IDLE_WAIT_S`."""
+        into `StopRequested` at a safe point; only while the worker waits for work (its own
+        BLPOP, where nothing can swallow it) is it raised at once, so that Ctrl-C is instant."""
         if self.get_state() == WorkerStatus.BUSY:  # type: ignore[attr-defined]
             super()._shutdown()  # type: ignore[misc]
             return
         self._stop_requested = True
         if self.scheduler:
             self.stop_scheduler()  # type: ignore[attr-defined]
+        if self._waiting_for_work:
+            raise StopRequested()
 
     def _stop_if_asked(self) -> None:
         if self._stop_requested:
@@ -157,12 +162,17 @@ class FairIngestMixin:
                     return None
                 if max_idle_time is not None and time.monotonic() - idle_since >= max_idle_time:
                     return None
-                popped = cast(
-                    "list[bytes] | None",
-                    self.connection.blpop(
-                        [jobs.WAKE_KEY, *(q.key for q in self.queues)], min(timeout, IDLE_WAIT_S)
-                    ),
-                )
+                self._waiting_for_work = True
+                try:
+                    popped = cast(
+                        "list[bytes] | None",
+                        self.connection.blpop(
+                            [jobs.WAKE_KEY, *(q.key for q in self.queues)],
+                            min(timeout, IDLE_WAIT_S),
+                        ),
+                    )
+                finally:
+                    self._waiting_for_work = False
                 if popped is None:
                     continue
                 key, job_id = (v.decode() if isinstance(v, bytes) else v for v in popped)

@@ -312,3 +312,44 @@ def test_a_stop_asked_while_idle_is_not_lost_inside_a_maintenance_task() -> None
     with pytest.raises(StopRequested):
         worker.dequeue_job_and_maintain_ttl(timeout=5)
     jobs.get_redis().delete(worker.key)  # RQ's `work` loop ends on StopRequested
+
+
+def test_an_idle_worker_stops_at_once_on_sigterm(tmp_path: Path) -> None:
+    """Waiting for work, a worker leaves as soon as it is told (Ctrl-C under `make run` is
+    instant), not at the end of its 5 s wait: the stop raised inside its own BLPOP."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    from rq import Worker
+
+    from tests.processes import stop_worker
+
+    repo = Path(__file__).resolve().parents[2]
+    log = tmp_path / "worker.log"
+    worker = subprocess.Popen(
+        [sys.executable, "-m", "workers.worker", "--name", "idle-stopper"],
+        cwd=repo,
+        env={**os.environ, "PYTHONPATH": str(repo)},
+        stdout=log.open("ab"),
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while not any(
+            w.name == "idle-stopper" and w.get_state() == "idle"
+            for w in Worker.all(connection=jobs.get_redis())
+        ):
+            assert worker.poll() is None and time.monotonic() < deadline, log.read_text()[-2000:]
+            time.sleep(0.05)
+        time.sleep(1.0)  # past its start-up maintenance, into its wait for work
+        asked = time.monotonic()
+        worker.send_signal(signal.SIGTERM)
+        worker.wait(timeout=30)
+        assert time.monotonic() - asked < 3.0, log.read_text()[-2000:]
+        assert worker.returncode == 0
+    finally:
+        stop_worker(worker)
