@@ -22,7 +22,7 @@ failing Backend API call skips that organization until the next period.
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 
 from sqlmodel import col, select
 
@@ -74,12 +74,7 @@ def reconcile_memberships() -> dict[str, int]:
         total.roles += done.roles
     if total.changed or total.failed:
         log.info("clerk reconciliation: %s", total)
-    return {
-        "removed": total.removed,
-        "added": total.added,
-        "roles": total.roles,
-        "failed": total.failed,
-    }
+    return asdict(total)
 
 
 def reconcile_organization(org_id: int, clerk_org_id: str) -> Reconciled:

@@ -185,11 +185,15 @@ def team_overview(principal: Principal) -> TeamView:
             for refusal, user in accounts.list_seat_refusals(session, org_id=principal.org_id)
         ]
         # Only what Clerk refused at least once: a change at 0 attempts is being sent right now.
-        wishes = [
-            w
-            for w in clerk_mirrors.pending_for_org(session, org_id=principal.org_id)
-            if w.attempts > 0
-        ]
+        wishes = (
+            [
+                w
+                for w in clerk_mirrors.pending_for_org(session, org_id=principal.org_id)
+                if w.attempts > 0
+            ]
+            if clerk_mode()
+            else []
+        )
         waiting = [
             ClerkWaitView(
                 email=w.email, change="removal" if w.role is None else w.role, attempts=w.attempts
