@@ -269,6 +269,7 @@ def _run_phases(
                 embed_model=embedder.model_name,
                 pages=fig.pages,
                 ocr_pages=fig.ocr_pages,
+                org_id=org_id,
             )
             fig.store_s = time.perf_counter() - t_store
             fig.chunks = stored.chunk_count if stored else 0
@@ -358,6 +359,12 @@ def run(args: argparse.Namespace) -> int:
         f"({plain_pages / one_core_s if one_core_s else 0.0:.1f} pages/s); OCR calls summed "
         f"{ocr_calls_s:.1f} s ({ocr_calls_s / ocr_pages if ocr_pages else 0.0:.2f} s/page)"
     )
+
+    unstored = [f.name for f in figures if f.status == "deleted"]
+    if unstored:
+        # A run that stored nothing would report an embed+store time without the store.
+        print(f"error: {len(unstored)} manuals were not stored ({', '.join(unstored[:3])} …)")
+        return 1
 
     if args.no_baseline:
         base_pps = 0.0

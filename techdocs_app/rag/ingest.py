@@ -275,11 +275,13 @@ def store_chunks(
     embed_model: str,
     pages: int,
     ocr_pages: int,
-    org_id: int | None = None,
+    org_id: int,
 ) -> Document | None:
     """The one transaction: lock the document, replace its chunks, mark it ready, bump the index.
 
-    Returns None when the document was deleted meanwhile (nothing is written).
+    `org_id` is the document's organization, required: under row-level security an unscoped
+    session sees no document, which would read as "deleted meanwhile". Returns None when the
+    document was deleted meanwhile (nothing is written).
     """
     with session_scope(org_id=org_id) as session:
         document = docs_db.lock_document(session, document_id=document_id)
@@ -369,6 +371,7 @@ def run_ingest(
             if document is None:
                 log.info("document %s no longer exists: nothing to do", document_id)
                 return None
+            org_id = document.org_id
             docs_db.update_document(
                 session,
                 document_id=document_id,

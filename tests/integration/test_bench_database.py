@@ -76,3 +76,24 @@ def test_a_rebuild_in_its_own_database_empties_it(make_org) -> None:  # noqa: AN
     with get_owner_engine().begin() as conn:
         remove_earlier_runs(conn, prefix="bench-usage", own_database=True, with_users=True)
     assert _names() == ([], [])
+
+
+def test_bench_ingest_stores_what_it_times(
+    db: dict[str, str],
+    corpus_dir,
+    tmp_path,
+    capsys: pytest.CaptureFixture[str],  # noqa: ANN001
+) -> None:
+    """`bench ingest` runs the real pipeline on a scratch organization; its store phase is
+    scoped to that organization (unscoped, row-level security hid every document and the run
+    timed an embed+store that stored nothing), and a run that stores nothing reports an error
+    instead of figures."""
+    import shutil
+
+    from techdocs_app.__main__ import main
+
+    shutil.copy(corpus_dir / "trikdis_rt2.pdf", tmp_path / "trikdis_rt2.pdf")
+    assert main(["bench", "ingest", "--corpus", str(tmp_path), "--no-baseline"]) == 0
+    out = capsys.readouterr().out
+    assert "ready" in out and "deleted" not in out
+    assert "-> 0 chunks" not in out and "bench-ingest: pages=6" in out
