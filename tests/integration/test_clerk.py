@@ -24,7 +24,7 @@ from techdocs_app.db.models import (
     User,
     WebhookEvent,
 )
-from techdocs_app.errors import AuthError, LimitReached, ValidationFailed
+from techdocs_app.errors import AuthError, LimitReached, NotFound, ValidationFailed
 from techdocs_app.settings import get_settings
 from techdocs_app.web.headers import content_security_policy
 from tests.fakes import clerk as fake
@@ -627,6 +627,72 @@ def test_a_role_change_clerk_did_not_hear_wins_until_clerk_applies_it(clerk_on: 
     del clerk_on.state.memberships[("org_role", "org_role_tech")]
     team.remove_member(owner, user_id=tech.user_id)  # type: ignore[arg-type, attr-defined]
     assert _wishes() == []
+
+
+def test_a_pending_removal_in_one_shop_leaves_the_members_other_shop_alone(
+    clerk_on: FakeClerk,
+) -> None:
+    """One technician in two Clerk organizations. Shop A removes them while Clerk is down: the
+    wish is A's alone. They still sign in to shop B, B's Team page shows nothing waiting, B's
+    owner can neither see nor touch A's wish (nor A's member), the push removes only A's
+    membership in Clerk, and B's reconciliation keeps them."""
+    state = clerk_on.state
+    state.add_user("two_tech", "tech@two-shops.example")
+    principals = {}
+    for org in ("org_a2", "org_b2"):
+        state.add_user(f"{org}_owner", f"owner@{org}.example")
+        state.add_organization(org, f"Shop {org[-2:].upper()}", created_by=f"{org}_owner")
+        state.memberships[(org, f"{org}_owner")] = "org:admin"
+        state.memberships[(org, "two_tech")] = "org:member"
+        for user in (f"{org}_owner", "two_tech"):
+            role = state.memberships[(org, user)]
+            token = fake.session_token(KEY, user_id=user, org_id=org, org_role=role)
+            principals[(org, user)] = sessions.principal_from_session(
+                _exchange(token).cookies.get("techdocs_session")  # type: ignore[attr-defined]
+            )
+    owner_a, tech_a = principals[("org_a2", "org_a2_owner")], principals[("org_a2", "two_tech")]
+    owner_b, tech_b = principals[("org_b2", "org_b2_owner")], principals[("org_b2", "two_tech")]
+    assert None not in (owner_a, tech_a, owner_b, tech_b)
+    assert tech_a.user_id == tech_b.user_id and tech_a.org_id != tech_b.org_id  # type: ignore[union-attr]
+
+    state.fail_with = 503
+    team.remove_member(owner_a, user_id=tech_a.user_id)  # type: ignore[arg-type, union-attr]
+    state.fail_with = None
+    assert [(org_id, role) for org_id, _, role, _ in _wishes()] == [(owner_a.org_id, None)]  # type: ignore[union-attr]
+
+    # Shop B is untouched: sign-in works, nothing waits on its Team page.
+    token_b = fake.session_token(KEY, user_id="two_tech", org_id="org_b2", org_role="org:member")
+    again = sessions.principal_from_session(
+        _exchange(token_b).cookies.get("techdocs_session")  # type: ignore[attr-defined]
+    )
+    assert again is not None and (again.org_id, again.role) == (owner_b.org_id, "member")  # type: ignore[union-attr]
+    assert team.team_overview(owner_b).waiting_for_clerk == []  # type: ignore[arg-type]
+    assert len(team.team_overview(owner_a).waiting_for_clerk) == 1  # type: ignore[arg-type]
+    # B's owner cannot reach A's members through B: the user id is looked up in B only.
+    state.add_user("only_a", "only@a.example")
+    state.memberships[("org_a2", "only_a")] = "org:member"
+    only_a = sessions.principal_from_session(
+        _exchange(
+            fake.session_token(KEY, user_id="only_a", org_id="org_a2", org_role="org:member")
+        ).cookies.get("techdocs_session")  # type: ignore[attr-defined]
+    )
+    assert only_a is not None
+    for change in (
+        lambda: team.remove_member(owner_b, user_id=only_a.user_id),  # type: ignore[arg-type]
+        lambda: team.change_role(owner_b, user_id=only_a.user_id, role="admin"),  # type: ignore[arg-type]
+    ):
+        with pytest.raises(NotFound):
+            change()
+    assert len(_wishes()) == 1 and state.memberships[("org_a2", "only_a")] == "org:member"
+
+    # B's reconciliation keeps the technician; the push removes only A's membership in Clerk.
+    assert _reconcile() == {"removed": 0, "added": 0, "roles": 0, "failed": 0}
+    assert _push_now() == 1
+    assert ("org_a2", "two_tech") not in state.memberships
+    assert state.memberships[("org_b2", "two_tech")] == "org:member"
+    with system_session_scope() as s:
+        assert get_membership(s, org_id=owner_b.org_id, user_id=tech_b.user_id) is not None  # type: ignore[union-attr]
+        assert get_membership(s, org_id=owner_a.org_id, user_id=tech_a.user_id) is None  # type: ignore[union-attr]
 
 
 def _reconcile() -> dict[str, int]:
