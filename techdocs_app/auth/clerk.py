@@ -24,6 +24,7 @@ Identity work here happens before an organization is known: it runs on the owner
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -41,7 +42,7 @@ from techdocs_app.auth.modes import CLERK_SIGN_IN_ROUTE, clerk_mode, frontend_ap
 from techdocs_app.db import accounts, clerk_mirrors
 from techdocs_app.db.engine import system_session_scope
 from techdocs_app.db.models import Membership, Organization, SeatRefusal, User, utcnow
-from techdocs_app.errors import AuthError, LimitReached, ProviderError
+from techdocs_app.errors import AuthError, LimitReached, NotFound, ProviderError
 from techdocs_app.settings import get_settings
 
 log = logging.getLogger(__name__)
@@ -196,20 +197,42 @@ class ClerkMember:
     name: str
 
 
+def _clerk_says_not_found(exc: ProviderError) -> bool:
+    """Clerk's own "no such resource" answer: a 404 whose body carries Clerk's error code, not
+    any 404 (a wrong API URL or a proxy in the way answers 404 too, and must not read as every
+    organization deleted)."""
+    cause = exc.__cause__
+    if getattr(cause, "status_code", None) != 404:
+        return False
+    try:  # the SDK's error (typed or its fallback) keeps the raw body
+        errors = json.loads(str(getattr(cause, "body", "") or "")).get("errors")
+    except (ValueError, AttributeError):
+        return False
+    return isinstance(errors, list) and any(
+        isinstance(e, dict) and e.get("code") == "resource_not_found" for e in errors
+    )
+
+
 def fetch_memberships(clerk_org_id: str) -> dict[str, ClerkMember]:
-    """Every membership Clerk lists for the organization, by Clerk user id (all pages)."""
+    """Every membership Clerk lists for the organization, by Clerk user id (all pages).
+    `NotFound` when Clerk says the organization itself no longer exists."""
     memberships = backend().organization_memberships
     out: dict[str, ClerkMember] = {}
     offset = 0
     while True:
-        page = _call(
-            "organization_memberships.list",
-            memberships.list,
-            organization_id=clerk_org_id,
-            limit=MEMBERSHIPS_PAGE,
-            offset=offset,
-            order_by="created_at",
-        )
+        try:
+            page = _call(
+                "organization_memberships.list",
+                memberships.list,
+                organization_id=clerk_org_id,
+                limit=MEMBERSHIPS_PAGE,
+                offset=offset,
+                order_by="created_at",
+            )
+        except ProviderError as exc:
+            if _clerk_says_not_found(exc):
+                raise NotFound("That organization no longer exists in Clerk.") from exc
+            raise
         for item in page.data:
             data = _dump(item)
             user = data.get("public_user_data") or {}

@@ -11,6 +11,9 @@ organization's memberships and makes ours agree, with the same rules as the webh
   shows), and a role Clerk changed follows (Clerk's roles never demote an owner);
 - a member with a Team-page change Clerk has not applied yet (`db.clerk_mirrors`) is left alone:
   ours wins until `push-clerk-mirrors` has told Clerk;
+- an organization Clerk says no longer exists (Clerk's own "not found", not any 404) is closed as
+  its `organization.deleted` webhook would have: every member signed out and removed, the data
+  kept until the owner's export or deletion;
 - a member who joined after the listing started is left alone (a webhook may have added them
   while the listing was on its way), and so is a member without a Clerk account (made in local
   mode, before Clerk).
@@ -27,11 +30,11 @@ from dataclasses import asdict, dataclass
 from sqlmodel import col, select
 
 from techdocs_app.auth import clerk
-from techdocs_app.auth.clerk_webhooks import remove_membership
+from techdocs_app.auth.clerk_webhooks import close_organization, remove_membership
 from techdocs_app.db import accounts, clerk_mirrors
 from techdocs_app.db.engine import system_session_scope
 from techdocs_app.db.models import Membership, Organization, User, utcnow
-from techdocs_app.errors import AuthError, ProviderError
+from techdocs_app.errors import AuthError, NotFound, ProviderError
 
 log = logging.getLogger(__name__)
 
@@ -41,11 +44,12 @@ class Reconciled:
     removed: int = 0
     added: int = 0
     roles: int = 0
+    closed: int = 0
     failed: int = 0
 
     @property
     def changed(self) -> int:
-        return self.removed + self.added + self.roles
+        return self.removed + self.added + self.roles + self.closed
 
 
 def reconcile_memberships() -> dict[str, int]:
@@ -72,6 +76,7 @@ def reconcile_memberships() -> dict[str, int]:
         total.removed += done.removed
         total.added += done.added
         total.roles += done.roles
+        total.closed += done.closed
     if total.changed or total.failed:
         log.info("clerk reconciliation: %s", total)
     return asdict(total)
@@ -80,11 +85,19 @@ def reconcile_memberships() -> dict[str, int]:
 def reconcile_organization(org_id: int, clerk_org_id: str) -> Reconciled:
     """Make one organization's memberships agree with Clerk's list (see the module)."""
     listed_at = utcnow()
-    theirs = clerk.fetch_memberships(clerk_org_id)
     done = Reconciled()
+    try:
+        theirs = clerk.fetch_memberships(clerk_org_id)
+    except NotFound:
+        theirs = None
     with system_session_scope() as session:
         org = accounts.lock_org(session, org_id=org_id)
         if org is None or org.clerk_org_id != clerk_org_id:
+            return done
+        if theirs is None:
+            close_organization(session, org)
+            log.info("clerk reconciliation: org %s no longer exists in Clerk", org_id)
+            done.closed = 1
             return done
         waiting = {w.user_id for w in clerk_mirrors.pending_for_org(session, org_id=org_id)}
         ours = {

@@ -249,20 +249,28 @@ def _apply_user(session: Session, action: str, data: dict[str, Any]) -> None:
     )
 
 
+def close_organization(session: Session, org: Organization) -> None:
+    """Clerk deleted the organization (its webhook, or the reconciliation finding it gone):
+    nobody can reach its data any more, and every member is signed out at once. The data itself
+    is kept (and the Clerk id released) until the organization's data is exported or deleted."""
+    if org.id is None:
+        return
+    for member in session.exec(select(Membership).where(Membership.org_id == org.id)):
+        accounts.revoke_user_sessions(session, user_id=member.user_id, org_id=org.id)
+        session.delete(member)
+    for refusal in session.exec(select(SeatRefusal).where(SeatRefusal.org_id == org.id)):
+        session.delete(refusal)
+    clerk_mirrors.forget_organization(session, org_id=org.id)
+    org.clerk_org_id = None
+    session.add(org)
+
+
 def _apply_organization(session: Session, action: str, data: dict[str, Any]) -> list[Organization]:
     clerk_org_id = str(data.get("id", ""))
     if action == "deleted":
         org = _org_by_clerk_id(session, clerk_org_id)
-        if org is not None and org.id is not None:
-            # Nobody can reach its data any more; the data itself is kept (and the Clerk id
-            # released) until the organization's data is exported or deleted.
-            for member in session.exec(select(Membership).where(Membership.org_id == org.id)):
-                accounts.revoke_user_sessions(session, user_id=member.user_id, org_id=org.id)
-                session.delete(member)
-            for refusal in session.exec(select(SeatRefusal).where(SeatRefusal.org_id == org.id)):
-                session.delete(refusal)
-            org.clerk_org_id = None
-            session.add(org)
+        if org is not None:
+            close_organization(session, org)
         return []
     org, _ = clerk.upsert_organization(
         session, clerk_org_id=clerk_org_id, name=str(data.get("name") or "")

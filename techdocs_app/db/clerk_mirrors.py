@@ -107,3 +107,8 @@ def forget(session: Session, *, org_id: int, user_id: int) -> None:
             col(ClerkMirror.org_id) == org_id, col(ClerkMirror.user_id) == user_id
         )
     )
+
+
+def forget_organization(session: Session, *, org_id: int) -> None:
+    """Clerk deleted the organization: nothing about its members is left to push."""
+    session.execute(delete(ClerkMirror).where(col(ClerkMirror.org_id) == org_id))

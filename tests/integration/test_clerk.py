@@ -15,9 +15,10 @@ from starlette.testclient import TestClient
 from techdocs_app.auth import clerk, sessions, team
 from techdocs_app.auth.modes import clerk_csp_sources
 from techdocs_app.db.accounts import get_membership
-from techdocs_app.db.engine import system_session_scope
+from techdocs_app.db.engine import session_scope, system_session_scope
 from techdocs_app.db.models import (
     ClerkMirror,
+    Document,
     Membership,
     Organization,
     SeatRefusal,
@@ -686,7 +687,7 @@ def test_a_pending_removal_in_one_shop_leaves_the_members_other_shop_alone(
     assert len(_wishes()) == 1 and state.memberships[("org_a2", "only_a")] == "org:member"
 
     # B's reconciliation keeps the technician; the push removes only A's membership in Clerk.
-    assert _reconcile() == {"removed": 0, "added": 0, "roles": 0, "failed": 0}
+    assert _reconcile() == {"removed": 0, "added": 0, "roles": 0, "closed": 0, "failed": 0}
     assert _push_now() == 1
     assert ("org_a2", "two_tech") not in state.memberships
     assert state.memberships[("org_b2", "two_tech")] == "org:member"
@@ -728,7 +729,7 @@ def test_memberships_follow_clerk_when_its_webhooks_are_lost(
     owner = sessions.principal_from_session(signed["owner"])
     third = sessions.principal_from_session(signed["third"])
     assert owner is not None and owner.role == "owner" and third is not None
-    assert _reconcile() == {"removed": 0, "added": 0, "roles": 0, "failed": 0}
+    assert _reconcile() == {"removed": 0, "added": 0, "roles": 0, "closed": 0, "failed": 0}
 
     # In Clerk's dashboard, no webhook delivered: tech removed, third made admin, one added.
     del state.memberships[("org_rec", "rec_tech")]
@@ -739,7 +740,7 @@ def test_memberships_follow_clerk_when_its_webhooks_are_lost(
     assert _reconcile()["failed"] == 1  # Clerk down: nothing changes
     assert sessions.principal_from_session(signed["tech"]) is not None
     state.fail_with = None
-    assert _reconcile() == {"removed": 1, "added": 1, "roles": 1, "failed": 0}
+    assert _reconcile() == {"removed": 1, "added": 1, "roles": 1, "closed": 0, "failed": 0}
     assert sessions.principal_from_session(signed["tech"]) is None  # signed out at once
     with system_session_scope() as s:
         roles = {
@@ -757,7 +758,7 @@ def test_memberships_follow_clerk_when_its_webhooks_are_lost(
     }
     lists = [r for r in state.requests if r.method == "GET" and r.path.endswith("/memberships")]
     assert lists  # read through the real SDK, two pages of two
-    assert _reconcile() == {"removed": 0, "added": 0, "roles": 0, "failed": 0}
+    assert _reconcile() == {"removed": 0, "added": 0, "roles": 0, "closed": 0, "failed": 0}
 
     # A Team-page demotion Clerk has not applied yet is not undone by Clerk's older list.
     state.fail_with = 503
@@ -769,6 +770,57 @@ def test_memberships_follow_clerk_when_its_webhooks_are_lost(
         assert kept is not None and kept.role == "member"
     assert _push_now() == 1
     assert state.memberships[("org_rec", "rec_third")] == "org:member"
+
+
+def test_an_organization_deleted_in_clerk_without_its_webhook_is_closed(
+    clerk_on: FakeClerk,
+) -> None:
+    """The `organization.deleted` webhook lost for good: the reconciliation finds the
+    organization gone (Clerk's own not-found) and closes it as the webhook would have, with
+    every member signed out at once and the documents kept. A bare 404 (a proxy, a wrong URL)
+    or Clerk down changes nothing."""
+    state = clerk_on.state
+    owner, tech = _mirror_shop(state, "org_gone")
+    signed = {
+        who: _exchange(
+            fake.session_token(KEY, user_id=f"org_gone_{who}", org_id="org_gone", org_role=role)
+        ).cookies.get("techdocs_session")  # type: ignore[attr-defined]
+        for who, role in (("owner", "org:admin"), ("tech", "org:admin"))
+    }
+    state.fail_with = 503
+    team.change_role(owner, user_id=tech.user_id, role="member")  # type: ignore[arg-type, attr-defined]
+    assert len(_wishes()) == 1
+    with session_scope(org_id=owner.org_id) as s:  # type: ignore[attr-defined]
+        s.add(
+            Document(
+                org_id=owner.org_id,  # type: ignore[attr-defined]
+                filename="kept.pdf",
+                sha256="k" * 64,
+                size_bytes=1,
+                storage_key="kept",
+                status="ready",
+            )
+        )
+    del state.organizations["org_gone"]
+    for key in [k for k in state.memberships if k[0] == "org_gone"]:
+        del state.memberships[key]
+
+    for failure in (503, 404):  # Clerk down; a 404 without Clerk's "resource_not_found"
+        state.fail_with = failure
+        assert _reconcile()["failed"] == 1
+        assert all(sessions.principal_from_session(c) is not None for c in signed.values())
+    state.fail_with = None
+    assert _reconcile() == {"removed": 0, "added": 0, "roles": 0, "closed": 1, "failed": 0}
+    assert all(sessions.principal_from_session(c) is None for c in signed.values())
+    with system_session_scope() as s:
+        org = s.get(Organization, owner.org_id)  # type: ignore[attr-defined]
+        assert org is not None and org.clerk_org_id is None
+        assert s.exec(select(Membership).where(Membership.org_id == org.id)).all() == []
+        assert [d.filename for d in s.exec(select(Document).where(Document.org_id == org.id))] == [
+            "kept.pdf"
+        ]
+    assert _wishes() == []  # nothing left to push to an organization Clerk no longer has
+    assert _reconcile() == {"removed": 0, "added": 0, "roles": 0, "closed": 0, "failed": 0}
 
 
 def test_clerk_routes_answer_404_in_local_mode(db) -> None:  # noqa: ANN001
