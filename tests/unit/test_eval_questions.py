@@ -5,6 +5,10 @@ nobody tunes on validate. This file checks that every answerable question's evid
 one of its cited pages (PyMuPDF text of ../shared/eval/corpus, or the committed tesseract text for
 OCR-only pages), that near misses really are absent from the manual a user would expect, and that
 the committed split is exactly what tests/eval/split.py produces.
+
+It also checks the single-turn rewording probe (tests/eval/reworded_questions.jsonl): each line is a
+dev or tune question reworded, with the original's doc, pages, kind and evidence, and at least one
+content word replaced by a word its page does not use.
 """
 
 from __future__ import annotations
@@ -272,3 +276,132 @@ def test_near_misses_are_absent_from_the_manuals() -> None:
                 pattern = re.compile(rf"(?<![a-z0-9]){re.escape(term.lower())}(?![a-z0-9])")
                 hits = [i for i, text in enumerate(texts, 1) if pattern.search(text)]
                 assert not hits, f"{qid}: {term!r} found in {doc} (text #{hits})"
+
+
+# --- The single-turn rewording probe (tests/eval/reworded_questions.jsonl) ---------------------
+# Every single-turn question of dev and tune, reworded as a technician would type it. Only dev's and
+# tune's files are read here: a reworded question may only come from those two, and the probe's
+# ids ("r" + 3 digits) cannot collide with validate's ("v" + 3 digits, checked above).
+
+REWORDED = EVAL / "reworded_questions.jsonl"
+REWORDED_FOLLOWUPS = EVAL / "reworded_followups.jsonl"
+REWORDED_KEYS = REQUIRED | OPTIONAL | {"reworded_from"}
+COPIED = ("doc", "pages", "kind", "evidence", "closest_doc", "ocr")
+REWORDED_MINIMUMS = {"questions": 100, "not_in_docs": 25}
+STOPWORDS = frozenset(
+    """a an the and or of to in on at for with by from is are was were be been do does did i my me
+    we our you your it its this that these those what whats which who how when where why can could
+    should would will if then than as so any some all much many about into onto off out up down
+    over per vs not no s t ll re ve d m don doesn won there get got have has had need want ok just
+    still one two""".split()
+)
+
+
+def content_words(text: str) -> set[str]:
+    """Lower-case words of a question that carry meaning: no stopwords, no bare numbers."""
+    words = re.findall(r"[a-z0-9]+", text.lower())
+    return {w for w in words if w not in STOPWORDS and not w.isdigit() and len(w) > 1}
+
+
+def occurs(word: str, text: str) -> bool:
+    return re.search(rf"(?<![a-z0-9]){re.escape(word)}(?![a-z0-9])", text) is not None
+
+
+@functools.cache
+def dev_and_tune() -> dict[str, Question]:
+    rows = [*_read(DEV_QUESTIONS), *_read(EVAL / "tune.jsonl")]
+    return {q["id"]: q for q in rows}
+
+
+@functools.cache
+def reworded() -> tuple[Question, ...]:
+    return tuple(_read(REWORDED))
+
+
+def test_reworded_questions_follow_the_schema() -> None:
+    for q in reworded():
+        qid = str(q.get("id"))
+        assert REQUIRED | {"reworded_from", "phrasing"} <= set(q), qid
+        assert set(q) <= REWORDED_KEYS, (qid, set(q) - REWORDED_KEYS)
+        assert re.fullmatch(r"r\d{3}", qid), qid
+        assert q["kind"] in KINDS - {"followup"} and "followup_of" not in q, qid
+        assert q["phrasing"] == "technician", qid
+        assert q["question"].strip() and q["answer"].strip(), qid
+        assert q.get("ocr", True) is True, qid
+        if q["kind"] == "not_in_docs":
+            assert q["doc"] is None and q["pages"] == [] and q["answer"] == "NOT_IN_DOCS", qid
+            assert q.get("closest_doc") in DOCS and "evidence" not in q, qid
+            continue
+        assert q["doc"] in DOCS and "closest_doc" not in q, qid
+        pages = q["pages"]
+        assert pages and pages == sorted(set(pages)) and all(p >= 1 for p in pages), qid
+
+
+def test_reworded_ids_are_unique_and_unused_by_the_other_sets() -> None:
+    ids = Counter(q["id"] for q in reworded())
+    assert not [i for i, n in ids.items() if n > 1]
+    followup_probe = {q["id"] for q in _read(REWORDED_FOLLOWUPS)}
+    assert not set(ids) & (set(dev_and_tune()) | followup_probe)
+
+
+def test_each_reworded_question_copies_a_single_turn_dev_or_tune_question() -> None:
+    originals = dev_and_tune()
+    for q in reworded():
+        source = originals.get(q["reworded_from"])
+        assert source is not None, f"{q['id']}: {q['reworded_from']} is not in dev or tune"
+        assert source["kind"] != "followup", q["id"]
+        for key in COPIED:
+            assert q.get(key) == source.get(key), (q["id"], key)
+        assert q["answer"] == source["answer"], q["id"]
+    sources = Counter(q["reworded_from"] for q in reworded())
+    assert not [i for i, n in sources.items() if n > 1], "one rewording per original"
+    single_turn = {i for i, q in originals.items() if q["kind"] != "followup"}
+    assert set(sources) == single_turn, f"not reworded yet: {sorted(single_turn - set(sources))}"
+
+
+def test_reworded_counts_and_coverage() -> None:
+    rows = reworded()
+    kinds = Counter(q["kind"] for q in rows)
+    assert len(rows) >= REWORDED_MINIMUMS["questions"]
+    assert kinds["not_in_docs"] >= REWORDED_MINIMUMS["not_in_docs"]
+    assert set(kinds) == KINDS - {"followup"}
+    assert {q["doc"] or q["closest_doc"] for q in rows} == DOCS
+
+
+def _source_text(q: Question) -> str:
+    """The text a rewording must step outside of: the cited pages (text layer and committed OCR),
+    or for a near miss the whole manual a user would expect the answer in."""
+    if q["kind"] == "not_in_docs":
+        return " ".join(page_texts(q["closest_doc"]))
+    ocr = ocr_texts().get(q["doc"], {})
+    texts = page_texts(q["doc"])
+    return " ".join(f"{texts[p - 1]} {ocr.get(p, '')}" for p in q["pages"])
+
+
+@pytest.mark.parametrize("question", reworded(), ids=lambda q: q["id"])
+def test_a_rewording_replaces_a_content_word_with_one_the_manual_does_not_use(
+    question: Question,
+) -> None:
+    original = dev_and_tune()[question["reworded_from"]]["question"]
+    before, after = content_words(original), content_words(question["question"])
+    assert before - after, "no content word of the original was replaced"
+    text = _source_text(question)
+    new = [w for w in sorted(after - before) if not occurs(w, text)]
+    assert new, f"every new word of {question['question']!r} is already on the page"
+
+
+@pytest.mark.parametrize(
+    "question", [q for q in reworded() if q.get("evidence")], ids=lambda q: q["id"]
+)
+def test_reworded_evidence_is_on_a_cited_page(question: Question) -> None:
+    # As test_evidence_is_on_a_cited_page, except that dev's `ocr` flags are copied as they are:
+    # two of dev's OCR questions (d70, d71) now extract from the text layer, so an `ocr` question
+    # passes with its evidence in the text layer or in the committed tesseract text.
+    texts = page_texts(question["doc"])
+    assert question["pages"][-1] <= len(texts), "page beyond the end of the PDF"
+    evidence = fold(question["evidence"])
+    if any(evidence in texts[p - 1] for p in question["pages"]):
+        return
+    assert question.get("ocr"), f"{evidence!r} not in the text of pages {question['pages']}"
+    ocr = ocr_texts().get(question["doc"], {})
+    assert any(evidence in ocr.get(p, "") for p in question["pages"]), evidence
