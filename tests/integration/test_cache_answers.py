@@ -130,8 +130,9 @@ async def test_followups_typed_differently_keep_their_own_answers(  # noqa: ANN0
     fresh = await _followup(shop, R11_TYPED_OUT)
     assert not fresh[-1].cache_hit
     assert _chunks(typed_out) == _chunks(fresh) and typed_out[-1].answer == fresh[-1].answer
-    # What the old key served instead: the other wording's sources, in another order.
-    assert _chunks(short) != _chunks(fresh)
+    # Whether the two wordings' rankings differ depends on the machine (with the same code, on
+    # one machine they came out in another order, on another the same), so that is not asserted:
+    # the old key fails above, serving `typed_out` from `short`'s cache entry.
 
 
 async def test_a_followup_preferring_a_manual_is_not_a_question_confined_to_it(  # noqa: ANN001
