@@ -27,6 +27,7 @@ from techdocs_app.text.words import (
     compact,
     expand_contractions,
     is_function_word,
+    spell_greek,
     strip_how_measure,
 )
 from techdocs_app.text.words import stem as rerank_stem
@@ -52,7 +53,7 @@ _FILLER = frozenset(
 """Question words that describe the form of the answer, not the attribute asked for."""
 _DOCUMENT_WORDS = frozenset(
     """document documents documentation datasheet datasheets handbook guide booklet pdf page pages
-    chapter""".split()
+    chapter doc docs flowchart flowcharts chart charts diagram diagrams""".split()
 )
 """Words for the manual itself ('the document number of the data sheet'): the question asks
 about the manual, whose text rarely calls itself so."""
@@ -88,6 +89,24 @@ _SYNONYMS: dict[str, tuple[str, ...]] = {
     # Telephony: the line rings once per incoming call; alarm receivers count "calls".
     "ring": ("call", "calls", "ringing"),
     "rings": ("call", "calls", "ringing"),
+    # Units written as words: a manual writes the symbol ('3.5 W', '-14 dBm', '25 °C'; not the
+    # letters that are words or list marks too: 'a', 'g', 'f').
+    "watt": ("w", "mw", "power"),
+    "watts": ("w", "mw", "power"),
+    "volt": ("v", "mv", "voltage"),
+    "volts": ("v", "mv", "voltage"),
+    "amp": ("ma", "current"),
+    "amps": ("ma", "current"),
+    "ohm": ("ohms", "kohm", "mohm", "resistance"),
+    "ohms": ("ohm", "kohm", "mohm", "resistance"),
+    "degree": ("c", "temperature"),
+    "degre": ("c", "temperature"),
+    "db": ("dbm", "dbi"),
+    # Adjectives of a measure ('how big and heavy'): the manual states the measure.
+    "heavy": ("weight", "mass", "kg"),
+    "big": ("size", "dimension", "dimensions", "mm"),
+    "hot": ("temperature",),
+    "fast": ("speed", "rate"),
 }
 _WH_RE = re.compile(
     r"\b(?:what|which|how\s+(?:much|many|long|fast|far|big|hot|heavy|high|low|often|is|are))\b"
@@ -123,7 +142,7 @@ def _lower_compact(token: str) -> str:
 def _vocabulary(text_: str) -> set[str]:
     """Every word of `text_` as written, stemmed, split at punctuation and compacted."""
     out: set[str] = set()
-    for token in _Q_TOKEN_RE.findall(text_.lower()):
+    for token in _Q_TOKEN_RE.findall(spell_greek(text_).lower()):
         out.add(token)
         out.add(rerank_stem(token))
         parts = [p for p in re.split(r"[.,:/+\-]", token) if p]
@@ -218,7 +237,8 @@ def _question_words(text_: str) -> list[tuple[str, str]]:
             continue
         parts = [p for p in re.split(r"[.,:/+\-]", token) if p]
         if len(parts) > 1 and not _has_digit(token):
-            out.extend((p, rerank_stem(p)) for p in parts if not is_function_word(p))
+            # A single letter of an abbreviation ('p/n', 'i/o') names nothing by itself.
+            out.extend((p, rerank_stem(p)) for p in parts if len(p) > 1 and not is_function_word(p))
         else:
             out.append((token, rerank_stem(token)))
     return out
@@ -503,8 +523,12 @@ def spelled_out(acronym: str, texts: Sequence[str]) -> bool:
 
 
 def _named_present(term: str, lexicon: Lexicon) -> bool:
+    """A named term in a manual: a value by its number, a code as written or, for a plural
+    ('2209s', 'CFP2s'), as its singular (as `unknown_models` reads them)."""
     value = _VALUE_TOKEN_RE.match(term)
     if value and _norm_version(value.group(1).replace(",", ".")) in lexicon.words:
+        return True
+    if re.search(r"\d[sS]$", term) and _identifier_present(term[:-1], lexicon):
         return True
     return _identifier_present(term, lexicon)
 

@@ -8,10 +8,10 @@ acronym or code the subject's manuals never write), agreement between the search
 candidate, and whether the question asks for a quantity of a kind (torque, temperature, mass, …:
 `rag.quantities`, pint's dimensions) that no retrieved passage states. A small logistic model
 turns them into the probability that the manuals answer the question (`answerable_probability`);
-its weights and the two thresholds were fitted on the tune question set plus dev
-(`python -m techdocs_app.bench.fit_evidence`, which prints the numbers below, with each weight on
-the side `DIRECTIONS` allows and the thresholds checked by leave-one-manual-out
-cross-validation) and checked on validate, which they never saw.
+its weights and the two thresholds were fitted on the tune question set plus dev and the
+technicians' rewordings of their questions (`python -m techdocs_app.bench.fit_evidence`, which
+prints the numbers below, with each weight on the side `DIRECTIONS` allows and the thresholds
+checked by leave-one-manual-out cross-validation) and checked on validate, which they never saw.
 
 Outcomes (`decide`): at or above ANSWER_THRESHOLD an answer; at or above CLOSEST_THRESHOLD "the
 closest passages", cited and labelled as not exact; below it "not in your manuals", naming the
@@ -61,33 +61,42 @@ DIRECTIONS = {
 never evidence against it. The fit gives a feature whose weight comes out the other way (a
 quirk of correlated inputs on a few hundred questions) no weight at all."""
 
-# The choice (issue 9): a technician's own word for the asked-for one must not read as "not in
-# the manuals". fit_evidence's rewording stress (answerable questions refused once one focus word
-# the manual writes is replaced by one no manual writes, features recomputed per question) was
-# 0.65 out of manual for the fit at 2.5% false refusals (0.81 of the near misses refused) and
-# 0.24 for the fit shipped before the wording fixes. Rule, leave-one-manual-out on dev + tune:
-# false refusals <= 0.025, stress <= 0.30, then the most near misses refused. Frontier
-# (fit_evidence --sweep; augment weight, in-sample budget: false refusal / not found / stress):
-# 0, 0.019: 0.019 / 0.806 / 0.653; 0, 0.005: 0.005 / 0.677 / 0.380; 0.3, 0.010: 0.010 / 0.710 /
-# 0.303; 0.35, 0.014: 0.014 / 0.710 / 0.312; 0.5, 0.014: 0.014 / 0.677 / 0.270; 0.75, 0.024:
-# 0.029 / 0.677 / 0.239; 1, 0.010: 0.005 / 0.645 / 0.105. Nothing refuses more than 21 of 31
-# near misses within 0.30 (22 costs 0.303), and 0.35-0.5 all give 21: reworded copies weighing
-# 0.5 times their question, budget 3 of 210. Against the 2.5% fit, per manual out of manual:
-# false refusals 4 -> 3 (1 manual better, none worse), stress lower in 11 of 14 manuals (none
-# worse), near misses refused 25 -> 21 of 31 (3 manuals worse: smartoptics 2, timken 1, rl14 1).
-# focus_missing weighs -1.2 (was -4.5): a missing asked-for word alone no longer refuses.
+# The choice (issue 9, round 5): a technician's own words must not read as "not in the
+# manuals". The previous rule (synthetic reworded copies, weight 0.5) holds 1.9% false refusals
+# out of manual on dev + tune but refuses 14.5% of reworded_questions (the technicians'
+# rewordings of every single-turn dev and tune question, r5-evalset) held out the same way; the
+# fit it shipped refused 7.8% on validate. Those rewordings are now examples of the fit (each weighing 0.25 of a
+# question, held out with its original's manual; the synthetic copies are dropped) and their
+# false refusals a constraint. Rule, leave-one-manual-out (near misses grouped by closest_doc):
+# false refusals <= 0.025, rewordings' false refusals <= 0.05 and closest <= 0.15, synthetic
+# stress <= 0.30, then the most near misses refused, the rewordings' counted with the others.
+# Frontier (fit_evidence --sweep; synthetic weight, rewording weight: false refusal / not found,
+# rewordings' false refusal / not found): old rule 0.5, 0: 0.019 / 0.645, 0.145 / 0.548 (fails
+# the 0.05); 0.5, 0 within it: 0.005 / 0.484, 0.035 / 0.290; 0, 0.25: 0.005 / 0.645, 0.046 /
+# 0.419; 0, 0.5 and 0, 1: 0.005 / 0.581, 0.040 and 0.029 / 0.355; 0.5, 1: 0.005 / 0.581, 0.046 /
+# 0.419. Per manual out of manual, against the old fit re-run on the same features: false
+# refusals 4 -> 1 of 210 (neets, stm32, rl14 better; rt2 1 both), rewordings refused 25 -> 8 of
+# 173 (arista 7 -> 3, ender3_troubleshooting 5 -> 1, stm32 3 -> 0, rt2 3 -> 0, cisco 3 -> 2,
+# btt 2 -> 1, smartoptics 2 -> 1; none worse), near misses refused 20 -> 20 of 31 (arista 3 -> 2,
+# rt2 0 -> 1), the rewordings' 17 -> 13 of 31 (arista 3 -> 1, smartoptics 3 -> 1, stm32 3 -> 2,
+# timken 2 -> 3): the price, in near misses answered as "closest passages" or answered. The
+# weights: focus_missing -3.4 (was -1.2), named_missing -4.8 (was -6.8), similarity 0.
 # Fitted by `python -m techdocs_app.bench.fit_evidence --write` on `eval --json` of dev + tune:
 # 241 questions, 31 not in the manuals, about 14 manuals of 9 vendors. No weight (it came out
-# against its direction): attr_coverage, arms. Reworded copies of the answerable questions weigh
-# 0.5 times their question. Budgets: of those within 0.025 false refusals and 0.3 rewording stress
-# in leave-one-manual-out CV, the one with the most not found; closest the largest within 0.08.
-# false_refusal / closest / not_found_acc / stress: in-sample 0.014 / 0.071 / 0.742 / 0.267;
-# 5-fold CV 0.015 / 0.077 / 0.653 / 0.244; leave-one-manual-out 0.014 / 0.071 / 0.677 / 0.270;
-# leave-one-vendor-out 0.019 / 0.076 / 0.645 / 0.258.
-WEIGHTS = (0.402, 3.306, 0.282, 0.000, 2.449, -1.210, -7.398, 0.000, -8.031, -6.842)
-BIAS = -2.910
-ANSWER_THRESHOLD = 0.561
-CLOSEST_THRESHOLD = 0.379
+# against its direction): similarity, attr_coverage, arms. Reworded copies of the answerable
+# questions weigh 0.0 times their question. The 204 questions of reworded_questions (their
+# rewordings by technicians) weigh 0.25 each, held out with their original's manual. Budgets: of
+# those within 0.025 false refusals, 0.3 rewording stress and 0.05 false refusals of the
+# rewordings in leave-one-manual-out CV, the one with the most not found; closest the largest
+# within 0.08. false_refusal / closest / not_found_acc / stress: in-sample 0.000 / 0.019 / 0.677 /
+# 0.252; 5-fold CV 0.002 / 0.018 / 0.613 / 0.229; leave-one-manual-out 0.005 / 0.024 / 0.645 /
+# 0.210; leave-one-vendor-out 0.000 / 0.029 / 0.581 / 0.210. The rewordings' false_refusal /
+# closest / not_found_acc: leave-one-manual-out 0.046 / 0.145 / 0.419, in-sample 0.040 / 0.139 /
+# 0.387.
+WEIGHTS = (0.000, 1.568, 1.454, 0.000, 3.004, -3.353, -6.670, 0.000, -7.871, -4.775)
+BIAS = -2.367
+ANSWER_THRESHOLD = 0.369
+CLOSEST_THRESHOLD = 0.105
 
 _WORD_RE = re.compile(r"[a-z0-9]+(?:[.,/+-][a-z0-9]+)*")
 
@@ -171,6 +180,7 @@ def assess_evidence(
         "weighted": round(best_weighted, 4),
         "similarity": round(best_sim, 4),
         "arms": round(_arm_agreement(hits), 4),
+        **candidate_agreement(hits, pool),
         "terms": len(terms),
         "candidates": len(hits),
         # For the fitting script's rewording stress test (bench.fit_evidence.reworded): which
@@ -189,6 +199,40 @@ def _arm_agreement(hits: Sequence[SearchHit]) -> float:
     top = hits[0]
     ranks = (top.vector_rank, top.keyword_rank, top.identifier_rank)
     return sum(1 for r in ranks if r is not None and r <= 10) / 3
+
+
+def candidate_agreement(hits: Sequence[SearchHit], pool: Sequence[SearchHit]) -> dict[str, float]:
+    """Features of the candidates that do not depend on the question's words being the manual's:
+    how far the best vector similarity stands above the pool's (`sim_margin`: best of `hits`
+    minus the pool's median), whether the best candidate is also the vector arm's and the keyword
+    arm's best (`vector_top`, `keyword_top`), how many of `hits` are from the best candidate's
+    manual (`same_manual`) and within a page of it (`same_place`), whether the identifier arm
+    found any (`identifier_found`), and the best candidate's own similarity.
+
+    Recorded for the fitting script (eval --json), not inputs of the model: added one at a time,
+    none moved the near misses refused within the false-refusal limits by more than two of 62
+    (dev + tune + their rewordings, leave-one-manual-out), so none earned a weight yet."""
+    if not hits:
+        return dict.fromkeys(
+            ("sim_margin", "vector_top", "same_manual", "same_place", "keyword_top"), 0.0
+        ) | {"identifier_found": 0.0, "top_similarity": 0.0}
+    sims = sorted(h.vector_similarity for h in (pool or hits))
+    median = sims[len(sims) // 2]
+    best = max(h.vector_similarity for h in hits)
+    top = hits[0]
+    manual = [h for h in hits if h.document_id == top.document_id]
+    near = [
+        h for h in manual if h.page_start <= top.page_end + 1 and h.page_end >= top.page_start - 1
+    ]
+    return {
+        "sim_margin": round(max(0.0, best - median), 4),
+        "vector_top": 1.0 if top.vector_rank == 1 else 0.0,
+        "same_manual": round(len(manual) / len(hits), 4),
+        "same_place": round(len(near) / len(hits), 4),
+        "keyword_top": 1.0 if top.keyword_rank == 1 else 0.0,
+        "identifier_found": 1.0 if any(h.identifier_rank is not None for h in hits) else 0.0,
+        "top_similarity": round(top.vector_similarity, 4),
+    }
 
 
 def evidence_features(evidence: dict[str, Any]) -> tuple[float, ...]:

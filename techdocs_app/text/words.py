@@ -18,7 +18,7 @@ STOPWORDS = frozenset(
     very was we were what when where which while who whom why will with would you your yours
     what's whats it's i'm i've don't doesn't isn't can't cannot also get gets got use used using
     tell mean means need needs want please manual manuals say says said show shows let one ones
-    may might must shall much many way thing things instead still else""".split()
+    may might must shall much many way thing things instead still else till til""".split()
 )
 """English function words plus question filler that never decides which passage answers."""
 
@@ -111,3 +111,29 @@ def is_function_word(word: str) -> bool:
 def compact(text: str) -> str:
     """Upper-case letters and digits only: 'QSFP-100G ER4L' -> 'QSFP100GER4L'."""
     return re.sub(r"[^A-Z0-9]", "", text.upper())
+
+
+_GREEK_NAMES = {
+    "α": "alpha",
+    "β": "beta",
+    "γ": "gamma",
+    "δ": "delta",
+    "ε": "epsilon",
+    "θ": "theta",
+    "λ": "lambda",
+    "μ": "mu",
+    "π": "pi",
+    "ρ": "rho",
+    "σ": "sigma",
+    "τ": "tau",
+    "φ": "phi",
+    "ω": "ohm",
+}
+
+
+def spell_greek(text: str) -> str:
+    """Greek letters as their names, as a technician types them ('ΘJA' -> 'thetaJA', 'ΔV' ->
+    'deltaV'); omega, a resistance's unit in technical text, as 'ohm' ('10 kΩ' -> '10 kohm')."""
+    if text.isascii():
+        return text
+    return "".join(_GREEK_NAMES.get(ch.lower(), ch) for ch in text)

@@ -134,6 +134,105 @@ def test_the_fitting_script_prints_the_stress_of_every_fit(tmp_path: Path, capsy
     assert len(rows) == 2 * 12 and set(y[owners]) == {1.0}
     assert fit_evidence.main([str(path), "--augment-weight", "1", "--sweep"]) == 0
     out = capsys.readouterr().out
-    assert "reworded rows: 24 of 12" in out and "augment  budget" in out
+    assert "reworded rows: 24 of 12" in out and "augment  probe  budget" in out
     assert out.count('"stress": ') == 4  # in-sample, k-fold, by manual, by vendor
     assert "not_found_acc / stress: in-sample" in out
+
+
+def _probe(x: np.ndarray, y: np.ndarray, seed: int = 3) -> fit_evidence.Probe:
+    """Real rewordings of every question: the answerable ones lose an asked-for word (the
+    technician's own), the near misses keep theirs missing."""
+    rng = np.random.default_rng(seed)
+    rows = x.copy()
+    answerable = y > 0.5
+    rows[answerable, FEATURES.index("focus_missing")] = 0.5 + 0.5 * rng.random(
+        int(answerable.sum())
+    )
+    rows[:, FEATURES.index("coverage")] -= 0.1
+    return fit_evidence.Probe(rows, y.copy(), np.arange(len(y)))
+
+
+def test_real_rewordings_are_measured_out_of_manual_and_can_teach_the_fit() -> None:
+    x, y, rewording = _toy()
+    groups = [str(i % 8) for i in range(len(y))]
+    probe = _probe(x, y)
+    measured = fit_evidence.cross_validate(x, y, groups, 0.02, 0.05, rewording, 0.0, probe, 0.0)
+    taught = fit_evidence.cross_validate(x, y, groups, 0.02, 0.05, rewording, 0.0, probe, 1.0)
+    # Measured only, the fit reads a missing asked-for word as a near miss: most are refused.
+    assert measured["probe_false_refusal"] > 0.5
+    assert taught["probe_false_refusal"] < measured["probe_false_refusal"]
+    # The questions' own rates are those of the plain cross-validation when the probe only
+    # watches.
+    plain = fit_evidence.cross_validate(x, y, groups, 0.02, 0.05, rewording, 0.0)
+    assert {k: measured[k] for k in plain} == plain and "probe_false_refusal" not in plain
+    # A budget whose rewordings' false refusals exceed the target is not chosen.
+    loose, _ = fit_evidence.choose_budgets(x, y, groups, 0.05, 0.05, probe=probe)
+    strict, _ = fit_evidence.choose_budgets(
+        x, y, groups, 0.05, 0.05, probe=probe, target_probe_false_refusal=0.0
+    )
+    assert strict <= loose and strict == 0.0
+
+
+def test_a_rewording_counts_under_its_originals_manual() -> None:
+    x, y, _ = _toy(24)
+    groups = [f"manual{i % 3}" for i in range(len(y))]
+    probe = fit_evidence.Probe(x[:2], y[:2], np.array([0, 1]))
+    decision, probe_decision, _ = fit_evidence.held_out_decisions(
+        x, y, groups, 0.02, 0.05, probe=probe, probe_weight=1.0
+    )
+    table = fit_evidence.per_manual(decision, y, groups, probe_decision, probe)
+    assert sum(c["probe_answerable"] + c["probe_near"] for c in table.values()) == 2
+    assert table["manual0"]["probe_answerable"] + table["manual0"]["probe_near"] == 1
+    assert table["manual2"]["probe_answerable"] + table["manual2"]["probe_near"] == 0
+    assert sum(c["answerable"] + c["near"] for c in table.values()) == len(y)
+
+
+def test_the_fitting_script_reads_the_rewordings_and_groups_near_misses_by_closest_doc(
+    tmp_path: Path,
+    capsys,  # noqa: ANN001
+) -> None:
+    questions = ["What input voltage does the zeta GW5 take?", "What MTBF does the zeta GW5 have?"]
+    results, rewordings, lines = [], [], []
+    for i, question in enumerate(questions * 12):
+        evidence, _ = _features(question)
+        near = "MTBF" in question
+        kind = "not_in_docs" if near else "spec_lookup"
+        manual = f"vendor{i % 4}_manual{i % 4}"
+        results.append(
+            {"id": f"q{i}", "kind": kind, "failed": None, "evidence_features": evidence}
+            | {"top": ["vendor9_other:1"]}
+        )
+        lines.append(
+            {"id": f"q{i}", "doc": None if near else manual}
+            | ({"closest_doc": manual} if near else {})
+        )
+        reworded, _ = _features(question.replace("voltage", "juice"))
+        rewordings.append(
+            {"id": f"r{i}", "kind": kind, "failed": None, "evidence_features": reworded}
+        )
+        lines.append({"id": f"r{i}", "reworded_from": f"q{i}", "doc": None})
+    path = tmp_path / "eval.json"
+    path.write_text(
+        json.dumps(
+            {
+                "dev": {"results": results[:12]},
+                "tune": {"results": results[12:]},
+                fit_evidence.PROBE_SET: {"results": rewordings},
+            }
+        )
+    )
+    files = tmp_path / "questions.jsonl"
+    files.write_text("\n".join(json.dumps(line) for line in lines) + "\n")
+    x, y, ids = fit_evidence.load_examples(path)
+    assert len(ids) == 24  # the rewordings are not questions of the fit's own sets
+    manuals = fit_evidence.load_manuals(path, ids, [files])
+    assert manuals[1] == "vendor1_manual1"  # a near miss: its closest_doc, not its best passage
+    probe = fit_evidence.load_probe(path, ids, [files])
+    assert len(probe.y) == 24 and list(probe.originals[:3]) == [0, 1, 2]
+    assert list(probe.y) == list(y)
+    assert fit_evidence.main([str(path), "--questions", str(files), "--probe-weight", "1"]) == 0
+    out = capsys.readouterr().out
+    assert f"{fit_evidence.PROBE_SET}: 24 (12 answerable), each weighing 1.0" in out
+    assert "per manual, leave-one-manual-out" in out and "vendor3_manual3" in out
+    comment = " ".join(line.removeprefix("# ") for line in out.splitlines())
+    assert "The rewordings' false_refusal / closest / not_found_acc" in comment

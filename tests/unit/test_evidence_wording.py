@@ -9,7 +9,12 @@ from __future__ import annotations
 from techdocs_app.rag.attributes import DocumentProfile, assess_attributes, build_profile
 from techdocs_app.rag.evidence import assess_evidence, key_terms
 from techdocs_app.rag.retrieve import SearchHit
-from techdocs_app.text.words import expand_contractions, is_function_word, strip_how_measure
+from techdocs_app.text.words import (
+    expand_contractions,
+    is_function_word,
+    spell_greek,
+    strip_how_measure,
+)
 from tests.factories import search_hit
 
 GATEWAY_TEXT = (
@@ -115,3 +120,43 @@ def test_signal_words_and_built_in_have_the_manuals_spelling() -> None:
 def test_a_technicians_rings_are_the_manuals_calls() -> None:
     evidence = _check("How many rings before the GW5 picks up the line?")
     assert evidence["focus"] == ["rings"] and evidence["focus_missing"] == []
+
+
+def test_a_unit_written_as_a_word_is_the_manuals_symbol() -> None:
+    # The manual writes 'V' and 'kOhm'; the technician asks for volts and ohms.
+    volts = _check("How many volts does the GW5 take?")
+    assert volts["focus_missing"] == [] and volts["missing"] == []
+    assert _check("How many ohms are the GW5 pull-ups?")["missing"] == []
+    # A word the manual does not write is still missing.
+    assert _check("How many amps does the GW5 draw?")["focus_missing"] == ["amps"]
+
+
+def test_a_measure_adjective_is_the_manuals_measure() -> None:
+    profile = build_profile(8, "zeta_gw9", "zeta_gw9.pdf", ["Weight: 120 g. Size: 80 x 40 mm."])
+    hits = [search_hit(document_id=8, filename="zeta_gw9.pdf", content="Weight: 120 g.")]
+    evidence = assess_attributes("How big and heavy is the GW9?", hits, {8: profile})
+    assert evidence["missing"] == []
+
+
+def test_till_a_letter_of_an_abbreviation_and_the_flowchart_are_not_asked_for() -> None:
+    assert is_function_word("till") and "till" not in key_terms("how long till it retries")
+    evidence = _check("Which p/n does the GW5 flowchart give for the fuse?")
+    assert "p" not in evidence["attributes"] and "flowchart" not in evidence["attributes"]
+    assert _check("Which doc shows the GW5 LED?")["focus"] == ["led"]
+
+
+def test_greek_letters_read_as_their_names() -> None:
+    assert spell_greek("ΘJA of 10 kΩ, ΔV") == "thetaJA of 10 kohm, deltaV"
+    assert spell_greek("plain ascii") == "plain ascii"
+    profile = build_profile(9, "mcu", "mcu.pdf", ["Thermal resistance ΘJA: 45 °C/W"])
+    hits = [search_hit(document_id=9, filename="mcu.pdf", content="ΘJA: 45 °C/W")]
+    evidence = assess_attributes("theta-JA of the mcu?", hits, {9: profile})
+    assert evidence["named_missing"] == []
+
+
+def test_a_plural_of_a_code_is_its_singular() -> None:
+    hits = [search_hit(document_id=9, filename="board.pdf", content="TMC2209 drivers.")]
+    profile = build_profile(9, "board", "board.pdf", ["Four TMC2209 drivers, 2 A each."])
+    assert assess_attributes("max amps of the 2209s?", hits, {9: profile})["named_missing"] == []
+    other = assess_attributes("max amps of the 2208s?", hits, {9: profile})
+    assert other["named_missing"] == ["2208s"]
