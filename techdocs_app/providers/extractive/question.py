@@ -7,7 +7,7 @@ import re
 from collections.abc import Sequence
 
 from techdocs_app.providers.base import SourcePassage
-from techdocs_app.text.words import STOPWORDS, compact, stem, terms
+from techdocs_app.text.words import STOPWORDS, compact, expand_contractions, stem, terms
 
 PROCEDURE_CUES = re.compile(
     r"\b(how (?:do|can|should|to|is|are)|walk me through|procedure|steps?|install|replace|remove|"
@@ -57,8 +57,9 @@ def question_terms(question: str) -> list[str]:
     word compounds ('stringing/oozing', 'hot-blade') also count by their words. 'How fast' asks
     for a value; 'fast' is not a word to look for."""
     out: list[str] = []
-    # The 's of "What's" or "the F103's" is not a word to look for ('s' is a unit of time).
-    question = re.sub(r"(?<=\w)['’]s\b", "", question)
+    # The 's of "What's" or "the F103's" is not a word to look for ('s' is a unit of time), nor
+    # the 'won' and 't' of "won't".
+    question = expand_contractions(question)
     for token in terms(_HOW_ADJECTIVE.sub(" ", question), parts=False):
         out.append(token)
         if re.search(r"[.,:/+\-]", token) and not re.search(r"\d", token):
