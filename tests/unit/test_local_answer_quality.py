@@ -399,6 +399,22 @@ def test_only_the_manual_the_question_names_is_quoted() -> None:
     assert 2 in {u.source.number for u in unnamed}
 
 
+def test_a_model_name_typed_in_lower_case_and_spaced_names_its_manual() -> None:
+    printer = _source(
+        1,
+        "The Zorbo 5 shows a low temp warning when the hot end start time exceeds 30 s.",
+        title="Zorbo5 troubleshooting",
+    )
+    datasheet = _source(
+        2,
+        "Symbol | Parameter | Conditions | Min | Typ | Max | Unit\n"
+        "tLOW (5) | Low temp start time | TA = -20 °C | 1 | 2 | 4 | ms",
+        title="QX900 datasheet",
+    )
+    named = select_units("low temp start time on my zorbo 5?", [printer, datasheet])
+    assert [u.source.number for u in named] == [1]
+
+
 async def test_a_row_naming_only_the_product_is_not_quoted_next_to_the_best_row() -> None:
     source = SourcePassage(
         number=1,

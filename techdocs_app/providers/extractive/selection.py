@@ -194,6 +194,13 @@ def _named_sources(question: str, sources: Sequence[SourcePassage]) -> set[int]:
         for i, w in enumerate(words)
         if len(w) >= 3 and (re.search(r"\d", w) or (i > 0 and re.search(r"[A-Z]", w)))
     }
+    # A model name typed in lower case and spaced ('ender 3' for 'Ender3'): a word and the
+    # number after it.
+    names |= {
+        f"{a}{b}".lower()
+        for a, b in zip(words, words[1:], strict=False)
+        if a.isalpha() and len(a) >= 3 and b.isdigit()
+    }
     named = {
         s.number
         for s in sources
