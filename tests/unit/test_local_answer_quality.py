@@ -103,6 +103,22 @@ async def test_procedure_quotes_steps_from_the_first_with_heading_and_drops_figu
     assert "3 4" not in answer and "Preheat" not in answer
 
 
+async def test_an_action_word_alone_does_not_ask_for_steps() -> None:
+    source = _source(
+        1,
+        "Updating the firmware\n"
+        "1. Copy firmware.bin to the SD card root.\n"
+        "2. Insert the card and power the board.\n"
+        "3. Wait 10 s; the status LED flickers while the board updates.\n"
+        "4. Check that the file was renamed to FIRMWARE.CUR.",
+        title="zorbo5 manual",
+    )
+    # 'update' names an action; the question asks what the LED does, not how to update.
+    answer = await _answer("What does the status LED do during a firmware update?", [source])
+    assert "the status LED flickers while the board updates" in answer
+    assert "Copy firmware.bin" not in answer
+
+
 async def test_troubleshooting_answer_keeps_the_case_heading() -> None:
     source = _source(
         1,

@@ -10,10 +10,10 @@ from techdocs_app.providers.base import SourcePassage
 from techdocs_app.text.words import STOPWORDS, compact, expand_contractions, stem, terms
 
 PROCEDURE_CUES = re.compile(
-    r"\b(how (?:do|can|should|to|is|are)|walk me through|procedure|steps?|install|replace|remove|"
-    r"set up|setup|update|restore|change|start|reduce)\b",
-    re.I,
+    r"\b(how (?:do|can|should|to|is|are)|walk me through|procedure|steps?)\b", re.I
 )
+"""A question asking for steps. Action verbs alone ('install', 'change', 'reduce' …) were cues
+too: on dev, tune and their rewordings no answer changed without them."""
 
 
 SPEC_CUES = re.compile(
