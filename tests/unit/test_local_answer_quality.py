@@ -119,6 +119,31 @@ async def test_an_action_word_alone_does_not_ask_for_steps() -> None:
     assert "Copy firmware.bin" not in answer
 
 
+async def test_a_short_section_heading_anchors_the_steps_it_names() -> None:
+    leveling = _source(
+        1,
+        "4. Bed Leveling\n1. Prepare → Auto Home.\n2. Prepare → Disable Steppers.\n"
+        "3. Adjust the four corner knobs with a sheet of paper.",
+        title="zorbo5 quickstart",
+    )
+    notes = _source(
+        2,
+        "Notes\n1. Keep the printer away from heat sources.\n"
+        "2. Do not touch the nozzle or hot bed during printing.\n"
+        "3. Unplug the printer before servicing.",
+        title="zorbo5 quickstart",
+    )
+    # A two-word heading is not a worse match for being short.
+    answer = await _answer("how do I tram the bed on my zorbo 5?", [leveling, notes])
+    lines = answer.strip().splitlines()
+    assert lines[0] == "Bed Leveling:"
+    assert lines[2] == "2. Prepare → Disable Steppers. [1]"
+    assert "Keep the printer away" not in answer
+    # Another passage's list item after the steps is a paragraph, not step 4 of this list.
+    assert lines[-1] == "Do not touch the nozzle or hot bed during printing. [2]"
+    assert not re.search(r"^\d+\. Do not touch", answer, re.M)
+
+
 async def test_troubleshooting_answer_keeps_the_case_heading() -> None:
     source = _source(
         1,

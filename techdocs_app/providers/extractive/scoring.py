@@ -15,7 +15,6 @@ from techdocs_app.providers.extractive.question import (
     question_terms,
     subject_terms,
 )
-from techdocs_app.providers.extractive.render import MAX_UNIT_WORDS
 from techdocs_app.providers.extractive.synonyms import synonyms
 from techdocs_app.providers.extractive.units import ANAPHOR, VALUE, Unit
 from techdocs_app.text.identifiers import find_identifiers
@@ -232,16 +231,6 @@ def score_units(question: str, units: list[Unit], n_sources: int) -> None:
             if label_terms:
                 label = 0.3 * sum(1 for t in label_terms if t in matched) / len(label_terms)
         rank_prior = 0.1 * (1 - (unit.source.number - 1) / max(1, n_sources))
-        words = len(unit.text.split())
-        short_penalty = 0.1 if words < 4 and not unit.table else 0.0
-        long_penalty = 0.1 if words > 2 * MAX_UNIT_WORDS else 0.0
-        unit.score = (
-            coverage
-            + 0.3 * phrase
-            + 0.2 * ident
-            + value
-            + label
-            + rank_prior
-            - short_penalty
-            - long_penalty
-        )
+        # No penalty for a unit's length: a short heading ('Bed Leveling') names its section's
+        # steps, and a penalty on long units changed no answer.
+        unit.score = coverage + 0.3 * phrase + 0.2 * ident + value + label + rank_prior
