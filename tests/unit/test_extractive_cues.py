@@ -5,7 +5,7 @@ sentence going on with 'However', and sentence ends inside quotes."""
 from __future__ import annotations
 
 from techdocs_app.providers.base import SourcePassage
-from techdocs_app.providers.extractive.question import question_terms
+from techdocs_app.providers.extractive.question import question_terms, split_context
 from techdocs_app.providers.extractive.scoring import score_units
 from techdocs_app.providers.local_answer import ExtractiveAnswerer, split_units
 
@@ -138,3 +138,26 @@ def test_a_value_in_the_asked_unit_weighs_as_any_stated_value() -> None:
     )
     score_units("What is the supply voltage?", units, 1)
     assert units[0].score == units[1].score
+
+
+def test_only_a_trailing_parenthesis_is_the_condensers_context() -> None:
+    assert split_context("And the kissoff duration? (RT2 receiving module)") == (
+        "And the kissoff duration?",
+        "RT2 receiving module",
+    )
+    question = "how big a diff signal (mVpp) can I drive into the input?"
+    assert split_context(question) == (question, "")
+
+
+async def test_words_after_a_parenthesis_of_the_technician_are_asked_for() -> None:
+    source = _source(
+        "Electrical Characteristics\n"
+        "| Parameter | Symbol | Min | Max | Unit |\n"
+        "|---|---|---|---|---|\n"
+        "| Supply voltage | Vcc | 3.1 | 3.5 | V |\n"
+        "| Differential input voltage swing | Vin,pp | 180 | 900 | mVpp |\n"
+        "| Single-ended output voltage | | -0.3 | 4.0 | V |\n"
+    )
+    answer = await _answer("how big a diff signal (mVpp) can I drive into the input?", [source])
+    assert "| Differential input voltage swing | Vin,pp | 180 | 900 | mVpp |" in answer
+    assert "Single-ended output voltage" not in answer

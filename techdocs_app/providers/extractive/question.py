@@ -52,6 +52,19 @@ _HOW_ADJECTIVE = re.compile(
 )
 
 
+_CONTEXT = re.compile(r"\s*\(([^()]*)\)\s*$")
+
+
+def split_context(question: str) -> tuple[str, str]:
+    """The question as asked and the context the condenser appended in parentheses at its end
+    ('And the kissoff duration? (RT2 receiving module)'). A parenthesis inside the question ('how
+    big a diff signal (mVpp) can I drive into …') is the technician's own words."""
+    match = _CONTEXT.search(question)
+    if match is None:
+        return question, ""
+    return question[: match.start()], match.group(1)
+
+
 def question_terms(question: str) -> list[str]:
     """Content terms of the question. Compounds naming a part ('qsfp-100g-er4l') stay one term;
     word compounds ('stringing/oozing', 'hot-blade') also count by their words. 'How fast' asks
@@ -70,7 +83,7 @@ def question_terms(question: str) -> list[str]:
 def focus_terms(question: str) -> set[str]:
     """The phrase a what/which/how-much question asks for: 'What supply voltage range and maximum
     current does …' -> supply, voltage, range, maximum, current."""
-    main = re.sub(r"(?i)\b(what|which)['’]s\b", r"\1 is", question.partition("(")[0])
+    main = re.sub(r"(?i)\b(what|which)['’]s\b", r"\1 is", split_context(question)[0])
     match = _WH.search(main)
     if not match:
         return set()
@@ -111,5 +124,5 @@ def subject_terms(question: str, sources: Sequence[SourcePassage]) -> set[str]:
 def focus_of(question: str) -> set[str]:
     focus = focus_terms(question)
     return focus or {
-        t for t in question_terms(question.partition("(")[0]) if t not in _QUESTION_FILLER
+        t for t in question_terms(split_context(question)[0]) if t not in _QUESTION_FILLER
     }

@@ -13,6 +13,7 @@ from techdocs_app.providers.extractive.question import (
     SPEC_CUES,
     focus_terms,
     question_terms,
+    split_context,
     subject_terms,
 )
 from techdocs_app.providers.extractive.synonyms import synonyms
@@ -139,7 +140,7 @@ def score_units(question: str, units: list[Unit], n_sources: int) -> None:
     q_terms = question_terms(question)
     if not q_terms:
         return
-    main, _, context = question.partition("(")
+    main, context = split_context(question)
     focus = focus_terms(question)
     context_terms = set(question_terms(context)) - set(question_terms(main))
     # Words of the manual's title and of the question's model names say which manual, not which
