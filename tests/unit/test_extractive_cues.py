@@ -161,3 +161,11 @@ async def test_words_after_a_parenthesis_of_the_technician_are_asked_for() -> No
     answer = await _answer("how big a diff signal (mVpp) can I drive into the input?", [source])
     assert "| Differential input voltage swing | Vin,pp | 180 | 900 | mVpp |" in answer
     assert "Single-ended output voltage" not in answer
+
+
+def test_a_value_typed_with_its_unit_is_also_its_number() -> None:
+    terms = question_terms("how far off 3.3v can the rail be? and the 5v pins, 12mm screws?")
+    assert {"3.3v", "3.3", "5v", "5", "12mm", "12"} <= set(terms)
+    # Part and model names are not values: 'f103', 'e3' and '100g' stay whole.
+    assert {"f103", "e3", "100g"} <= set(question_terms("f103 on the e3 board, 100g optic"))
+    assert not {"103", "3", "100"} & set(question_terms("f103 on the e3 board, 100g optic"))

@@ -65,16 +65,25 @@ def split_context(question: str) -> tuple[str, str]:
     return question[: match.start()], match.group(1)
 
 
+_GLUED_VALUE = re.compile(
+    r"(\d+(?:[.,]\d+)?)(?:[kmµu]?v|[kmµu]?a|[km]?w|[kmg]?hz|mm|cm|[mµun]?s|[km]?ohms?)"
+)
+"""A value typed with its unit ('3.3v', '5v', '12mm'); manuals print them apart ('3.3 V')."""
+
+
 def question_terms(question: str) -> list[str]:
     """Content terms of the question. Compounds naming a part ('qsfp-100g-er4l') stay one term;
-    word compounds ('stringing/oozing', 'hot-blade') also count by their words. 'How fast' asks
-    for a value; 'fast' is not a word to look for."""
+    word compounds ('stringing/oozing', 'hot-blade') also count by their words; a value typed
+    with its unit ('3.3v') also by its number. 'How fast' asks for a value; 'fast' is not a word
+    to look for."""
     out: list[str] = []
     # The 's of "What's" or "the F103's" is not a word to look for ('s' is a unit of time), nor
     # the 'won' and 't' of "won't".
     question = expand_contractions(question)
     for token in terms(_HOW_ADJECTIVE.sub(" ", question), parts=False):
         out.append(token)
+        if glued := _GLUED_VALUE.fullmatch(token):
+            out.append(glued.group(1))
         if re.search(r"[.,:/+\-]", token) and not re.search(r"\d", token):
             out.extend(stem(p) for p in re.split(r"[.,:/+\-]", token) if len(p) >= 2)
     return list(dict.fromkeys(t for t in out if t not in STOPWORDS))
