@@ -27,9 +27,9 @@ How a unit is chosen:
   among the sources; a table row must match an asked-for word (not the product's name) in its
   own cells to be quoted next to the best row;
 - the best unit, then units that add asked-for words not yet covered or continue a chosen unit
-  (the next sentence of the same paragraph, also one opening with 'However', 'Therefore' … or
-  a 'Note:'), up to MAX_UNITS; a value question whose best sentence states no number takes the
-  next sentence when it does; a sentence ending in a colon keeps what it introduces;
+  (the next sentence of the same paragraph, also one opening with 'However', 'Therefore' …), up
+  to MAX_UNITS; a value question whose best sentence states no number takes the next sentence
+  when it does; a sentence ending in a colon keeps what it introduces;
 - the best unit of another passage comes along when it scores close to the best (passages
   split one topic; the answer does not rest on one passage's wording), also after a
   procedure's steps, as a paragraph of its own;

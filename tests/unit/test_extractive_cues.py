@@ -169,13 +169,3 @@ def test_a_value_typed_with_its_unit_is_also_its_number() -> None:
     # Part and model names are not values: 'f103', 'e3' and '100g' stay whole.
     assert {"f103", "e3", "100g"} <= set(question_terms("f103 on the e3 board, 100g optic"))
     assert not {"103", "3", "100"} & set(question_terms("f103 on the e3 board, 100g optic"))
-
-
-async def test_a_note_after_the_chosen_sentence_stays_with_it() -> None:
-    source = _source(
-        "Sensorless homing: connect the corresponding axis with the jumper cap. "
-        "Note: if you select this feature, you cannot use external endstops!!\n\n"
-        "Endstop connectors are on the left edge of the board."
-    )
-    answer = await _answer("jumpered sensorless homing - can I still run my switches?", [source])
-    assert "you cannot use external endstops" in answer

@@ -171,12 +171,9 @@ def _continues(after: Unit, unit: Unit | None = None) -> bool:
 
 CONNECTIVE = re.compile(
     r"(?:However|But|Otherwise|Therefore|Thus|Hence|Consequently|As a result)\b"
-    r"|(?i:note|caution|warning|important)\s*[:!]"
 )
 """A sentence opening with a connective goes on with the one before it ('It heats in 3 to 5
-seconds. However, it may overheat …'): the qualification or consequence belongs to it. So does
-a note in the same paragraph ('… connect the axis with the jumper cap. Note: if you select this
-feature, you cannot use external ENDSTOP!!'): the caveat of what it follows."""
+seconds. However, it may overheat …'): the qualification or consequence belongs to it."""
 
 
 def _series_opening(text: str) -> tuple[str, ...] | None:
