@@ -5,7 +5,8 @@ sentence going on with 'However', and sentence ends inside quotes."""
 from __future__ import annotations
 
 from techdocs_app.providers.base import SourcePassage
-from techdocs_app.providers.extractive.question import question_terms
+from techdocs_app.providers.extractive.question import question_terms, split_context
+from techdocs_app.providers.extractive.scoring import score_units
 from techdocs_app.providers.local_answer import ExtractiveAnswerer, split_units
 
 
@@ -108,3 +109,63 @@ def test_a_possessive_s_is_not_a_question_word() -> None:
     # 's' would match every value in seconds.
     assert "s" not in question_terms("What's the F103's lowest VDD?")
     assert question_terms("What's the F103's lowest VDD?") == ["f103", "lowest", "vdd"]
+
+
+def test_a_contraction_is_not_a_question_word() -> None:
+    # "won't" and "doesn't" are not 'won', 't' and 'doesn' to look for.
+    terms = question_terms("the board won't boot and the LED doesn't light, can't flash it")
+    assert {"won", "t", "doesn", "can"}.isdisjoint(terms)
+    assert {"board", "boot", "led", "light", "flash"} <= set(terms)
+
+
+async def test_a_shop_word_matches_the_word_the_manual_uses() -> None:
+    source = _source(
+        "The RAM is 64 KB.\n\n"
+        "Standby mode is the lowest power mode.\n\n"
+        "After standby the SRAM contents are lost."
+    )
+    # 'wiped' is how a technician says it; the manual says 'lost'.
+    answer = await _answer("RAM wiped after standby, why?", [source])
+    assert "After standby the SRAM contents are lost." in answer
+    assert "lowest power mode" not in answer
+
+
+def test_a_value_in_the_asked_unit_weighs_as_any_stated_value() -> None:
+    # Both lines name the asked-for words and state a value; the unit of the value ('V' for a
+    # voltage) does not make one a better answer than the other.
+    units = split_units(
+        _source("Supply voltage at start-up: 12 V.\n\nSupply voltage check: every 10 min.")
+    )
+    score_units("What is the supply voltage?", units, 1)
+    assert units[0].score == units[1].score
+
+
+def test_only_a_trailing_parenthesis_is_the_condensers_context() -> None:
+    assert split_context("And the kissoff duration? (RT2 receiving module)") == (
+        "And the kissoff duration?",
+        "RT2 receiving module",
+    )
+    question = "how big a diff signal (mVpp) can I drive into the input?"
+    assert split_context(question) == (question, "")
+
+
+async def test_words_after_a_parenthesis_of_the_technician_are_asked_for() -> None:
+    source = _source(
+        "Electrical Characteristics\n"
+        "| Parameter | Symbol | Min | Max | Unit |\n"
+        "|---|---|---|---|---|\n"
+        "| Supply voltage | Vcc | 3.1 | 3.5 | V |\n"
+        "| Differential input voltage swing | Vin,pp | 180 | 900 | mVpp |\n"
+        "| Single-ended output voltage | | -0.3 | 4.0 | V |\n"
+    )
+    answer = await _answer("how big a diff signal (mVpp) can I drive into the input?", [source])
+    assert "| Differential input voltage swing | Vin,pp | 180 | 900 | mVpp |" in answer
+    assert "Single-ended output voltage" not in answer
+
+
+def test_a_value_typed_with_its_unit_is_also_its_number() -> None:
+    terms = question_terms("how far off 3.3v can the rail be? and the 5v pins, 12mm screws?")
+    assert {"3.3v", "3.3", "5v", "5", "12mm", "12"} <= set(terms)
+    # Part and model names are not values: 'f103', 'e3' and '100g' stay whole.
+    assert {"f103", "e3", "100g"} <= set(question_terms("f103 on the e3 board, 100g optic"))
+    assert not {"103", "3", "100"} & set(question_terms("f103 on the e3 board, 100g optic"))

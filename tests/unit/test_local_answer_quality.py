@@ -103,6 +103,47 @@ async def test_procedure_quotes_steps_from_the_first_with_heading_and_drops_figu
     assert "3 4" not in answer and "Preheat" not in answer
 
 
+async def test_an_action_word_alone_does_not_ask_for_steps() -> None:
+    source = _source(
+        1,
+        "Updating the firmware\n"
+        "1. Copy firmware.bin to the SD card root.\n"
+        "2. Insert the card and power the board.\n"
+        "3. Wait 10 s; the status LED flickers while the board updates.\n"
+        "4. Check that the file was renamed to FIRMWARE.CUR.",
+        title="zorbo5 manual",
+    )
+    # 'update' names an action; the question asks what the LED does, not how to update.
+    answer = await _answer("What does the status LED do during a firmware update?", [source])
+    assert "the status LED flickers while the board updates" in answer
+    assert "Copy firmware.bin" not in answer
+
+
+async def test_a_short_section_heading_anchors_the_steps_it_names() -> None:
+    leveling = _source(
+        1,
+        "4. Bed Leveling\n1. Prepare → Auto Home.\n2. Prepare → Disable Steppers.\n"
+        "3. Adjust the four corner knobs with a sheet of paper.",
+        title="zorbo5 quickstart",
+    )
+    notes = _source(
+        2,
+        "Notes\n1. Keep the printer away from heat sources.\n"
+        "2. Do not touch the nozzle or hot bed during printing.\n"
+        "3. Unplug the printer before servicing.",
+        title="zorbo5 quickstart",
+    )
+    # A two-word heading is not a worse match for being short.
+    answer = await _answer("how do I tram the bed on my zorbo 5?", [leveling, notes])
+    lines = answer.strip().splitlines()
+    assert lines[0] == "Bed Leveling:"
+    assert lines[2] == "2. Prepare → Disable Steppers. [1]"
+    assert "Keep the printer away" not in answer
+    # Another passage's list item after the steps is a paragraph, not step 4 of this list.
+    assert lines[-1] == "Do not touch the nozzle or hot bed during printing. [2]"
+    assert not re.search(r"^\d+\. Do not touch", answer, re.M)
+
+
 async def test_troubleshooting_answer_keeps_the_case_heading() -> None:
     source = _source(
         1,
@@ -397,6 +438,22 @@ def test_only_the_manual_the_question_names_is_quoted() -> None:
     # Without the name, the datasheet's row (it matches more words) is quoted.
     unnamed = select_units("What is the low temp start time?", [printer, datasheet])
     assert 2 in {u.source.number for u in unnamed}
+
+
+def test_a_model_name_typed_in_lower_case_and_spaced_names_its_manual() -> None:
+    printer = _source(
+        1,
+        "The Zorbo 5 shows a low temp warning when the hot end start time exceeds 30 s.",
+        title="Zorbo5 troubleshooting",
+    )
+    datasheet = _source(
+        2,
+        "Symbol | Parameter | Conditions | Min | Typ | Max | Unit\n"
+        "tLOW (5) | Low temp start time | TA = -20 °C | 1 | 2 | 4 | ms",
+        title="QX900 datasheet",
+    )
+    named = select_units("low temp start time on my zorbo 5?", [printer, datasheet])
+    assert [u.source.number for u in named] == [1]
 
 
 async def test_a_row_naming_only_the_product_is_not_quoted_next_to_the_best_row() -> None:

@@ -7,13 +7,13 @@ import re
 from collections.abc import Sequence
 
 from techdocs_app.providers.base import SourcePassage
-from techdocs_app.text.words import STOPWORDS, compact, stem, terms
+from techdocs_app.text.words import STOPWORDS, compact, expand_contractions, stem, terms
 
 PROCEDURE_CUES = re.compile(
-    r"\b(how (?:do|can|should|to|is|are)|walk me through|procedure|steps?|install|replace|remove|"
-    r"set up|setup|update|restore|change|start|reduce)\b",
-    re.I,
+    r"\b(how (?:do|can|should|to|is|are)|walk me through|procedure|steps?)\b", re.I
 )
+"""A question asking for steps. Action verbs alone ('install', 'change', 'reduce' …) were cues
+too: on dev, tune and their rewordings no answer changed without them."""
 
 
 SPEC_CUES = re.compile(
@@ -52,15 +52,38 @@ _HOW_ADJECTIVE = re.compile(
 )
 
 
+_CONTEXT = re.compile(r"\s*\(([^()]*)\)\s*$")
+
+
+def split_context(question: str) -> tuple[str, str]:
+    """The question as asked and the context the condenser appended in parentheses at its end
+    ('And the kissoff duration? (RT2 receiving module)'). A parenthesis inside the question ('how
+    big a diff signal (mVpp) can I drive into …') is the technician's own words."""
+    match = _CONTEXT.search(question)
+    if match is None:
+        return question, ""
+    return question[: match.start()], match.group(1)
+
+
+_GLUED_VALUE = re.compile(
+    r"(\d+(?:[.,]\d+)?)(?:[kmµu]?v|[kmµu]?a|[km]?w|[kmg]?hz|mm|cm|[mµun]?s|[km]?ohms?)"
+)
+"""A value typed with its unit ('3.3v', '5v', '12mm'); manuals print them apart ('3.3 V')."""
+
+
 def question_terms(question: str) -> list[str]:
     """Content terms of the question. Compounds naming a part ('qsfp-100g-er4l') stay one term;
-    word compounds ('stringing/oozing', 'hot-blade') also count by their words. 'How fast' asks
-    for a value; 'fast' is not a word to look for."""
+    word compounds ('stringing/oozing', 'hot-blade') also count by their words; a value typed
+    with its unit ('3.3v') also by its number. 'How fast' asks for a value; 'fast' is not a word
+    to look for."""
     out: list[str] = []
-    # The 's of "What's" or "the F103's" is not a word to look for ('s' is a unit of time).
-    question = re.sub(r"(?<=\w)['’]s\b", "", question)
+    # The 's of "What's" or "the F103's" is not a word to look for ('s' is a unit of time), nor
+    # the 'won' and 't' of "won't".
+    question = expand_contractions(question)
     for token in terms(_HOW_ADJECTIVE.sub(" ", question), parts=False):
         out.append(token)
+        if glued := _GLUED_VALUE.fullmatch(token):
+            out.append(glued.group(1))
         if re.search(r"[.,:/+\-]", token) and not re.search(r"\d", token):
             out.extend(stem(p) for p in re.split(r"[.,:/+\-]", token) if len(p) >= 2)
     return list(dict.fromkeys(t for t in out if t not in STOPWORDS))
@@ -69,7 +92,7 @@ def question_terms(question: str) -> list[str]:
 def focus_terms(question: str) -> set[str]:
     """The phrase a what/which/how-much question asks for: 'What supply voltage range and maximum
     current does …' -> supply, voltage, range, maximum, current."""
-    main = re.sub(r"(?i)\b(what|which)['’]s\b", r"\1 is", question.partition("(")[0])
+    main = re.sub(r"(?i)\b(what|which)['’]s\b", r"\1 is", split_context(question)[0])
     match = _WH.search(main)
     if not match:
         return set()
@@ -110,5 +133,5 @@ def subject_terms(question: str, sources: Sequence[SourcePassage]) -> set[str]:
 def focus_of(question: str) -> set[str]:
     focus = focus_terms(question)
     return focus or {
-        t for t in question_terms(question.partition("(")[0]) if t not in _QUESTION_FILLER
+        t for t in question_terms(split_context(question)[0]) if t not in _QUESTION_FILLER
     }

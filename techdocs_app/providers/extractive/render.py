@@ -48,7 +48,7 @@ def render(units: Sequence[Unit], question: str = "", steps: bool = False) -> li
                 text = text.rstrip(" :")
             if steps and unit.heading and index == 0:
                 text = f"{text}:"
-            elif steps and unit.list_item:
+            elif steps and unit.list_item and unit.source is units[0].source:
                 if unit.marker or step_no == 0:
                     step_no += 1
                     lead = "\n" if pieces else ""
@@ -58,7 +58,8 @@ def render(units: Sequence[Unit], question: str = "", steps: bool = False) -> li
             elif steps and unit.heading:
                 text = f"{text}:" if not pieces else f"\n{text}:"
             elif steps and index > 0 and units[index - 1].list_item:
-                # A sentence after the steps (another passage's) is a paragraph of its own.
+                # A sentence after the steps (another passage's, a list item there too) is a
+                # paragraph of its own, not a step of this procedure.
                 text = f"\n\n{text}"
             else:
                 sep = "" if not pieces or pieces[-1].endswith("\n") else " "

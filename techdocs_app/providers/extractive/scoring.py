@@ -13,9 +13,10 @@ from techdocs_app.providers.extractive.question import (
     SPEC_CUES,
     focus_terms,
     question_terms,
+    split_context,
     subject_terms,
 )
-from techdocs_app.providers.extractive.render import MAX_UNIT_WORDS
+from techdocs_app.providers.extractive.synonyms import synonyms
 from techdocs_app.providers.extractive.units import ANAPHOR, VALUE, Unit
 from techdocs_app.text.identifiers import find_identifiers
 from techdocs_app.text.words import compact, terms
@@ -29,9 +30,6 @@ SUBJECT_WEIGHT = 0.25
 _NUMBERED = re.compile(r"^([a-z]{3,})\d{1,2}$")
 _TOC_LINE = re.compile(r"(?:\.\s?){4,}\s*\d|…{2,}|\.\.\.(?:\s*\d|\s*$)")
 
-
-KIND_BONUS = 0.1
-"""Added to the value bonus of a unit stating a value in a unit of the quantity asked for."""
 
 _NUMBER = r"(?<![A-Za-z\d])\d+(?:[.,]\d+)?\s?"
 
@@ -102,11 +100,12 @@ def asked_cues(question: str, q_terms: Sequence[str]) -> list[tuple[set[str], Cu
 
 
 def _expansions(q_terms: Sequence[str], vocabulary: set[str]) -> dict[str, set[str]]:
-    """The unit terms each question term matches: itself, and for words of five letters or more
-    those sharing a stem with it ('wattage'/'watts', 'lacing'/'lace')."""
+    """The unit terms each question term matches: itself, the manual's words for a shop word
+    ('psu'/'power', 'wiped'/'lost'), and for words of five letters or more those sharing a stem
+    with it ('wattage'/'watts', 'lacing'/'lace')."""
     out: dict[str, set[str]] = {}
     for term in q_terms:
-        found = {term}
+        found = {term} | (synonyms(term) & vocabulary)
         if len(term) >= 5 and term.isalpha():
             found |= {
                 u
@@ -141,7 +140,7 @@ def score_units(question: str, units: list[Unit], n_sources: int) -> None:
     q_terms = question_terms(question)
     if not q_terms:
         return
-    main, _, context = question.partition("(")
+    main, context = split_context(question)
     focus = focus_terms(question)
     context_terms = set(question_terms(context)) - set(question_terms(main))
     # Words of the manual's title and of the question's model names say which manual, not which
@@ -219,9 +218,10 @@ def score_units(question: str, units: list[Unit], n_sources: int) -> None:
         ident = sum(1 for i in q_idents if i in blob) / len(q_idents) if q_idents else 0.0
         value = 0.0
         if wants_values:
-            if id(unit) in states_kind:
-                value = 0.3 + KIND_BONUS
-            elif VALUE.search(unit.text):
+            # A value in the asked quantity's unit counts as any value does: a bonus on top of it
+            # let rows of figures that happen to be in that unit (timings 'TA = –40 to +105 °C' for
+            # a part number 'rated to 105 °C') outrank the line stating what was asked.
+            if id(unit) in states_kind or VALUE.search(unit.text):
                 value = 0.3
             elif re.search(r"(?<![A-Za-z\d])\d", unit.text):
                 value = 0.1
@@ -232,16 +232,6 @@ def score_units(question: str, units: list[Unit], n_sources: int) -> None:
             if label_terms:
                 label = 0.3 * sum(1 for t in label_terms if t in matched) / len(label_terms)
         rank_prior = 0.1 * (1 - (unit.source.number - 1) / max(1, n_sources))
-        words = len(unit.text.split())
-        short_penalty = 0.1 if words < 4 and not unit.table else 0.0
-        long_penalty = 0.1 if words > 2 * MAX_UNIT_WORDS else 0.0
-        unit.score = (
-            coverage
-            + 0.3 * phrase
-            + 0.2 * ident
-            + value
-            + label
-            + rank_prior
-            - short_penalty
-            - long_penalty
-        )
+        # No penalty for a unit's length: a short heading ('Bed Leveling') names its section's
+        # steps, and a penalty on long units changed no answer.
+        unit.score = coverage + 0.3 * phrase + 0.2 * ident + value + label + rank_prior

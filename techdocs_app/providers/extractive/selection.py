@@ -7,7 +7,12 @@ import re
 from collections.abc import Sequence
 
 from techdocs_app.providers.base import SourcePassage
-from techdocs_app.providers.extractive.question import PROCEDURE_CUES, SPEC_CUES, focus_of
+from techdocs_app.providers.extractive.question import (
+    PROCEDURE_CUES,
+    SPEC_CUES,
+    focus_of,
+    split_context,
+)
 from techdocs_app.providers.extractive.scoring import score_units
 from techdocs_app.providers.extractive.units import ANAPHOR, VALUE, Unit, has_value, split_units
 
@@ -71,7 +76,7 @@ def choose_units(question: str, sources: Sequence[SourcePassage]) -> tuple[list[
                 body_steps
             )
     wanted = focus_of(question)
-    wants_values = bool(SPEC_CUES.search(question.partition("(")[0]))
+    wants_values = bool(SPEC_CUES.search(split_context(question)[0]))
     ranked = sorted(units, key=lambda u: (-u.score, u.source.number, u.position))
     chosen: list[Unit] = [best]
     seen = [_key(best.text)]
@@ -137,7 +142,7 @@ def choose_units(question: str, sources: Sequence[SourcePassage]) -> tuple[list[
     if other is not None:
         take(other)
     _add_continuations(units, chosen)
-    if PROCEDURE_CUES.search(question.partition("(")[0]):
+    if PROCEDURE_CUES.search(split_context(question)[0]):
         _add_instructions(units, chosen, best)
     _add_headings(units, chosen)
     # The best unit's source leads (a spec answer opens with the sentence holding the value, not
@@ -187,12 +192,19 @@ def _named_sources(question: str, sources: Sequence[SourcePassage]) -> set[int]:
     (not the first word) or a digit, of three characters or more, that starts a word of the
     title (or a part number that a model word of the title starts). All sources when the question
     names none of the manuals given."""
-    main = question.partition("(")[0]
+    main = split_context(question)[0]
     words = re.findall(r"[A-Za-z0-9]+", main)
     names = {
         w.lower()
         for i, w in enumerate(words)
         if len(w) >= 3 and (re.search(r"\d", w) or (i > 0 and re.search(r"[A-Z]", w)))
+    }
+    # A model name typed in lower case and spaced ('ender 3' for 'Ender3'): a word and the
+    # number after it.
+    names |= {
+        f"{a}{b}".lower()
+        for a, b in zip(words, words[1:], strict=False)
+        if a.isalpha() and len(a) >= 3 and b.isdigit()
     }
     named = {
         s.number
