@@ -283,25 +283,31 @@ def _previous_query(turn: Turn) -> str:
     return without_context(turn.standalone_query or turn.question)
 
 
+_PERSONAL_PRONOUNS = frozenset("i we you they".split())
+
+
 def _noun_phrases(text: str, skip: str = "") -> list[str]:
     """Short noun phrases of a question, in order, without the words of `skip`."""
     skip_words = {_core(w).lower() for w, _, _ in _words(skip)}
     phrases: list[str] = []
     current: list[str] = []
     previous_end = 0
-    after_negation = False
+    after_verb_slot = False
     for word, start, end in _words(text):
         gap = text[previous_end:start]
         previous_end = end
         breaks = bool(re.search(r"[,;:()?!.]", gap))
-        negation = word.lower().replace("’", "'") in _NEGATED_AUX
+        lowered = word.lower().replace("’", "'")
+        negation = lowered in _NEGATED_AUX
         noun = (
             _is_noun_like(word)
             and _core(word).lower() not in skip_words
             and not negation
-            and not after_negation
+            and not after_verb_slot
         )
-        after_negation = negation
+        # A verb follows a negated auxiliary ('bed won't heat') or a personal pronoun ('do I
+        # cut', 'how do I add'): it names no topic.
+        after_verb_slot = negation or lowered in _PERSONAL_PRONOUNS
         if breaks or not noun:
             if current:
                 phrases.append(" ".join(current[-MAX_PHRASE_WORDS:]))

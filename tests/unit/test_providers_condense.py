@@ -369,3 +369,13 @@ def test_a_value_after_a_preposition_is_a_condition_not_a_model() -> None:
     assert condense_locally("and at 10GE?", history) == (
         "What is the receiver sensitivity of the TS2017-S31C-SO at 10GE?"
     )
+
+
+def test_a_verb_after_a_personal_pronoun_is_not_a_topic() -> None:
+    """'do I cut', 'how do I measure': the verb names nothing a passage is about; the nouns do."""
+    tape = [_turn("How much lacing cord do I cut for a PX-220 harness?")]
+    condensed = condense_locally("how tight should it be?", tape)
+    assert "lacing cord" in condensed and "cut" not in condensed
+    bearing = [_turn("How do I measure end play on a tapered roller bearing?")]
+    condensed = condense_locally("what tool do I need?", bearing)
+    assert condensed == "What tool do I need? (tapered roller bearing, end play)"
