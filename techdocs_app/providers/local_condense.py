@@ -283,7 +283,9 @@ def _previous_query(turn: Turn) -> str:
     return without_context(turn.standalone_query or turn.question)
 
 
-_PERSONAL_PRONOUNS = frozenset("i we you they".split())
+_NO_TOPIC_NEXT = frozenset("i we you they how".split())
+"""Words after which comes a verb ('do I cut', 'how do I add') or an adjective ('how accurate'):
+neither names what a passage is about."""
 
 
 def _noun_phrases(text: str, skip: str = "") -> list[str]:
@@ -306,8 +308,8 @@ def _noun_phrases(text: str, skip: str = "") -> list[str]:
             and not after_verb_slot
         )
         # A verb follows a negated auxiliary ('bed won't heat') or a personal pronoun ('do I
-        # cut', 'how do I add'): it names no topic.
-        after_verb_slot = negation or lowered in _PERSONAL_PRONOUNS
+        # cut'), an adjective 'how' ('how accurate'): they name no topic.
+        after_verb_slot = negation or lowered in _NO_TOPIC_NEXT
         if breaks or not noun:
             if current:
                 phrases.append(" ".join(current[-MAX_PHRASE_WORDS:]))

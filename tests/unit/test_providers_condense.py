@@ -371,11 +371,16 @@ def test_a_value_after_a_preposition_is_a_condition_not_a_model() -> None:
     )
 
 
-def test_a_verb_after_a_personal_pronoun_is_not_a_topic() -> None:
-    """'do I cut', 'how do I measure': the verb names nothing a passage is about; the nouns do."""
+def test_a_verb_after_a_personal_pronoun_or_an_adjective_after_how_is_not_a_topic() -> None:
+    """'do I cut', 'how do I measure', 'how accurate': the verb or adjective names nothing a
+    passage is about; the nouns do."""
     tape = [_turn("How much lacing cord do I cut for a PX-220 harness?")]
     condensed = condense_locally("how tight should it be?", tape)
     assert "lacing cord" in condensed and "cut" not in condensed
     bearing = [_turn("How do I measure end play on a tapered roller bearing?")]
     condensed = condense_locally("what tool do I need?", bearing)
     assert condensed == "What tool do I need? (tapered roller bearing, end play)"
+    reading = [_turn("How accurate is the DDM temperature reading on the PX-220?")]
+    assert condense_locally("what's the range?", reading) == (
+        "What's the range? (PX-220, DDM temperature reading)"
+    )
