@@ -166,13 +166,18 @@ def _is_name_word(word: str, position: int) -> bool:
     return _is_identifier(word) or _is_proper_noun(word, position)
 
 
+_LY_NOUNS = ("pply", "mbly")
+"""Endings of nouns in '-ly' ('power supply', 'hotend assembly')."""
+
+
 def _is_noun_like(word: str) -> bool:
     lowered = _core(word).lower()
     if _is_stop(word) or lowered in _NOT_NOUNS or lowered in _AUX:
         return False
     if _is_identifier(word) or any(c.isupper() for c in word[1:]):
         return True
-    return not (lowered.endswith("ly") and len(lowered) > 4)
+    # '-ly' is an adverb ('typically'), but not in 'supply' or 'assembly'.
+    return not (lowered.endswith("ly") and len(lowered) > 4 and not lowered.endswith(_LY_NOUNS))
 
 
 def _is_participle(word: str) -> bool:

@@ -384,3 +384,11 @@ def test_a_verb_after_a_personal_pronoun_or_an_adjective_after_how_is_not_a_topi
     assert condense_locally("what's the range?", reading) == (
         "What's the range? (PX-220, DDM temperature reading)"
     )
+
+
+def test_a_noun_ending_in_ly_is_a_noun() -> None:
+    """'-ly' words are adverbs ('typically'), but 'supply' and 'assembly' name things."""
+    heater = [_turn("What electrical supply does the PX-220 heating tool need?")]
+    assert condense_locally("how long does it take?", heater).endswith("(electrical supply)")
+    hotend = [_turn("How do I remove the hotend assembly of the PX-220?")]
+    assert condense_locally("what torque?", hotend) == "What torque? (PX-220, hotend assembly)"
