@@ -29,6 +29,10 @@ that looked weak). On dev + tune: the previous manuals searched alone 0.906 / 0.
 library in one pool 0.906 / 0.802, the library first 0.906 / 0.819 (one search, as fast as a first
 question); every previous answer there is from the right manual, so the bonus changes no rank
 of the right page: the pool and the bonus are for the question whose first turn went wrong.
+
+Which manuals are "previous" (`preferred_manuals`): those the previous turn cited or showed, or,
+when it was answered "not found" and showed none, those its search ranked first
+(`rag.answer.turn_manuals`); none when the follow-up moved on to another model.
 """
 
 from __future__ import annotations
