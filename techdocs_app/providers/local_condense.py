@@ -15,8 +15,12 @@ asked about ("DDM temperature reading"). The rewrite is a question a person coul
   QSFP-100G-ER4L-A-FL?" -> "How accurate is the rx power reading on the QSFP-100G-ER4L-A-FL?";
 - a new model in the same family replaces the old subject, it is not appended to it:
   "What about the RL14?" after "What is the supply voltage of the RT2?" -> "What is the supply
-  voltage of the RL14?"; "And the U version?" after "… of the Trikdis R11?" -> "… of the Trikdis
-  R11U?";
+  voltage of the RL14?"; "what about the Ender 3 Pro?" after "… on the Ender 3?" -> "… on the
+  Ender 3 Pro?" (a name extending the subject's, or a code like the one it ends with: "the R11"
+  after the RT2); "same for X?" reads as "what about X?"; "And the U version?" after "… of the
+  Trikdis R11?" -> "… of the Trikdis R11U?", but a longer tag is named, not glued: "what about
+  the LR version?" -> "… of the LR version of the TS2017-S31C-SO?"; a value with its unit is a
+  condition, not a model: "and at 10GE?" -> "… of the TS2017-S31C-SO at 10GE?";
 - a name with another number replaces the old one, however it is cased: "what about the ender
   5?" after "What's the max print speed on the ender 3?" -> "What's the max print speed on the
   ender 5?";
@@ -30,7 +34,10 @@ asked about ("DDM temperature reading"). The rewrite is a question a person coul
   formula" -> "the Projecta-Set setting formula"), else the one named <noun> the previous answer
   mentions ("Standby mode"); several named ones (Sleep, Stop, Standby mode) resolve nothing;
 - otherwise the subject and at most two short noun phrases of the topic follow in parentheses:
-  "How deep do I dip the wire? (solder pot, dip-tinning wire)".
+  "How deep do I dip the wire? (solder pot, dip-tinning wire)"; an elliptical follow-up that
+  takes none of the previous question's frame carries the same topic: "and the build volume?"
+  after "How do I add the Ender 3 in Cura?" -> "What about the build volume of the Ender 3?
+  (add, Cura)".
 """
 
 from __future__ import annotations
@@ -63,11 +70,15 @@ _ASKS = re.compile(
 )
 """How a question opens (a follow-up that opens otherwise is a noun phrase: 'the slide pins?')."""
 _TRAILING_THAT = re.compile(r"\b(that|this)\s*(\?|$|is|does|do|was|mean|means|work)", re.I)
+_PHRASE_CHAR = r"(?:[^?.!,;]|(?<=\d)\.(?=\d))"
+"""A character of an elliptical phrase: no punctuation, but a version's point ('V3.0')."""
 _ELLIPTICAL = re.compile(
     r"^\s*(?:(?:and|but|also|so|ok(?:ay)?|then)\b[\s,]*)+(?:(?:what|how)\s+about\s+)?"
-    r"(?P<np>[^?.!,;]{1,80}?)\s*(?:instead|then|too)?\s*\??\s*$"
-    r"|^\s*(?:what|how)\s+about\s+(?P<np2>[^?.!,;]{1,80}?)\s*(?:instead|then|too)?\s*\??\s*$"
-    r"|^\s*(?P<pp>(?:on|in|for|at|with|without|under|during|over)\s[^?.!,;]{1,60}?)\s*\??\s*$",
+    rf"(?P<np>{_PHRASE_CHAR}{{1,80}}?)\s*(?:instead|then|too)?\s*\??\s*$"
+    r"|^\s*(?:(?:what|how)\s+about|same\s+(?:for|with))\s+"
+    rf"(?P<np2>{_PHRASE_CHAR}{{1,80}}?)\s*(?:instead|then|too)?\s*\??\s*$"
+    r"|^\s*(?P<pp>(?:on|in|for|at|with|without|under|during|over)\s"
+    rf"{_PHRASE_CHAR}{{1,60}}?)\s*\??\s*$",
     re.I,
 )
 _NOT_ELLIPTICAL = frozenset(
@@ -155,13 +166,18 @@ def _is_name_word(word: str, position: int) -> bool:
     return _is_identifier(word) or _is_proper_noun(word, position)
 
 
+_LY_NOUNS = ("pply", "mbly")
+"""Endings of nouns in '-ly' ('power supply', 'hotend assembly')."""
+
+
 def _is_noun_like(word: str) -> bool:
     lowered = _core(word).lower()
     if _is_stop(word) or lowered in _NOT_NOUNS or lowered in _AUX:
         return False
     if _is_identifier(word) or any(c.isupper() for c in word[1:]):
         return True
-    return not (lowered.endswith("ly") and len(lowered) > 4)
+    # '-ly' is an adverb ('typically'), but not in 'supply' or 'assembly'.
+    return not (lowered.endswith("ly") and len(lowered) > 4 and not lowered.endswith(_LY_NOUNS))
 
 
 def _is_participle(word: str) -> bool:
@@ -272,25 +288,33 @@ def _previous_query(turn: Turn) -> str:
     return without_context(turn.standalone_query or turn.question)
 
 
+_NO_TOPIC_NEXT = frozenset("i we you they how".split())
+"""Words after which comes a verb ('do I cut', 'how do I add') or an adjective ('how accurate'):
+neither names what a passage is about."""
+
+
 def _noun_phrases(text: str, skip: str = "") -> list[str]:
     """Short noun phrases of a question, in order, without the words of `skip`."""
     skip_words = {_core(w).lower() for w, _, _ in _words(skip)}
     phrases: list[str] = []
     current: list[str] = []
     previous_end = 0
-    after_negation = False
+    after_verb_slot = False
     for word, start, end in _words(text):
         gap = text[previous_end:start]
         previous_end = end
         breaks = bool(re.search(r"[,;:()?!.]", gap))
-        negation = word.lower().replace("’", "'") in _NEGATED_AUX
+        lowered = word.lower().replace("’", "'")
+        negation = lowered in _NEGATED_AUX
         noun = (
             _is_noun_like(word)
             and _core(word).lower() not in skip_words
             and not negation
-            and not after_negation
+            and not after_verb_slot
         )
-        after_negation = negation
+        # A verb follows a negated auxiliary ('bed won't heat') or a personal pronoun ('do I
+        # cut'), an adjective 'how' ('how accurate'): they name no topic.
+        after_verb_slot = negation or lowered in _NO_TOPIC_NEXT
         if breaks or not noun:
             if current:
                 phrases.append(" ".join(current[-MAX_PHRASE_WORDS:]))
@@ -402,12 +426,47 @@ _PREPOSITION = re.compile(r"^(?:on|in|for|at|with|without|under|during|over|belo
 
 
 def _names_model(text: str, subject: _Subject) -> bool:
-    """`text` names a model other than the subject ('RL14', 'Trikdis R11')."""
+    """`text` names a model other than the subject ('RL14', 'Trikdis R11'), not a value with its
+    unit ('10GE', '24V': a condition of the same question)."""
     words = [w for w, _, _ in _words(text)]
     return (
         0 < len(words) <= 3
         and _is_identifier(words[-1])
+        and not _QUANTITY_WORD.match(_core(words[-1]))
         and compact(text).lower() != compact(subject.name).lower()
+    )
+
+
+_MODEL_CODE = re.compile(r"[A-Za-z]+\d+[A-Za-z]*")
+
+
+def _sibling_model(text: str, subject: _Subject) -> bool:
+    """`text` is a short model code like the one the subject's name ends with ('R11' after the
+    'Trikdis RT2'); a code after a name ending in a number is its version ('V2' of the 'Ender
+    3'), not another model."""
+    words = [_core(w) for w, _, _ in _words(text)]
+    last = _core(subject.name.split()[-1]) if subject.name.split() else ""
+    return (
+        len(words) == 1
+        and _names_model(text, subject)
+        and bool(_MODEL_CODE.fullmatch(words[0]))
+        and bool(_MODEL_CODE.fullmatch(last))
+    )
+
+
+def _same_family(text: str, subject: _Subject) -> bool:
+    """`text` is another model of the subject's family: its first part is the subject's ('Ender
+    3 Pro' for 'Ender 3', 'SKR MINI E3 V3.0' for 'SKR MINI E3 V2.0', 'QSFP-100G-LR4' for
+    'QSFP-100G-ER4L-A-FL') and every other word is a name, a code or a number ('the Ender 3 bed'
+    is a part of the subject, not another model)."""
+    words = [w for w, _, _ in _words(text)]
+    if not words or len(words) > 5 or compact(text).lower() == compact(subject.name).lower():
+        return False
+    first = re.split(r"[\s\-]", text.strip())[0].lower()
+    if first != re.split(r"[\s\-]", subject.name.strip())[0].lower() or len(first) < 2:
+        return False
+    return all(
+        _is_identifier(w) or w.isdigit() or w[:1].isupper() or w.isupper() for w in words[1:]
     )
 
 
@@ -552,16 +611,27 @@ def _elliptical(question: str, history: Sequence[Turn], subject: _Subject | None
             and not _is_identifier(bare)
             and (tag.isupper() or any(c.isdigit() for c in tag))
         ):
-            if len(tag) <= 2 and tag.isalpha():
+            if len(tag) == 1 and tag.isalpha() and subject.name[-1:].isdigit():
                 # 'the U version' of the R11 is the R11U.
                 new_name = f"{subject.name}{tag.upper()}"
                 replaced = _replace_words(previous, subject.name, new_name)
+            elif tag.isalpha():
+                # 'the LR version' of the TS2017-S31C-SO is not a 'TS2017-S31C-SOLR': the
+                # version named as the user did, of the subject.
+                replaced = _replace_words(previous, subject.name, f"{bare} of the {subject.name}")
+                if replaced:
+                    replaced = re.sub(r"\bthe the\b", "the", replaced, flags=re.I)
             else:
                 replaced = _replace_words(previous, subject.name, f"{tag} {subject.name}")
             if replaced:
                 return replaced
-        if any(_is_model(w) for w in np_words):
-            # A new model in the same family replaces the old one.
+        if (
+            any(_is_model(w) for w in np_words)
+            or _sibling_model(bare, subject)
+            or _same_family(bare, subject)
+        ):
+            # A new model in the same family replaces the old one ('the R11' after the RT2,
+            # 'the Ender 3 Pro' after the Ender 3): it is not glued to it.
             replaced = _replace_words(previous, subject.name, bare)
             if replaced:
                 return replaced
@@ -576,14 +646,33 @@ def _elliptical(question: str, history: Sequence[Turn], subject: _Subject | None
             if replaced:
                 return replaced
     if subject is not None and compact(subject.name) not in compact(bare):
-        topic = [
-            p
-            for p in _noun_phrases(previous, skip=subject.phrase)
-            if len(p.split()) > 1 and p.lower() != bare.lower()
-        ]
-        context = f" ({topic[0]})" if topic else ""
-        return f"What about the {bare} of the {subject.phrase}?{context}"
+        rewritten = f"What about the {bare} of the {subject.phrase}?"
+        topic = _topic_phrases(previous, rewritten, skip=subject.phrase)
+        return f"{rewritten} ({', '.join(topic)})" if topic else rewritten
     return None
+
+
+def _topic_phrases(
+    previous: str, rewritten: str, *, skip: str, taken: Sequence[str] = ()
+) -> list[str]:
+    """At most MAX_CONTEXT_PHRASES noun phrases of the previous question (without the words of
+    `skip`) that the rewrite does not already say, longest first: the topic a follow-up carries
+    in parentheses."""
+    asked = {w.lower() for w, _, _ in _words(rewritten)}
+    phrases = _noun_phrases(previous, skip=skip)
+    # The longest phrases name the topic best ('aluminum terminal lug' over 'full').
+    ranked = sorted(phrases, key=lambda p: (-min(len(p.split()), 3), phrases.index(p)))
+    chosen: list[str] = []
+    for phrase in ranked:
+        words = phrase.split()
+        if all(w.lower() in asked for w in words) or phrase in taken or phrase in chosen:
+            continue
+        if len(words) == 1 and len(words[0]) <= 2:
+            continue
+        chosen.append(phrase)
+        if len(chosen) >= MAX_CONTEXT_PHRASES:
+            break
+    return chosen
 
 
 _DEMONSTRATIVE = re.compile(r"\b(?:that|this|the same)\s+(?P<head>[A-Za-z][A-Za-z\-]{2,})\b", re.I)
@@ -700,23 +789,8 @@ def condense_locally(question: str, history: Sequence[Turn]) -> str:
     unresolved = bool(re.search(r"\b(that|this|those|these|one)\b", stripped, re.I))
     short = _content_count(stripped) <= 2
     if short or unresolved or subject is None or not substituted:
-        asked = {w.lower() for w, _, _ in _words(rewritten)}
-        previous = _previous_query(history[-1])
         skip = subject.phrase if subject else ""
-        added = 0
-        phrases = _noun_phrases(previous, skip=skip)
-        # The longest phrases name the topic best ('aluminum terminal lug' over 'full').
-        ranked = sorted(phrases, key=lambda p: (-min(len(p.split()), 3), phrases.index(p)))
-        for phrase in ranked:
-            words = phrase.split()
-            if all(w.lower() in asked for w in words) or phrase in context:
-                continue
-            if len(words) == 1 and len(words[0]) <= 2:
-                continue
-            context.append(phrase)
-            added += 1
-            if added >= MAX_CONTEXT_PHRASES:
-                break
+        context += _topic_phrases(_previous_query(history[-1]), rewritten, skip=skip, taken=context)
     if not context:
         return rewritten
     return f"{rewritten} ({', '.join(context)})"

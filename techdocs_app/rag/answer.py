@@ -73,6 +73,7 @@ from techdocs_app.rag.followup import (
     lacks_previous_manuals,
     merge_pools,
     own_words,
+    preferred_manuals,
     wording_key,
 )
 from techdocs_app.rag.questions import QuestionRejected, check_question
@@ -336,12 +337,7 @@ async def ask(
             offline=offline,
             searched=searched,
             sources=sources,
-            document_ids=tuple(
-                dict.fromkeys(
-                    [sources[n - 1].document_id for n in citations]
-                    + [s.document_id for s in sources]
-                )
-            ),
+            document_ids=turn_manuals(citations, sources, ranked[:top_n]),
             ranked=run.trace.ranked,
             evidence=evidence,
         )
@@ -401,7 +397,9 @@ async def _condense(run: _Run) -> None:
     run.stamp("condense", t)
     run.trace.standalone_query = run.standalone
     assert run.ctx is not None
-    run.focus = _focus_documents(run.question, run.history, run.ctx.document_ids)
+    run.focus = preferred_manuals(
+        run.question, run.standalone, run.history, explicit=run.ctx.document_ids
+    )
     run.wordings = followup_wordings(run.question, run.standalone, run.history)
     run.trace.document_filter = run.key_filter
 
@@ -775,20 +773,22 @@ async def _evidence(
     return evidence
 
 
-def _focus_documents(
-    question: str, history: Sequence[Turn], explicit: list[int] | None
-) -> list[int] | None:
-    """The manuals a follow-up prefers: the previous turn's, unless it names a new model/part."""
-    if explicit is not None or not history or not history[-1].document_ids:
-        return None
-    previous = history[-1]
-    own = {i.lower() for i in query_identifiers(question)}
-    known = {i.lower() for i in previous.identifiers} | {
-        i.lower() for i in query_identifiers(previous.standalone_query or previous.question)
-    }
-    if own - known:
-        return None
-    return list(previous.document_ids[:2])
+def turn_manuals(
+    citations: Sequence[int], sources: Sequence[SourceView], ranked: Sequence[SearchHit]
+) -> tuple[int, ...]:
+    """The manuals a turn was about, most telling first, which its follow-up prefers
+    (`rag.followup.preferred_manuals`): the cited sources' manuals, the other sources', then those of the
+    passages its search ranked first. A turn answered "not found" shows no sources, but its
+    ranking still says which manual the conversation is in: without it, "Which one can't use
+    DMA?" after a refused "fastest baud rate of the STM32F103's USARTs?" searched with no
+    preference at all."""
+    return tuple(
+        dict.fromkeys(
+            [sources[n - 1].document_id for n in citations]
+            + [s.document_id for s in sources]
+            + [h.document_id for h in ranked]
+        )
+    )
 
 
 # --- views of the hits ----------------------------------------------------------------------------

@@ -29,15 +29,21 @@ that looked weak). On dev + tune: the previous manuals searched alone 0.906 / 0.
 library in one pool 0.906 / 0.802, the library first 0.906 / 0.819 (one search, as fast as a first
 question); every previous answer there is from the right manual, so the bonus changes no rank
 of the right page: the pool and the bonus are for the question whose first turn went wrong.
+
+Which manuals are "previous" (`preferred_manuals`): those the previous turn cited or showed, or,
+when it was answered "not found" and showed none, those its search ranked first
+(`rag.answer.turn_manuals`); none when the follow-up moved on to another model.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Collection, Mapping, Sequence
 
 from techdocs_app.providers.base import Turn
 from techdocs_app.providers.local_condense import conversation_subject, without_context
 from techdocs_app.rag.retrieve import SearchHit
+from techdocs_app.text.identifiers import query_identifiers
 
 CONDENSED_WEIGHT = 1.0
 OWN_WORDS_WEIGHT = 0.5
@@ -54,6 +60,32 @@ manual's fifth passage beat another manual's best (close to the hard focus that 
 follow-up in a wrong manual). 0.05, 0.15 and 0.3 give identical dev + tune figures (every eval
 line the same); 0.15 is the middle of that plateau. Before the similarity blend, 0.05 let an
 Arista table join a TS2017 follow-up's sources."""
+
+
+def preferred_manuals(
+    question: str, standalone: str, history: Sequence[Turn], *, explicit: list[int] | None
+) -> list[int] | None:
+    """The manuals a follow-up prefers: the previous turn's (at most two), unless the
+    conversation is confined to `explicit` manuals or the follow-up moved on. It moved on when it
+    names an identifier the previous turn did not and its standalone query keeps none of the
+    previous turn's ('What about the R11?' after the RT2 -> '… of the R11?'); a code, pin or lane
+    it names is still about the same manual when the rewrite keeps the model ('and E05?' -> 'What
+    does error E05 mean on the RL14?')."""
+    if explicit is not None or not history or not history[-1].document_ids:
+        return None
+    previous = history[-1]
+    own = {i.lower() for i in query_identifiers(question)}
+    known = {i.lower() for i in previous.identifiers} | {
+        i.lower() for i in query_identifiers(previous.standalone_query or previous.question)
+    }
+    if own - known and not any(_names(standalone, name) for name in known):
+        return None
+    return list(previous.document_ids[:2])
+
+
+def _names(text: str, name: str) -> bool:
+    """`text` names `name` as a whole word, whatever its case ('R11' is not named by 'R11U')."""
+    return re.search(rf"(?<![\w-]){re.escape(name)}(?![\w-])", text, re.I) is not None
 
 
 def own_words(question: str, standalone: str) -> str:

@@ -141,3 +141,42 @@ def test_own_words_keep_a_parenthesis_the_user_typed() -> None:
     assert own_words("torque of the PX-220 bolts (m10)", "PX-220 bolt torque (M10)") == (
         "PX-220 bolt torque (M10)"
     )
+
+
+def test_a_turn_answered_not_found_still_names_the_manuals_its_search_ranked_first() -> None:
+    """The manuals a follow-up prefers come from the previous turn: its cited sources first,
+    then its other sources, then (a "not found" answer shows no sources) its ranking."""
+    from techdocs_app.rag.answer import _source_views, turn_manuals
+
+    ranked = [_hit(1, 7), _hit(2, 3), _hit(3, 7), _hit(4, 5)]
+    sources = _source_views(ranked[:3], [0.9, 0.8, 0.7])
+    assert turn_manuals([2], sources, ranked[:3]) == (3, 7)
+    assert turn_manuals([], sources, ranked[:3]) == (7, 3)
+    assert turn_manuals([], [], ranked[:3]) == (7, 3)
+    assert turn_manuals([], [], []) == ()
+
+
+def test_a_followup_prefers_the_previous_manuals_until_it_moves_to_another_model() -> None:
+    from techdocs_app.rag.followup import preferred_manuals
+    from techdocs_app.text.identifiers import query_identifiers
+
+    def asked(previous: str, question: str, explicit: list[int] | None = None) -> list[int] | None:
+        turn = Turn(
+            question=previous,
+            answer="(answer)",
+            standalone_query=previous,
+            document_ids=(7, 3, 5),
+            identifiers=tuple(query_identifiers(previous)),
+        )
+        standalone = condense_locally(question, [turn])
+        return preferred_manuals(question, standalone, [turn], explicit=explicit)
+
+    assert asked("What is the supply voltage of the PX-220?", "how hot does it get?") == [7, 3]
+    # A code of the same manual: the rewrite keeps the model.
+    assert asked("What does error E04 mean on the PX-220?", "and E05?") == [7, 3]
+    # Another model: no preference for the old one's manual.
+    assert asked("What is the supply voltage of the Trikdis RT2?", "what about the R11?") is None
+    assert asked("What range does the Trikdis R11 cover?", "and the R11U?") is None
+    # A conversation confined to some manuals searches those, with no preference.
+    assert asked("What is the supply voltage of the PX-220?", "and its fuse?", [4]) is None
+    assert preferred_manuals("and E05?", "and E05?", [], explicit=None) is None

@@ -311,3 +311,84 @@ def test_that_head_word_takes_the_phrase_with_the_same_head() -> None:
     # 'that one' is a pro-form, not a head word.
     lace = [_turn("When do I have to double-lace instead?")]
     assert condense_locally("How do I start that one?", lace).startswith("How do I start that one?")
+
+
+def test_an_elliptical_followup_carries_the_previous_topic_like_any_followup() -> None:
+    """'What about the X of the <subject>?' keeps the previous question's topic, a one-word name
+    included ('Cura'), as the other rewrites do: 'build volume' alone is in every printer page."""
+    history = [_turn("How do I add the PX-220 printer in Cura?")]
+    condensed = condense_locally("and the build volume?", history)
+    assert condensed.startswith("What about the build volume of the PX-220 printer? (")
+    assert "Cura" in condensed
+
+
+def test_a_new_model_of_the_same_family_replaces_the_subject() -> None:
+    supply = [_turn("What is the supply voltage of the Trikdis RT2?")]
+    assert condense_locally("what about the R11?", supply) == (
+        "What is the supply voltage of the R11?"
+    )
+    nozzle = [_turn("What's the max nozzle temperature on the Ender 3?")]
+    assert condense_locally("what about the Ender 3 Pro?", nozzle) == (
+        "What's the max nozzle temperature on the Ender 3 Pro?"
+    )
+    drivers = [_turn("What stepper drivers does the SKR MINI E3 V2.0 use?")]
+    assert condense_locally("and the SKR MINI E3 V3.0?", drivers) == (
+        "What stepper drivers does the SKR MINI E3 V3.0 use?"
+    )
+    optic = [_turn("What is the output power of the QSFP-100G-ER4L-A-FL?")]
+    assert condense_locally("same for the QSFP-100G-LR4?", optic) == (
+        "What is the output power of the QSFP-100G-LR4?"
+    )
+    springs = [_turn("How much torque should I use on the Ender 3 bed springs?")]
+    assert condense_locally("same for the Ender 5?", springs) == (
+        "How much torque should I use on the Ender 5 bed springs?"
+    )
+    # A code after a name that ends in a number is its version, not another model; a part of
+    # the subject is not another model either.
+    assert "Ender 3" in condense_locally("what about the V2?", springs)
+    assert "Ender 3" in condense_locally("and the Ender 3 bed?", nozzle)
+
+
+def test_a_version_is_named_not_glued_to_the_subject() -> None:
+    sensitivity = [_turn("What is the receiver sensitivity of the TS2017-S31C-SO?")]
+    assert condense_locally("what about the LR version?", sensitivity) == (
+        "What is the receiver sensitivity of the LR version of the TS2017-S31C-SO?"
+    )
+    flash = [_turn("What is the flash size of the STM32F103C8?")]
+    assert condense_locally("what about the RB variant?", flash) == (
+        "What is the flash size of the RB variant of the STM32F103C8?"
+    )
+    band = [_turn("What VHF frequency range does the Trikdis R11 cover?")]
+    assert condense_locally("And the U version?", band) == (
+        "What VHF frequency range does the Trikdis R11U cover?"
+    )
+
+
+def test_a_value_after_a_preposition_is_a_condition_not_a_model() -> None:
+    history = [_turn("What is the receiver sensitivity of the TS2017-S31C-SO?")]
+    assert condense_locally("and at 10GE?", history) == (
+        "What is the receiver sensitivity of the TS2017-S31C-SO at 10GE?"
+    )
+
+
+def test_a_verb_after_a_personal_pronoun_or_an_adjective_after_how_is_not_a_topic() -> None:
+    """'do I cut', 'how do I measure', 'how accurate': the verb or adjective names nothing a
+    passage is about; the nouns do."""
+    tape = [_turn("How much lacing cord do I cut for a PX-220 harness?")]
+    condensed = condense_locally("how tight should it be?", tape)
+    assert "lacing cord" in condensed and "cut" not in condensed
+    bearing = [_turn("How do I measure end play on a tapered roller bearing?")]
+    condensed = condense_locally("what tool do I need?", bearing)
+    assert condensed == "What tool do I need? (tapered roller bearing, end play)"
+    reading = [_turn("How accurate is the DDM temperature reading on the PX-220?")]
+    assert condense_locally("what's the range?", reading) == (
+        "What's the range? (PX-220, DDM temperature reading)"
+    )
+
+
+def test_a_noun_ending_in_ly_is_a_noun() -> None:
+    """'-ly' words are adverbs ('typically'), but 'supply' and 'assembly' name things."""
+    heater = [_turn("What electrical supply does the PX-220 heating tool need?")]
+    assert condense_locally("how long does it take?", heater).endswith("(electrical supply)")
+    hotend = [_turn("How do I remove the hotend assembly of the PX-220?")]
+    assert condense_locally("what torque?", hotend) == "What torque? (PX-220, hotend assembly)"
