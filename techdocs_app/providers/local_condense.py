@@ -166,8 +166,9 @@ def _is_name_word(word: str, position: int) -> bool:
     return _is_identifier(word) or _is_proper_noun(word, position)
 
 
-_LY_NOUNS = ("pply", "mbly")
-"""Endings of nouns in '-ly' ('power supply', 'hotend assembly')."""
+_LY_NOUNS = ("supply", "assembly", "family", "anomaly")
+"""Nouns in '-ly' ('power supply', 'hotend assembly'), matched as word endings ('subassembly');
+not 'pply', which made the verb 'apply' a noun."""
 
 
 def _is_noun_like(word: str) -> bool:
@@ -460,8 +461,8 @@ def _same_family(text: str, subject: _Subject) -> bool:
     'QSFP-100G-ER4L-A-FL') and every other word is a name, a code or a number ('the Ender 3 bed'
     is a part of the subject, not another model)."""
     words = [w for w, _, _ in _words(text)]
-    if not words or len(words) > 5 or compact(text).lower() == compact(subject.name).lower():
-        return False
+    if len(words) < 2 or len(words) > 5 or compact(text).lower() == compact(subject.name).lower():
+        return False  # the family word alone ('the Ender') names no model of it
     first = re.split(r"[\s\-]", text.strip())[0].lower()
     if first != re.split(r"[\s\-]", subject.name.strip())[0].lower() or len(first) < 2:
         return False

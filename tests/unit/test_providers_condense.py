@@ -339,6 +339,9 @@ def test_a_new_model_of_the_same_family_replaces_the_subject() -> None:
     assert condense_locally("same for the QSFP-100G-LR4?", optic) == (
         "What is the output power of the QSFP-100G-LR4?"
     )
+    # The family word alone names no model: the subject's model number is not dropped.
+    speed = [_turn("What is the max print speed on the Ender 3?")]
+    assert "Ender 3" in condense_locally("what about the Ender?", speed)
     springs = [_turn("How much torque should I use on the Ender 3 bed springs?")]
     assert condense_locally("same for the Ender 5?", springs) == (
         "How much torque should I use on the Ender 5 bed springs?"
@@ -392,3 +395,12 @@ def test_a_noun_ending_in_ly_is_a_noun() -> None:
     assert condense_locally("how long does it take?", heater).endswith("(electrical supply)")
     hotend = [_turn("How do I remove the hotend assembly of the PX-220?")]
     assert condense_locally("what torque?", hotend) == "What torque? (PX-220, hotend assembly)"
+    # 'apply' is a verb, not a noun like 'supply' (the ending 'pply' made it one).
+    from techdocs_app.providers.local_condense import _is_noun_like
+
+    assert [_is_noun_like(w) for w in ("supply", "subassembly", "apply", "typically")] == [
+        True,
+        True,
+        False,
+        False,
+    ]
