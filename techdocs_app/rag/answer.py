@@ -72,6 +72,8 @@ from techdocs_app.rag.followup import (
     fuse_scores,
     lacks_previous_manuals,
     merge_pools,
+    names_another_model,
+    new_identifiers,
     own_words,
     preferred_manuals,
     wording_key,
@@ -416,6 +418,10 @@ async def _retrieve(run: _Run) -> tuple[list[SearchHit], list[float], dict[str, 
 
     t = time.perf_counter()
     hits = await _search(run.org_id, run.standalone, vector, run.ctx.document_ids)
+    if run.focus and names_another_model(
+        new_identifiers(run.question, run.history), hits, run.focus
+    ):
+        run.focus = None  # what it names is not written in the previous manuals
     if run.focus and lacks_previous_manuals(hits, run.focus):
         # The library's best passages are elsewhere: the previous manuals' best join the pool.
         run.trace.searched_previous = True

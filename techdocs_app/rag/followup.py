@@ -32,7 +32,11 @@ of the right page: the pool and the bonus are for the question whose first turn 
 
 Which manuals are "previous" (`preferred_manuals`): those the previous turn cited or showed, or,
 when it was answered "not found" and showed none, those its search ranked first
-(`rag.answer.turn_manuals`); none when the follow-up moved on to another model.
+(`rag.answer.turn_manuals`); none when the follow-up moved on to another model: it names an
+identifier the previous turn did not and its rewrite keeps none of the previous turn's, or (after
+the library search) that identifier is written in none of the previous manuals' passages found
+(`names_another_model`: the local condenser may write the old subject into a rewrite that asks
+about a new one).
 """
 
 from __future__ import annotations
@@ -74,13 +78,44 @@ def preferred_manuals(
     if explicit is not None or not history or not history[-1].document_ids:
         return None
     previous = history[-1]
-    own = {i.lower() for i in query_identifiers(question)}
-    known = {i.lower() for i in previous.identifiers} | {
-        i.lower() for i in query_identifiers(previous.standalone_query or previous.question)
-    }
-    if own - known and not any(_names(standalone, name) for name in known):
+    if new_identifiers(question, history) and not any(
+        _names(standalone, name) for name in _known_identifiers(previous)
+    ):
         return None
     return list(previous.document_ids[:2])
+
+
+def _known_identifiers(previous: Turn) -> set[str]:
+    return {i.lower() for i in previous.identifiers} | {
+        i.lower() for i in query_identifiers(previous.standalone_query or previous.question)
+    }
+
+
+def new_identifiers(question: str, history: Sequence[Turn]) -> set[str]:
+    """The identifiers (lower case) the follow-up names that the previous turn did not."""
+    if not history:
+        return set()
+    return {i.lower() for i in query_identifiers(question)} - _known_identifiers(history[-1])
+
+
+def names_another_model(
+    new: Collection[str], hits: Sequence[SearchHit], preferred: Collection[int]
+) -> bool:
+    """The follow-up's new identifiers are written in none of the previous manuals' passages the
+    search found: they name another model ('is it the same on the R11?' after the RT2, which
+    the local condenser rewrites as 'Is the Trikdis RT2 the same on the R11?'), not a code, pin
+    or lane of the same manual ('and E05?' after an RL14 event code, found in the RL14's
+    passages). Then the previous manuals are preferred no more."""
+    if not new or not preferred:
+        return False
+    return not any(
+        hit.document_id in preferred
+        and (
+            any(i.lower() in new for i in hit.identifiers)
+            or any(_names(hit.content, name) for name in new)
+        )
+        for hit in hits
+    )
 
 
 def _names(text: str, name: str) -> bool:

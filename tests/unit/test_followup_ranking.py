@@ -180,3 +180,36 @@ def test_a_followup_prefers_the_previous_manuals_until_it_moves_to_another_model
     # A conversation confined to some manuals searches those, with no preference.
     assert asked("What is the supply voltage of the PX-220?", "and its fuse?", [4]) is None
     assert preferred_manuals("and E05?", "and E05?", [], explicit=None) is None
+
+
+def test_a_model_the_previous_manuals_do_not_write_ends_the_preference() -> None:
+    """The local condenser writes the old subject into 'is it the same on the R11?' ('Is the
+    Trikdis RT2 the same on the R11?'), so the rewrite alone cannot tell a new model from a code
+    of the same manual: the passages the search found can. A new identifier written in none of
+    the previous manuals' passages is another model; one written there is theirs."""
+    from techdocs_app.rag.followup import names_another_model, new_identifiers, preferred_manuals
+
+    rt2 = Turn(
+        question="What is the supply voltage of the Trikdis RT2?",
+        answer="(answer)",
+        standalone_query="What is the supply voltage of the Trikdis RT2?",
+        document_ids=(7,),
+        identifiers=("RT2",),
+    )
+    question = "is it the same on the R11?"
+    standalone = condense_locally(question, [rt2])
+    assert "RT2" in standalone  # the rewrite names the old subject ...
+    assert preferred_manuals(question, standalone, [rt2], explicit=None) == [7]  # ... so kept
+    new = new_identifiers(question, [rt2])
+    assert new == {"r11"}
+    rt2_page = search_hit(document_id=7, content="RT2 supply: 11-15 V.", identifiers=["RT2"])
+    r11_page = search_hit(chunk_id=2, document_id=9, content="R11 supply: 12 V.")
+    assert names_another_model(new, [rt2_page, r11_page], [7])
+    # An event code the previous manual writes is that manual's: the preference stays.
+    codes = search_hit(chunk_id=3, document_id=7, content="E05 Telephone line fault")
+    assert not names_another_model({"e05"}, [rt2_page, codes], [7])
+    assert not names_another_model({"e05"}, [search_hit(document_id=7, identifiers=["E05"])], [7])
+    # Nothing new named, or no preference: nothing to end.
+    assert not names_another_model(set(), [r11_page], [7])
+    assert not names_another_model(new, [r11_page], [])
+    assert new_identifiers("and its current draw?", [rt2]) == set()
