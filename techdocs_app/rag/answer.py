@@ -76,6 +76,7 @@ from techdocs_app.rag.followup import (
     new_identifiers,
     own_words,
     preferred_manuals,
+    turn_manuals,
     wording_key,
 )
 from techdocs_app.rag.questions import QuestionRejected, check_question
@@ -777,24 +778,6 @@ async def _evidence(
         log.exception("attribute check failed; using similarity and coverage only")
     evidence["p_answerable"] = round(answerable_probability(evidence), 4)
     return evidence
-
-
-def turn_manuals(
-    citations: Sequence[int], sources: Sequence[SourceView], ranked: Sequence[SearchHit]
-) -> tuple[int, ...]:
-    """The manuals a turn was about, most telling first, which its follow-up prefers
-    (`rag.followup.preferred_manuals`): the cited sources' manuals, the other sources', then those of the
-    passages its search ranked first. A turn answered "not found" shows no sources, but its
-    ranking still says which manual the conversation is in: without it, "Which one can't use
-    DMA?" after a refused "fastest baud rate of the STM32F103's USARTs?" searched with no
-    preference at all."""
-    return tuple(
-        dict.fromkeys(
-            [sources[n - 1].document_id for n in citations]
-            + [s.document_id for s in sources]
-            + [h.document_id for h in ranked]
-        )
-    )
 
 
 # --- views of the hits ----------------------------------------------------------------------------

@@ -32,7 +32,7 @@ of the right page: the pool and the bonus are for the question whose first turn 
 
 Which manuals are "previous" (`preferred_manuals`): those the previous turn cited or showed, or,
 when it was answered "not found" and showed none, those its search ranked first
-(`rag.answer.turn_manuals`); none when the follow-up moved on to another model: it names an
+(`turn_manuals`); none when the follow-up moved on to another model: it names an
 identifier the previous turn did not and its rewrite keeps none of the previous turn's, or (after
 the library search) that identifier is written in none of the previous manuals' passages found
 (`names_another_model`: the local condenser may write the old subject into a rewrite that asks
@@ -46,6 +46,7 @@ from collections.abc import Collection, Mapping, Sequence
 
 from techdocs_app.providers.base import Turn
 from techdocs_app.providers.local_condense import conversation_subject, without_context
+from techdocs_app.rag.events import SourceView
 from techdocs_app.rag.retrieve import SearchHit
 from techdocs_app.text.identifiers import query_identifiers
 
@@ -64,6 +65,24 @@ manual's fifth passage beat another manual's best (close to the hard focus that 
 follow-up in a wrong manual). 0.05, 0.15 and 0.3 give identical dev + tune figures (every eval
 line the same); 0.15 is the middle of that plateau. Before the similarity blend, 0.05 let an
 Arista table join a TS2017 follow-up's sources."""
+
+
+def turn_manuals(
+    citations: Sequence[int], sources: Sequence[SourceView], ranked: Sequence[SearchHit]
+) -> tuple[int, ...]:
+    """The manuals a turn was about, most telling first, which its follow-up prefers
+    (`preferred_manuals`): the cited sources' manuals, the other sources', then those of the
+    passages its search ranked first. A turn answered "not found" shows no sources, but its
+    ranking still says which manual the conversation is in: without it, "Which one can't use
+    DMA?" after a refused "fastest baud rate of the STM32F103's USARTs?" searched with no
+    preference at all."""
+    return tuple(
+        dict.fromkeys(
+            [sources[n - 1].document_id for n in citations]
+            + [s.document_id for s in sources]
+            + [h.document_id for h in ranked]
+        )
+    )
 
 
 def preferred_manuals(

@@ -146,7 +146,8 @@ def test_own_words_keep_a_parenthesis_the_user_typed() -> None:
 def test_a_turn_answered_not_found_still_names_the_manuals_its_search_ranked_first() -> None:
     """The manuals a follow-up prefers come from the previous turn: its cited sources first,
     then its other sources, then (a "not found" answer shows no sources) its ranking."""
-    from techdocs_app.rag.answer import _source_views, turn_manuals
+    from techdocs_app.rag.answer import _source_views
+    from techdocs_app.rag.followup import turn_manuals
 
     ranked = [_hit(1, 7), _hit(2, 3), _hit(3, 7), _hit(4, 5)]
     sources = _source_views(ranked[:3], [0.9, 0.8, 0.7])
