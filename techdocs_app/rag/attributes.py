@@ -21,6 +21,7 @@ from typing import Any
 from techdocs_app.db import passages as passages_db
 from techdocs_app.db.engine import session_scope
 from techdocs_app.rag.retrieve import SearchHit
+from techdocs_app.text.condenser_context import split_context
 from techdocs_app.text.identifiers import query_identifiers
 from techdocs_app.text.words import (
     STOPWORDS,
@@ -303,9 +304,10 @@ def _needed(size: int) -> int:
 
 def question_parts(query: str, names: frozenset[str]) -> QuestionParts:
     """Split a standalone question into its subject (words naming a manual, and context the
-    condenser appended in parentheses) and the attribute words; `focus` is the noun phrase a
-    what/which/how-much question asks for ('What Wi-Fi bands does …' -> wi, fi, bands)."""
-    main, _, context = query.partition("(")
+    condenser appended in parentheses at its end: `text.condenser_context`) and the attribute
+    words; `focus` is the noun phrase a what/which/how-much question asks for ('What Wi-Fi bands
+    does …' -> wi, fi, bands)."""
+    main, context = split_context(query)
     main = expand_contractions(main)
     words = _question_words(strip_how_measure(main))
     subject: set[str] = set()
@@ -371,6 +373,7 @@ def assess_attributes(
         return {}
     all_names = frozenset().union(*(profiles[d].names for d in doc_ids))
     parts = question_parts(query, all_names)
+    asked = split_context(query)[0]
     score = {
         d: sum(1 for t in parts.subject if _names_match(t, profiles[d].names)) for d in doc_ids
     }
@@ -395,12 +398,8 @@ def assess_attributes(
             )
             for group in parts.focus_groups
         )
-    decode = asks_to_decode(query.partition("(")[0])
-    unknown = (
-        []
-        if decode
-        else unknown_models(query.partition("(")[0], [profiles[d].lexicon for d in doc_ids])
-    )
+    decode = asks_to_decode(asked)
+    unknown = [] if decode else unknown_models(asked, [profiles[d].lexicon for d in doc_ids])
     # Recorded for the fitting script (eval --json), not inputs of the model yet: cross-validation
     # on dev + tune did not show them worth their false refusals. The question's own codes (a pin,
     # a part, a fault code: 'R13', 'LM11949', 'E732') that none of the subject's manuals mention.
@@ -410,7 +409,7 @@ def assess_attributes(
     subject_names = frozenset().union(*(p.names for p in eligible))
     named_missing = [
         t
-        for t in named_terms(query.partition("(")[0], parts.subject)
+        for t in named_terms(asked, parts.subject)
         if not (decode and _has_digit(t))
         and not _names_match(t.lower(), subject_names)
         and not any(_named_present(t, p.lexicon) for p in eligible)

@@ -28,6 +28,7 @@ from typing import Any, Literal
 
 from techdocs_app.rag.quantities import asked_dimension, stated_dimensions
 from techdocs_app.rag.retrieve import SearchHit
+from techdocs_app.text.condenser_context import split_context
 from techdocs_app.text.words import expand_contractions, is_function_word, stem, strip_how_measure
 
 Outcome = Literal["answer", "closest", "not_found"]
@@ -167,7 +168,7 @@ def assess_evidence(
             best_cov = max(best_cov, len(found) / len(terms))
             best_weighted = max(best_weighted, sum(weights[t] for t in found) / total)
     best_sim = max((h.vector_similarity for h in hits), default=0.0)
-    dimension = asked_dimension(query.partition("(")[0])
+    dimension = asked_dimension(split_context(query)[0])
     # Any candidate of the same manuals may state it (a table's unit can sit in a sibling chunk).
     manuals = {h.document_id for h in hits}
     quantity_missing = dimension is not None and not any(

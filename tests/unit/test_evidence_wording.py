@@ -160,3 +160,16 @@ def test_a_plural_of_a_code_is_its_singular() -> None:
     assert assess_attributes("max amps of the 2209s?", hits, {9: profile})["named_missing"] == []
     other = assess_attributes("max amps of the 2208s?", hits, {9: profile})
     assert other["named_missing"] == ["2208s"]
+
+
+def test_only_a_trailing_parenthesis_is_the_condensers_context() -> None:
+    # The technician's own parenthesis: 'RMS' and the words after it are asked for.
+    inside = _check("What ripple (RMS) can the GW5 terminal block take?")
+    assert "terminal" in inside["attributes"] and inside["named_missing"] == ["RMS"]
+    # The condenser's context at the end names the subject but is not asked for.
+    context = _check("And the fuse? (GW5 gateway, RMS)")
+    assert context["named_missing"] == [] and "fuse" in context["attributes"]
+    hits = [search_hit(content="Tighten the GW5 terminal screws firmly.")]
+    assert assess_evidence("What (peak) voltage do the GW5 terminals take?", hits)["quantity_asked"]
+    assert not assess_evidence("And the screws? (what voltage)", hits)["quantity_asked"]
+
