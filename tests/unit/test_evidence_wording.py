@@ -13,6 +13,7 @@ from techdocs_app.text.words import (
     expand_contractions,
     is_function_word,
     spell_greek,
+    stem,
     strip_how_measure,
 )
 from tests.factories import search_hit
@@ -173,3 +174,17 @@ def test_only_a_trailing_parenthesis_is_the_condensers_context() -> None:
     assert assess_evidence("What (peak) voltage do the GW5 terminals take?", hits)["quantity_asked"]
     assert not assess_evidence("And the screws? (what voltage)", hits)["quantity_asked"]
 
+
+def test_a_word_ending_in_ly_is_stemmed_only_when_an_adverb() -> None:
+    assert stem("supply") == stem("supplies") == stem("supplied") == "supply"
+    assert stem("supply") != stem("supposed")
+    for word in ("apply", "reply", "assembly", "only", "family", "daily", "early", "anomaly"):
+        assert stem(word) == word
+    assert stem("quickly") == "quick" and stem("properly") == "proper"
+    assert stem("normally") == "normal" and stem("slowly") == "slow"
+    assert stem("monthly") == "month"
+    # A manual that writes 'supply' does not mention suppression.
+    profile = build_profile(8, "zeta_gw9", "zeta_gw9.pdf", ["Supply: 12 V DC, 0.5 A."])
+    hits = [search_hit(document_id=8, filename="zeta_gw9.pdf", content="Supply: 12 V DC.")]
+    evidence = assess_attributes("Which surge suppression does the GW9 have?", hits, {8: profile})
+    assert evidence["focus_missing"] == ["surge", "suppression"]
