@@ -257,6 +257,18 @@ def _spellings(word: str) -> set[str]:
     return out
 
 
+_COUNT_NOUN_RE = re.compile(r"(\d+)-([a-z]{3,})")
+_FAMILY_SUFFIX_RE = re.compile(r"x[a-z0-9]{1,3}")
+
+
+def _family_suffix_present(token: str, lexicon: Lexicon) -> bool:
+    """'xC' of 'xC/xD/xE': a datasheet's family suffix ('x' for any character), present as the
+    end of a part number it writes ('STM32F103xC')."""
+    return _FAMILY_SUFFIX_RE.fullmatch(token) is not None and any(
+        w.endswith(token) for w in lexicon.with_digits
+    )
+
+
 def _present(token: str, stem_: str, lexicon: Lexicon) -> bool:
     """Whether a question word occurs in a lexicon: as written, stemmed, as an abbreviation or
     longer form ('temp'/'temperature'), in the other spelling, or as a common synonym."""
@@ -267,10 +279,16 @@ def _present(token: str, stem_: str, lexicon: Lexicon) -> bool:
         return True  # a plural the small stemmer leaves ('ups' of 'pull-ups', 'pcbs')
     if _has_digit(token):
         key = _lower_compact(token)
+        if count := _COUNT_NOUN_RE.fullmatch(token):
+            # '64-pin', '4-layer': a count and a noun, as a manual writes them ('64 pins').
+            number, noun = count.groups()
+            return number in words and _present(noun, rerank_stem(noun), lexicon)
         return len(key) >= 2 and (
             key in words or (len(key) >= 4 and any(key in w for w in lexicon.with_digits))
         )
     if len(stem_) >= 4 and lexicon.has_prefix(stem_):
+        return True
+    if _family_suffix_present(token, lexicon):
         return True
     if any(token[:k] in words for k in range(4, len(token))):
         return True
@@ -523,12 +541,16 @@ def spelled_out(acronym: str, texts: Sequence[str]) -> bool:
 
 def _named_present(term: str, lexicon: Lexicon) -> bool:
     """A named term in a manual: a value by its number, a code as written or, for a plural
-    ('2209s', 'CFP2s'), as its singular (as `unknown_models` reads them)."""
+    ('2209s', 'CFP2s'), as its singular (as `unknown_models` reads them), family suffixes
+    ('xC/xD/xE') as the ends of its part numbers."""
     value = _VALUE_TOKEN_RE.match(term)
     if value and _norm_version(value.group(1).replace(",", ".")) in lexicon.words:
         return True
     if re.search(r"\d[sS]$", term) and _identifier_present(term[:-1], lexicon):
         return True
+    pieces = term.lower().split("/")
+    if all(_FAMILY_SUFFIX_RE.fullmatch(p) for p in pieces):
+        return all(_family_suffix_present(p, lexicon) for p in pieces)
     return _identifier_present(term, lexicon)
 
 

@@ -188,3 +188,13 @@ def test_a_word_ending_in_ly_is_stemmed_only_when_an_adverb() -> None:
     hits = [search_hit(document_id=8, filename="zeta_gw9.pdf", content="Supply: 12 V DC.")]
     evidence = assess_attributes("Which surge suppression does the GW9 have?", hits, {8: profile})
     assert evidence["focus_missing"] == ["surge", "suppression"]
+
+
+def test_a_count_compound_and_family_suffixes_are_the_datasheets_words() -> None:
+    text = "STM32F103xC, STM32F103xD and STM32F103xE: 64 pins, 51 I/Os."
+    profile = build_profile(9, "stm32f103", "stm32f103.pdf", [text])
+    hits = [search_hit(document_id=9, filename="stm32f103.pdf", content=text)]
+    evidence = assess_attributes("How many I/Os on the 64-pin (xC/xD/xE) f103?", hits, {9: profile})
+    assert evidence["missing"] == [] and evidence["named_missing"] == []
+    other = assess_attributes("How many I/Os on the 48-pin (xF/xG) f103?", hits, {9: profile})
+    assert other["missing"] == ["48-pin", "xf", "xg"] and other["named_missing"] == ["xF/xG"]
