@@ -197,4 +197,7 @@ def test_a_count_compound_and_family_suffixes_are_the_datasheets_words() -> None
     evidence = assess_attributes("How many I/Os on the 64-pin (xC/xD/xE) f103?", hits, {9: profile})
     assert evidence["missing"] == [] and evidence["named_missing"] == []
     other = assess_attributes("How many I/Os on the 48-pin (xF/xG) f103?", hits, {9: profile})
-    assert other["missing"] == ["48-pin", "xf", "xg"] and other["named_missing"] == ["xF/xG"]
+    assert other["missing"] == ["48-pin", "xf", "xg"] and other["named_missing"] == [
+        "48-pin",
+        "xF/xG",
+    ]
