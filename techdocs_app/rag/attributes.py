@@ -23,6 +23,7 @@ from techdocs_app.db.engine import session_scope
 from techdocs_app.rag.retrieve import SearchHit
 from techdocs_app.text.condenser_context import split_context
 from techdocs_app.text.identifiers import query_identifiers
+from techdocs_app.text.synonyms import synonyms
 from techdocs_app.text.words import (
     STOPWORDS,
     compact,
@@ -63,52 +64,6 @@ _NAME_GENERIC = frozenset(
     troubleshooting setting settings operation operating user instructions series document pdf
     www com site search the and for of""".split()
 )
-_SYNONYMS: dict[str, tuple[str, ...]] = {
-    # General equivalences of technical writing (abbreviations and part names), both directions.
-    "led": ("indicator", "light", "lamp"),
-    "indicator": ("led", "light"),
-    "stepper": ("motor",),
-    "rx": ("receiver", "receive", "input"),
-    "tx": ("transmitter", "transmit", "output"),
-    "temp": ("temperature",),
-    "psu": ("power",),
-    "mcu": ("microcontroller", "processor", "cpu"),
-    "cpu": ("mcu", "processor", "core"),
-    "size": ("dimension", "dimensions", "mm"),
-    "weight": ("mass", "kg", "g"),
-    "weigh": ("weight", "mass", "kg"),
-    "draw": ("consumption", "current", "power"),
-    "pinout": ("pin",),
-    "wattage": ("watt", "watts", "w"),
-    # The signal words under which manuals give their advice (ANSI Z535 / ISO 3864 headings).
-    "precaution": ("caution", "warning", "note", "notes", "attention", "important", "notice"),
-    "warning": ("caution", "note", "attention", "important", "notice"),
-    "tip": ("note", "notes"),
-    "program": ("software", "application", "firmware", "tool"),
-    "app": ("software", "application"),
-    "built": ("integrated", "internal", "embedded", "onboard"),
-    # Telephony: the line rings once per incoming call; alarm receivers count "calls".
-    "ring": ("call", "calls", "ringing"),
-    "rings": ("call", "calls", "ringing"),
-    # Units written as words: a manual writes the symbol ('3.5 W', '-14 dBm', '25 °C'; not the
-    # letters that are words or list marks too: 'a', 'g', 'f').
-    "watt": ("w", "mw", "power"),
-    "watts": ("w", "mw", "power"),
-    "volt": ("v", "mv", "voltage"),
-    "volts": ("v", "mv", "voltage"),
-    "amp": ("ma", "current"),
-    "amps": ("ma", "current"),
-    "ohm": ("ohms", "kohm", "mohm", "resistance"),
-    "ohms": ("ohm", "kohm", "mohm", "resistance"),
-    "degree": ("c", "temperature"),
-    "degre": ("c", "temperature"),
-    "db": ("dbm", "dbi"),
-    # Adjectives of a measure ('how big and heavy'): the manual states the measure.
-    "heavy": ("weight", "mass", "kg"),
-    "big": ("size", "dimension", "dimensions", "mm"),
-    "hot": ("temperature",),
-    "fast": ("speed", "rate"),
-}
 _WH_RE = re.compile(
     r"\b(?:what|which|how\s+(?:much|many|long|fast|far|big|hot|heavy|high|low|often|is|are))\b"
     r"(?:\s+(?:is|are|was|were|does|do|did|the|a|an|kind\s+of|type\s+of|sort\s+of))*\s+(.+)",
@@ -271,7 +226,8 @@ def _family_suffix_present(token: str, lexicon: Lexicon) -> bool:
 
 def _present(token: str, stem_: str, lexicon: Lexicon) -> bool:
     """Whether a question word occurs in a lexicon: as written, stemmed, as an abbreviation or
-    longer form ('temp'/'temperature'), in the other spelling, or as a common synonym."""
+    longer form ('temp'/'temperature'), in the other spelling, or as a word a manual writes for
+    it (`text.synonyms`)."""
     words = lexicon.words
     if (_spellings(token) | _spellings(stem_)) & words:
         return True
@@ -292,7 +248,7 @@ def _present(token: str, stem_: str, lexicon: Lexicon) -> bool:
         return True
     if any(token[:k] in words for k in range(4, len(token))):
         return True
-    return any(s in words for s in _SYNONYMS.get(token, ()) + _SYNONYMS.get(stem_, ()))
+    return not (synonyms(stem_) | synonyms(rerank_stem(token))).isdisjoint(words)
 
 
 def _identifier_present(identifier: str, lexicon: Lexicon) -> bool:

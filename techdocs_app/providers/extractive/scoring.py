@@ -15,10 +15,10 @@ from techdocs_app.providers.extractive.question import (
     question_terms,
     subject_terms,
 )
-from techdocs_app.providers.extractive.synonyms import synonyms
 from techdocs_app.providers.extractive.units import ANAPHOR, VALUE, Unit
 from techdocs_app.text.condenser_context import split_context
 from techdocs_app.text.identifiers import find_identifiers
+from techdocs_app.text.synonyms import synonyms
 from techdocs_app.text.words import compact, terms
 
 FOCUS_WEIGHT = 1.6
