@@ -51,7 +51,8 @@ _ASKS = r"\b(?:what|which)(?:['’]?s)?\b(?:\s+\S+){0,4}?\s+"
 Torque-Set …'."""
 # The question's frames that ask for a quantity of one kind -> a unit of that kind (pint name).
 _ASKED: tuple[tuple[re.Pattern[str], str], ...] = (
-    (re.compile(_ASKS + r"torques?\b(?!-)|\bhow\s+tight\b", re.I), "newton * meter"),
+    # Not 'how tight': 'how tight is the spread …' asks for a tolerance.
+    (re.compile(_ASKS + r"torques?\b(?!-)", re.I), "newton * meter"),
     (
         re.compile(_ASKS + r"(?:temperatures?|temps?)\b(?!-)|\bhow\s+(?:hot|cold|warm)\b", re.I),
         "kelvin",

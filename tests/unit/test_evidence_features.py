@@ -122,10 +122,11 @@ def test_candidate_agreement_is_recorded_from_ranks_similarities_and_pages() -> 
     assert assess_evidence("anything", top, pool=pool)["same_manual"] == 0.75
 
 
-def test_a_unit_asked_for_temp_and_how_tight_ask_for_a_quantity() -> None:
+def test_a_unit_asked_for_and_temp_ask_for_a_quantity() -> None:
     torque = asked_dimension("What torque?")
     assert asked_dimension("how tight do I snug the nozzle, in Nm?") == torque
     assert asked_dimension("how many ft-lb on the adjusting nut?") == torque
+    assert asked_dimension("how tight is the spread once installed?") is None
     assert asked_dimension("what hotend temp for petg?") == asked_dimension("What temperature?")
     assert asked_dimension("how many mA does it pull?") == asked_dimension("What current?")
     # A unit's letters inside other words, 'in' not ending the question, a temp-rated part: none.
