@@ -20,7 +20,7 @@ How a unit is chosen:
   lowest, 'not exceeding' for the maximum, 'the amount of' for 'how much'), counts as the word
   asking for it; a unit must match at least one asked-for word when the question has any;
 - a shop word matches the word manuals use for it ('psu'/'power', 'wiped'/'lost',
-  `extractive.synonyms`); contractions ("won't") are no question words;
+  `text.synonyms`); contractions ("won't") are no question words;
 - a sentence referring back ("It has a melting point of …") also matches the question words of
   the sentence before it, its antecedent;
 - only the manuals the question names by title ('my Ender 3 …') are quoted, when they are

@@ -21,7 +21,9 @@ from typing import Any
 from techdocs_app.db import passages as passages_db
 from techdocs_app.db.engine import session_scope
 from techdocs_app.rag.retrieve import SearchHit
+from techdocs_app.text.condenser_context import split_context
 from techdocs_app.text.identifiers import query_identifiers
+from techdocs_app.text.synonyms import synonyms
 from techdocs_app.text.words import (
     STOPWORDS,
     compact,
@@ -62,52 +64,6 @@ _NAME_GENERIC = frozenset(
     troubleshooting setting settings operation operating user instructions series document pdf
     www com site search the and for of""".split()
 )
-_SYNONYMS: dict[str, tuple[str, ...]] = {
-    # General equivalences of technical writing (abbreviations and part names), both directions.
-    "led": ("indicator", "light", "lamp"),
-    "indicator": ("led", "light"),
-    "stepper": ("motor",),
-    "rx": ("receiver", "receive", "input"),
-    "tx": ("transmitter", "transmit", "output"),
-    "temp": ("temperature",),
-    "psu": ("power",),
-    "mcu": ("microcontroller", "processor", "cpu"),
-    "cpu": ("mcu", "processor", "core"),
-    "size": ("dimension", "dimensions", "mm"),
-    "weight": ("mass", "kg", "g"),
-    "weigh": ("weight", "mass", "kg"),
-    "draw": ("consumption", "current", "power"),
-    "pinout": ("pin",),
-    "wattage": ("watt", "watts", "w"),
-    # The signal words under which manuals give their advice (ANSI Z535 / ISO 3864 headings).
-    "precaution": ("caution", "warning", "note", "notes", "attention", "important", "notice"),
-    "warning": ("caution", "note", "attention", "important", "notice"),
-    "tip": ("note", "notes"),
-    "program": ("software", "application", "firmware", "tool"),
-    "app": ("software", "application"),
-    "built": ("integrated", "internal", "embedded", "onboard"),
-    # Telephony: the line rings once per incoming call; alarm receivers count "calls".
-    "ring": ("call", "calls", "ringing"),
-    "rings": ("call", "calls", "ringing"),
-    # Units written as words: a manual writes the symbol ('3.5 W', '-14 dBm', '25 °C'; not the
-    # letters that are words or list marks too: 'a', 'g', 'f').
-    "watt": ("w", "mw", "power"),
-    "watts": ("w", "mw", "power"),
-    "volt": ("v", "mv", "voltage"),
-    "volts": ("v", "mv", "voltage"),
-    "amp": ("ma", "current"),
-    "amps": ("ma", "current"),
-    "ohm": ("ohms", "kohm", "mohm", "resistance"),
-    "ohms": ("ohm", "kohm", "mohm", "resistance"),
-    "degree": ("c", "temperature"),
-    "degre": ("c", "temperature"),
-    "db": ("dbm", "dbi"),
-    # Adjectives of a measure ('how big and heavy'): the manual states the measure.
-    "heavy": ("weight", "mass", "kg"),
-    "big": ("size", "dimension", "dimensions", "mm"),
-    "hot": ("temperature",),
-    "fast": ("speed", "rate"),
-}
 _WH_RE = re.compile(
     r"\b(?:what|which|how\s+(?:much|many|long|fast|far|big|hot|heavy|high|low|often|is|are))\b"
     r"(?:\s+(?:is|are|was|were|does|do|did|the|a|an|kind\s+of|type\s+of|sort\s+of))*\s+(.+)",
@@ -256,9 +212,22 @@ def _spellings(word: str) -> set[str]:
     return out
 
 
+_COUNT_NOUN_RE = re.compile(r"(\d+)-([a-z]{3,})")
+_FAMILY_SUFFIX_RE = re.compile(r"x[a-z0-9]{1,3}")
+
+
+def _family_suffix_present(token: str, lexicon: Lexicon) -> bool:
+    """'xC' of 'xC/xD/xE': a datasheet's family suffix ('x' for any character), present as the
+    end of a part number it writes ('STM32F103xC')."""
+    return _FAMILY_SUFFIX_RE.fullmatch(token) is not None and any(
+        w.endswith(token) for w in lexicon.with_digits
+    )
+
+
 def _present(token: str, stem_: str, lexicon: Lexicon) -> bool:
     """Whether a question word occurs in a lexicon: as written, stemmed, as an abbreviation or
-    longer form ('temp'/'temperature'), in the other spelling, or as a common synonym."""
+    longer form ('temp'/'temperature'), in the other spelling, or as a word a manual writes for
+    it (`text.synonyms`)."""
     words = lexicon.words
     if (_spellings(token) | _spellings(stem_)) & words:
         return True
@@ -266,14 +235,20 @@ def _present(token: str, stem_: str, lexicon: Lexicon) -> bool:
         return True  # a plural the small stemmer leaves ('ups' of 'pull-ups', 'pcbs')
     if _has_digit(token):
         key = _lower_compact(token)
+        if count := _COUNT_NOUN_RE.fullmatch(token):
+            # '64-pin', '4-layer': a count and a noun, as a manual writes them ('64 pins').
+            number, noun = count.groups()
+            return number in words and _present(noun, rerank_stem(noun), lexicon)
         return len(key) >= 2 and (
             key in words or (len(key) >= 4 and any(key in w for w in lexicon.with_digits))
         )
     if len(stem_) >= 4 and lexicon.has_prefix(stem_):
         return True
+    if _family_suffix_present(token, lexicon):
+        return True
     if any(token[:k] in words for k in range(4, len(token))):
         return True
-    return any(s in words for s in _SYNONYMS.get(token, ()) + _SYNONYMS.get(stem_, ()))
+    return not (synonyms(stem_) | synonyms(rerank_stem(token))).isdisjoint(words)
 
 
 def _identifier_present(identifier: str, lexicon: Lexicon) -> bool:
@@ -303,9 +278,10 @@ def _needed(size: int) -> int:
 
 def question_parts(query: str, names: frozenset[str]) -> QuestionParts:
     """Split a standalone question into its subject (words naming a manual, and context the
-    condenser appended in parentheses) and the attribute words; `focus` is the noun phrase a
-    what/which/how-much question asks for ('What Wi-Fi bands does …' -> wi, fi, bands)."""
-    main, _, context = query.partition("(")
+    condenser appended in parentheses at its end: `text.condenser_context`) and the attribute
+    words; `focus` is the noun phrase a what/which/how-much question asks for ('What Wi-Fi bands
+    does …' -> wi, fi, bands)."""
+    main, context = split_context(query)
     main = expand_contractions(main)
     words = _question_words(strip_how_measure(main))
     subject: set[str] = set()
@@ -371,6 +347,7 @@ def assess_attributes(
         return {}
     all_names = frozenset().union(*(profiles[d].names for d in doc_ids))
     parts = question_parts(query, all_names)
+    asked = split_context(query)[0]
     score = {
         d: sum(1 for t in parts.subject if _names_match(t, profiles[d].names)) for d in doc_ids
     }
@@ -395,12 +372,8 @@ def assess_attributes(
             )
             for group in parts.focus_groups
         )
-    decode = asks_to_decode(query.partition("(")[0])
-    unknown = (
-        []
-        if decode
-        else unknown_models(query.partition("(")[0], [profiles[d].lexicon for d in doc_ids])
-    )
+    decode = asks_to_decode(asked)
+    unknown = [] if decode else unknown_models(asked, [profiles[d].lexicon for d in doc_ids])
     # Recorded for the fitting script (eval --json), not inputs of the model yet: cross-validation
     # on dev + tune did not show them worth their false refusals. The question's own codes (a pin,
     # a part, a fault code: 'R13', 'LM11949', 'E732') that none of the subject's manuals mention.
@@ -410,7 +383,7 @@ def assess_attributes(
     subject_names = frozenset().union(*(p.names for p in eligible))
     named_missing = [
         t
-        for t in named_terms(query.partition("(")[0], parts.subject)
+        for t in named_terms(asked, parts.subject)
         if not (decode and _has_digit(t))
         and not _names_match(t.lower(), subject_names)
         and not any(_named_present(t, p.lexicon) for p in eligible)
@@ -524,12 +497,16 @@ def spelled_out(acronym: str, texts: Sequence[str]) -> bool:
 
 def _named_present(term: str, lexicon: Lexicon) -> bool:
     """A named term in a manual: a value by its number, a code as written or, for a plural
-    ('2209s', 'CFP2s'), as its singular (as `unknown_models` reads them)."""
+    ('2209s', 'CFP2s'), as its singular (as `unknown_models` reads them), family suffixes
+    ('xC/xD/xE') as the ends of its part numbers."""
     value = _VALUE_TOKEN_RE.match(term)
     if value and _norm_version(value.group(1).replace(",", ".")) in lexicon.words:
         return True
     if re.search(r"\d[sS]$", term) and _identifier_present(term[:-1], lexicon):
         return True
+    pieces = term.lower().split("/")
+    if all(_FAMILY_SUFFIX_RE.fullmatch(p) for p in pieces):
+        return all(_family_suffix_present(p, lexicon) for p in pieces)
     return _identifier_present(term, lexicon)
 
 

@@ -51,8 +51,12 @@ _ASKS = r"\b(?:what|which)(?:['’]?s)?\b(?:\s+\S+){0,4}?\s+"
 Torque-Set …'."""
 # The question's frames that ask for a quantity of one kind -> a unit of that kind (pint name).
 _ASKED: tuple[tuple[re.Pattern[str], str], ...] = (
+    # Not 'how tight': 'how tight is the spread …' asks for a tolerance.
     (re.compile(_ASKS + r"torques?\b(?!-)", re.I), "newton * meter"),
-    (re.compile(_ASKS + r"temperatures?\b(?!-)|\bhow\s+(?:hot|cold|warm)\b", re.I), "kelvin"),
+    (
+        re.compile(_ASKS + r"(?:temperatures?|temps?)\b(?!-)|\bhow\s+(?:hot|cold|warm)\b", re.I),
+        "kelvin",
+    ),
     (re.compile(_ASKS + r"pressures?\b(?!-)", re.I), "bar"),
     (re.compile(_ASKS + r"voltages?\b(?!-)|\bhow\s+many\s+volts\b", re.I), "volt"),
     (re.compile(_ASKS + r"(?:currents?|amperage)\b(?!-)|\bhow\s+many\s+amps\b", re.I), "ampere"),
@@ -95,11 +99,26 @@ def _dimension(unit: str) -> str:
     return " ".join(f"{name}{power:g}" for name, power in sorted(dimensionality.items()))
 
 
+_UNIT_ASKED = re.compile(
+    r"\bhow\s+many\s+(?:"
+    + "|".join(f"(?P<m{i}>{pattern})" for i, (pattern, _) in enumerate(_UNIT_SPELLINGS))
+    + r")|\bin\s+(?:"
+    + "|".join(f"(?P<e{i}>{pattern})" for i, (pattern, _) in enumerate(_UNIT_SPELLINGS))
+    + r")\s*[?.!]*\s*$"
+)
+"""The unit the answer is wanted in: 'how many ft-lb …', '… how tight, in Nm?' (a manual's
+spelling of the unit, right after 'how many' or ending the question after 'in')."""
+
+
 def asked_dimension(question: str) -> str | None:
     """The dimension of the quantity a question asks for (None: it asks for none we know)."""
     for pattern, unit in _ASKED:
         if pattern.search(question):
             return _dimension(unit)
+    if match := _UNIT_ASKED.search(question):
+        for i, (_, unit) in enumerate(_UNIT_SPELLINGS):
+            if match.group(f"m{i}") is not None or match.group(f"e{i}") is not None:
+                return _dimension(unit)
     return None
 
 

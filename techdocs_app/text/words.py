@@ -26,18 +26,35 @@ _TOKEN_RE = re.compile(r"[A-Za-z0-9]+(?:[.,:/+\-][A-Za-z0-9]+)*[+\-]?")
 _SUFFIXES = ("ingly", "edly", "ings", "ing", "ies", "ied", "es", "ed", "ly", "s", "e")
 
 
+_LY_AFTER = frozenset("cdeghkmnrtw")
+"""Letters an adverb's stem ends in before '-ly' ('quickly', 'properly', 'completely': the
+Snowball English stemmer's 'li' endings, and 'w': 'slowly'); '-ally' adverbs ('normally') too.
+Other words end in '-ly' without being an adverb of a shorter word: 'supply', 'apply', 'reply',
+'assembly', 'family', 'daily', 'anomaly' ('supply' is not 'supp', which matched 'supposed')."""
+_NOT_ADVERBS = frozenset({"early"})
+
+
 @lru_cache(maxsize=65536)
 def stem(word: str) -> str:
-    """A deliberately small suffix stripper: 'pins'/'pin', 'lacing'/'lace', 'clears'/'clear'."""
+    """A deliberately small suffix stripper: 'pins'/'pin', 'lacing'/'lace', 'clears'/'clear',
+    'quickly'/'quick'."""
     if len(word) <= 3 or not word.isalpha():
         return word
     for suffix in _SUFFIXES:
         if word.endswith(suffix) and len(word) - len(suffix) >= 3:
             if suffix == "s" and word.endswith("ss"):
                 return word
+            if suffix == "ly" and not _is_adverb(word):
+                continue
             base = word[: -len(suffix)]
             return base + "y" if suffix in ("ies", "ied") else base
     return word
+
+
+def _is_adverb(word: str) -> bool:
+    """Whether a word ending in '-ly' is an adverb made of a shorter word ('quickly')."""
+    base = word[:-2]
+    return word not in _NOT_ADVERBS and (base[-1] in _LY_AFTER or base.endswith("al"))
 
 
 def raw_tokens(text: str) -> list[str]:

@@ -120,3 +120,16 @@ def test_candidate_agreement_is_recorded_from_ranks_similarities_and_pages() -> 
     assert candidate_agreement([], pool)["same_manual"] == 0.0
     # Recorded with the other features (for the fitting script), not inputs of the model.
     assert assess_evidence("anything", top, pool=pool)["same_manual"] == 0.75
+
+
+def test_a_unit_asked_for_and_temp_ask_for_a_quantity() -> None:
+    torque = asked_dimension("What torque?")
+    assert asked_dimension("how tight do I snug the nozzle, in Nm?") == torque
+    assert asked_dimension("how many ft-lb on the adjusting nut?") == torque
+    assert asked_dimension("how tight is the spread once installed?") is None
+    assert asked_dimension("what hotend temp for petg?") == asked_dimension("What temperature?")
+    assert asked_dimension("how many mA does it pull?") == asked_dimension("What current?")
+    # A unit's letters inside other words, 'in' not ending the question, a temp-rated part: none.
+    assert asked_dimension("is it in A mode?") is None
+    assert asked_dimension("which temp-rated sku is it?") is None
+    assert asked_dimension("how do I plug it in?") is None

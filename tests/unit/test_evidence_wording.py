@@ -13,6 +13,7 @@ from techdocs_app.text.words import (
     expand_contractions,
     is_function_word,
     spell_greek,
+    stem,
     strip_how_measure,
 )
 from tests.factories import search_hit
@@ -160,3 +161,43 @@ def test_a_plural_of_a_code_is_its_singular() -> None:
     assert assess_attributes("max amps of the 2209s?", hits, {9: profile})["named_missing"] == []
     other = assess_attributes("max amps of the 2208s?", hits, {9: profile})
     assert other["named_missing"] == ["2208s"]
+
+
+def test_only_a_trailing_parenthesis_is_the_condensers_context() -> None:
+    # The technician's own parenthesis: 'RMS' and the words after it are asked for.
+    inside = _check("What ripple (RMS) can the GW5 terminal block take?")
+    assert "terminal" in inside["attributes"] and inside["named_missing"] == ["RMS"]
+    # The condenser's context at the end names the subject but is not asked for.
+    context = _check("And the fuse? (GW5 gateway, RMS)")
+    assert context["named_missing"] == [] and "fuse" in context["attributes"]
+    hits = [search_hit(content="Tighten the GW5 terminal screws firmly.")]
+    assert assess_evidence("What (peak) voltage do the GW5 terminals take?", hits)["quantity_asked"]
+    assert not assess_evidence("And the screws? (what voltage)", hits)["quantity_asked"]
+
+
+def test_a_word_ending_in_ly_is_stemmed_only_when_an_adverb() -> None:
+    assert stem("supply") == stem("supplies") == stem("supplied") == "supply"
+    assert stem("supply") != stem("supposed")
+    for word in ("apply", "reply", "assembly", "only", "family", "daily", "early", "anomaly"):
+        assert stem(word) == word
+    assert stem("quickly") == "quick" and stem("properly") == "proper"
+    assert stem("normally") == "normal" and stem("slowly") == "slow"
+    assert stem("monthly") == "month"
+    # A manual that writes 'supply' does not mention suppression.
+    profile = build_profile(8, "zeta_gw9", "zeta_gw9.pdf", ["Supply: 12 V DC, 0.5 A."])
+    hits = [search_hit(document_id=8, filename="zeta_gw9.pdf", content="Supply: 12 V DC.")]
+    evidence = assess_attributes("Which surge suppression does the GW9 have?", hits, {8: profile})
+    assert evidence["focus_missing"] == ["surge", "suppression"]
+
+
+def test_a_count_compound_and_family_suffixes_are_the_datasheets_words() -> None:
+    text = "STM32F103xC, STM32F103xD and STM32F103xE: 64 pins, 51 I/Os."
+    profile = build_profile(9, "stm32f103", "stm32f103.pdf", [text])
+    hits = [search_hit(document_id=9, filename="stm32f103.pdf", content=text)]
+    evidence = assess_attributes("How many I/Os on the 64-pin (xC/xD/xE) f103?", hits, {9: profile})
+    assert evidence["missing"] == [] and evidence["named_missing"] == []
+    other = assess_attributes("How many I/Os on the 48-pin (xF/xG) f103?", hits, {9: profile})
+    assert other["missing"] == ["48-pin", "xf", "xg"] and other["named_missing"] == [
+        "48-pin",
+        "xF/xG",
+    ]

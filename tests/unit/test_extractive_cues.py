@@ -5,9 +5,10 @@ sentence going on with 'However', and sentence ends inside quotes."""
 from __future__ import annotations
 
 from techdocs_app.providers.base import SourcePassage
-from techdocs_app.providers.extractive.question import question_terms, split_context
+from techdocs_app.providers.extractive.question import question_terms
 from techdocs_app.providers.extractive.scoring import score_units
 from techdocs_app.providers.local_answer import ExtractiveAnswerer, split_units
+from techdocs_app.text.condenser_context import split_context
 
 
 def _source(text: str, *, number: int = 1, title: str = "X00 2001") -> SourcePassage:

@@ -7,6 +7,7 @@ import re
 from collections.abc import Sequence
 
 from techdocs_app.providers.base import SourcePassage
+from techdocs_app.text.condenser_context import split_context
 from techdocs_app.text.words import STOPWORDS, compact, expand_contractions, stem, terms
 
 PROCEDURE_CUES = re.compile(
@@ -50,19 +51,6 @@ _QUESTION_FILLER = frozenset(
 _HOW_ADJECTIVE = re.compile(
     r"(?i)\bhow\s+(?:much|many|long|fast|far|big|hot|heavy|high|low|often)\b"
 )
-
-
-_CONTEXT = re.compile(r"\s*\(([^()]*)\)\s*$")
-
-
-def split_context(question: str) -> tuple[str, str]:
-    """The question as asked and the context the condenser appended in parentheses at its end
-    ('And the kissoff duration? (RT2 receiving module)'). A parenthesis inside the question ('how
-    big a diff signal (mVpp) can I drive into …') is the technician's own words."""
-    match = _CONTEXT.search(question)
-    if match is None:
-        return question, ""
-    return question[: match.start()], match.group(1)
 
 
 _GLUED_VALUE = re.compile(

@@ -13,12 +13,12 @@ from techdocs_app.providers.extractive.question import (
     SPEC_CUES,
     focus_terms,
     question_terms,
-    split_context,
     subject_terms,
 )
-from techdocs_app.providers.extractive.synonyms import synonyms
 from techdocs_app.providers.extractive.units import ANAPHOR, VALUE, Unit
+from techdocs_app.text.condenser_context import split_context
 from techdocs_app.text.identifiers import find_identifiers
+from techdocs_app.text.synonyms import synonyms
 from techdocs_app.text.words import compact, terms
 
 FOCUS_WEIGHT = 1.6

@@ -11,10 +11,10 @@ from techdocs_app.providers.extractive.question import (
     PROCEDURE_CUES,
     SPEC_CUES,
     focus_of,
-    split_context,
 )
 from techdocs_app.providers.extractive.scoring import score_units
 from techdocs_app.providers.extractive.units import ANAPHOR, VALUE, Unit, has_value, split_units
+from techdocs_app.text.condenser_context import split_context
 
 MAX_UNITS = 3
 """Sentences or table rows chosen by score for one answer (fewer when one unit covers the

@@ -1,0 +1,94 @@
+"""Shop words and the words manuals use for the same thing: a technician asks about the 'psu',
+a 'dead' board, 'watts' or a 'precaution'; the manual writes 'power supply', 'failure', 'W',
+'Caution'.
+
+One table for the whole app: the attribute check of the evidence decision (`rag.attributes`:
+does the manual mention what is asked?) and the extractive answerer (`providers.extractive`:
+which sentence says it?) read the same equivalences. General equivalences of technical writing,
+not of one manual. A line "a b c" is a group whose words stand for one another; a line
+"a b: c d" says that a question's 'a' or 'b' may be written 'c' or 'd' in a manual, not the
+other way round ('watts' is written 'W', but a manual's 'W' is no question's 'watts'). Matched
+on stems (`text.words.stem`), so 'lights'/'lighting' are 'light'.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+
+from techdocs_app.text.words import stem
+
+_TABLE = (
+    # indicators and displays
+    "led indicator light lamp",
+    "screen display lcd monitor",
+    # power
+    "psu power supply",
+    # not 'power': "It is powered from the receiver." states no current drawn
+    "draw: consumption current",
+    # faults and their causes
+    "broken fault failure faulty defective damaged",
+    "dead fault failure",
+    "error fault failure trouble",
+    "wiped erased lost cleared",
+    # actions
+    "pick choose select",
+    "plug connect insert",
+    "hook connect",
+    "fix repair remedy",
+    "reboot restart reset",
+    # things and parts
+    "temp temperature",
+    # one way: a "heated bed" names no temperature
+    "hot: heat temperature",
+    "wire conductor cable",
+    "stepper: motor",
+    "rx receiver",
+    "rx: receive input",
+    "tx transmitter",
+    "tx: transmit output",
+    "mcu microcontroller",
+    "mcu: processor cpu",
+    "cpu: mcu processor core",
+    "pinout: pin",
+    "program: software application firmware tool",
+    "app: software application",
+    "built: integrated internal embedded onboard",
+    # Telephony: the line rings once per incoming call; alarm receivers count "calls".
+    "ring: call ringing",
+    # The signal words under which manuals give their advice (ANSI Z535 / ISO 3864 headings).
+    "precaution: caution warning note attention important notice",
+    "warning: caution note attention important notice",
+    "tip: note",
+    # Measures, and units written as words: a manual writes the symbol ('3.5 W', '-14 dBm',
+    # '25 °C'; not the letters that are words or list marks too: 'a', 'g', 'f').
+    "size: dimension mm",
+    "weight: mass kg g",
+    "weigh: weight mass kg",
+    "wattage: watt w",
+    "watt: w mw power",
+    "volt: v mv voltage",
+    "amp: ma current",
+    "ohm: kohm mohm resistance",
+    "degree: c temperature",
+    "db: dbm dbi",
+    # Adjectives of a measure ('how big and heavy'): the manual states the measure.
+    "heavy: weight mass kg",
+    "big: size dimension mm",
+    "fast: speed rate",
+)
+
+
+@lru_cache(maxsize=1)
+def _table() -> dict[str, frozenset[str]]:
+    table: dict[str, set[str]] = {}
+    for line in _TABLE:
+        asked, colon, written = line.partition(":")
+        targets = {stem(w) for w in (written if colon else asked).split()}
+        for word in asked.split():
+            table.setdefault(stem(word), set()).update(targets - {stem(word)})
+    return {k: frozenset(v) for k, v in table.items() if v}
+
+
+def synonyms(term: str) -> frozenset[str]:
+    """The stems a manual may write for a question's (stemmed) term; empty when none."""
+    return _table().get(term, frozenset())

@@ -1,0 +1,32 @@
+"""The one synonym table (`text.synonyms`) that the attribute check and the extractive answerer
+read."""
+
+from __future__ import annotations
+
+from techdocs_app.providers.extractive.scoring import _expansions
+from techdocs_app.rag.attributes import Lexicon, _present, _vocabulary
+from techdocs_app.text.synonyms import synonyms
+from techdocs_app.text.words import stem
+
+
+def test_a_group_goes_both_ways_and_a_one_way_line_one_way() -> None:
+    assert {"power", stem("supply")} <= synonyms("psu") and "psu" in synonyms("power")
+    assert {"w", "mw", "power"} <= synonyms(stem("watts"))
+    assert stem("watts") not in synonyms("w") and synonyms("w") == frozenset()
+    temperature = stem("temperature")
+    assert temperature in synonyms("hot") and "hot" not in synonyms(temperature)
+    assert temperature not in synonyms(stem("heated"))
+    assert "power" not in synonyms("draw")
+
+
+def test_both_readers_read_the_same_table() -> None:
+    lexicon = Lexicon(_vocabulary("Power: 12 V DC, 3.5 W. Caution: unplug before wiring."))
+    assert _present("psu", "psu", lexicon) and _present("watts", stem("watts"), lexicon)
+    assert _present("precautions", stem("precautions"), lexicon)
+    assert not _present("heated", stem("heated"), Lexicon(_vocabulary("Temperature: 60 C.")))
+    found = _expansions(["psu", stem("watts")], {"power", "w", "caution"})
+    assert found["psu"] == {"psu", "power"} and found[stem("watts")] == {
+        stem("watts"),
+        "w",
+        "power",
+    }
