@@ -345,6 +345,7 @@ def assess_attributes(
     doc_ids = list(dict.fromkeys(h.document_id for h in hits if h.document_id in profiles))
     if not doc_ids:
         return {}
+    query = spell_greek(query)  # as the manuals' words are read (`_vocabulary`)
     all_names = frozenset().union(*(profiles[d].names for d in doc_ids))
     parts = question_parts(query, all_names)
     asked = split_context(query)[0]
@@ -502,7 +503,7 @@ def _named_present(term: str, lexicon: Lexicon) -> bool:
     value = _VALUE_TOKEN_RE.match(term)
     if value and _norm_version(value.group(1).replace(",", ".")) in lexicon.words:
         return True
-    if re.search(r"\d[sS]$", term) and _identifier_present(term[:-1], lexicon):
+    if re.search(r"\ds$", term) and _identifier_present(term[:-1], lexicon):  # 'R11S' is a model
         return True
     pieces = term.lower().split("/")
     if all(_FAMILY_SUFFIX_RE.fullmatch(p) for p in pieces):

@@ -138,7 +138,8 @@ _GREEK_NAMES = {
     "ε": "epsilon",
     "θ": "theta",
     "λ": "lambda",
-    "μ": "mu",
+    "μ": "u",  # micro: 'μA' and the micro sign's 'µA' as a technician types them, 'uA'
+    "µ": "u",
     "π": "pi",
     "ρ": "rho",
     "σ": "sigma",
@@ -150,7 +151,8 @@ _GREEK_NAMES = {
 
 def spell_greek(text: str) -> str:
     """Greek letters as their names, as a technician types them ('ΘJA' -> 'thetaJA', 'ΔV' ->
-    'deltaV'); omega, a resistance's unit in technical text, as 'ohm' ('10 kΩ' -> '10 kohm')."""
+    'deltaV'); omega, a resistance's unit in technical text, as 'ohm' ('10 kΩ' -> '10 kohm'); mu
+    and the micro sign as 'u' ('10 μs' -> '10 us', as typed on a keyboard without them)."""
     if text.isascii():
         return text
     return "".join(_GREEK_NAMES.get(ch.lower(), ch) for ch in text)

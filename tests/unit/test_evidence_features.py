@@ -10,7 +10,6 @@ from techdocs_app.rag.attributes import (
     named_terms,
     spelled_out,
 )
-from techdocs_app.rag.evidence import assess_evidence, candidate_agreement
 from techdocs_app.rag.quantities import asked_dimension
 from techdocs_app.rag.retrieve import SearchHit
 from tests.factories import search_hit
@@ -91,35 +90,6 @@ def test_an_acronym_the_passages_spell_out_is_not_missing() -> None:
     hits = [_hit(7, "zeta_gw5_gateway.pdf", content="Powered over Ethernet (802.3af) or by DC.")]
     evidence = assess_attributes("Can the GW5 take PoE?", hits, {7: GATEWAY})
     assert evidence["named_missing"] == []
-
-
-def test_candidate_agreement_is_recorded_from_ranks_similarities_and_pages() -> None:
-    def hit(chunk: int, doc: int, page: int, similarity: float, **ranks: int) -> SearchHit:
-        return search_hit(
-            chunk_id=chunk,
-            document_id=doc,
-            page_start=page,
-            page_end=page,
-            vector_similarity=similarity,
-            **ranks,
-        )
-
-    top = [
-        hit(1, 7, 4, 0.70, vector_rank=1, keyword_rank=2, identifier_rank=1),
-        hit(2, 7, 5, 0.50, vector_rank=3),
-        hit(3, 7, 9, 0.40, keyword_rank=1),
-        hit(4, 8, 4, 0.30),
-    ]
-    pool = [*top, hit(5, 9, 1, 0.20), hit(6, 9, 2, 0.10)]
-    values = candidate_agreement(top, pool)
-    assert values["sim_margin"] == 0.3  # 0.70 above the pool's median similarity (0.40)
-    assert values["vector_top"] == 1.0 and values["keyword_top"] == 0.0
-    assert values["same_manual"] == 0.75  # three of four from the best candidate's manual
-    assert values["same_place"] == 0.5  # pages 4 and 5 of it; page 9 and manual 8 are not
-    assert values["identifier_found"] == 1.0 and values["top_similarity"] == 0.7
-    assert candidate_agreement([], pool)["same_manual"] == 0.0
-    # Recorded with the other features (for the fitting script), not inputs of the model.
-    assert assess_evidence("anything", top, pool=pool)["same_manual"] == 0.75
 
 
 def test_a_unit_asked_for_and_temp_ask_for_a_quantity() -> None:

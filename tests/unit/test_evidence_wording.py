@@ -153,6 +153,14 @@ def test_greek_letters_read_as_their_names() -> None:
     hits = [search_hit(document_id=9, filename="mcu.pdf", content="ΘJA: 45 °C/W")]
     evidence = assess_attributes("theta-JA of the mcu?", hits, {9: profile})
     assert evidence["named_missing"] == []
+    # The question read as the manual is: the manual's own symbol is not missing.
+    same = assess_attributes("What is the ΘJA of the mcu?", hits, {9: profile})
+    assert same["named_missing"] == [] and same["focus_missing"] == []
+    # Micro, as the Greek mu or the micro sign, is the 'u' a keyboard has.
+    assert spell_greek("10 μs, 5 µA") == "10 us, 5 uA"
+    tiny = build_profile(9, "mcu", "mcu.pdf", ["Standby supply current 5 µA"])
+    asked = assess_attributes("standby current in uA of the mcu?", hits, {9: tiny})
+    assert asked["missing"] == [] and asked["named_missing"] == []
 
 
 def test_a_plural_of_a_code_is_its_singular() -> None:
@@ -161,6 +169,9 @@ def test_a_plural_of_a_code_is_its_singular() -> None:
     assert assess_attributes("max amps of the 2209s?", hits, {9: profile})["named_missing"] == []
     other = assess_attributes("max amps of the 2208s?", hits, {9: profile})
     assert other["named_missing"] == ["2208s"]
+    # A capital S is no plural: it ends a variant's code ('2209S' is not the 2209).
+    variant = assess_attributes("max amps of the 2209S?", hits, {9: profile})
+    assert variant["named_missing"] == ["2209S"]
 
 
 def test_only_a_trailing_parenthesis_is_the_condensers_context() -> None:
