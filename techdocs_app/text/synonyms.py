@@ -20,9 +20,13 @@ from techdocs_app.text.words import stem
 _TABLE = (
     # indicators and displays
     "led indicator light lamp",
-    "screen display lcd monitor",
-    # power
-    "psu power supply",
+    # not 'monitor': alarm receivers 'monitor' (the monitoring station), they display nothing
+    "screen display lcd",
+    # one way: a question's 'supply' may be the manual's 'power' ("powered with 12.6 V" gives
+    # the supply voltage), but a question's 'power' is no manual's 'supply' ("how much power does
+    # it use?" is no question about the supply voltage)
+    "psu: power supply",
+    "supply: power",
     # not 'power': "It is powered from the receiver." states no current drawn
     "draw: consumption current",
     # faults and their causes

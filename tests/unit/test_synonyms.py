@@ -10,7 +10,10 @@ from techdocs_app.text.words import stem
 
 
 def test_a_group_goes_both_ways_and_a_one_way_line_one_way() -> None:
-    assert {"power", stem("supply")} <= synonyms("psu") and "psu" in synonyms("power")
+    assert {"power", stem("supply")} <= synonyms("psu") and "psu" not in synonyms("power")
+    # One way: a question's 'power' is no manual's 'supply' ('how much power does it use?').
+    assert stem("supply") not in synonyms("power") and "display" not in synonyms("monitor")
+    assert "power" in synonyms(stem("supply"))
     assert {"w", "mw", "power"} <= synonyms(stem("watts"))
     assert stem("watts") not in synonyms("w") and synonyms("w") == frozenset()
     temperature = stem("temperature")
