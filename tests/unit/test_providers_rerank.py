@@ -191,6 +191,55 @@ async def test_local_reranker_without_every_similarity_ranks_by_words_alone() ->
     assert partial == lexical
 
 
+# A technician's words are not the manual's: 'temp' for 'temperature', 'psu' for 'power supply'.
+SPEC_TABLE = RerankCandidate(
+    text="Operating temperature range -10 to +50 C. Relative humidity up to 80 %.",
+    heading="Technical specifications",
+    document_title="Trikdis RT2",
+    fused_score=0.010,
+)
+MODES_PAGE = RerankCandidate(
+    text="Operating modes: the module reports the maximum of 8 buffered events per operating cycle.",
+    heading="Operating modes",
+    document_title="Trikdis RT2",
+    fused_score=0.012,
+)
+
+
+async def test_local_reranker_credits_the_manuals_word_for_a_shop_word() -> None:
+    """'temp' is written 'temperature' (`text.synonyms`): the specification table answers, not
+    the page that shares more of the question's other words."""
+    results = await LocalReranker().rerank(
+        "max operating temp of the RT2?", [MODES_PAGE, SPEC_TABLE], 2
+    )
+    assert results[0].index == 1
+
+
+async def test_local_reranker_equivalent_counts_less_than_the_word_itself() -> None:
+    def passage(word: str) -> RerankCandidate:
+        return RerankCandidate(text=f"Board {word} 45 C at full load.", fused_score=0.01)
+
+    scores = LocalReranker().score(
+        "board temp at full load", [passage("temp"), passage("temperature"), passage("humidity")]
+    )
+    exact, equivalent, neither = scores
+    assert exact > equivalent > neither
+
+
+async def test_local_reranker_equivalents_go_one_way() -> None:
+    """A question's 'supply' may be the manual's 'power', but a question's 'power' is no
+    manual's 'supply' (`text.synonyms`): that passage earns nothing for it."""
+
+    def passage(word: str) -> RerankCandidate:
+        return RerankCandidate(text=f"Module {word} rating 12 V nominal.", fused_score=0.01)
+
+    candidates = [passage("supply"), passage("power"), passage("signal")]
+    by_supply = LocalReranker().score("module supply rating", candidates)
+    assert by_supply[0] > by_supply[1] > by_supply[2]
+    by_power = LocalReranker().score("module power rating", candidates)
+    assert by_power[1] > by_power[0] == by_power[2]
+
+
 async def test_cohere_reranker_success(fake: FakeVendors) -> None:
     reranker = CohereReranker(api_key="co-test", base_url=fake.url, timeout_s=5)
     assert isinstance(reranker, Reranker)
