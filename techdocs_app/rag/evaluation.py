@@ -352,18 +352,19 @@ SIDE_BY_SIDE = (
 def side_by_side(by_set: dict[str, dict[str, float]]) -> list[str]:
     """The sets' metrics in columns, and the tune - validate gap when both were scored."""
     names = list(by_set)
-    lines = [f"{'measure':<14}" + "".join(f"{n:>10}" for n in names)]
+    width = {n: max(10, len(n) + 2) for n in names}  # a long set name keeps its column apart
+    lines = [f"{'measure':<14}" + "".join(f"{n:>{width[n]}}" for n in names)]
     gap = "tune" in by_set and "validate" in by_set
     if gap:
         lines[0] += f"{'gap t-v':>10}"
     for key, label in SIDE_BY_SIDE:
-        fmt = "{:>10.0f}" if key == "median_words" else "{:>10.3f}"
-        row = f"{label:<14}" + "".join(fmt.format(by_set[n][key]) for n in names)
+        decimals = 0 if key == "median_words" else 3
+        row = f"{label:<14}" + "".join(f"{by_set[n][key]:>{width[n]}.{decimals}f}" for n in names)
         if gap:
             difference = by_set["tune"][key] - by_set["validate"][key]
-            row += f"{difference:>+10.0f}" if key == "median_words" else f"{difference:>+10.3f}"
+            row += f"{difference:>+10.{decimals}f}"
         lines.append(row)
-    lines.append(f"{'n':<14}" + "".join(f"{int(by_set[n]['n']):>10}" for n in names))
+    lines.append(f"{'n':<14}" + "".join(f"{int(by_set[n]['n']):>{width[n]}}" for n in names))
     return lines
 
 

@@ -319,3 +319,15 @@ def test_present_allows_abbreviations_spellings_and_common_synonyms() -> None:
 
 def test_fold_reads_table_rows_as_text() -> None:
     assert _fold("| Low Battery | 0130299000 | E302 |") == "low battery 0130299000 e302"
+
+
+def test_the_side_by_side_table_keeps_long_set_names_apart() -> None:
+    from techdocs_app.rag.evaluation import SIDE_BY_SIDE, side_by_side
+
+    metrics = {key: 0.5 for key, _ in SIDE_BY_SIDE} | {"median_words": 55, "n": 10}
+    sets = {"tune": metrics, "validate": metrics, "reworded_questions": metrics}
+    header, *rows = side_by_side(sets)
+    assert header.split() == ["measure", "tune", "validate", "reworded_questions", "gap", "t-v"]
+    for row in rows:  # every value under its set's name
+        assert len(row.split()) == 1 + len(sets) + (row.split()[0] != "n")
+        assert len(row) <= len(header)
