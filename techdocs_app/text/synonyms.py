@@ -79,6 +79,23 @@ _TABLE = (
     "heavy: weight mass kg",
     "big: size dimension mm",
     "fast: speed rate",
+    # Shop abbreviations, one way: a question's short form, the manual's word. General ones
+    # (those a parts counter or a service bulletin uses), not read off any question.
+    "freq: frequency",
+    "diff: differential difference",
+    "spec specs: specification rating",
+    "config: configuration setting",
+    "qty: quantity",
+    "fw: firmware",
+    "hw: hardware",
+    "pwr: power",
+    "gnd: ground",
+    "conn: connector connection",
+    "dims: dimension size",
+    "baud bitrate",
+    "credentials: password login username",
+    "plug: connector socket",
+    "feed: power supply",
 )
 
 

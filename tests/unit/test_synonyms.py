@@ -33,3 +33,13 @@ def test_both_readers_read_the_same_table() -> None:
         "w",
         "power",
     }
+
+
+def test_shop_abbreviations_are_read_as_the_manuals_words_one_way() -> None:
+    assert stem("frequency") in synonyms("freq") and "freq" not in synonyms(stem("frequency"))
+    assert stem("firmware") in synonyms("fw") and stem("ground") in synonyms("gnd")
+    assert stem("password") in synonyms(stem("credentials"))
+    assert "baud" in synonyms(stem("bitrate"))
+    assert stem("bitrate") in synonyms("baud")  # a group: either name of the serial rate
+    # 'max' is left alone: manuals write it too, and it is no abbreviation of one other word.
+    assert synonyms("max") == frozenset()
