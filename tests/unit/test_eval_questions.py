@@ -405,3 +405,101 @@ def test_reworded_evidence_is_on_a_cited_page(question: Question) -> None:
     assert question.get("ocr"), f"{evidence!r} not in the text of pages {question['pages']}"
     ocr = ocr_texts().get(question["doc"], {})
     assert any(evidence in ocr.get(p, "") for p in question["pages"]), evidence
+
+
+# --- The part-number probe (tests/eval/part_numbers.jsonl) -------------------------------------
+# Part-number questions (order codes, PIDs, event codes, chip part numbers, document revisions)
+# written on pages that dev or tune already cite, and near misses only about manuals whose near
+# misses are in dev or tune: a probe on tune's side of the split. Only dev, tune and the probes are
+# read here, never validate; the probe's ids ("p" + 3 digits) cannot collide with validate's ("v").
+
+PART_NUMBERS = EVAL / "part_numbers.jsonl"
+PART_NUMBER_MINIMUMS = {"part_number": 30, "not_in_docs": 8}
+PART_NUMBER_ABSENT: dict[str, list[str]] = {
+    "p101": ["sr4", "cwdm4", "psm4"],
+    "p102": ["tunable"],
+    "p103": ["48 pins", "lqfp48"],
+    "p104": ["ufqfpn", "vfqfpn", "u ="],
+    "p105": ["ch340", "ch341", "cp2102", "ft232"],
+    "p106": ["jst", "xh"],
+    "p107": ["tamper"],
+    "p108": ["battery"],
+    "p109": ["mk8", "part number"],
+    "p110": ["atmega", "1284", "stm32", "mcu", "microcontroller"],
+}
+
+
+@functools.cache
+def part_numbers() -> tuple[Question, ...]:
+    return tuple(_read(PART_NUMBERS))
+
+
+def _dev_and_tune_rows() -> list[Question]:
+    return [*_read(DEV_QUESTIONS), *_read(EVAL / "tune.jsonl")]
+
+
+def test_part_numbers_follow_the_schema() -> None:
+    for q in part_numbers():
+        qid = str(q.get("id"))
+        assert REQUIRED <= set(q), (qid, REQUIRED - set(q))
+        assert set(q) <= REQUIRED | {"evidence", "closest_doc", "phrasing"}, qid
+        assert re.fullmatch(r"p\d{3}", qid), qid
+        assert q["kind"] in {"part_number", "not_in_docs"}, qid
+        assert q["question"].strip() and q["answer"].strip(), qid
+        assert q.get("phrasing", "technician") == "technician", qid
+        if q["kind"] == "not_in_docs":
+            assert q["doc"] is None and q["pages"] == [] and q["answer"] == "NOT_IN_DOCS", qid
+            assert q.get("closest_doc") in DOCS and "evidence" not in q, qid
+            continue
+        assert q["doc"] in DOCS and "closest_doc" not in q, qid
+        pages = q["pages"]
+        assert pages and pages == sorted(set(pages)) and all(p >= 1 for p in pages), qid
+        evidence = q.get("evidence")
+        assert isinstance(evidence, str) and evidence == evidence.lower(), qid
+        assert evidence == evidence.strip() and 3 <= len(evidence.split()) <= 10, qid
+
+
+def test_part_number_ids_are_unique_and_unused_by_the_other_sets() -> None:
+    ids = Counter(q["id"] for q in part_numbers())
+    assert not [i for i, n in ids.items() if n > 1]
+    others = {q["id"] for q in [*_dev_and_tune_rows(), *reworded(), *_read(REWORDED_FOLLOWUPS)]}
+    assert not set(ids) & others
+
+
+def test_part_numbers_stay_on_pages_and_manuals_that_dev_or_tune_use() -> None:
+    rows = _dev_and_tune_rows()
+    cited = {(q["doc"], p) for q in rows if q["kind"] != "not_in_docs" for p in q["pages"]}
+    near_miss_docs = {q["closest_doc"] for q in rows if q["kind"] == "not_in_docs"}
+    for q in part_numbers():
+        if q["kind"] == "not_in_docs":
+            assert q["closest_doc"] in near_miss_docs, q["id"]
+        else:
+            assert {(q["doc"], p) for p in q["pages"]} <= cited, q["id"]
+
+
+@pytest.mark.parametrize(
+    "question", [q for q in part_numbers() if q.get("evidence")], ids=lambda q: q["id"]
+)
+def test_part_number_evidence_is_on_a_cited_page(question: Question) -> None:
+    texts = page_texts(question["doc"])
+    assert question["pages"][-1] <= len(texts), "page beyond the end of the PDF"
+    evidence = fold(question["evidence"])
+    assert any(evidence in texts[p - 1] for p in question["pages"]), evidence
+
+
+def test_part_number_near_misses_are_absent_from_the_manuals() -> None:
+    near_misses = {q["id"]: q for q in part_numbers() if q["kind"] == "not_in_docs"}
+    assert set(PART_NUMBER_ABSENT) == set(near_misses), "every near miss needs an absence check"
+    ocr = ocr_texts()
+    for qid, terms in PART_NUMBER_ABSENT.items():
+        doc = near_misses[qid]["closest_doc"]
+        texts = [*page_texts(doc), *ocr.get(doc, {}).values()]
+        for term in terms:
+            hits = [i for i, text in enumerate(texts, 1) if occurs(fold(term), text)]
+            assert not hits, f"{qid}: {term!r} found in {doc} (text #{hits})"
+
+
+def test_part_number_counts() -> None:
+    kinds = Counter(q["kind"] for q in part_numbers())
+    assert kinds["part_number"] >= PART_NUMBER_MINIMUMS["part_number"]
+    assert kinds["not_in_docs"] >= PART_NUMBER_MINIMUMS["not_in_docs"]
