@@ -9,6 +9,10 @@ the committed split is exactly what tests/eval/split.py produces.
 It also checks the single-turn rewording probe (tests/eval/reworded_questions.jsonl): each line is a
 dev or tune question reworded, with the original's doc, pages, kind and evidence, and at least one
 content word replaced by a word its page does not use.
+
+And the fresh probes (tests/eval/fresh_followups.jsonl, tests/eval/fresh_questions.jsonl): new
+questions on dev's and tune's pages about facts no set tuned on asks, checked like the other probes
+(schema, ids, evidence on a cited page, pages among dev/tune's, chains, near misses absent).
 """
 
 from __future__ import annotations
@@ -135,6 +139,25 @@ def part_numbers() -> tuple[Question, ...]:
     return tuple(_read(PART_NUMBERS))
 
 
+FRESH_FOLLOWUPS = EVAL / "fresh_followups.jsonl"
+FRESH_QUESTIONS = EVAL / "fresh_questions.jsonl"
+
+
+@functools.cache
+def fresh_followups() -> tuple[Question, ...]:
+    return tuple(_read(FRESH_FOLLOWUPS))
+
+
+@functools.cache
+def fresh_questions() -> tuple[Question, ...]:
+    return tuple(_read(FRESH_QUESTIONS)) if FRESH_QUESTIONS.exists() else ()
+
+
+def fresh_answerable() -> list[Question]:
+    """The fresh probes' answerable questions (see the end of this file)."""
+    return [q for q in [*fresh_followups(), *fresh_questions()] if q["kind"] != "not_in_docs"]
+
+
 def answerable() -> list[Question]:
     return [q for q in all_questions() if q["kind"] != "not_in_docs"]
 
@@ -253,7 +276,7 @@ def test_both_sides_cover_every_kind_and_most_manuals() -> None:
 
 @pytest.mark.parametrize(
     "question",
-    answerable() + [q for q in part_numbers() if q.get("evidence")],
+    answerable() + [q for q in part_numbers() if q.get("evidence")] + fresh_answerable(),
     ids=lambda q: q["id"],
 )
 def test_evidence_is_on_a_cited_page(question: Question) -> None:
@@ -499,3 +522,100 @@ def test_part_number_counts() -> None:
     kinds = Counter(q["kind"] for q in part_numbers())
     assert kinds["part_number"] >= PART_NUMBER_MINIMUMS["part_number"]
     assert kinds["not_in_docs"] >= PART_NUMBER_MINIMUMS["not_in_docs"]
+
+
+# --- The fresh probes (tests/eval/fresh_followups.jsonl, tests/eval/fresh_questions.jsonl) -----
+# New questions about facts dev, tune and the other probes do not ask, on (manual, page) pairs that
+# dev or tune cite, so that engineers tuning on those sets have a held-out check on our side of the
+# split. Only dev, tune and the probes are read here (plus the split's ids through all_questions(),
+# for uniqueness); validate's pages are never looked up.
+
+FRESH_FOLLOWUP_KEYS = REQUIRED | {"evidence", "followup_of", "phrasing"}
+# At least this many chains, manuals and three-turn chains: enough for a follow-up MRR whose
+# one-chain step is about 2.5 points, spread over most manuals (brief of issue 9, round 6).
+FRESH_FOLLOWUP_MINIMUMS = {"chains": 40, "manuals": 10, "three_turn": 8}
+
+
+def _probe_rows() -> list[Question]:
+    """Every question of dev, tune and the probes (not validate, whose pages we never read)."""
+    return [
+        *_dev_and_tune_rows(),
+        *reworded(),
+        *_read(REWORDED_FOLLOWUPS),
+        *part_numbers(),
+    ]
+
+
+def _cited_pages() -> set[tuple[str, int]]:
+    rows = _dev_and_tune_rows()
+    return {(q["doc"], p) for q in rows if q["kind"] != "not_in_docs" for p in q["pages"]}
+
+
+def _check_answerable_schema(q: Question) -> None:
+    qid = q["id"]
+    assert q["doc"] in DOCS and "closest_doc" not in q, qid
+    pages = q["pages"]
+    assert pages and pages == sorted(set(pages)) and all(p >= 1 for p in pages), qid
+    evidence = q.get("evidence")
+    assert isinstance(evidence, str) and evidence == evidence.lower(), qid
+    assert evidence == evidence.strip() and 3 <= len(evidence.split()) <= 10, qid
+
+
+def test_fresh_followups_follow_the_schema() -> None:
+    for q in fresh_followups():
+        qid = str(q.get("id"))
+        assert REQUIRED | {"evidence"} <= set(q), qid
+        assert set(q) <= FRESH_FOLLOWUP_KEYS, (qid, set(q) - FRESH_FOLLOWUP_KEYS)
+        assert re.fullmatch(r"f\d{3}", qid), qid
+        assert q["kind"] in KINDS - {"not_in_docs"}, qid
+        assert ("followup_of" in q) == (q["kind"] == "followup"), qid
+        assert q["question"].strip() and q["answer"].strip(), qid
+        assert q.get("phrasing", "technician") == "technician", qid
+        _check_answerable_schema(q)
+
+
+def _fresh_ids() -> list[str]:
+    return [q["id"] for q in [*fresh_followups(), *fresh_questions()]]
+
+
+def test_fresh_ids_are_unique_across_all_eval_files() -> None:
+    ids = Counter(_fresh_ids())
+    assert not [i for i, n in ids.items() if n > 1]
+    others = {q["id"] for q in [*all_questions(), *_probe_rows()]}
+    assert not set(ids) & others
+
+
+def test_fresh_followups_form_consecutive_two_and_three_turn_chains() -> None:
+    rows = fresh_followups()
+    turns: dict[str, int] = {}
+    for previous, q in zip((None, *rows), rows, strict=False):
+        if q["kind"] != "followup":
+            turns[q["id"]] = 1
+            continue
+        # Asked in the same conversation right after the turn it follows: the line before it.
+        assert previous is not None and q["followup_of"] == previous["id"], q["id"]
+        turns[q["id"]] = turns[previous["id"]] + 1
+        assert turns[q["id"]] <= 3, f"{q['id']} is turn {turns[q['id']]} of its chain"
+    heads = [q for q in rows if q["kind"] != "followup"]
+    assert all(any(q.get("followup_of") == h["id"] for q in rows) for h in heads), "lone turn"
+    assert len(heads) >= FRESH_FOLLOWUP_MINIMUMS["chains"]
+    assert len({h["doc"] for h in heads}) >= FRESH_FOLLOWUP_MINIMUMS["manuals"]
+    assert sum(n == 3 for n in turns.values()) >= FRESH_FOLLOWUP_MINIMUMS["three_turn"]
+
+
+@pytest.mark.parametrize("question", fresh_answerable(), ids=lambda q: q["id"])
+def test_fresh_questions_stay_on_dev_or_tune_pages(question: Question) -> None:
+    cited = _cited_pages()
+    assert {(question["doc"], p) for p in question["pages"]} <= cited, "not a dev/tune page"
+    assert "ocr" not in question, "fresh questions use text-layer evidence only"
+
+
+@pytest.mark.parametrize("question", fresh_answerable(), ids=lambda q: q["id"])
+def test_fresh_evidence_is_new_to_dev_tune_and_the_probes(question: Question) -> None:
+    # A fresh question asks a different value, row, step or cause than the sets tuned on: its
+    # evidence neither contains nor is contained in an evidence of theirs on the same manual.
+    evidence = fold(question["evidence"])
+    for old in _probe_rows():
+        if old.get("doc") == question["doc"] and old.get("evidence"):
+            known = fold(old["evidence"])
+            assert known not in evidence and evidence not in known, (old["id"], known)
