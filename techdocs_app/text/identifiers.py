@@ -12,6 +12,8 @@ upper-case name joined by "_" (USART1_TX). Plain words, plain numbers, quantitie
 from __future__ import annotations
 
 import re
+from collections.abc import Collection, Sequence
+from functools import cache
 
 from techdocs_app.text.words import compact
 
@@ -152,3 +154,63 @@ def find_identifiers(text: str) -> list[str]:
         if len(key) >= 2 and key not in out:
             out.append(key)
     return out
+
+
+# --- ordering schemes: the codes a manual defines by their parts -----------------------------------
+
+_SCHEME_HEADING = re.compile(
+    r"\b(?:ordering\s+(?:information|scheme|code|key)|order(?:ing)?\s+codes?|part\s+numbering"
+    r"|(?:numbering|coding|marking|designation)\s+(?:scheme|system|key))\b",
+    re.IGNORECASE,
+)
+"""How a manual introduces the key to its order codes ('Table 74. Ordering information scheme',
+'7 Part numbering', 'type designation key')."""
+_SCHEME_KEY = re.compile(r"(?<![\w.=])([A-Za-z0-9]{1,6})\s?=\s?(?=[^\s=])")
+"""One entry of such a key: a short code, '=', its meaning ('R = 64 pins', '6 = Industrial
+temperature range', 'TR = tape and reel')."""
+SCHEME_MIN_KEYS = 4
+"""Entries a section needs to be a key to codes: a scheme has at least a family and a few
+options; fewer '=' are a formula or a test condition ('VDD = 3.3 V')."""
+SCHEME_MIN_PARTS = 2
+"""Entries of the scheme a decoded code must use after its family prefix: one letter after a
+family name is as likely a model of its own as a code."""
+
+
+def ordering_scheme(section: str) -> tuple[str, ...]:
+    """The entries of a manual section's key to its order codes, in the order written, lower
+    case ('stm32', 'f', '103', 'r', 'v', 'z', 'c', …), or () if the section is none (no
+    ordering-scheme heading, or fewer than `SCHEME_MIN_KEYS` entries)."""
+    if not _SCHEME_HEADING.search(section):
+        return ()
+    keys = list(dict.fromkeys(k.lower() for k in _SCHEME_KEY.findall(section)))
+    return tuple(keys) if len(keys) >= SCHEME_MIN_KEYS else ()
+
+
+def scheme_decodes(code: str, scheme: Sequence[str], words: Collection[str]) -> bool:
+    """Whether an ordering scheme produces `code` ('STM32F103RDT6'): a family prefix the manual
+    writes as a word ('stm32f103'; or none), then `SCHEME_MIN_PARTS` or more of the scheme's
+    entries, each listed after the one before ('r' pin count, 'd' Flash size, 't' package, '6'
+    temperature range). A code with a part the key does not list ('C8T6': no '8') is not one."""
+    key = compact(code).lower()
+    position = {k: i for i, k in reversed(list(enumerate(scheme)))}
+    entries = sorted((k for k in position if k.isalnum()), key=len, reverse=True)
+
+    @cache
+    def parts_from(start: int, after: int) -> int:
+        """The most entries that spell key[start:] in the scheme's order (-1: none do)."""
+        if start == len(key):
+            return 0
+        best = -1
+        for entry in entries:
+            if key.startswith(entry, start) and position[entry] > after:
+                rest = parts_from(start + len(entry), position[entry])
+                if rest >= 0:
+                    best = max(best, rest + 1)
+        return best
+
+    if parts_from(0, -1) >= SCHEME_MIN_PARTS + 1:
+        return True
+    return any(
+        key[:cut] in words and parts_from(cut, -1) >= SCHEME_MIN_PARTS
+        for cut in range(3, len(key) - 1)
+    )
