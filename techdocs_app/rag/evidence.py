@@ -118,16 +118,34 @@ def key_terms(text: str) -> list[str]:
     return list(dict.fromkeys(stem(w) for w in words if not is_function_word(w)))
 
 
+ORDER_SUFFIX_MAX = 4
+"""Characters a full order code adds to the model a passage writes ('STM32F103RE' + 'T6':
+package and temperature range; 'xxx' options at most 3 more)."""
+ORDER_MODEL_MIN = 6
+"""Characters of the passage's model a full order code must start with: shorter codes ('F103',
+'RT2') are prefixes of too many others."""
+
+
 def _term_found(term: str, words: frozenset[str]) -> bool:
     """A question term among a passage's words: as stemmed, as the singular the small stemmer
     leaves ('ups', 'pull-ups'), or, for a code, inside a longer code of the passage ('f103' in
-    'stm32f103', 'er4l' in 'qsfp-100g-er4l-a-fl'): a technician types the distinctive part."""
+    'stm32f103', 'er4l' in 'qsfp-100g-er4l-a-fl'): a technician types the distinctive part; or a
+    full order code whose model the passage writes ('stm32f103ret6' of 'STM32F103RE'): a
+    technician reads the whole code off the chip or label."""
     if term in words or (len(term) >= 3 and term.endswith("s") and term[:-1] in words):
         return True
     key = re.sub(r"[^a-z0-9]", "", term)
     if len(key) < 4 or not any(c.isdigit() for c in key) or not any(c.isalpha() for c in key):
         return False
-    return any(key in w for w in _code_keys(words))
+    return any(
+        key in w
+        or (
+            ORDER_MODEL_MIN <= len(w)
+            and key.startswith(w)
+            and len(key) - len(w) <= ORDER_SUFFIX_MAX
+        )
+        for w in _code_keys(words)
+    )
 
 
 @lru_cache(maxsize=8192)
