@@ -214,3 +214,30 @@ def scheme_decodes(code: str, scheme: Sequence[str], words: Collection[str]) -> 
         key[:cut] in words and parts_from(cut, -1) >= SCHEME_MIN_PARTS
         for cut in range(3, len(key) - 1)
     )
+
+
+FAMILY_PREFIX_MIN = 5
+"""Characters of the shortest family prefix `family_prefixes` gives ('STM32'): shorter heads
+('STM', 'TS2') are words or codes of their own."""
+FAMILY_CODE_MIN = 8
+"""Characters of a code long enough to be a full order code made of fields."""
+
+
+def family_prefixes(identifier: str) -> list[str]:
+    """The heads of a long code where one of its fields ends (at a hyphen in a hyphenated code,
+    else at a letter/digit change), longest first: 'STM32F103RET6' -> 'STM32F103RET',
+    'STM32F103', 'STM32F', 'STM32'; 'QSFP-100G-LR4-A-FL' -> 'QSFP-100G-LR4-A', …, 'QSFP-100G'.
+    An ordering scheme writes a code spaced into its fields ('Example: STM32 F 103 R C T 6'),
+    so its family stands alone there; a full order code a technician reads off a part starts
+    with it."""
+    code = normalize_identifier(identifier)
+    if len(compact(code)) < FAMILY_CODE_MIN or not re.fullmatch(r"[A-Z0-9\-]+", code):
+        return []
+    out: list[str] = []
+    for end in range(len(code) - 1, FAMILY_PREFIX_MIN - 1, -1):
+        head, after = code[:end], code[end]
+        if head.endswith("-"):
+            continue
+        if after == "-" or ("-" not in code and head[-1].isdigit() != after.isdigit()):
+            out.append(head)
+    return out
