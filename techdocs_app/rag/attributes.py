@@ -399,6 +399,7 @@ def assess_attributes(
             if not any(p.decodes(m) for p in retrieved)
         ]
     )
+    unknown += [k for k in unlisted_keys(asked, eligible) if k not in unknown]
     # Recorded for the fitting script (eval --json), not inputs of the model yet: cross-validation
     # on dev + tune did not show them worth their false refusals. The question's own codes (a pin,
     # a part, a fault code: 'R13', 'LM11949', 'E732') that none of the subject's manuals mention.
@@ -507,6 +508,31 @@ def _points_at_piece(text_: str) -> bool:
         ):
             return True
     return False
+
+
+_KEY_ASKED_RE = re.compile(
+    r"\b(?:letters?|digits?|characters?|suffix(?:es)?|prefix(?:es)?)\s+['\"]?([A-Za-z0-9]{1,3})\b"
+    r"|\b([A-Za-z0-9]{1,3})['\"]?\s+(?:suffix|prefix)\b"
+)
+"""'the letter U', 'digit 7', 'a TR suffix': one entry of an order code, asked for by itself."""
+
+
+def unlisted_keys(text_: str, profiles: Sequence[DocumentProfile]) -> list[str]:
+    """Entries of an order code the question asks about ('What package does the letter U
+    denote in an order code?') that the subject's manuals have an ordering key for but list in
+    none: a code the manuals do not define, like a model they do not list. A key is a single
+    character, or written in capitals or with a digit ('TR'; not 'for' of 'letter for the …')."""
+    schemes = [set(s) for p in profiles for s in p.schemes]
+    if not schemes:
+        return []
+    out: list[str] = []
+    for match in _KEY_ASKED_RE.finditer(text_):
+        key = match.group(1) or match.group(2)
+        if not (len(key) == 1 or key.isupper() or _has_digit(key)):
+            continue
+        if not any(key.lower() in s for s in schemes) and key not in out:
+            out.append(key)
+    return out
 
 
 _NAMED_RE = re.compile(r"[A-Za-z0-9]+(?:[\-/][A-Za-z0-9]+)*")

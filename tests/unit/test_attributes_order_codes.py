@@ -14,6 +14,7 @@ from techdocs_app.rag.attributes import (
     assess_attributes,
     build_profile,
     question_parts,
+    unlisted_keys,
 )
 from techdocs_app.rag.evidence import assess_evidence
 from techdocs_app.text.identifiers import ordering_scheme, scheme_decodes
@@ -117,3 +118,19 @@ def test_a_full_order_code_is_found_in_a_passage_writing_its_model() -> None:
     # More than a package and options added, or a different model, is not that model.
     assert assess_evidence("zx40kaq3trxyz motors", hits)["coverage"] == 0.5
     assert assess_evidence("zx40kcq3 motors", hits)["coverage"] == 0.5
+
+
+def test_an_order_code_entry_the_key_does_not_list_is_unknown() -> None:
+    assert _check("What package does the letter U denote in a ZX40 order code?")[
+        "unknown_models"
+    ] == ["U"]
+    assert _check("What does a TR suffix on a ZX40 order code mean?")["unknown_models"] == []
+    assert (
+        _check("What does the digit 4 at the end of a ZX40 order code mean?")["unknown_models"]
+        == []
+    )
+    # A small word after 'letter' is no entry; a manual without an ordering key decides nothing.
+    assert _check("order code letter for the 48 pin zx40?")["unknown_models"] == []
+    assert unlisted_keys("What does the letter U denote?", [_driver()]) == ["U"]
+    plain = build_profile(4, "gw5", "gw5.pdf", ["The GW5 takes 10-30 V."])
+    assert unlisted_keys("What does the letter U denote?", [plain]) == []
