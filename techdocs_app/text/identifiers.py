@@ -176,13 +176,34 @@ SCHEME_MIN_PARTS = 2
 family name is as likely a model of its own as a code."""
 
 
+SCHEME_TITLE_MAX = 60
+"""Characters of the longest line that can title a key ('Table 74. Ordering information
+scheme', '7 Part numbering'); a sentence that refers to the key ('parts must be ordered with
+the suffix 6, see Table 74: Ordering information scheme') is longer."""
+
+
+def _line_of(text: str, match: re.Match[str]) -> str:
+    start = text.rfind("\n", 0, match.start()) + 1
+    end = text.find("\n", match.end())
+    return text[start : end if end >= 0 else len(text)]
+
+
+def _is_title(line: str) -> bool:
+    return len(line.strip()) <= SCHEME_TITLE_MAX
+
+
 def ordering_scheme(section: str) -> tuple[str, ...]:
     """The entries of a manual section's key to its order codes, in the order written, lower
-    case ('stm32', 'f', '103', 'r', 'v', 'z', 'c', …), or () if the section is none (no
-    ordering-scheme heading, or fewer than `SCHEME_MIN_KEYS` entries)."""
-    if not _SCHEME_HEADING.search(section):
+    case ('stm32', 'f', '103', 'r', 'v', 'z', 'c', …), or () if the section is none (fewer
+    than `SCHEME_MIN_KEYS` entries after an ordering-scheme title: a key follows its title, a
+    line of its own; a section whose sentences only refer to it, 'see Table 74: Ordering
+    information scheme', next to formulas of its own, is none)."""
+    heading = next(
+        (m for m in _SCHEME_HEADING.finditer(section) if _is_title(_line_of(section, m))), None
+    )
+    if heading is None:
         return ()
-    keys = list(dict.fromkeys(k.lower() for k in _SCHEME_KEY.findall(section)))
+    keys = list(dict.fromkeys(k.lower() for k in _SCHEME_KEY.findall(section[heading.end() :])))
     return tuple(keys) if len(keys) >= SCHEME_MIN_KEYS else ()
 
 

@@ -62,6 +62,13 @@ def test_a_section_of_key_entries_under_an_ordering_heading_is_a_scheme() -> Non
     # Test conditions are not a scheme; nor is a key without an ordering heading.
     assert ordering_scheme(DRIVER_TEXT[2]) == ()
     assert ordering_scheme(ORDERING_SECTION.replace("Ordering information", "Features")) == ()
+    # A section whose sentences refer to the key, next to formulas of its own, is none.
+    reference = (
+        "When ordering, the temperature range is given by the ordering information scheme.\n"
+        "PD = 175 + 272 mW, TJ = 82 + 20 °C, VDD = 3.5 V, IOL = 8 mA, VOL = 0.4 V\n"
+        "Parts must be ordered with suffix 3 (see Table 12: Ordering information scheme)."
+    )
+    assert ordering_scheme(reference) == ()
 
 
 def test_a_code_spelled_by_the_schemes_entries_in_order_is_decoded() -> None:
