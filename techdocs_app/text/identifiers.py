@@ -230,7 +230,8 @@ def scheme_decodes(code: str, scheme: Sequence[str], words: Collection[str]) -> 
         return best
 
     if parts_from(0, -1) >= SCHEME_MIN_PARTS + 1:
-        return True
+        return True  # the scheme's own family entry first ('stm32' 'f' '103' …)
+    # A family prefix of three characters or more ('stm32f103rd' + 't' '6').
     return any(
         key[:cut] in words and parts_from(cut, -1) >= SCHEME_MIN_PARTS
         for cut in range(3, len(key) - 1)
