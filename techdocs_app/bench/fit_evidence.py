@@ -64,6 +64,12 @@ weighing P times a question, and count for the thresholds. Budgets are then also
 --max-probe-false-refusal and --max-probe-closest, and the near misses refused are counted over
 both sets. Without that set the script behaves as before.
 
+Part-number questions (`PARTS_SET`): when RESULTS.json holds the set `part_numbers` and its file
+(tests/eval/part_numbers.jsonl) is among --questions, its questions join the probe: examples of
+the fit at --probe-weight like the rewordings, each held out with its own manual (`doc`, a near
+miss's `closest_doc`), their rates reported apart (`parts_…`), their false refusals and closest
+answers kept within the rewordings' limits, and their near misses counted with the others.
+
 --write puts the constants, with a comment giving these figures, into rag/evidence.py, and the
 script prints, per manual, the held-out refusals (for the comment above the constants).
 
@@ -98,6 +104,11 @@ FIT_SETS = ("dev", "tune")
 PROBE_SET = "reworded_questions"
 """The set of technicians' rewordings of the dev and tune questions (tests/eval on r5-evalset):
 measured out of manual by `cross_validate`, and examples of the fit with --probe-weight."""
+PARTS_SET = "part_numbers"
+"""Technicians' part-number questions on pages the dev and tune sets cite, and near misses about
+part numbers (tests/eval/part_numbers.jsonl, r5-evalset2): with its file among --questions, part
+of the probe (examples with --probe-weight, each held out with its own manual), its rates
+reported apart (`parts_…`) and kept within the rewordings' limits."""
 L2 = 1.0
 AUGMENT_WEIGHT = 0.0
 """Default --augment-weight: the real rewordings (--probe-weight) replace the synthetic copies
@@ -199,13 +210,42 @@ class Probe:
     x: np.ndarray
     y: np.ndarray
     originals: np.ndarray
+    parts: np.ndarray | None = None
+    """Which rows are `PARTS_SET` questions (their `originals`: a fitted question of the same
+    manual, so that they are held out with it); None: none are."""
 
     def rows(self, keep: np.ndarray) -> Probe:
-        return Probe(self.x[keep], self.y[keep], self.originals[keep])
+        parts = None if self.parts is None else self.parts[keep]
+        return Probe(self.x[keep], self.y[keep], self.originals[keep], parts)
+
+    def is_part(self) -> np.ndarray:
+        return np.zeros(len(self.y), dtype=bool) if self.parts is None else self.parts
 
 
 def no_probe() -> Probe:
     return Probe(np.zeros((0, len(FEATURES))), np.zeros(0), np.zeros(0, dtype=int))
+
+
+def add_parts(
+    probe: Probe, path: Path, ids: Sequence[str], manuals: Sequence[str], questions: Sequence[Path]
+) -> Probe:
+    """`probe` with the `PARTS_SET` questions of `path` whose manual (`doc`, a near miss's
+    `closest_doc`, in `questions`) has fitted questions: each is held out with that manual."""
+    docs = _question_docs(questions)
+    x, y, part_ids = load_examples(path, (PARTS_SET,))
+    first = {}
+    for i, manual in enumerate(manuals):
+        first.setdefault(manual, i)
+    keep = np.array([docs.get(i) in first for i in part_ids], dtype=bool)
+    if not keep.any():
+        return probe
+    owners = np.array([first[docs[i]] for i in part_ids if docs.get(i) in first], dtype=int)
+    return Probe(
+        np.vstack([probe.x, x[keep]]),
+        np.concatenate([probe.y, y[keep]]),
+        np.concatenate([probe.originals, owners]).astype(int),
+        np.concatenate([probe.is_part(), np.ones(int(keep.sum()), dtype=bool)]),
+    )
 
 
 def load_probe(path: Path, ids: Sequence[str], questions: Sequence[Path]) -> Probe:
@@ -229,6 +269,18 @@ def load_probe(path: Path, ids: Sequence[str], questions: Sequence[Path]) -> Pro
 def load_manuals(path: Path, ids: Sequence[str], questions: Sequence[Path] = ()) -> list[str]:
     """The manual each question is about (see the module docstring), for grouped CV: its `doc`,
     a near miss's `closest_doc`, else the manual of its best passage."""
+    docs = _question_docs(questions)
+    data = json.loads(path.read_text(encoding="utf-8"))
+    best: dict[str, str] = {}
+    for name in FIT_SETS:
+        for result in data.get(name, {}).get("results", []):
+            top = result.get("top") or [":"]
+            best[result["id"]] = str(top[0]).rpartition(":")[0] or "?"
+    return [docs.get(i) or best.get(i, "?") for i in ids]
+
+
+def _question_docs(questions: Sequence[Path]) -> dict[str, str]:
+    """Each question's manual in the question files: its `doc`, a near miss's `closest_doc`."""
     docs: dict[str, str] = {}
     for question_file in questions:
         for line in question_file.read_text(encoding="utf-8").splitlines():
@@ -237,13 +289,7 @@ def load_manuals(path: Path, ids: Sequence[str], questions: Sequence[Path] = ())
                 doc = question.get("doc") or question.get("closest_doc")
                 if doc:
                     docs[str(question["id"])] = str(doc)
-    data = json.loads(path.read_text(encoding="utf-8"))
-    best: dict[str, str] = {}
-    for name in FIT_SETS:
-        for result in data.get(name, {}).get("results", []):
-            top = result.get("top") or [":"]
-            best[result["id"]] = str(top[0]).rpartition(":")[0] or "?"
-    return [docs.get(i) or best.get(i, "?") for i in ids]
+    return docs
 
 
 def vendor(manual: str) -> str:
@@ -407,8 +453,18 @@ def cross_validate(
         x, y, groups, max_fr, max_closest, rewording, augment, probe, probe_weight
     )
     out = {**_decision_rates(decision, y), "stress": _per_question(refused, rewording[1])}
-    if len(probe.y):
-        out |= {f"probe_{k}": v for k, v in _decision_rates(probe_decision, probe.y).items()}
+    out |= probe_rates(probe_decision, probe)
+    return out
+
+
+def probe_rates(probe_decision: np.ndarray, probe: Probe) -> dict[str, float]:
+    """The rates of the probe's rewordings (`probe_…`) and part-number questions (`parts_…`)."""
+    out: dict[str, float] = {}
+    parts = probe.is_part()
+    for prefix, mask in (("probe", ~parts), ("parts", parts)):
+        if mask.any():
+            rates_ = _decision_rates(probe_decision[mask], probe.y[mask])
+            out |= {f"{prefix}_{k}": v for k, v in rates_.items()}
     return out
 
 
@@ -480,8 +536,10 @@ def per_manual(
         row = table.setdefault(group, dict.fromkeys(_COUNTS, 0))
         _count(row, "", decision[i], y[i])
     if probe is not None and probe_decision is not None:
+        parts = probe.is_part()
         for j, owner in enumerate(probe.originals):
-            _count(table[groups[int(owner)]], "probe_", probe_decision[j], probe.y[j])
+            prefix = "parts_" if parts[j] else "probe_"
+            _count(table[groups[int(owner)]], prefix, probe_decision[j], probe.y[j])
     return dict(sorted(table.items()))
 
 
@@ -494,6 +552,10 @@ _COUNTS = (
     "probe_refused",
     "probe_near",
     "probe_caught",
+    "parts_answerable",
+    "parts_refused",
+    "parts_near",
+    "parts_caught",
 )
 
 
@@ -587,6 +649,7 @@ def choose_budgets(
             cv["false_refusal"] <= target_false_refusal
             and cv["stress"] <= target_stress
             and cv.get("probe_false_refusal", 0.0) <= target_probe_false_refusal
+            and cv.get("parts_false_refusal", 0.0) <= target_probe_false_refusal
         )
         caught = pooled_not_found(cv, y, probe)
         if held and caught > best + 1e-9:
@@ -594,17 +657,27 @@ def choose_budgets(
     closest_budget = 0.0
     for k in range(int(math.floor(target_closest * n + 1e-9)) + 1):
         cv = cross_validate(x, y, groups, fr_budget, k / n, rewording, augment, probe, probe_weight)
-        if cv["closest"] <= target_closest and cv.get("probe_closest", 0.0) <= target_probe_closest:
+        if (
+            cv["closest"] <= target_closest
+            and cv.get("probe_closest", 0.0) <= target_probe_closest
+            and cv.get("parts_closest", 0.0) <= target_probe_closest
+        ):
             closest_budget = k / n
     return fr_budget, closest_budget
 
 
 def pooled_not_found(cv: dict[str, float], y: np.ndarray, probe: Probe | None) -> float:
-    """The share of near misses refused, the probe's counted with the questions'."""
+    """The share of near misses refused, the probe's (rewordings and part numbers) counted with
+    the questions'."""
     near = float((y < 0.5).sum())
-    probe_near = float((probe.y < 0.5).sum()) if probe is not None else 0.0
-    caught = cv["not_found_acc"] * near + cv.get("probe_not_found_acc", 0.0) * probe_near
-    return caught / max(1.0, near + probe_near)
+    caught = cv["not_found_acc"] * near
+    if probe is not None:
+        parts = probe.is_part()
+        for prefix, mask in (("probe", ~parts), ("parts", parts)):
+            count = float((probe.y[mask] < 0.5).sum())
+            near += count
+            caught += cv.get(f"{prefix}_not_found_acc", 0.0) * count
+    return caught / max(1.0, near)
 
 
 BLOCK_START = "# Fitted by `python -m techdocs_app.bench.fit_evidence"
@@ -764,7 +837,9 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     manuals = load_manuals(args.results, ids, args.questions)
     rewording = load_reworded(args.results, ids)
-    probe = load_probe(args.results, ids, args.questions)
+    probe = add_parts(
+        load_probe(args.results, ids, args.questions), args.results, ids, manuals, args.questions
+    )
     augment = args.augment_weight
     weight = args.probe_weight if len(probe.y) else 0.0
     target_probe = args.max_probe_false_refusal if len(probe.y) else 1.0
@@ -773,7 +848,9 @@ def main(argv: list[str] | None = None) -> int:
     if args.sweep:
         print(
             "augment  probe  budget  false_refusal  closest  not_found_acc  stress   probe: "
-            "false_refusal  closest  not_found_acc  (leave-one-manual-out)"
+            "false_refusal  closest  not_found_acc"
+            + ("   parts: false_refusal  closest  not_found_acc" if probe.is_part().any() else "")
+            + "  (leave-one-manual-out)"
         )
         for row in sweep(
             x, y, budget_groups, rewording, args.max_false_refusal, args.max_closest, probe
@@ -786,6 +863,12 @@ def main(argv: list[str] | None = None) -> int:
                     f" {row['probe_false_refusal']:21.3f} {row['probe_closest']:8.3f} "
                     f"{row['probe_not_found_acc']:14.3f}"
                     if "probe_false_refusal" in row
+                    else ""
+                )
+                + (
+                    f" {row['parts_false_refusal']:21.3f} {row['parts_closest']:8.3f} "
+                    f"{row['parts_not_found_acc']:14.3f}"
+                    if "parts_false_refusal" in row
                     else ""
                 )
             )
@@ -815,10 +898,12 @@ def main(argv: list[str] | None = None) -> int:
         f"reworded rows: {len(rewording[0])} of {len(np.unique(rewording[1]))} answerable "
         f"questions, weighing together {augment} times their question"
     )
-    print(
-        f"{PROBE_SET}: {len(probe.y)} ({int(probe.y.sum())} answerable), each weighing "
-        f"{weight} times a question"
-    )
+    for name, mask in ((PROBE_SET, ~probe.is_part()), (PARTS_SET, probe.is_part())):
+        if mask.any():
+            print(
+                f"{name}: {int(mask.sum())} ({int(probe.y[mask].sum())} answerable), each "
+                f"weighing {weight} times a question"
+            )
     print(f"manuals: {len(set(manuals))}, vendors: {len({vendor(m) for m in manuals})}")
     for name, w in zip(FEATURES, weights, strict=True):
         print(f"  {name:<16} {w:+.3f}")
@@ -834,8 +919,8 @@ def main(argv: list[str] | None = None) -> int:
         probabilities(rewording[0], weights, bias), rewording[0], rewording[1], closest
     )
     if len(probe.y):
-        probe_rates = rates(probabilities(probe.x, weights, bias), probe.y, answer, closest)
-        fitted |= {f"probe_{k}": v for k, v in probe_rates.items() if k != "not_answered_nid"}
+        probe_p = probabilities(probe.x, weights, bias)
+        fitted |= probe_rates(_outcomes(probe_p, answer, closest), probe)
     k_fold_rates = k_fold(x, y, args.folds, *cv_args)
     by_manual = cross_validate(x, y, manuals, *cv_args)
     by_vendor = cross_validate(x, y, [vendor(m) for m in manuals], *cv_args)
@@ -846,7 +931,9 @@ def main(argv: list[str] | None = None) -> int:
     decision, probe_decision, _ = held_out_decisions(x, y, manuals, *cv_args)
     print(
         "per manual, leave-one-manual-out: answerable refused / answerable, near misses refused "
-        "/ near misses" + (f"; the same for {PROBE_SET}" if len(probe.y) else "")
+        "/ near misses"
+        + (f"; the same for {PROBE_SET}" if len(probe.y) else "")
+        + (f"; the same for {PARTS_SET}" if probe.is_part().any() else "")
     )
     for manual, c in per_manual(decision, y, manuals, probe_decision, probe).items():
         print(
@@ -855,6 +942,12 @@ def main(argv: list[str] | None = None) -> int:
                 f"   {c['probe_refused']}/{c['probe_answerable']}  "
                 f"{c['probe_caught']}/{c['probe_near']}"
                 if len(probe.y)
+                else ""
+            )
+            + (
+                f"   {c['parts_refused']}/{c['parts_answerable']}  "
+                f"{c['parts_caught']}/{c['parts_near']}"
+                if probe.is_part().any()
                 else ""
             )
         )
@@ -866,27 +959,42 @@ def main(argv: list[str] | None = None) -> int:
         + ".",
         f"Reworded copies of the answerable questions weigh {augment} times their question.",
     ]
-    if len(probe.y):
+    parts = probe.is_part()
+    if (~parts).any():
         notes.append(
-            f"The {len(probe.y)} questions of {PROBE_SET} (their rewordings by technicians) "
-            f"weigh {weight} each, held out with their original's manual."
+            f"The {int((~parts).sum())} questions of {PROBE_SET} (their rewordings by "
+            f"technicians) weigh {weight} each, held out with their original's manual."
+        )
+    if parts.any():
+        notes.append(
+            f"The {int(parts.sum())} questions of {PARTS_SET} (technicians' part-number "
+            f"questions and near misses) weigh {weight} each, held out with their manual."
         )
     notes += [
         f"Budgets: of those within {args.max_false_refusal} false refusals, "
         f"{args.max_stress} rewording stress and {target_probe} false refusals of the "
-        "rewordings in leave-one-manual-out CV, the one with the most not found; closest the "
+        + ("rewordings and of the part numbers each" if parts.any() else "rewordings")
+        + " in leave-one-manual-out CV, the one with the most not found; closest the "
         f"largest within {args.max_closest}.",
         "false_refusal / closest / not_found_acc / stress: in-sample " + _triple(fitted) + ";",
         f"{args.folds}-fold CV " + _triple(k_fold_rates) + ";",
         "leave-one-manual-out " + _triple(by_manual) + ";",
         "leave-one-vendor-out " + _triple(by_vendor) + ".",
     ]
-    if len(probe.y):
+    if (~parts).any():
         notes.append(
             "The rewordings' false_refusal / closest / not_found_acc: leave-one-manual-out "
             + _probe_triple(by_manual)
             + ", in-sample "
             + _probe_triple(fitted)
+            + "."
+        )
+    if parts.any():
+        notes.append(
+            "The part numbers' false_refusal / closest / not_found_acc: leave-one-manual-out "
+            + _probe_triple(by_manual, "parts")
+            + ", in-sample "
+            + _probe_triple(fitted, "parts")
             + "."
         )
     block = constants_block(weights=weights, bias=bias, answer=answer, closest=closest, notes=notes)
@@ -898,9 +1006,9 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
-def _probe_triple(values: dict[str, float]) -> str:
+def _probe_triple(values: dict[str, float], prefix: str = "probe") -> str:
     return " / ".join(
-        f"{values[f'probe_{k}']:.3f}" for k in ("false_refusal", "closest", "not_found_acc")
+        f"{values[f'{prefix}_{k}']:.3f}" for k in ("false_refusal", "closest", "not_found_acc")
     )
 
 

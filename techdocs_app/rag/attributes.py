@@ -22,7 +22,7 @@ from techdocs_app.db import passages as passages_db
 from techdocs_app.db.engine import session_scope
 from techdocs_app.rag.retrieve import SearchHit
 from techdocs_app.text.condenser_context import split_context
-from techdocs_app.text.identifiers import query_identifiers
+from techdocs_app.text.identifiers import ordering_scheme, query_identifiers, scheme_decodes
 from techdocs_app.text.synonyms import synonyms
 from techdocs_app.text.words import (
     STOPWORDS,
@@ -59,6 +59,11 @@ _DOCUMENT_WORDS = frozenset(
 )
 """Words for the manual itself ('the document number of the data sheet'): the question asks
 about the manual, whose text rarely calls itself so."""
+_EDITION_WORDS = frozenset("rev revision revisions version versions edition editions".split())
+"""A document's edition ('what rev is the datasheet', 'what version is the quick start guide'):
+document words when the question names the document. The manual states its edition its own way
+('Rev 8', 'V1.2', '20.06'), rarely with the technician's word; a product's 'firmware version' is
+an attribute (no document named)."""
 _NAME_GENERIC = frozenset(
     """manual manuals datasheet data sheet guide module reference quick start quickstart
     troubleshooting setting settings operation operating user instructions series document pdf
@@ -126,13 +131,20 @@ class Lexicon:
 
 @dataclass(frozen=True)
 class DocumentProfile:
-    """What one manual says, for the attribute check: its name words, its whole vocabulary and
-    the vocabulary of each section (parent section, or a chunk that has no parent)."""
+    """What one manual says, for the attribute check: its name words, its whole vocabulary, the
+    vocabulary of each section (parent section, or a chunk that has no parent) and the keys to
+    its order codes (`text.identifiers.ordering_scheme`)."""
 
     document_id: int
     names: frozenset[str]
     lexicon: Lexicon
     sections: tuple[Lexicon, ...]
+    schemes: tuple[tuple[str, ...], ...] = ()
+
+    def decodes(self, code: str) -> bool:
+        """Whether one of the manual's ordering schemes produces `code` ('STM32F103RDT6' from
+        'STM32 F 103 R C T 6'): the manual explains it without listing it."""
+        return any(scheme_decodes(code, s, self.lexicon.words) for s in self.schemes)
 
 
 def name_words(title: str, filename: str) -> frozenset[str]:
@@ -163,6 +175,7 @@ def build_profile(
         names=name_words(title, filename),
         lexicon=Lexicon(vocabulary),
         sections=tuple(Lexicon(w) for w in section_sets),
+        schemes=tuple(s for s in map(ordering_scheme, sections) if s),
     )
 
 
@@ -294,10 +307,12 @@ def question_parts(query: str, names: frozenset[str]) -> QuestionParts:
         if token.isdigit() and i > 0 and tokens[i - 1] in subject:
             subject.add(token)
 
+    skipped = _QUALIFIERS | _FILLER | _DOCUMENT_WORDS
+    if any({t, s} & (_DOCUMENT_WORDS | {"manual", "manuals"}) for t, s in words):
+        skipped |= _EDITION_WORDS
+
     def _keep(token: str, stem_: str) -> bool:
-        return token not in subject and not (
-            {token, stem_} & (_QUALIFIERS | _FILLER | _DOCUMENT_WORDS)
-        )
+        return token not in subject and not ({token, stem_} & skipped)
 
     attributes: list[tuple[str, str]] = []
     for token, stem_ in words:
@@ -374,7 +389,17 @@ def assess_attributes(
             for group in parts.focus_groups
         )
     decode = asks_to_decode(asked)
-    unknown = [] if decode else unknown_models(asked, [profiles[d].lexicon for d in doc_ids])
+    retrieved = [profiles[d] for d in doc_ids]
+    unknown = (
+        []
+        if decode
+        else [
+            m
+            for m in unknown_models(asked, [p.lexicon for p in retrieved])
+            if not any(p.decodes(m) for p in retrieved)
+        ]
+    )
+    unknown += [k for k in unlisted_keys(asked, eligible) if k not in unknown]
     # Recorded for the fitting script (eval --json), not inputs of the model yet: cross-validation
     # on dev + tune did not show them worth their false refusals. The question's own codes (a pin,
     # a part, a fault code: 'R13', 'LM11949', 'E732') that none of the subject's manuals mention.
@@ -386,6 +411,7 @@ def assess_attributes(
         t
         for t in named_terms(asked, parts.subject)
         if not (decode and _has_digit(t))
+        and not any(p.decodes(t) for p in retrieved)
         and not _names_match(t.lower(), subject_names)
         and not any(_named_present(t, p.lexicon) for p in eligible)
         and not spelled_out(t, [f"{h.heading}\n{h.content}" for h in hits])
@@ -448,10 +474,65 @@ _DECODE_RE = re.compile(
 )
 
 
+_PIECE_REF_RE = re.compile(
+    r"\b(?:the|letter|digit|character|suffix|prefix)\s+['\"]?([a-z0-9]{1,3})['\"]?"
+    r"(?=\s*$|\s*[?,;:!.]|\s+([a-z]+))",
+    re.IGNORECASE,
+)
+"""'the 4 an …', 'the T in …', 'letter C': the question points at one piece of a code."""
+_PIECE_TAIL = frozenset("mean means stand stands denote denotes indicate indicates".split())
+
+
 def asks_to_decode(text_: str) -> bool:
-    """'Decode STM32F103ZEH6', 'What does the tag C-MB144 mean?': the question's code is the
-    input to a naming scheme the manual explains, not a model the manual must list."""
-    return _DECODE_RE.search(text_) is not None
+    """'Decode STM32F103ZEH6', 'What does the tag C-MB144 mean?', 'wire tag P215A4N - is the 4
+    an AWG size?': the question's code is the input to a naming scheme the manual explains, not
+    a model the manual must list."""
+    return _DECODE_RE.search(text_) is not None or _points_at_piece(text_)
+
+
+def _points_at_piece(text_: str) -> bool:
+    """Whether the question names a code and points at one of its pieces ('the 4', 'the T',
+    'letter C') as a word of its own: followed by a small word, a verb of meaning or the end,
+    not by a noun ('the 48 pin f103' counts pins)."""
+    pieces: set[str] = set()
+    for code in query_identifiers(text_):
+        if _is_model_code(code):
+            key = _lower_compact(code)
+            pieces |= set(re.findall(r"[a-z]+|\d+", key)) | set(key)
+    if not pieces:
+        return False
+    for match in _PIECE_REF_RE.finditer(text_):
+        piece, following = match.group(1).lower(), (match.group(2) or "").lower()
+        if piece in pieces and (
+            not following or is_function_word(following) or following in _PIECE_TAIL
+        ):
+            return True
+    return False
+
+
+_KEY_ASKED_RE = re.compile(
+    r"\b(?:letters?|digits?|characters?|suffix(?:es)?|prefix(?:es)?)\s+['\"]?([A-Za-z0-9]{1,3})\b"
+    r"|\b([A-Za-z0-9]{1,3})['\"]?\s+(?:suffix|prefix)\b"
+)
+"""'the letter U', 'digit 7', 'a TR suffix': one entry of an order code, asked for by itself."""
+
+
+def unlisted_keys(text_: str, profiles: Sequence[DocumentProfile]) -> list[str]:
+    """Entries of an order code the question asks about ('What package does the letter U
+    denote in an order code?') that the subject's manuals have an ordering key for but list in
+    none: a code the manuals do not define, like a model they do not list. A key is a single
+    character, or written in capitals or with a digit ('TR'; not 'for' of 'letter for the …')."""
+    schemes = [set(s) for p in profiles for s in p.schemes]
+    if not schemes:
+        return []
+    out: list[str] = []
+    for match in _KEY_ASKED_RE.finditer(text_):
+        key = match.group(1) or match.group(2)
+        if not (len(key) == 1 or key.isupper() or _has_digit(key)):
+            continue
+        if not any(key.lower() in s for s in schemes) and key not in out:
+            out.append(key)
+    return out
 
 
 _NAMED_RE = re.compile(r"[A-Za-z0-9]+(?:[\-/][A-Za-z0-9]+)*")

@@ -120,19 +120,25 @@ def keyword_query(query: str) -> str:
 PREFIX_MATCH_MIN_CHARS = 6
 
 
-def identifier_regex(identifiers: Sequence[str]) -> str | None:
-    """A Postgres ARE matching any identifier as a whole space-separated token (None if none)."""
+def identifier_regex(identifiers: Sequence[str], exact: Sequence[str] = ()) -> str | None:
+    """A Postgres ARE matching any identifier as a whole space-separated token (None if none);
+    `exact`: more identifiers matched as written only (a code's family prefixes)."""
     cleaned = sorted({i.strip() for i in identifiers if i and i.strip()}, key=len, reverse=True)
     if not cleaned:
         return None
-    alternatives = "|".join(
+    alternatives = [
         re.sub(r"([^A-Za-z0-9])", r"\\\1", ident)
         # A long code also finds its variants: "STM32F103" matches "STM32F103RCT6" (exact
         # matches still rank first through `hits`). Short codes ("E1") stay exact.
         + ("[A-Za-z0-9]*" if len(ident) >= PREFIX_MATCH_MIN_CHARS else "")
         for ident in cleaned[:32]
-    )
-    return f"(^| )({alternatives})( |$)"
+    ]
+    alternatives += [
+        re.sub(r"([^A-Za-z0-9])", r"\\\1", ident)
+        for ident in dict.fromkeys(e.strip() for e in exact)
+        if ident and ident not in cleaned
+    ][:32]
+    return f"(^| )({'|'.join(alternatives)})( |$)"
 
 
 def vector_literal(vector: Sequence[float]) -> str:
@@ -375,6 +381,18 @@ ORDER BY f.score DESC, c.id
 )
 
 
+def _family_prefixes(identifiers: Sequence[str]) -> list[str]:
+    """The family prefixes of the query's long codes (`text.identifiers.family_prefixes`),
+    matched exactly: a full order code ('STM32F103RET6') finds the ordering scheme that writes
+    its family alone ('STM32 F 103 R C T 6') and the tables that list its model."""
+    from techdocs_app.text.identifiers import family_prefixes
+
+    out: list[str] = []
+    for identifier in identifiers:
+        out.extend(p for p in family_prefixes(identifier) if p not in out)
+    return out
+
+
 def _query_identifiers(query: str) -> list[str]:
     from techdocs_app.text.identifiers import query_identifiers
 
@@ -397,6 +415,7 @@ def search_params(
 ) -> dict[str, Any]:
     settings = get_settings()
     idents = list(identifiers) if identifiers is not None else _query_identifiers(query)
+    families = _family_prefixes(idents)
     w_vector, w_keyword, w_identifier = weights or (
         settings.semantic_weight,
         settings.keyword_weight,
@@ -408,8 +427,8 @@ def search_params(
         "keyword_query": keyword_query(query),
         "embed_model": embed_model,
         "document_ids": [int(d) for d in document_ids] if document_ids is not None else None,
-        "identifiers": idents,
-        "identifier_regex": identifier_regex(idents),
+        "identifiers": idents + [f for f in families if f not in idents],
+        "identifier_regex": identifier_regex(idents, families),
         "ts_weights": TS_RANK_WEIGHTS,
         "ts_norm": TS_RANK_NORMALIZATION,
         "arm_k": max(int(k), ARM_MIN_K),

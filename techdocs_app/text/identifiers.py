@@ -12,6 +12,8 @@ upper-case name joined by "_" (USART1_TX). Plain words, plain numbers, quantitie
 from __future__ import annotations
 
 import re
+from collections.abc import Collection, Sequence
+from functools import cache
 
 from techdocs_app.text.words import compact
 
@@ -151,4 +153,113 @@ def find_identifiers(text: str) -> list[str]:
         key = compact(normalize_identifier(value))
         if len(key) >= 2 and key not in out:
             out.append(key)
+    return out
+
+
+# --- ordering schemes: the codes a manual defines by their parts -----------------------------------
+
+_SCHEME_HEADING = re.compile(
+    r"\b(?:ordering\s+(?:information|scheme|code|key)|order(?:ing)?\s+codes?|part\s+numbering"
+    r"|(?:numbering|coding|marking|designation)\s+(?:scheme|system|key))\b",
+    re.IGNORECASE,
+)
+"""How a manual introduces the key to its order codes ('Table 74. Ordering information scheme',
+'7 Part numbering', 'type designation key')."""
+_SCHEME_KEY = re.compile(r"(?<![\w.=])([A-Za-z0-9]{1,6})\s?=\s?(?=[^\s=])")
+"""One entry of such a key: a short code, '=', its meaning ('R = 64 pins', '6 = Industrial
+temperature range', 'TR = tape and reel')."""
+SCHEME_MIN_KEYS = 4
+"""Entries a section needs to be a key to codes: a scheme has at least a family and a few
+options; fewer '=' are a formula or a test condition ('VDD = 3.3 V')."""
+SCHEME_MIN_PARTS = 2
+"""Entries of the scheme a decoded code must use after its family prefix: one letter after a
+family name is as likely a model of its own as a code."""
+
+
+SCHEME_TITLE_MAX = 60
+"""Characters of the longest line that can title a key ('Table 74. Ordering information
+scheme', '7 Part numbering'); a sentence that refers to the key ('parts must be ordered with
+the suffix 6, see Table 74: Ordering information scheme') is longer."""
+
+
+def _line_of(text: str, match: re.Match[str]) -> str:
+    start = text.rfind("\n", 0, match.start()) + 1
+    end = text.find("\n", match.end())
+    return text[start : end if end >= 0 else len(text)]
+
+
+def _is_title(line: str) -> bool:
+    return len(line.strip()) <= SCHEME_TITLE_MAX
+
+
+def ordering_scheme(section: str) -> tuple[str, ...]:
+    """The entries of a manual section's key to its order codes, in the order written, lower
+    case ('stm32', 'f', '103', 'r', 'v', 'z', 'c', …), or () if the section is none (fewer
+    than `SCHEME_MIN_KEYS` entries after an ordering-scheme title: a key follows its title, a
+    line of its own; a section whose sentences only refer to it, 'see Table 74: Ordering
+    information scheme', next to formulas of its own, is none)."""
+    heading = next(
+        (m for m in _SCHEME_HEADING.finditer(section) if _is_title(_line_of(section, m))), None
+    )
+    if heading is None:
+        return ()
+    keys = list(dict.fromkeys(k.lower() for k in _SCHEME_KEY.findall(section[heading.end() :])))
+    return tuple(keys) if len(keys) >= SCHEME_MIN_KEYS else ()
+
+
+def scheme_decodes(code: str, scheme: Sequence[str], words: Collection[str]) -> bool:
+    """Whether an ordering scheme produces `code` ('STM32F103RDT6'): a family prefix the manual
+    writes as a word ('stm32f103'; or none), then `SCHEME_MIN_PARTS` or more of the scheme's
+    entries, each listed after the one before ('r' pin count, 'd' Flash size, 't' package, '6'
+    temperature range). A code with a part the key does not list ('C8T6': no '8') is not one."""
+    key = compact(code).lower()
+    position = {k: i for i, k in reversed(list(enumerate(scheme)))}
+    entries = sorted((k for k in position if k.isalnum()), key=len, reverse=True)
+
+    @cache
+    def parts_from(start: int, after: int) -> int:
+        """The most entries that spell key[start:] in the scheme's order (-1: none do)."""
+        if start == len(key):
+            return 0
+        best = -1
+        for entry in entries:
+            if key.startswith(entry, start) and position[entry] > after:
+                rest = parts_from(start + len(entry), position[entry])
+                if rest >= 0:
+                    best = max(best, rest + 1)
+        return best
+
+    if parts_from(0, -1) >= SCHEME_MIN_PARTS + 1:
+        return True  # the scheme's own family entry first ('stm32' 'f' '103' …)
+    # A family prefix of three characters or more ('stm32f103rd' + 't' '6').
+    return any(
+        key[:cut] in words and parts_from(cut, -1) >= SCHEME_MIN_PARTS
+        for cut in range(3, len(key) - 1)
+    )
+
+
+FAMILY_PREFIX_MIN = 5
+"""Characters of the shortest family prefix `family_prefixes` gives ('STM32'): shorter heads
+('STM', 'TS2') are words or codes of their own."""
+FAMILY_CODE_MIN = 8
+"""Characters of a code long enough to be a full order code made of fields."""
+
+
+def family_prefixes(identifier: str) -> list[str]:
+    """The heads of a long code where one of its fields ends (at a hyphen in a hyphenated code,
+    else at a letter/digit change), longest first: 'STM32F103RET6' -> 'STM32F103RET',
+    'STM32F103', 'STM32F', 'STM32'; 'QSFP-100G-LR4-A-FL' -> 'QSFP-100G-LR4-A', …, 'QSFP-100G'.
+    An ordering scheme writes a code spaced into its fields ('Example: STM32 F 103 R C T 6'),
+    so its family stands alone there; a full order code a technician reads off a part starts
+    with it."""
+    code = normalize_identifier(identifier)
+    if len(compact(code)) < FAMILY_CODE_MIN or not re.fullmatch(r"[A-Z0-9\-]+", code):
+        return []
+    out: list[str] = []
+    for end in range(len(code) - 1, FAMILY_PREFIX_MIN - 1, -1):
+        head, after = code[:end], code[end]
+        if head.endswith("-"):
+            continue
+        if after == "-" or ("-" not in code and head[-1].isdigit() != after.isdigit()):
+            out.append(head)
     return out

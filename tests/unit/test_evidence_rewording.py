@@ -236,3 +236,56 @@ def test_the_fitting_script_reads_the_rewordings_and_groups_near_misses_by_close
     assert "per manual, leave-one-manual-out" in out and "vendor3_manual3" in out
     comment = " ".join(line.removeprefix("# ") for line in out.splitlines())
     assert "The rewordings' false_refusal / closest / not_found_acc" in comment
+
+
+def test_part_number_questions_join_the_probe_held_out_with_their_own_manual(
+    tmp_path: Path,
+    capsys,  # noqa: ANN001
+) -> None:
+    questions = ["What input voltage does the zeta GW5 take?", "What MTBF does the zeta GW5 have?"]
+    results, parts, lines = [], [], []
+    for i, question in enumerate(questions * 12):
+        evidence, _ = _features(question)
+        near = "MTBF" in question
+        kind = "not_in_docs" if near else "spec_lookup"
+        manual = f"vendor{i % 4}_manual{i % 4}"
+        results.append({"id": f"q{i}", "kind": kind, "failed": None, "evidence_features": evidence})
+        lines.append(
+            {"id": f"q{i}", "doc": None if near else manual}
+            | ({"closest_doc": manual} if near else {})
+        )
+    for j in range(6):
+        near = j % 2 == 1
+        evidence, _ = _features(questions[j % 2])
+        kind = "not_in_docs" if near else "part_number"
+        parts.append({"id": f"p{j}", "kind": kind, "failed": None, "evidence_features": evidence})
+        # One question of a manual no fitted question is about: nowhere to hold it out.
+        manual = "vendor7_manual7" if j == 5 else f"vendor{j % 4}_manual{j % 4}"
+        lines.append({"id": f"p{j}"} | ({"closest_doc": manual} if near else {"doc": manual}))
+    path = tmp_path / "eval.json"
+    path.write_text(
+        json.dumps(
+            {
+                "dev": {"results": results[:12]},
+                "tune": {"results": results[12:]},
+                fit_evidence.PARTS_SET: {"results": parts},
+            }
+        )
+    )
+    files = tmp_path / "questions.jsonl"
+    files.write_text("\n".join(json.dumps(line) for line in lines) + "\n")
+    x, y, ids = fit_evidence.load_examples(path)
+    manuals = fit_evidence.load_manuals(path, ids, [files])
+    probe = fit_evidence.add_parts(fit_evidence.no_probe(), path, ids, manuals, [files])
+    assert len(probe.y) == 5 and probe.is_part().all()
+    # Each is held out with a fitted question of its own manual.
+    assert [manuals[int(o)] for o in probe.originals] == [
+        f"vendor{j % 4}_manual{j % 4}" for j in range(5)
+    ]
+    cv = fit_evidence.cross_validate(x, y, manuals, 0.02, 0.05, probe=probe, probe_weight=0.25)
+    assert "parts_false_refusal" in cv and "probe_false_refusal" not in cv
+    assert fit_evidence.main([str(path), "--questions", str(files)]) == 0
+    out = capsys.readouterr().out
+    assert f"{fit_evidence.PARTS_SET}: 5 (3 answerable), each weighing 0.25" in out
+    comment = " ".join(line.removeprefix("# ") for line in out.splitlines())
+    assert "The part numbers' false_refusal / closest / not_found_acc" in comment

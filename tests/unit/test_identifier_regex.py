@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import re
 
-from techdocs_app.rag.retrieve import identifier_regex
+from techdocs_app.rag.retrieve import identifier_regex, search_params
+from techdocs_app.text.identifiers import family_prefixes
 
 
 def _matches(pattern: str, identifiers: str) -> bool:
@@ -26,3 +27,34 @@ def test_punctuation_is_escaped_and_empty_means_none() -> None:
     assert _matches(pattern, "PLS[2:0] PA9")
     assert _matches(pattern, "CFP2-LIC-UPG-200G")
     assert identifier_regex(["", "  "]) is None
+
+
+def test_family_prefixes_match_as_written_only() -> None:
+    pattern = identifier_regex(["ZXM40KBQ3"], ["ZXM40KBQ", "ZXM40"])
+    assert pattern is not None
+    # The ordering scheme writes the family alone ('Example: ZXM40 K B Q 3'): a token.
+    assert _matches(pattern, "ZXM40 QFN48")
+    assert _matches(pattern, "ZXM40KBQ ZXM40MA")
+    # A prefix finds no variants of its own (every 'ZXM40…' of the manual would fill the pool).
+    assert not _matches(pattern, "ZXM40MA ZXM40KA")
+    assert _matches(pattern, "ZXM40KBQ3TR")
+
+
+def test_family_prefixes_end_where_a_field_ends() -> None:
+    assert family_prefixes("ZXM40KBQ3") == ["ZXM40KBQ", "ZXM40"]
+    assert family_prefixes("QSFP-40G-LR4-B") == ["QSFP-40G-LR4", "QSFP-40G"]
+    # Short codes are no order codes of fields.
+    assert family_prefixes("E302") == [] and family_prefixes("ZX40K") == []
+
+
+def test_search_params_add_the_family_prefixes_of_a_long_code() -> None:
+    params = search_params(
+        org_id=1,
+        query="zxm40kbq3 pinout?",
+        query_vector=[0.0],
+        embed_model="m",
+        document_ids=None,
+        k=5,
+    )
+    assert params["identifiers"] == ["ZXM40KBQ3", "ZXM40KBQ", "ZXM40"]
+    assert _matches(params["identifier_regex"], "ZXM40")
