@@ -21,6 +21,12 @@ asked about ("DDM temperature reading"). The rewrite is a question a person coul
   Trikdis R11?" -> "… of the Trikdis R11U?", but a longer tag is named, not glued: "what about
   the LR version?" -> "… of the LR version of the TS2017-S31C-SO?"; a value with its unit is a
   condition, not a model: "and at 10GE?" -> "… of the TS2017-S31C-SO at 10GE?";
+- a follow-up asking the previous question again of another thing is that question about it:
+  "is it the same on the R11?", "does that apply to the R11?", "does the R11 do that too?",
+  "same question for the R11", or the name alone ("R11?") after "What supply voltage does the
+  Trikdis RT2 accept?" -> "What supply voltage does the R11 accept?" (a name there is another
+  model, whatever its family: the old subject is not glued on); "does that apply to stranded
+  wire?" takes the slot of "for dip-tinning wire";
 - a name with another number replaces the old one, however it is cased: "what about the ender
   5?" after "What's the max print speed on the ender 3?" -> "What's the max print speed on the
   ender 5?";
@@ -81,6 +87,74 @@ _ELLIPTICAL = re.compile(
     rf"{_PHRASE_CHAR}{{1,60}}?)\s*\??\s*$",
     re.I,
 )
+_NP = r"([^?.!,;]{1,60}?)"
+_TOO = r"(?:\s+(?:too|as\s+well|also))?\s*\??\s*$"
+_SAME_QUESTION = re.compile(
+    "|".join(
+        (
+            # 'is it the same on the R11?', 'is that different for the 24 V version?'
+            r"^(?:is|are|was|would)\s+(?:it|that|this|they|those|these|the\s+same)\s+"
+            r"(?:(?:the\s+)?(?:same|similar|different|true|so)\s+)?(?P<p1>on|for|with|in)\s+"
+            + _NP
+            + _TOO,
+            # 'does that apply to the R11?', 'does the same go for the Ender 5 too?'
+            r"^(?:does|do|would|will)\s+(?:that|this|it|the\s+same)\s+(?:also\s+)?"
+            r"(?:apply|hold|go|count|work)\s+(?:true\s+)?(?P<p2>to|for|on|with|in)\s+" + _NP + _TOO,
+            # 'does the R11 do that too?', 'does the RL14 have the same?'
+            r"^(?:does|do|did|is|are|can|will|would)\s+" + _NP + r"\s+(?:do|have|use|take|"
+            r"need|support|work\s+like|behave\s+like|get|be)\s+(?:that|this|it|the\s+same"
+            r"(?:\s+one)?)" + _TOO,
+            # 'is the R11 the same?', 'is the Ender 5 any different?'
+            r"^(?:is|are)\s+" + _NP + r"\s+(?:the\s+same|any\s+different|different)" + _TOO,
+            # 'same question for the R11', 'same thing on the Ender 5'
+            r"^same\s+(?:question|thing|goes|answer|deal)\s+(?:for|with|on|in)\s+" + _NP + _TOO,
+        )
+    ),
+    re.I,
+)
+"""A follow-up asking the previous question again of another thing: what it names (`np`)."""
+
+
+def _same_question_for(question: str) -> str | None:
+    """What 'is it the same on X?', 'does that apply to X?', 'does X do that too?', 'same
+    question for X' ask the previous question about (X), else None."""
+    stripped = _LEAD.sub("", question, count=1).strip()
+    match = _SAME_QUESTION.match(stripped)
+    if match is None:
+        return _bare_name(stripped)
+    groups = match.groupdict()
+    np = next(g for i, g in enumerate(match.groups(), 1) if g and i not in _PREP_GROUPS).strip()
+    words = [w.lower() for w, _, _ in _words(np)]
+    if not words or any(w in _AUX or w in _NOT_ELLIPTICAL for w in words):
+        return None
+    # The preposition stays ('on the R11', 'for stranded wire': the previous question's slot for
+    # it); 'apply to X' asks the question for X.
+    preposition = (groups["p1"] or groups["p2"] or "").lower()
+    preposition = "for" if preposition == "to" else preposition
+    return f"{preposition} {np}" if preposition else np
+
+
+_PREP_GROUPS = (1, 3)
+"""The groups of `_SAME_QUESTION` that hold a preposition, not the thing named."""
+_BARE_NAME = re.compile(r"^(?:the\s+)?(?P<np>[^?.!,;]{1,40}?)" + _TOO, re.I)
+
+
+def _bare_name(question: str) -> str | None:
+    """'R11?', 'the Ender 5 too?': a name alone (a model code or a name with its number, at most
+    four words) asks the previous question about it; None for anything else."""
+    match = _BARE_NAME.match(question)
+    if match is None:
+        return None
+    words = [w for w, _, _ in _words(match["np"])]
+    if not 0 < len(words) <= 4:
+        return None
+    if not all(_is_identifier(w) or w.isdigit() or w[:1].isupper() for w in words):
+        return None
+    if not (any(_is_identifier(w) for w in words) or _NAME_NUMBER.fullmatch(match["np"].strip())):
+        return None
+    return match["np"].strip()
+
+
 _NOT_ELLIPTICAL = frozenset(
     """i you we he she it they me us them its their once when if after before while until
     because so what what's whats which how why where who""".split()
@@ -343,6 +417,8 @@ def is_followup(question: str, history: Sequence[Turn]) -> bool:
         return False
     if _CONNECTOR.match(question) or _STRONG_REFERENCE.search(question):
         return True
+    if _same_question_for(question) is not None:
+        return True  # 'does that apply to the R11?' names its own model, and asks the old question
     if _TRAILING_THAT.search(question):
         return True
     if _FRAGMENT.match(question):
@@ -475,15 +551,19 @@ def _shape(word: str) -> str:
     return re.sub(r"\d+(?:\.\d+)?", "#", word.upper())
 
 
-def _same_shape_slot(value: str, previous: str) -> tuple[int, int] | None:
+def _same_shape_slot(value: str, previous: str, name: str = "") -> tuple[int, int] | None:
     """Where `previous` holds a value shaped like `value` ('100G QPSK' for '200G 8QAM', '10 km'
     for '40 km'): from that value's first word to the end of its phrase. None when `value` does
-    not open with a number."""
+    not open with a number. A number of the subject's `name` is no value ('the 24 V version'
+    after 'the Ender 3' is not 'the Ender 24 V version')."""
     words = _words(value)
     if not words or not words[0][0][:1].isdigit():
         return None
     shape = _shape(words[0][0])
-    for word, start, _ in _words(previous):
+    taken = _name_span(previous, name)
+    for word, start, stop in _words(previous):
+        if taken and start < taken[1] and stop > taken[0]:
+            continue
         if _shape(word) == shape and word.upper() != words[0][0].upper():
             end = re.search(
                 r"\s+(?:on|in|for|at|with|of|to|and|or|versus|vs)\b|[?,;.!]|$", previous[start:]
@@ -491,6 +571,14 @@ def _same_shape_slot(value: str, previous: str) -> tuple[int, int] | None:
             assert end is not None
             return start, start + end.start()
     return None
+
+
+def _name_span(text: str, name: str) -> tuple[int, int] | None:
+    """Where `text` writes `name` as whole words (None: it does not, or no name)."""
+    if not name.strip():
+        return None
+    found = re.search(rf"(?<![\w-]){re.escape(name)}(?![\w-])", text)
+    return (found.start(), found.end()) if found else None
 
 
 def _code_kind(code: str) -> str:
@@ -532,9 +620,13 @@ def _sibling_name(new: str, previous: str) -> str | None:
     return old.group(0)
 
 
-def _elliptical(question: str, history: Sequence[Turn], subject: _Subject | None) -> str | None:
+def _elliptical(
+    question: str, history: Sequence[Turn], subject: _Subject | None, *, again: bool = False
+) -> str | None:
     """'And the U version?', 'What about the RL14?', 'and the rx power reading?': the previous
-    question with its subject or topic replaced (None when the question is not elliptical)."""
+    question with its subject or topic replaced (None when the question is not elliptical).
+    `again`: the follow-up asked the previous question about what it names ('is it the same on
+    the R11?'), so a name there is another model, whatever its family."""
     if (
         not _CONNECTOR.match(question)
         and not _FRAGMENT.match(question)
@@ -586,7 +678,7 @@ def _elliptical(question: str, history: Sequence[Turn], subject: _Subject | None
                 return replaced
         # 'what about on the 48-pin package?': the previous question, narrowed.
         return f"{previous.rstrip('?.! ')} {np}?"
-    slot = _same_shape_slot(bare, previous)
+    slot = _same_shape_slot(bare, previous, subject.name if subject else "")
     if slot is not None:
         # 'what about 200G 8QAM?' after '… at 100G QPSK?': a value like the old one replaces it.
         return previous[: slot[0]] + bare + previous[slot[1] :]
@@ -630,6 +722,7 @@ def _elliptical(question: str, history: Sequence[Turn], subject: _Subject | None
             any(_is_model(w) for w in np_words)
             or _sibling_model(bare, subject)
             or _same_family(bare, subject)
+            or (again and _names_model(bare, subject))
         ):
             # A new model in the same family replaces the old one ('the R11' after the RT2,
             # 'the Ender 3 Pro' after the Ender 3): it is not glued to it.
@@ -742,7 +835,11 @@ def condense_locally(question: str, history: Sequence[Turn]) -> str:
     if not question or not is_followup(question, history):
         return question
     subject = _history_subject(history)
-    elliptical = _elliptical(question, history, subject)
+    again = _same_question_for(question)
+    if again is not None:
+        # 'is it the same on the R11?' asks 'what about the R11?': the previous question about it.
+        question = f"what about {again}?"
+    elliptical = _elliptical(question, history, subject, again=again is not None)
     if elliptical:
         return elliptical
 

@@ -1,0 +1,71 @@
+"""The offline condenser on follow-ups that ask the previous question again, of another thing:
+'is it the same on the R11?', 'does that apply to …', 'does X do that too?', 'same question for
+…', a name alone; and a variant's rating after a name ending in a number."""
+
+from __future__ import annotations
+
+import pytest
+
+from techdocs_app.providers.base import Turn
+from techdocs_app.providers.local_condense import condense_locally, is_followup
+
+
+def _history(question: str) -> list[Turn]:
+    return [Turn(question=question, answer="(answer)", standalone_query=question)]
+
+
+@pytest.mark.parametrize(
+    "followup",
+    [
+        "is it the same on the R11?",
+        "Is that the same for the R11 too?",
+        "does that apply to the R11 as well?",
+        "And does the same go for the R11?",
+        "does the R11 do that too?",
+        "does the R11 have the same?",
+        "is the R11 the same?",
+        "same question for the R11",
+        "R11?",
+        "ok, the R11 too?",
+    ],
+)
+def test_same_question_about_another_model(followup: str) -> None:
+    history = _history("What supply voltage does the Trikdis RT2 accept?")
+    assert is_followup(followup, history)
+    assert condense_locally(followup, history) == "What supply voltage does the R11 accept?"
+
+
+def test_same_question_replaces_a_name_of_another_family() -> None:
+    # Not glued: 'What about the R11 of the Ender 3?' asked about neither.
+    history = _history("How do I level the bed on the Ender 3?")
+    for followup in ("same for the CR-10?", "is it the same on the CR-10?", "CR-10?"):
+        assert condense_locally(followup, history) == "How do I level the bed on the CR-10?"
+
+
+def test_same_question_with_a_condition_takes_its_slot() -> None:
+    history = _history("What temperature should the solder pot be kept at for dip-tinning wire?")
+    assert (
+        condense_locally("does that apply to stranded wire?", history)
+        == "What temperature should the solder pot be kept at for stranded wire?"
+    )
+
+
+def test_a_question_of_its_own_is_not_a_same_question() -> None:
+    history = _history("What supply voltage does the Trikdis RT2 accept?")
+    question = "What is the default IP address of the RL14?"
+    assert not is_followup(question, history)
+    assert condense_locally(question, history) == question
+
+
+def test_rating_variant_after_a_name_ending_in_a_number() -> None:
+    # The name's number is not a value to replace ('the Ender 24 V version').
+    history = _history("What's the max print speed on the Ender 3?")
+    assert (
+        condense_locally("what about the 24 V version?", history)
+        == "What's the max print speed on the 24 V Ender 3?"
+    )
+    history = _history("What is the insertion loss at 10 km on the TS2017?")
+    assert (
+        condense_locally("what about 40 km?", history)
+        == "What is the insertion loss at 40 km on the TS2017?"
+    )
