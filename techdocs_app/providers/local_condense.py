@@ -33,6 +33,9 @@ asked about ("DDM temperature reading"). The rewrite is a question a person coul
 - "they"/"them"/"their" agree in number: they take the previous question's plural noun phrase
   when it has one ("How often do I check them?" after "What torque do the caliper bolts on the
   M4 take?" -> "How often do I check the caliper bolts? (M4, torque)"), else the subject;
+- "it"/"that" compared with a limit ("what if it's too high?", "if that reads below 11 V?",
+  "it goes out of range") is the quantity a what/which question asked for: "What if the supply
+  voltage is too high? (Trikdis RT2)" after "What supply voltage does the Trikdis RT2 accept?";
 - "it" after a yes/no question takes the object that question introduced with "a"/"an" (a new
   entity): "Where does it go?" after "Does it come with a SIM card?" -> "Where does the SIM card
   go? (RL14)"; after a wh-question "it" stays the subject;
@@ -179,7 +182,7 @@ _NOT_NOUNS = frozenset(
     max min first last next new old good bad best worst right wrong different same other
     sends send run runs running set get gets cover covers support supports use uses used need
     needs want wants wait waits adjusted happen takes take keep keeps throwing throw going go
-    come back off out""".split()
+    come back off out without within onto via per""".split()
 )
 """Words that end a noun phrase of a question: verbs, and adjectives that ask rather than name."""
 _VARIANT = re.compile(
@@ -256,8 +259,9 @@ def _is_noun_like(word: str) -> bool:
 
 
 def _is_participle(word: str) -> bool:
+    """'wiped', 'connected'; not a noun in '-eed' ('speed', 'bleed')."""
     lowered = word.lower()
-    return lowered.endswith("ed") and len(lowered) > 4
+    return lowered.endswith("ed") and not lowered.endswith("eed") and len(lowered) > 4
 
 
 def _words(text: str) -> list[tuple[str, int, int]]:
@@ -303,11 +307,18 @@ def _subject_of(query: str) -> _Subject | None:
     ):
         start -= 1
     end = index
-    while end + 1 < len(words) and (
-        _is_identifier(words[end + 1][0])
-        or (words[end + 1][0].isdigit() and not _core(words[end][0]).isdigit())
-        or (
-            words[end + 1][0].isupper() and len(words[end + 1][0]) >= 2 and "'" not in words[end][0]
+    # A name does not run across punctuation ('STM32F103Rx (64-pin)' names the STM32F103Rx).
+    while (
+        end + 1 < len(words)
+        and not query[words[end][2] : words[end + 1][1]].strip()
+        and (
+            _is_identifier(words[end + 1][0])
+            or (words[end + 1][0].isdigit() and not _core(words[end][0]).isdigit())
+            or (
+                words[end + 1][0].isupper()
+                and len(words[end + 1][0]) >= 2
+                and "'" not in words[end][0]
+            )
         )
     ):
         end += 1
@@ -560,10 +571,13 @@ def _same_shape_slot(value: str, previous: str, name: str = "") -> tuple[int, in
     if not words or not words[0][0][:1].isdigit():
         return None
     shape = _shape(words[0][0])
+    unit = _unit_after(value, words[0][2])
     taken = _name_span(previous, name)
     for word, start, stop in _words(previous):
         if taken and start < taken[1] and stop > taken[0]:
             continue
+        if unit and _unit_after(previous, stop).lower() != unit.lower():
+            continue  # '24 V' does not stand in for '72 MHz'
         if _shape(word) == shape and word.upper() != words[0][0].upper():
             end = re.search(
                 r"\s+(?:on|in|for|at|with|of|to|and|or|versus|vs)\b|[?,;.!]|$", previous[start:]
@@ -571,6 +585,26 @@ def _same_shape_slot(value: str, previous: str, name: str = "") -> tuple[int, in
             assert end is not None
             return start, start + end.start()
     return None
+
+
+_UNIT = re.compile(r"\s?(?P<unit>[A-Za-z°µΩ%]{1,4})\b")
+
+
+def _unit_after(text: str, position: int) -> str:
+    """The unit written right after a number ending at `position` ('V' in '24 V', 'km' in
+    '10 km'); '' when a word of another kind follows ('3 Pro' is a name, not a unit)."""
+    match = _UNIT.match(text, position)
+    if match is None:
+        return ""
+    unit = match["unit"]
+    return unit if unit.lower() in _UNITS else ""
+
+
+_UNITS = frozenset(
+    """v mv kv a ma ua µa w mw kw hz khz mhz ghz km m mm cm um µm nm ft in s ms us µs ns min h
+    c f °c °f db dbm nm % kg g lb lbs oz mil awg bar psi kpa mpa ohm ω""".split()
+)
+"""Units a value is written with: a follow-up's value replaces a previous value of its unit."""
 
 
 def _name_span(text: str, name: str) -> tuple[int, int] | None:
@@ -678,7 +712,12 @@ def _elliptical(
                 return replaced
         # 'what about on the 48-pin package?': the previous question, narrowed.
         return f"{previous.rstrip('?.! ')} {np}?"
-    slot = _same_shape_slot(bare, previous, subject.name if subject else "")
+    # 'the 24 V version' is a variant of the subject (below), not a value of the question.
+    slot = (
+        None
+        if _VARIANT.match(bare)
+        else _same_shape_slot(bare, previous, subject.name if subject else "")
+    )
     if slot is not None:
         # 'what about 200G 8QAM?' after '… at 100G QPSK?': a value like the old one replaces it.
         return previous[: slot[0]] + bare + previous[slot[1] :]
@@ -830,6 +869,46 @@ def _introduced_object(previous: str) -> str | None:
     return " ".join(words) or None
 
 
+_QUANTITY_PREDICATE = re.compile(
+    r"\b(?P<ref>it|that)(?:['’]s|\s+(?:is|was|gets|goes|reads|runs|drops|falls|rises|stays))\s+"
+    r"(?:too\b|above\b|below\b|over\b|under\b|out\s+of\b|higher\b|lower\b|off\b|outside\b)",
+    re.I,
+)
+"""'it's too high', 'that reads below …', 'it goes out of range': a value compared with a limit."""
+_ASKS_VALUE = re.compile(
+    r"^\s*(?:what|which)(?:['’]s|\s+(?:is|are|was)\b)?\s+(?:the\s+|a\s+|an\s+)?"
+    r"(?P<np>[^?,;.!]+)",
+    re.I,
+)
+
+
+def _asked_attribute(previous: str, subject: _Subject | None) -> str | None:
+    """The quantity a 'what/which …' question asked for ('supply voltage' in 'What supply
+    voltage does the RT2 accept?', 'max print speed' in "What's the max print speed on the Ender
+    3?"): its first noun phrase, when it is not the subject; None for other questions."""
+    match = _ASKS_VALUE.match(previous)
+    if match is None:
+        return None
+    words: list[str] = []
+    for word, _, _ in _words(match["np"]):
+        lowered = _core(word).lower()
+        if lowered in _AUX or _is_stop(word) or _is_participle(word):
+            break
+        if lowered in _NOT_NOUNS and lowered not in _SIZE_WORDS:
+            break
+        words.append(word)
+        if len(words) >= MAX_PHRASE_WORDS:
+            break
+    phrase = " ".join(words)
+    if not words or (subject is not None and compact(subject.name) in compact(phrase)):
+        return None
+    return phrase
+
+
+_SIZE_WORDS = frozenset("max min maximum minimum typical default first last".split())
+"""Words of `_NOT_NOUNS` that open the name of a quantity ('max print speed')."""
+
+
 def condense_locally(question: str, history: Sequence[Turn]) -> str:
     question = " ".join(question.split())
     if not question or not is_followup(question, history):
@@ -866,6 +945,21 @@ def condense_locally(question: str, history: Sequence[Turn]) -> str:
         # 'Where does it go?' after 'Does it come with a SIM card?': the card, on the subject.
         rewritten = _IT.sub(f"the {introduced}", stripped, count=1)
         return f"{_capitalise(rewritten)} ({subject.name})"
+    measured = _QUANTITY_PREDICATE.search(stripped)
+    attribute = _asked_attribute(previous, subject) if measured else None
+    if measured and attribute:
+        # 'what if it's too high?' after 'What supply voltage does the RT2 accept?': the value
+        # asked about is too high, not the RT2.
+        rewritten = (
+            stripped[: measured.start("ref")] + f"the {attribute}" + stripped[measured.end("ref") :]
+        )
+        rewritten = re.sub(r"\bthe ([^?]*?)['’]s\b", r"the \1 is", rewritten, count=1)
+        rewritten = _capitalise(re.sub(r"\bthe the\b", "the", rewritten, flags=re.I))
+        skip = subject.phrase if subject else ""
+        carried = ([subject.phrase] if subject else []) + _topic_phrases(
+            previous, rewritten, skip=skip
+        )
+        return f"{rewritten} ({', '.join(carried)})" if carried else rewritten
     plural = _plural_topic(previous, subject) if _PLURAL_PRONOUN.search(stripped) else None
     by_plural = _substitute_plural(stripped, plural) if plural else None
     if by_plural is not None:

@@ -69,3 +69,44 @@ def test_rating_variant_after_a_name_ending_in_a_number() -> None:
         condense_locally("what about 40 km?", history)
         == "What is the insertion loss at 40 km on the TS2017?"
     )
+
+
+def test_a_value_too_high_is_the_quantity_asked() -> None:
+    # 'it' compared with a limit is the value the previous question asked for, not the device.
+    history = _history("What supply voltage does the Trikdis RT2 accept?")
+    assert condense_locally("what if it's too high?", history).startswith(
+        "What if the supply voltage is too high? (Trikdis RT2"
+    )
+    history = _history("What temperature should the solder pot be kept at for dip-tinning wire?")
+    assert (
+        condense_locally("and what happens if it goes out of range?", history)
+        == "What happens if the temperature goes out of range? (solder pot, dip-tinning wire)"
+    )
+    # 'it' that is not compared with a limit stays the subject.
+    history = _history("What Rx sensitivity and overload does the TS2017-S31C-SO have?")
+    assert (
+        condense_locally("Where does it assert and clear LOS?", history)
+        == "Where does the TS2017-S31C-SO assert and clear LOS?"
+    )
+
+
+def test_a_quantity_named_in_eed_is_kept_in_the_topic() -> None:
+    # 'speed' is a noun, not a participle like 'wiped'.
+    history = _history("What's the max print speed on the Ender 3?")
+    assert condense_locally("and the torque?", history) == (
+        "What about the torque of the Ender 3? (print speed)"
+    )
+
+
+def test_a_value_with_another_unit_takes_no_slot() -> None:
+    history = _history(
+        "What is the longest interval a 16-bit timer can count on the F103 at 72 MHz?"
+    )
+    assert "72 MHz" in condense_locally("what about the 24 V version?", history)
+
+
+def test_a_name_does_not_run_into_a_parenthesis() -> None:
+    history = _history("How many GPIOs does an STM32F103Rx (64-pin) device have?")
+    assert condense_locally("and the max?", history).startswith(
+        "What about the max of the STM32F103Rx? ("
+    )
