@@ -30,6 +30,12 @@ asked about ("DDM temperature reading"). The rewrite is a question a person coul
 - a name with another number replaces the old one, however it is cased: "what about the ender
   5?" after "What's the max print speed on the ender 3?" -> "What's the max print speed on the
   ender 5?";
+- a noun phrase typed alone ("rx power reading?", "the slide pins?") is elliptical as with
+  "and …"; "this one"/"that one" are not put in the previous frame (they point at what the
+  previous question does not name);
+- a phrase is not glued to a previous question of several clauses ("new ender 3 out of the box -
+  anything to set on the PSU before I plug it in?" + "and in Marlin?" is not "… plug it in in
+  Marlin?" but "What about in Marlin? (ender 3, …)"), nor put in one of its slots;
 - "they"/"them"/"their" agree in number: they take the previous question's plural noun phrase
   when it has one ("How often do I check them?" after "What torque do the caliper bolts on the
   M4 take?" -> "How often do I check the caliper bolts? (M4, torque)"), else the subject;
@@ -160,8 +166,10 @@ def _bare_name(question: str) -> str | None:
 
 _NOT_ELLIPTICAL = frozenset(
     """i you we he she it they me us them its their once when if after before while until
-    because so what what's whats which how why where who""".split()
+    because so what what's whats which how why where who this that these those""".split()
 )
+"""Words that make a follow-up's phrase a clause, or point at something the previous question
+does not name ('what about this one?'): not a phrase to put in the previous question's frame."""
 _TOKEN = re.compile(r"[A-Za-z0-9]+(?:[.,:/+\-'’][A-Za-z0-9]+)*[+\-]?")
 _IDENT = re.compile(r"^(?=.*\d)(?=.*[A-Za-z])[A-Za-z0-9]+(?:[\-/.][A-Za-z0-9]+)*[+\-]?$")
 _AUX = frozenset(
@@ -654,6 +662,29 @@ def _sibling_name(new: str, previous: str) -> str | None:
     return old.group(0)
 
 
+_BARE_PHRASE_WORDS = 4
+"""At most this many words in a follow-up that is a noun phrase alone ('the slide pins?',
+'torque spec?'): longer, it is more likely a sentence the rules do not parse."""
+
+
+def _is_bare_phrase(question: str) -> bool:
+    """A noun phrase alone ('the slide pins?', 'factory default?'): no question word, no verb
+    or pronoun of a clause, at most `_BARE_PHRASE_WORDS` words."""
+    words = [w for w, _, _ in _words(question)]
+    if not 0 < len(words) <= _BARE_PHRASE_WORDS or _ASKS.match(question.strip()):
+        return False
+    return not any(
+        w.lower() in _AUX or w.lower() in _NOT_ELLIPTICAL or w.lower() in _NEGATED_AUX
+        for w in words
+    )
+
+
+def _one_question(text: str) -> bool:
+    """`text` is one question of one clause: no second sentence, no ' - ' or ';' joining two."""
+    body = text.strip().rstrip("?.! ")
+    return not re.search(r"[?.!;]\s|\s[-–—]\s|,\s*(?:how|what|why|which|where)\b", body, re.I)
+
+
 def _elliptical(
     question: str, history: Sequence[Turn], subject: _Subject | None, *, again: bool = False
 ) -> str | None:
@@ -668,9 +699,12 @@ def _elliptical(
     ):
         return None
     match = _ELLIPTICAL.match(question)
-    if match is None:
+    if match is not None:
+        np = (match.group("np") or match.group("np2") or match.group("pp") or "").strip()
+    elif _is_bare_phrase(question):
+        np = question.strip().rstrip("?.! ").strip()  # 'the slide pins?', 'rx power reading?'
+    else:
         return None
-    np = (match.group("np") or match.group("np2") or match.group("pp") or "").strip()
     np_words = [w for w, _, _ in _words(np)]
     if not np_words or any(w.lower() in _AUX or w.lower() in _NOT_ELLIPTICAL for w in np_words):
         return None  # it has a verb or a clause of its own: not elliptical
@@ -696,6 +730,7 @@ def _elliptical(
         if (
             same
             and not holds_subject
+            and _one_question(previous)
             and (not names_code or (target_words and _is_identifier(target_words[-1])))
         ):
             # 'and at 10GE?' after '… at 25GE?': the same slot, a new value.
@@ -710,8 +745,16 @@ def _elliptical(
             replaced = _replace_words(previous, subject.name, target_bare)
             if replaced:
                 return replaced
-        # 'what about on the 48-pin package?': the previous question, narrowed.
-        return f"{previous.rstrip('?.! ')} {np}?"
+        if _one_question(previous):
+            # 'what about on the 48-pin package?': the previous question, narrowed.
+            return f"{previous.rstrip('?.! ')} {np}?"
+        # Appended to a question of several clauses it would read as part of the last one
+        # ('… before I plug it in in Marlin?'): asked on its own, with the conversation.
+        rewritten = f"What about {np}?"
+        carried = ([subject.phrase] if subject else []) + _topic_phrases(
+            previous, rewritten, skip=subject.phrase if subject else ""
+        )
+        return f"{rewritten} ({', '.join(carried)})" if carried else rewritten
     # 'the 24 V version' is a variant of the subject (below), not a value of the question.
     slot = (
         None

@@ -110,3 +110,37 @@ def test_a_name_does_not_run_into_a_parenthesis() -> None:
     assert condense_locally("and the max?", history).startswith(
         "What about the max of the STM32F103Rx? ("
     )
+
+
+def test_a_bare_noun_phrase_takes_the_previous_frame() -> None:
+    # Typed without 'and'/'what about', a noun phrase alone is elliptical all the same.
+    history = _history("How accurate is the DDM temperature reading on the QSFP-100G-ER4L-A-FL?")
+    assert (
+        condense_locally("rx power reading?", history)
+        == "How accurate is the rx power reading on the QSFP-100G-ER4L-A-FL?"
+    )
+    history = _history("What stepper drivers does the SKR Mini E3 V2.0 have?")
+    assert condense_locally("the slide pins?", history).startswith(
+        "What about the slide pins of the SKR Mini E3 V2.0?"
+    )
+
+
+def test_this_one_is_not_put_in_the_previous_frame() -> None:
+    history = _history("What Flash endurance and data retention does the STM32F103 guarantee?")
+    assert "the this one" not in condense_locally("what about this one?", history)
+
+
+def test_a_phrase_is_not_glued_to_a_question_of_several_clauses() -> None:
+    history = _history(
+        "new ender 3 out of the box - anything to set on the PSU before I plug it in?"
+    )
+    rewritten = condense_locally("and in Marlin?", history)
+    assert rewritten.startswith("What about in Marlin? (ender 3")
+    history = _history("need to get into an rl14 that's already on the customer's lan, how?")
+    assert "customer's lan, how" not in condense_locally("how about on the rear?", history)
+    # One question of one clause is still narrowed in place.
+    history = _history("Which MCU is used on the BTT SKR MINI E3 V2.0 board?")
+    assert (
+        condense_locally("and in Marlin?", history)
+        == "Which MCU is used on the BTT SKR MINI E3 V2.0 board in Marlin?"
+    )
