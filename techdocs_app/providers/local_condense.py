@@ -42,6 +42,9 @@ asked about ("DDM temperature reading"). The rewrite is a question a person coul
 - "it"/"that" compared with a limit ("what if it's too high?", "if that reads below 11 V?",
   "it goes out of range") is the quantity a what/which question asked for: "What if the supply
   voltage is too high? (Trikdis RT2)" after "What supply voltage does the Trikdis RT2 accept?";
+  so is "it" checked, measured, adjusted or changed ("how do I check it?" -> "How do I check
+  the supply voltage? (Trikdis RT2)"), while a device is reset or replaced ("how do I reset
+  it?" keeps the subject);
 - "it" after a yes/no question takes the object that question introduced with "a"/"an" (a new
   entity): "Where does it go?" after "Does it come with a SIM card?" -> "Where does the SIM card
   go? (RL14)"; after a wh-question "it" stays the subject;
@@ -918,6 +921,13 @@ _QUANTITY_PREDICATE = re.compile(
     re.I,
 )
 """'it's too high', 'that reads below …', 'it goes out of range': a value compared with a limit."""
+_VALUE_VERB = re.compile(
+    r"\b(?:check|measure|adjust|set|change|increase|decrease|raise|lower|calibrate|configure|"
+    r"verify|modify|read|reduce)\s+(?P<ref>it|that)\b(?!\s+(?:up|to\b))",
+    re.I,
+)
+"""'how do I check it?', 'can I adjust that?': verbs done to a value or a setting ('set it up',
+'set it to' are done to the device)."""
 _ASKS_VALUE = re.compile(
     r"^\s*(?:what|which)(?:['’]s|\s+(?:is|are|was)\b)?\s+(?:the\s+|a\s+|an\s+)?"
     r"(?P<np>[^?,;.!]+)",
@@ -988,15 +998,14 @@ def condense_locally(question: str, history: Sequence[Turn]) -> str:
         # 'Where does it go?' after 'Does it come with a SIM card?': the card, on the subject.
         rewritten = _IT.sub(f"the {introduced}", stripped, count=1)
         return f"{_capitalise(rewritten)} ({subject.name})"
-    measured = _QUANTITY_PREDICATE.search(stripped)
+    measured = _QUANTITY_PREDICATE.search(stripped) or _VALUE_VERB.search(stripped)
     attribute = _asked_attribute(previous, subject) if measured else None
     if measured and attribute:
-        # 'what if it's too high?' after 'What supply voltage does the RT2 accept?': the value
-        # asked about is too high, not the RT2.
-        rewritten = (
-            stripped[: measured.start("ref")] + f"the {attribute}" + stripped[measured.end("ref") :]
-        )
-        rewritten = re.sub(r"\bthe ([^?]*?)['’]s\b", r"the \1 is", rewritten, count=1)
+        # 'what if it's too high?', 'how do I check it?' after 'What supply voltage does the RT2
+        # accept?': the value asked about is too high, or checked, not the RT2.
+        after = stripped[measured.end("ref") :]
+        after = re.sub(r"^['’]s\b", " is", after)
+        rewritten = stripped[: measured.start("ref")] + f"the {attribute}" + after
         rewritten = _capitalise(re.sub(r"\bthe the\b", "the", rewritten, flags=re.I))
         skip = subject.phrase if subject else ""
         carried = ([subject.phrase] if subject else []) + _topic_phrases(

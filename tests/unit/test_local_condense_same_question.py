@@ -144,3 +144,22 @@ def test_a_phrase_is_not_glued_to_a_question_of_several_clauses() -> None:
         condense_locally("and in Marlin?", history)
         == "Which MCU is used on the BTT SKR MINI E3 V2.0 board in Marlin?"
     )
+
+
+@pytest.mark.parametrize(
+    ("followup", "expected"),
+    [
+        ("how do I check it?", "How do I check the torque? (M4, caliper bolts)"),
+        ("and can I adjust that?", "Can I adjust the torque? (M4, caliper bolts)"),
+        ("what if it's too low?", "What if the torque is too low? (M4, caliper bolts)"),
+    ],
+)
+def test_a_value_checked_or_adjusted_is_the_quantity_asked(followup: str, expected: str) -> None:
+    history = _history("What torque do the caliper bolts on the M4 take?")
+    assert condense_locally(followup, history) == expected
+
+
+def test_a_device_verb_keeps_the_subject() -> None:
+    # One resets, replaces or sets up a device, not a value.
+    history = _history("What torque do the caliper bolts on the M4 take?")
+    assert condense_locally("how do I reset it?", history).startswith("How do I reset the M4?")
