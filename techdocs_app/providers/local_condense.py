@@ -51,6 +51,9 @@ asked about ("DDM temperature reading"). The rewrite is a question a person coul
 - "that <noun>" takes the previous question's noun phrase with the same head word ("that
   formula" -> "the Projecta-Set setting formula"), else the one named <noun> the previous answer
   mentions ("Standby mode"); several named ones (Sleep, Stop, Standby mode) resolve nothing;
+- the previous question is the latest one that names something besides the subject: after
+  "why?" or "where is that?", the question before it goes on ("how do I check it?" after "What
+  supply voltage does the Trikdis RT2 accept?" and "why?" checks the supply voltage);
 - otherwise the subject and at most two short noun phrases of the topic follow in parentheses:
   "How deep do I dip the wire? (solder pot, dip-tinning wire)"; an elliptical follow-up that
   takes none of the previous question's frame carries the same topic: "and the build volume?"
@@ -385,6 +388,20 @@ def _previous_query(turn: Turn) -> str:
     return without_context(turn.standalone_query or turn.question)
 
 
+def _previous_with_topic(history: Sequence[Turn]) -> str:
+    """The latest turn's standalone question that names something besides its subject: a
+    follow-up after "why?" or "where is that?" continues the question before it ("how do I check
+    it?" after "What supply voltage does the RT2 accept?" then "why?" is about the supply
+    voltage). The latest turn's when none does."""
+    subject = _history_subject(history)
+    skip = subject.phrase if subject else ""
+    for turn in reversed(history):
+        query = _previous_query(turn)
+        if _noun_phrases(query, skip=skip):
+            return query
+    return _previous_query(history[-1])
+
+
 _NO_TOPIC_NEXT = frozenset("i we you they how".split())
 """Words after which comes a verb ('do I cut', 'how do I add') or an adjective ('how accurate'):
 neither names what a passage is about."""
@@ -713,7 +730,7 @@ def _elliptical(
         return None  # it has a verb or a clause of its own: not elliptical
     if len(np_words) > 8:
         return None
-    previous = _previous_query(history[-1]).rstrip()
+    previous = _previous_with_topic(history).rstrip()
     bare = re.sub(r"^(?:the|a|an)\s+", "", np, flags=re.I)
     preposition = _PREPOSITION.match(np)
     if preposition:
@@ -986,13 +1003,13 @@ def condense_locally(question: str, history: Sequence[Turn]) -> str:
         # The follow-up names its own model: it stands alone (the old subject is not glued on),
         # with the previous topic when it refers back to it ('Is that the same for the R11?').
         if _REFERS_BACK.search(stripped):
-            topic = _noun_phrases(_previous_query(history[-1]), skip=subject.phrase)
+            topic = _noun_phrases(_previous_with_topic(history), skip=subject.phrase)
             topic = [p for p in topic if p.lower() not in stripped.lower()][:MAX_CONTEXT_PHRASES]
             if topic:
                 return f"{_capitalise(stripped)} ({', '.join(topic)})"
         return _capitalise(stripped)
     stripped = _resolve_demonstrative(stripped, history[-1])
-    previous = _previous_query(history[-1])
+    previous = _previous_with_topic(history)
     introduced = _introduced_object(previous) if _IT.search(stripped) else None
     if introduced and subject and compact(introduced) not in compact(subject.phrase):
         # 'Where does it go?' after 'Does it come with a SIM card?': the card, on the subject.
@@ -1034,7 +1051,7 @@ def condense_locally(question: str, history: Sequence[Turn]) -> str:
     short = _content_count(stripped) <= 2
     if short or unresolved or subject is None or not substituted:
         skip = subject.phrase if subject else ""
-        context += _topic_phrases(_previous_query(history[-1]), rewritten, skip=skip, taken=context)
+        context += _topic_phrases(previous, rewritten, skip=skip, taken=context)
     if not context:
         return rewritten
     return f"{rewritten} ({', '.join(context)})"

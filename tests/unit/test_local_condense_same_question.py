@@ -163,3 +163,15 @@ def test_a_device_verb_keeps_the_subject() -> None:
     # One resets, replaces or sets up a device, not a value.
     history = _history("What torque do the caliper bolts on the M4 take?")
     assert condense_locally("how do I reset it?", history).startswith("How do I reset the M4?")
+
+
+def test_after_a_question_about_the_answer_the_topic_before_it_carries_on() -> None:
+    # 'why?' names nothing: the third turn is still about the supply voltage.
+    first = "What supply voltage does the Trikdis RT2 accept?"
+    history = _history(first)
+    why = condense_locally("why?", history)
+    history.append(Turn(question="why?", answer="(answer)", standalone_query=why))
+    assert condense_locally("how do I check it?", history).startswith(
+        "How do I check the supply voltage? (Trikdis RT2"
+    )
+    assert "supply voltage" in condense_locally("where is that?", history)
