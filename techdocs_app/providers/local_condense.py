@@ -36,6 +36,10 @@ asked about ("DDM temperature reading"). The rewrite is a question a person coul
 - a phrase is not glued to a previous question of several clauses ("new ender 3 out of the box -
   anything to set on the PSU before I plug it in?" + "and in Marlin?" is not "… plug it in in
   Marlin?" but "What about in Marlin? (ender 3, …)"), nor put in one of its slots;
+- other things of the number of those the previous question asked a quantity of keep the
+  quantity: "and the slide pins?" after "What torque do the caliper bolts on the M4 take?" ->
+  "What torque do the slide pins on the M4 take?", "the rear ones" -> "… the rear caliper bolts
+  …" (a new quantity, "and the torque?", keeps the things: below);
 - "they"/"them"/"their" agree in number: they take the previous question's plural noun phrase
   when it has one ("How often do I check them?" after "What torque do the caliper bolts on the
   M4 take?" -> "How often do I check the caliper bolts? (M4, torque)"), else the subject;
@@ -705,6 +709,39 @@ def _one_question(text: str) -> bool:
     return not re.search(r"[?.!;]\s|\s[-–—]\s|,\s*(?:how|what|why|which|where)\b", body, re.I)
 
 
+def _is_plural_head(word: str) -> bool:
+    """'bolts', 'pins', 'ones': a plural noun (not 'ss', 'us', 'is' endings: 'glass', 'bus')."""
+    lowered = _core(word).lower()
+    return (
+        len(lowered) > 3
+        and lowered.endswith("s")
+        and not lowered.endswith(("ss", "us", "is"))
+        and lowered.isalpha()
+    )
+
+
+def _other_things(bare: str, previous: str, subject: _Subject | None) -> str | None:
+    """'and the slide pins?' after 'What torque do the caliper bolts on the M4 take?': other
+    things of the same number as the ones the previous question asked a quantity of, so the
+    quantity is kept and the things replaced ('What torque do the slide pins on the M4 take?');
+    'the rear ones' are the rear caliper bolts. None when the previous question asked no
+    quantity of plural things, or the follow-up names none."""
+    words = bare.split()
+    if not words or not _is_plural_head(words[-1]):
+        return None
+    things = _plural_topic(previous, subject)
+    attribute = _asked_attribute(previous, subject)
+    if not things or not attribute or compact(things) in compact(attribute):
+        return None
+    if words[-1].lower() == "ones":
+        if len(words) < 2:
+            return None  # 'the ones?' names nothing
+        bare = " ".join(words[:-1] + [things])  # 'rear ones' -> 'rear caliper bolts'
+    if compact(things).lower() == compact(bare).lower():
+        return None
+    return _replace_words(previous, things, bare)
+
+
 def _elliptical(
     question: str, history: Sequence[Turn], subject: _Subject | None, *, again: bool = False
 ) -> str | None:
@@ -841,6 +878,9 @@ def _elliptical(
             replaced = _replace_words(previous, phrase, bare)
             if replaced:
                 return replaced
+    swapped = _other_things(bare, previous, subject)
+    if swapped:
+        return swapped
     if subject is not None and compact(subject.name) not in compact(bare):
         rewritten = f"What about the {bare} of the {subject.phrase}?"
         topic = _topic_phrases(previous, rewritten, skip=subject.phrase)
@@ -967,9 +1007,7 @@ def _asked_attribute(previous: str, subject: _Subject | None) -> str | None:
         if lowered in _NOT_NOUNS and lowered not in _SIZE_WORDS:
             break
         words.append(word)
-        if len(words) >= MAX_PHRASE_WORDS:
-            break
-    phrase = " ".join(words)
+    phrase = " ".join(words[-MAX_PHRASE_WORDS:])
     if not words or (subject is not None and compact(subject.name) in compact(phrase)):
         return None
     return phrase
@@ -1021,7 +1059,8 @@ def condense_locally(question: str, history: Sequence[Turn]) -> str:
         # 'what if it's too high?', 'how do I check it?' after 'What supply voltage does the RT2
         # accept?': the value asked about is too high, or checked, not the RT2.
         after = stripped[measured.end("ref") :]
-        after = re.sub(r"^['’]s\b", " is", after)
+        verb = " are" if _is_plural_head(attribute.split()[-1]) else " is"
+        after = re.sub(r"^['’]s\b", verb, after)
         rewritten = stripped[: measured.start("ref")] + f"the {attribute}" + after
         rewritten = _capitalise(re.sub(r"\bthe the\b", "the", rewritten, flags=re.I))
         skip = subject.phrase if subject else ""

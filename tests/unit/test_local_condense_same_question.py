@@ -175,3 +175,23 @@ def test_after_a_question_about_the_answer_the_topic_before_it_carries_on() -> N
         "How do I check the supply voltage? (Trikdis RT2"
     )
     assert "supply voltage" in condense_locally("where is that?", history)
+
+
+@pytest.mark.parametrize(
+    ("followup", "expected"),
+    [
+        ("and the slide pins?", "What torque do the slide pins on the M4 take?"),
+        ("what about the rear ones?", "What torque do the rear caliper bolts on the M4 take?"),
+    ],
+)
+def test_other_things_keep_the_quantity_asked(followup: str, expected: str) -> None:
+    history = _history("What torque do the caliper bolts on the M4 take?")
+    assert condense_locally(followup, history) == expected
+
+
+def test_things_that_are_the_quantity_are_not_swapped() -> None:
+    # The wavelengths are what was asked: 'the slide pins' are another topic of the module.
+    history = _history("What are the four LAN WDM transmit wavelengths of the QSFP-100G-ER4L-A-FL?")
+    assert condense_locally("and the slide pins?", history).startswith(
+        "What about the slide pins of the QSFP-100G-ER4L-A-FL?"
+    )
