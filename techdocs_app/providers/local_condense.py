@@ -706,7 +706,12 @@ def _is_bare_phrase(question: str) -> bool:
 def _one_question(text: str) -> bool:
     """`text` is one question of one clause: no second sentence, no ' - ' or ';' joining two."""
     body = text.strip().rstrip("?.! ")
-    return not re.search(r"[?.!;]\s|\s[-–—]\s|,\s*(?:how|what|why|which|where)\b", body, re.I)
+    return not re.search(
+        r"[?.!;]\s|\s[-–—]\s|,\s*(?:(?:and|but|or)\s+)?(?:how|what|why|which|where|when|who|"
+        r"is|are|does|do|can|should)\b",
+        body,
+        re.I,
+    )
 
 
 def _is_plural_head(word: str) -> bool:

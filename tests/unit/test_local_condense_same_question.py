@@ -195,3 +195,10 @@ def test_things_that_are_the_quantity_are_not_swapped() -> None:
     assert condense_locally("and the slide pins?", history).startswith(
         "What about the slide pins of the QSFP-100G-ER4L-A-FL?"
     )
+
+
+def test_a_question_joined_by_and_what_is_of_several_clauses() -> None:
+    history = _history(
+        "How many RS232 ports does the RL14 receiver have, and what connector do they use?"
+    )
+    assert "use on the rear" not in condense_locally("how about on the rear?", history)
