@@ -25,7 +25,9 @@ asked about ("DDM temperature reading"). The rewrite is a question a person coul
   "is it the same on the R11?", "does that apply to the R11?", "does the R11 do that too?",
   "same question for the R11", or the name alone ("R11?") after "What supply voltage does the
   Trikdis RT2 accept?" -> "What supply voltage does the R11 accept?" (a name there is another
-  model, whatever its family: the old subject is not glued on); "does that apply to stranded
+  model, whatever its family: the old subject is not glued on, nor the kind it was named with,
+  "the RT2 telephone receiving module", while a part of it stays, "the F107's internal
+  temperature sensor"); "does that apply to stranded
   wire?" takes the slot of "for dip-tinning wire";
 - a name with another number replaces the old one, however it is cased: "what about the ender
   5?" after "What's the max print speed on the ender 3?" -> "What's the max print speed on the
@@ -747,6 +749,24 @@ def _other_things(bare: str, previous: str, subject: _Subject | None) -> str | N
     return _replace_words(previous, things, bare)
 
 
+def _replace_model(previous: str, subject: _Subject, new: str) -> str | None:
+    """`previous` with another model in the subject's place. The kind the subject was named with
+    goes too ('the Trikdis RT2 telephone receiving module' -> 'the R11', not 'the R11 telephone
+    receiving module': another model may be another kind); a part of it stays ("the STM32F103's
+    internal temperature sensor" -> "the STM32F107's internal temperature sensor")."""
+    phrase = subject.phrase
+    appositive = (
+        phrase != subject.name
+        and phrase.startswith(subject.name)
+        and not re.match(r"['’]s\b", phrase[len(subject.name) :])
+    )
+    if appositive:
+        replaced = _replace_words(previous, phrase, new)
+        if replaced:
+            return replaced
+    return _replace_words(previous, subject.name, new)
+
+
 def _elliptical(
     question: str, history: Sequence[Turn], subject: _Subject | None, *, again: bool = False
 ) -> str | None:
@@ -804,7 +824,7 @@ def _elliptical(
                 return replaced
         if subject is not None and _names_model(target_bare, subject):
             # 'and for the RL14?': the new model replaces the subject.
-            replaced = _replace_words(previous, subject.name, target_bare)
+            replaced = _replace_model(previous, subject, target_bare)
             if replaced:
                 return replaced
         if _one_question(previous):
@@ -870,7 +890,11 @@ def _elliptical(
         ):
             # A new model in the same family replaces the old one ('the R11' after the RT2,
             # 'the Ender 3 Pro' after the Ender 3): it is not glued to it.
-            replaced = _replace_words(previous, subject.name, bare)
+            replaced = (
+                _replace_words(previous, subject.name, bare)
+                if _same_family(bare, subject)
+                else _replace_model(previous, subject, bare)
+            )
             if replaced:
                 return replaced
     # A topic like the previous one ('rx power reading' for 'DDM temperature reading').

@@ -202,3 +202,20 @@ def test_a_question_joined_by_and_what_is_of_several_clauses() -> None:
         "How many RS232 ports does the RL14 receiver have, and what connector do they use?"
     )
     assert "use on the rear" not in condense_locally("how about on the rear?", history)
+
+
+def test_another_model_does_not_inherit_the_old_models_kind() -> None:
+    history = _history(
+        "What supply voltage range and maximum current does the Trikdis RT2 telephone receiving "
+        "module accept?"
+    )
+    assert (
+        condense_locally("is it the same on the R11?", history)
+        == "What supply voltage range and maximum current does the R11 accept?"
+    )
+    # A part of the model stays: it is the other model's part that is asked about.
+    history = _history("Which ADC channel is the STM32F103's internal temperature sensor wired to?")
+    assert (
+        condense_locally("and for the STM32F107?", history)
+        == "Which ADC channel is the STM32F107's internal temperature sensor wired to?"
+    )
