@@ -19,7 +19,8 @@ asked about ("DDM temperature reading"). The rewrite is a question a person coul
   Ender 3 Pro?" (a name extending the subject's, or a code like the one it ends with: "the R11"
   after the RT2); "same for X?" reads as "what about X?"; "And the U version?" after "… of the
   Trikdis R11?" -> "… of the Trikdis R11U?", but a longer tag is named, not glued: "what about
-  the LR version?" -> "… of the LR version of the TS2017-S31C-SO?"; a value with its unit is a
+  the LR version?" -> "… of the LR version of the TS2017-S31C-SO?"; after a preposition too
+  ("and on the 24 V one?"); a value with its unit is a
   condition, not a model: "and at 10GE?" -> "… of the TS2017-S31C-SO at 10GE?";
 - a follow-up asking the previous question again of another thing is that question about it:
   "is it the same on the R11?", "does that apply to the R11?", "does the R11 do that too?",
@@ -795,6 +796,12 @@ def _elliptical(
     previous = _previous_with_topic(history).rstrip()
     bare = re.sub(r"^(?:the|a|an)\s+", "", np, flags=re.I)
     preposition = _PREPOSITION.match(np)
+    variant_after = np[preposition.end() :].strip() if preposition else ""
+    variant_after = re.sub(r"^(?:the|a|an)\s+", "", variant_after, flags=re.I)
+    if preposition and subject is not None and _VARIANT.match(variant_after):
+        # 'and on the 24 V one?', 'for the U version?': a variant of the subject, as without
+        # the preposition.
+        preposition, bare = None, variant_after
     if preposition:
         word = preposition.group(0).strip()
         target = np[preposition.end() :].strip()

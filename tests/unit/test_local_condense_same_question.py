@@ -219,3 +219,11 @@ def test_another_model_does_not_inherit_the_old_models_kind() -> None:
         condense_locally("and for the STM32F107?", history)
         == "Which ADC channel is the STM32F107's internal temperature sensor wired to?"
     )
+
+
+def test_a_variant_after_a_preposition_is_a_variant() -> None:
+    history = _history("What supply voltage does the Trikdis RT2 accept?")
+    assert (
+        condense_locally("and on the 24 V one?", history)
+        == "What supply voltage does the 24 V Trikdis RT2 accept?"
+    )
