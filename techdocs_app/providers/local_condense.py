@@ -700,10 +700,20 @@ def _is_bare_phrase(question: str) -> bool:
     words = [w for w, _, _ in _words(question)]
     if not 0 < len(words) <= _BARE_PHRASE_WORDS or _ASKS.match(question.strip()):
         return False
+    if not question.rstrip().endswith("?") or not _is_noun_like(words[-1]):
+        return False  # 'thanks', 'got it', 'never mind': no question about a thing
     return not any(
-        w.lower() in _AUX or w.lower() in _NOT_ELLIPTICAL or w.lower() in _NEGATED_AUX
+        w.lower() in _AUX
+        or w.lower() in _NOT_ELLIPTICAL
+        or w.lower() in _NEGATED_AUX
+        or w.lower() in _NOT_A_PHRASE
         for w in words
     )
+
+
+_NOT_A_PHRASE = frozenset("not no yes please never still ok okay thanks explain tell".split())
+"""Words of a remark or a request about the answer ('not helpful?', 'explain please?'), not of
+a noun phrase."""
 
 
 def _one_question(text: str) -> bool:

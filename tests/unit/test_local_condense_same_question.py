@@ -227,3 +227,9 @@ def test_a_variant_after_a_preposition_is_a_variant() -> None:
         condense_locally("and on the 24 V one?", history)
         == "What supply voltage does the 24 V Trikdis RT2 accept?"
     )
+
+
+@pytest.mark.parametrize("remark", ["thanks!", "never mind", "still not working", "not helpful?"])
+def test_a_remark_is_not_a_bare_noun_phrase(remark: str) -> None:
+    history = _history("What supply voltage does the Trikdis RT2 accept?")
+    assert "What about" not in condense_locally(remark, history)
