@@ -143,7 +143,12 @@ def _same_question_for(question: str) -> str | None:
     stripped = _LEAD.sub("", question, count=1).strip()
     match = _SAME_QUESTION.match(stripped)
     if match is None:
-        return _bare_name(stripped)
+        # 'and E05?' is elliptical as it stands (a code of the previous question's kind);
+        # 'R11?' typed alone, or 'ok, the R11 too?', asks the previous question about it.
+        alone = stripped == question.strip() or re.search(
+            r"\b(?:too|as\s+well)\s*\??\s*$", stripped
+        )
+        return _bare_name(stripped) if alone else None
     groups = match.groupdict()
     np = next(g for i, g in enumerate(match.groups(), 1) if g and i not in _PREP_GROUPS).strip()
     words = [w.lower() for w, _, _ in _words(np)]
@@ -760,14 +765,23 @@ def _other_things(bare: str, previous: str, subject: _Subject | None) -> str | N
     return _replace_words(previous, things, bare)
 
 
+def _part_of_name(word: str, subject: _Subject) -> bool:
+    """`word` is one word of a subject's name of several ('E3' of 'SKR MINI E3 V2.0')."""
+    names = [_core(w).lower() for w, _, _ in _words(subject.name)]
+    return len(names) > 1 and word.lower() in names
+
+
 def _replace_model(previous: str, subject: _Subject, new: str) -> str | None:
     """`previous` with another model in the subject's place. The kind the subject was named with
     goes too ('the Trikdis RT2 telephone receiving module' -> 'the R11', not 'the R11 telephone
     receiving module': another model may be another kind); a part of it stays ("the STM32F103's
     internal temperature sensor" -> "the STM32F107's internal temperature sensor")."""
     phrase = subject.phrase
+    last = compact(_core(subject.name.split()[-1])).lower() if subject.name.split() else ""
+    variant = bool(last) and compact(new).lower().startswith(last)  # 'R11U' of the 'R11'
     appositive = (
-        phrase != subject.name
+        not variant
+        and phrase != subject.name
         and phrase.startswith(subject.name)
         and not re.match(r"['’]s\b", phrase[len(subject.name) :])
     )
@@ -775,6 +789,10 @@ def _replace_model(previous: str, subject: _Subject, new: str) -> str | None:
         replaced = _replace_words(previous, phrase, new)
         if replaced:
             return replaced
+    if variant and len(subject.name.split()) > 1:
+        # 'Trikdis R11' -> 'Trikdis R11U': the brand stays with its variant.
+        name = subject.name.rsplit(" ", 1)[0] + " " + _core(new.split()[-1])
+        return _replace_words(previous, subject.name, name)
     return _replace_words(previous, subject.name, new)
 
 
@@ -864,6 +882,8 @@ def _elliptical(
         # 'what about 200G 8QAM?' after '… at 100G QPSK?': a value like the old one replaces it.
         return previous[: slot[0]] + bare + previous[slot[1] :]
     sibling = _sibling_code(bare, previous)
+    if sibling is not None and subject is not None and _part_of_name(sibling, subject):
+        sibling = None  # the 'E3' of the 'SKR MINI E3 V2.0' is its name, not a code in it
     if sibling is not None:
         # 'And E05?' after '… error E04 …': a code of the same kind replaces the old one.
         replaced = _replace_words(previous, sibling, bare)

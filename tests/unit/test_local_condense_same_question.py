@@ -233,3 +233,23 @@ def test_a_variant_after_a_preposition_is_a_variant() -> None:
 def test_a_remark_is_not_a_bare_noun_phrase(remark: str) -> None:
     history = _history("What supply voltage does the Trikdis RT2 accept?")
     assert "What about" not in condense_locally(remark, history)
+
+
+def test_a_word_of_the_subjects_name_is_no_code_to_replace() -> None:
+    # The 'E3' of the 'SKR MINI E3 V2.0' is its name: 'and E05?' does not make an 'SKR MINI E05'.
+    history = _history("What baud rate does the SKR MINI E3 V2.0 use?")
+    assert "SKR MINI E05" not in condense_locally("and E05?", history)
+    history = _history("What does error E04 mean on the RL14?")
+    assert condense_locally("And E05?", history) == "What does error E05 mean on the RL14?"
+
+
+def test_a_variant_named_in_full_keeps_the_brand_and_kind() -> None:
+    history = _history("What VHF frequency range does the Trikdis R11 radio receiver cover?")
+    assert (
+        condense_locally("is it the same on the R11U?", history)
+        == "What VHF frequency range does the Trikdis R11U radio receiver cover?"
+    )
+    assert (
+        condense_locally("and for the RL14?", history)
+        == "What VHF frequency range does the RL14 cover?"
+    )
