@@ -6,7 +6,7 @@ refers back ("it", "its", "they", "that one", "… instead?"), is very short, or
 come back unchanged.
 
 The previous turn's *subject* is its model, part or product name ("R11 receiver",
-"TS2017-S31C-SO", "the STM32F103's internal temperature sensor"); its *topic* the noun phrases it
+"TS2017-S31C-SO", "the STM32F103's internal temperature sensor", "ender 3" typed in lower case); its *topic* the noun phrases it
 asked about ("DDM temperature reading"). The rewrite is a question a person could have typed:
 - a pronoun is replaced by the subject:
   "Where does it assert and clear LOS?" -> "Where does the TS2017-S31C-SO assert and clear LOS?";
@@ -309,6 +309,28 @@ def _has_own_subject(question: str) -> bool:
     return bool(re.search(r"\b[A-Z][a-z]+[ -]\d+[A-Za-z]?\b", question))
 
 
+_TYPED_NAME_NUMBER = re.compile(r"(?<![\w-])(?P<word>[a-z]{4,})[ -](?P<number>\d+)(?![\w.,-])")
+_COUNTED = frozenset("seconds minutes hours days weeks years times percent degrees".split())
+"""Words after a number that make it a count or a measure ('lasts 10 minutes'), not a name."""
+
+
+def _typed_name_number(query: str) -> re.Match[str] | None:
+    """A name and its number typed in lower case ('ender 3', 'awg 14'): a noun of four letters or
+    more, not a function word or a verb, before a number that no unit follows ('weighs 2 kg',
+    'over 30 seconds' are measures)."""
+    for match in _TYPED_NAME_NUMBER.finditer(query):
+        word = match["word"]
+        if _is_stop(word) or word in _NOT_NOUNS or word in _AUX or not _is_noun_like(word):
+            continue
+        after = query[match.end() :].split()
+        if _unit_after(query, match.end()) or (
+            after and after[0].lower().strip(",.;:?!") in _COUNTED
+        ):
+            continue
+        return match
+    return None
+
+
 def _subject_of(query: str) -> _Subject | None:
     """The model/part/product a query names, with the noun phrase it heads."""
     words = _words(query)
@@ -319,8 +341,9 @@ def _subject_of(query: str) -> _Subject | None:
             None,
         )
     if index is None:
-        # An acronym or a proper noun with its number: 'AWG 14', 'Ender 3'.
-        found = _NAME_NUMBER.search(query)
+        # An acronym or a proper noun with its number: 'AWG 14', 'Ender 3'; typed in lower
+        # case too ('ender 3').
+        found = _NAME_NUMBER.search(query) or _typed_name_number(query)
         if found is None:
             return None
         return _Subject(name=found.group(0), phrase=found.group(0))

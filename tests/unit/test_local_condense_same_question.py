@@ -253,3 +253,13 @@ def test_a_variant_named_in_full_keeps_the_brand_and_kind() -> None:
         condense_locally("and for the RL14?", history)
         == "What VHF frequency range does the RL14 cover?"
     )
+
+
+def test_a_name_typed_in_lower_case_is_the_subject() -> None:
+    history = _history("whats the max print speed on the ender 3?")
+    assert condense_locally("does it have a bed probe?", history).startswith(
+        "Does the ender 3 have a bed probe?"
+    )
+    # A count or a measure is no name.
+    history = _history("the solder pot lasts 10 minutes, then what?")
+    assert "lasts 10" not in condense_locally("how do I reset it?", history)
