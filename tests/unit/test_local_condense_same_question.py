@@ -262,4 +262,4 @@ def test_a_name_typed_in_lower_case_is_the_subject() -> None:
     )
     # A count or a measure is no name.
     history = _history("the solder pot lasts 10 minutes, then what?")
-    assert "lasts 10" not in condense_locally("how do I reset it?", history)
+    assert condense_locally("how do I reset it?", history).startswith("How do I reset it?")
