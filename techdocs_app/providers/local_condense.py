@@ -48,7 +48,8 @@ asked about ("DDM temperature reading"). The rewrite is a question a person coul
   M4 take?" -> "How often do I check the caliper bolts? (M4, torque)"), else the subject;
 - "it"/"that" compared with a limit ("what if it's too high?", "if that reads below 11 V?",
   "it goes out of range") is the quantity a what/which question asked for: "What if the supply
-  voltage is too high? (Trikdis RT2)" after "What supply voltage does the Trikdis RT2 accept?";
+  voltage is too high? (Trikdis RT2)" after "What supply voltage does the Trikdis RT2 accept?"
+  ("how much X" asks X, "how many X" the number of X);
   so is "it" checked, measured, adjusted or changed ("how do I check it?" -> "How do I check
   the supply voltage? (Trikdis RT2)"), while a device is reset or replaced ("how do I reset
   it?" keeps the subject);
@@ -1075,8 +1076,8 @@ _VALUE_VERB = re.compile(
 """'how do I check it?', 'can I adjust that?': verbs done to a value or a setting ('set it up',
 'set it to' are done to the device)."""
 _ASKS_VALUE = re.compile(
-    r"^\s*(?:what|which)(?:['’]s|\s+(?:is|are|was)\b)?\s+(?:the\s+|a\s+|an\s+)?"
-    r"(?P<np>[^?,;.!]+)",
+    r"^\s*(?:what|which|how\s+much|how\s+many)(?:['’]s|\s+(?:is|are|was)\b)?\s+"
+    r"(?:the\s+|a\s+|an\s+)?(?P<np>[^?,;.!]+)",
     re.I,
 )
 
@@ -1099,6 +1100,8 @@ def _asked_attribute(previous: str, subject: _Subject | None) -> str | None:
     phrase = " ".join(words[-MAX_PHRASE_WORDS:])
     if not words or (subject is not None and compact(subject.name) in compact(phrase)):
         return None
+    if re.match(r"\s*how\s+many\b", previous, re.I):
+        return f"number of {phrase}"  # 'How many rings …' asked a number
     return phrase
 
 
@@ -1148,7 +1151,7 @@ def condense_locally(question: str, history: Sequence[Turn]) -> str:
         # 'what if it's too high?', 'how do I check it?' after 'What supply voltage does the RT2
         # accept?': the value asked about is too high, or checked, not the RT2.
         after = stripped[measured.end("ref") :]
-        verb = " are" if _is_plural_head(attribute.split()[-1]) else " is"
+        verb = " are" if _is_plural_head(attribute.split(" of ")[0].split()[-1]) else " is"
         after = re.sub(r"^['’]s\b", verb, after)
         rewritten = stripped[: measured.start("ref")] + f"the {attribute}" + after
         rewritten = _capitalise(re.sub(r"\bthe the\b", "the", rewritten, flags=re.I))

@@ -263,3 +263,17 @@ def test_a_name_typed_in_lower_case_is_the_subject() -> None:
     # A count or a measure is no name.
     history = _history("the solder pot lasts 10 minutes, then what?")
     assert condense_locally("how do I reset it?", history).startswith("How do I reset it?")
+
+
+def test_how_much_and_how_many_ask_a_quantity_too() -> None:
+    history = _history("How many rings does the RT2 wait before answering?")
+    assert condense_locally("how do I change it?", history).startswith(
+        "How do I change the number of rings? (RT2"
+    )
+    assert condense_locally("what if it's too high?", history).startswith(
+        "What if the number of rings is too high? (RT2"
+    )
+    history = _history("How much current does the RT2 draw?")
+    assert condense_locally("how do I check that?", history).startswith(
+        "How do I check the current? (RT2"
+    )
