@@ -6,7 +6,7 @@ refers back ("it", "its", "they", "that one", "… instead?"), is very short, or
 come back unchanged.
 
 The previous turn's *subject* is its model, part or product name ("R11 receiver",
-"TS2017-S31C-SO", "the STM32F103's internal temperature sensor"); its *topic* the noun phrases it
+"TS2017-S31C-SO", "the STM32F103's internal temperature sensor", "ender 3" typed in lower case); its *topic* the noun phrases it
 asked about ("DDM temperature reading"). The rewrite is a question a person could have typed:
 - a pronoun is replaced by the subject:
   "Where does it assert and clear LOS?" -> "Where does the TS2017-S31C-SO assert and clear LOS?";
@@ -19,20 +19,49 @@ asked about ("DDM temperature reading"). The rewrite is a question a person coul
   Ender 3 Pro?" (a name extending the subject's, or a code like the one it ends with: "the R11"
   after the RT2); "same for X?" reads as "what about X?"; "And the U version?" after "… of the
   Trikdis R11?" -> "… of the Trikdis R11U?", but a longer tag is named, not glued: "what about
-  the LR version?" -> "… of the LR version of the TS2017-S31C-SO?"; a value with its unit is a
+  the LR version?" -> "… of the LR version of the TS2017-S31C-SO?"; after a preposition too
+  ("and on the 24 V one?"); a value with its unit is a
   condition, not a model: "and at 10GE?" -> "… of the TS2017-S31C-SO at 10GE?";
+- a follow-up asking the previous question again of another thing is that question about it:
+  "is it the same on the R11?", "does that apply to the R11?", "does the R11 do that too?",
+  "same question for the R11", or the name alone ("R11?") after "What supply voltage does the
+  Trikdis RT2 accept?" -> "What supply voltage does the R11 accept?" (a name there is another
+  model, whatever its family: the old subject is not glued on, nor the kind it was named with,
+  "the RT2 telephone receiving module", while a part of it stays, "the F107's internal
+  temperature sensor"); "does that apply to stranded
+  wire?" takes the slot of "for dip-tinning wire";
 - a name with another number replaces the old one, however it is cased: "what about the ender
   5?" after "What's the max print speed on the ender 3?" -> "What's the max print speed on the
   ender 5?";
+- a noun phrase typed alone ("rx power reading?", "the slide pins?") is elliptical as with
+  "and …"; "this one"/"that one" are not put in the previous frame (they point at what the
+  previous question does not name);
+- a phrase is not glued to a previous question of several clauses ("new ender 3 out of the box -
+  anything to set on the PSU before I plug it in?" + "and in Marlin?" is not "… plug it in in
+  Marlin?" but "What about in Marlin? (ender 3, …)"), nor put in one of its slots;
+- other things of the number of those the previous question asked a quantity of keep the
+  quantity: "and the slide pins?" after "What torque do the caliper bolts on the M4 take?" ->
+  "What torque do the slide pins on the M4 take?", "the rear ones" -> "… the rear caliper bolts
+  …" (a new quantity, "and the torque?", keeps the things: below);
 - "they"/"them"/"their" agree in number: they take the previous question's plural noun phrase
   when it has one ("How often do I check them?" after "What torque do the caliper bolts on the
   M4 take?" -> "How often do I check the caliper bolts? (M4, torque)"), else the subject;
+- "it"/"that" compared with a limit ("what if it's too high?", "if that reads below 11 V?",
+  "it goes out of range") is the quantity a what/which question asked for: "What if the supply
+  voltage is too high? (Trikdis RT2)" after "What supply voltage does the Trikdis RT2 accept?"
+  ("how much X" asks X, "how many X" the number of X);
+  so is "it" checked, measured, adjusted or changed ("how do I check it?" -> "How do I check
+  the supply voltage? (Trikdis RT2)"), while a device is reset or replaced ("how do I reset
+  it?" keeps the subject);
 - "it" after a yes/no question takes the object that question introduced with "a"/"an" (a new
   entity): "Where does it go?" after "Does it come with a SIM card?" -> "Where does the SIM card
   go? (RL14)"; after a wh-question "it" stays the subject;
 - "that <noun>" takes the previous question's noun phrase with the same head word ("that
   formula" -> "the Projecta-Set setting formula"), else the one named <noun> the previous answer
   mentions ("Standby mode"); several named ones (Sleep, Stop, Standby mode) resolve nothing;
+- the previous question is the latest one that names something besides the subject: after
+  "why?" or "where is that?", the question before it goes on ("how do I check it?" after "What
+  supply voltage does the Trikdis RT2 accept?" and "why?" checks the supply voltage);
 - otherwise the subject and at most two short noun phrases of the topic follow in parentheses:
   "How deep do I dip the wire? (solder pot, dip-tinning wire)"; an elliptical follow-up that
   takes none of the previous question's frame carries the same topic: "and the build volume?"
@@ -81,10 +110,85 @@ _ELLIPTICAL = re.compile(
     rf"{_PHRASE_CHAR}{{1,60}}?)\s*\??\s*$",
     re.I,
 )
+_NP = r"([^?.!,;]{1,60}?)"
+_TOO = r"(?:\s+(?:too|as\s+well|also))?\s*\??\s*$"
+_SAME_QUESTION = re.compile(
+    "|".join(
+        (
+            # 'is it the same on the R11?', 'is that different for the 24 V version?'
+            r"^(?:is|are|was|would)\s+(?:it|that|this|they|those|these|the\s+same)\s+"
+            r"(?:(?:the\s+)?(?:same|similar|different|true|so)\s+)?(?P<p1>on|for|with|in)\s+"
+            + _NP
+            + _TOO,
+            # 'does that apply to the R11?', 'does the same go for the Ender 5 too?'
+            r"^(?:does|do|would|will)\s+(?:that|this|it|the\s+same)\s+(?:also\s+)?"
+            r"(?:apply|hold|go|count|work)\s+(?:true\s+)?(?P<p2>to|for|on|with|in)\s+" + _NP + _TOO,
+            # 'does the R11 do that too?', 'does the RL14 have the same?'
+            r"^(?:does|do|did|is|are|can|will|would)\s+" + _NP + r"\s+(?:do|have|use|take|"
+            r"need|support|work\s+like|behave\s+like|get|be)\s+(?:that|this|it|the\s+same"
+            r"(?:\s+one)?)" + _TOO,
+            # 'is the R11 the same?', 'is the Ender 5 any different?'
+            r"^(?:is|are)\s+" + _NP + r"\s+(?:the\s+same|any\s+different|different)" + _TOO,
+            # 'same question for the R11', 'same thing on the Ender 5'
+            r"^same\s+(?:question|thing|goes|answer|deal)\s+(?:for|with|on|in)\s+" + _NP + _TOO,
+        )
+    ),
+    re.I,
+)
+"""A follow-up asking the previous question again of another thing: what it names (`np`)."""
+
+
+def _same_question_for(question: str) -> str | None:
+    """What 'is it the same on X?', 'does that apply to X?', 'does X do that too?', 'same
+    question for X' ask the previous question about (X), else None."""
+    stripped = _LEAD.sub("", question, count=1).strip()
+    match = _SAME_QUESTION.match(stripped)
+    if match is None:
+        # 'and E05?' is elliptical as it stands (a code of the previous question's kind);
+        # 'R11?' typed alone, or 'ok, the R11 too?', asks the previous question about it.
+        alone = stripped == question.strip() or re.search(
+            r"\b(?:too|as\s+well)\s*\??\s*$", stripped
+        )
+        return _bare_name(stripped) if alone else None
+    groups = match.groupdict()
+    np = next(g for i, g in enumerate(match.groups(), 1) if g and i not in _PREP_GROUPS).strip()
+    words = [w.lower() for w, _, _ in _words(np)]
+    if not words or any(w in _AUX or w in _NOT_ELLIPTICAL for w in words):
+        return None
+    # The preposition stays ('on the R11', 'for stranded wire': the previous question's slot for
+    # it); 'apply to X' asks the question for X.
+    preposition = (groups["p1"] or groups["p2"] or "").lower()
+    preposition = "for" if preposition == "to" else preposition
+    return f"{preposition} {np}" if preposition else np
+
+
+_PREP_GROUPS = (1, 3)
+"""The groups of `_SAME_QUESTION` that hold a preposition, not the thing named."""
+_BARE_NAME = re.compile(r"^(?:the\s+)?(?P<np>[^?.!,;]{1,40}?)" + _TOO, re.I)
+
+
+def _bare_name(question: str) -> str | None:
+    """'R11?', 'the Ender 5 too?': a name alone (a model code or a name with its number, at most
+    four words) asks the previous question about it; None for anything else."""
+    match = _BARE_NAME.match(question)
+    if match is None:
+        return None
+    words = [w for w, _, _ in _words(match["np"])]
+    if not 0 < len(words) <= 4:
+        return None
+    if not all(_is_identifier(w) or w.isdigit() or w[:1].isupper() for w in words):
+        return None
+    if not (any(_is_identifier(w) for w in words) or _NAME_NUMBER.fullmatch(match["np"].strip())):
+        return None
+    return match["np"].strip()
+
+
 _NOT_ELLIPTICAL = frozenset(
     """i you we he she it they me us them its their once when if after before while until
-    because so what what's whats which how why where who""".split()
+    because so what what's whats which how why where who this that these those""".split()
 )
+"""Words that make a follow-up's phrase a clause, or point at something the previous question
+does not name ('what about this one?'): not a phrase to put in the previous question's frame."""
 _TOKEN = re.compile(r"[A-Za-z0-9]+(?:[.,:/+\-'’][A-Za-z0-9]+)*[+\-]?")
 _IDENT = re.compile(r"^(?=.*\d)(?=.*[A-Za-z])[A-Za-z0-9]+(?:[\-/.][A-Za-z0-9]+)*[+\-]?$")
 _AUX = frozenset(
@@ -105,7 +209,7 @@ _NOT_NOUNS = frozenset(
     max min first last next new old good bad best worst right wrong different same other
     sends send run runs running set get gets cover covers support supports use uses used need
     needs want wants wait waits adjusted happen takes take keep keeps throwing throw going go
-    come back off out""".split()
+    come back off out without within onto via per""".split()
 )
 """Words that end a noun phrase of a question: verbs, and adjectives that ask rather than name."""
 _VARIANT = re.compile(
@@ -182,8 +286,9 @@ def _is_noun_like(word: str) -> bool:
 
 
 def _is_participle(word: str) -> bool:
+    """'wiped', 'connected'; not a noun in '-eed' ('speed', 'bleed')."""
     lowered = word.lower()
-    return lowered.endswith("ed") and len(lowered) > 4
+    return lowered.endswith("ed") and not lowered.endswith("eed") and len(lowered) > 4
 
 
 def _words(text: str) -> list[tuple[str, int, int]]:
@@ -205,6 +310,28 @@ def _has_own_subject(question: str) -> bool:
     return bool(re.search(r"\b[A-Z][a-z]+[ -]\d+[A-Za-z]?\b", question))
 
 
+_TYPED_NAME_NUMBER = re.compile(r"(?<![\w-])(?P<word>[a-z]{4,})[ -](?P<number>\d+)(?![\w.,-])")
+_COUNTED = frozenset("seconds minutes hours days weeks years times percent degrees".split())
+"""Words after a number that make it a count or a measure ('lasts 10 minutes'), not a name."""
+
+
+def _typed_name_number(query: str) -> re.Match[str] | None:
+    """A name and its number typed in lower case ('ender 3', 'awg 14'): a noun of four letters or
+    more, not a function word or a verb, before a number that no unit follows ('weighs 2 kg',
+    'over 30 seconds' are measures)."""
+    for match in _TYPED_NAME_NUMBER.finditer(query):
+        word = match["word"]
+        if _is_stop(word) or word in _NOT_NOUNS or word in _AUX or not _is_noun_like(word):
+            continue
+        after = query[match.end() :].split()
+        if _unit_after(query, match.end()) or (
+            after and after[0].lower().strip(",.;:?!") in _COUNTED
+        ):
+            continue
+        return match
+    return None
+
+
 def _subject_of(query: str) -> _Subject | None:
     """The model/part/product a query names, with the noun phrase it heads."""
     words = _words(query)
@@ -215,8 +342,9 @@ def _subject_of(query: str) -> _Subject | None:
             None,
         )
     if index is None:
-        # An acronym or a proper noun with its number: 'AWG 14', 'Ender 3'.
-        found = _NAME_NUMBER.search(query)
+        # An acronym or a proper noun with its number: 'AWG 14', 'Ender 3'; typed in lower
+        # case too ('ender 3').
+        found = _NAME_NUMBER.search(query) or _typed_name_number(query)
         if found is None:
             return None
         return _Subject(name=found.group(0), phrase=found.group(0))
@@ -229,11 +357,18 @@ def _subject_of(query: str) -> _Subject | None:
     ):
         start -= 1
     end = index
-    while end + 1 < len(words) and (
-        _is_identifier(words[end + 1][0])
-        or (words[end + 1][0].isdigit() and not _core(words[end][0]).isdigit())
-        or (
-            words[end + 1][0].isupper() and len(words[end + 1][0]) >= 2 and "'" not in words[end][0]
+    # A name does not run across punctuation ('STM32F103Rx (64-pin)' names the STM32F103Rx).
+    while (
+        end + 1 < len(words)
+        and not query[words[end][2] : words[end + 1][1]].strip()
+        and (
+            _is_identifier(words[end + 1][0])
+            or (words[end + 1][0].isdigit() and not _core(words[end][0]).isdigit())
+            or (
+                words[end + 1][0].isupper()
+                and len(words[end + 1][0]) >= 2
+                and "'" not in words[end][0]
+            )
         )
     ):
         end += 1
@@ -287,6 +422,20 @@ def without_context(query: str) -> str:
 def _previous_query(turn: Turn) -> str:
     """The turn's standalone question, without context a condenser appended in parentheses."""
     return without_context(turn.standalone_query or turn.question)
+
+
+def _previous_with_topic(history: Sequence[Turn]) -> str:
+    """The latest turn's standalone question that names something besides its subject: a
+    follow-up after "why?" or "where is that?" continues the question before it ("how do I check
+    it?" after "What supply voltage does the RT2 accept?" then "why?" is about the supply
+    voltage). The latest turn's when none does."""
+    subject = _history_subject(history)
+    skip = subject.phrase if subject else ""
+    for turn in reversed(history):
+        query = _previous_query(turn)
+        if _noun_phrases(query, skip=skip):
+            return query
+    return _previous_query(history[-1])
 
 
 _NO_TOPIC_NEXT = frozenset("i we you they how".split())
@@ -343,6 +492,8 @@ def is_followup(question: str, history: Sequence[Turn]) -> bool:
         return False
     if _CONNECTOR.match(question) or _STRONG_REFERENCE.search(question):
         return True
+    if _same_question_for(question) is not None:
+        return True  # 'does that apply to the R11?' names its own model, and asks the old question
     if _TRAILING_THAT.search(question):
         return True
     if _FRAGMENT.match(question):
@@ -475,15 +626,22 @@ def _shape(word: str) -> str:
     return re.sub(r"\d+(?:\.\d+)?", "#", word.upper())
 
 
-def _same_shape_slot(value: str, previous: str) -> tuple[int, int] | None:
+def _same_shape_slot(value: str, previous: str, name: str = "") -> tuple[int, int] | None:
     """Where `previous` holds a value shaped like `value` ('100G QPSK' for '200G 8QAM', '10 km'
     for '40 km'): from that value's first word to the end of its phrase. None when `value` does
-    not open with a number."""
+    not open with a number. A number of the subject's `name` is no value ('the 24 V version'
+    after 'the Ender 3' is not 'the Ender 24 V version')."""
     words = _words(value)
     if not words or not words[0][0][:1].isdigit():
         return None
     shape = _shape(words[0][0])
-    for word, start, _ in _words(previous):
+    unit = _unit_after(value, words[0][2])
+    taken = _name_span(previous, name)
+    for word, start, stop in _words(previous):
+        if taken and start < taken[1] and stop > taken[0]:
+            continue
+        if unit and _unit_after(previous, stop).lower() != unit.lower():
+            continue  # '24 V' does not stand in for '72 MHz'
         if _shape(word) == shape and word.upper() != words[0][0].upper():
             end = re.search(
                 r"\s+(?:on|in|for|at|with|of|to|and|or|versus|vs)\b|[?,;.!]|$", previous[start:]
@@ -491,6 +649,34 @@ def _same_shape_slot(value: str, previous: str) -> tuple[int, int] | None:
             assert end is not None
             return start, start + end.start()
     return None
+
+
+_UNIT = re.compile(r"\s?(?P<unit>[A-Za-z°µΩ%]{1,4})\b")
+
+
+def _unit_after(text: str, position: int) -> str:
+    """The unit written right after a number ending at `position` ('V' in '24 V', 'km' in
+    '10 km'); '' when a word of another kind follows ('3 Pro' is a name, not a unit)."""
+    match = _UNIT.match(text, position)
+    if match is None:
+        return ""
+    unit = match["unit"]
+    return unit if unit.lower() in _UNITS else ""
+
+
+_UNITS = frozenset(
+    """v mv kv a ma ua µa w mw kw hz khz mhz ghz km m mm cm um µm nm ft in s ms us µs ns min h
+    c f °c °f db dbm nm % kg g lb lbs oz mil awg bar psi kpa mpa ohm ω""".split()
+)
+"""Units a value is written with: a follow-up's value replaces a previous value of its unit."""
+
+
+def _name_span(text: str, name: str) -> tuple[int, int] | None:
+    """Where `text` writes `name` as whole words (None: it does not, or no name)."""
+    if not name.strip():
+        return None
+    found = re.search(rf"(?<![\w-]){re.escape(name)}(?![\w-])", text)
+    return (found.start(), found.end()) if found else None
 
 
 def _code_kind(code: str) -> str:
@@ -532,9 +718,115 @@ def _sibling_name(new: str, previous: str) -> str | None:
     return old.group(0)
 
 
-def _elliptical(question: str, history: Sequence[Turn], subject: _Subject | None) -> str | None:
+_BARE_PHRASE_WORDS = 4
+"""At most this many words in a follow-up that is a noun phrase alone ('the slide pins?',
+'torque spec?'): longer, it is more likely a sentence the rules do not parse."""
+
+
+def _is_bare_phrase(question: str) -> bool:
+    """A noun phrase alone ('the slide pins?', 'factory default?'): no question word, no verb
+    or pronoun of a clause, at most `_BARE_PHRASE_WORDS` words."""
+    words = [w for w, _, _ in _words(question)]
+    if not 0 < len(words) <= _BARE_PHRASE_WORDS or _ASKS.match(question.strip()):
+        return False
+    if not question.rstrip().endswith("?") or not _is_noun_like(words[-1]):
+        return False  # 'thanks', 'got it', 'never mind': no question about a thing
+    return not any(
+        w.lower() in _AUX
+        or w.lower() in _NOT_ELLIPTICAL
+        or w.lower() in _NEGATED_AUX
+        or w.lower() in _NOT_A_PHRASE
+        for w in words
+    )
+
+
+_NOT_A_PHRASE = frozenset("not no yes please never still ok okay thanks explain tell".split())
+"""Words of a remark or a request about the answer ('not helpful?', 'explain please?'), not of
+a noun phrase."""
+
+
+def _one_question(text: str) -> bool:
+    """`text` is one question of one clause: no second sentence, no ' - ' or ';' joining two."""
+    body = text.strip().rstrip("?.! ")
+    return not re.search(
+        r"[?.!;]\s|\s[-–—]\s|,\s*(?:(?:and|but|or)\s+)?(?:how|what|why|which|where|when|who|"
+        r"is|are|does|do|can|should)\b",
+        body,
+        re.I,
+    )
+
+
+def _is_plural_head(word: str) -> bool:
+    """'bolts', 'pins', 'ones': a plural noun (not 'ss', 'us', 'is' endings: 'glass', 'bus')."""
+    lowered = _core(word).lower()
+    return (
+        len(lowered) > 3
+        and lowered.endswith("s")
+        and not lowered.endswith(("ss", "us", "is"))
+        and lowered.isalpha()
+    )
+
+
+def _other_things(bare: str, previous: str, subject: _Subject | None) -> str | None:
+    """'and the slide pins?' after 'What torque do the caliper bolts on the M4 take?': other
+    things of the same number as the ones the previous question asked a quantity of, so the
+    quantity is kept and the things replaced ('What torque do the slide pins on the M4 take?');
+    'the rear ones' are the rear caliper bolts. None when the previous question asked no
+    quantity of plural things, or the follow-up names none."""
+    words = bare.split()
+    if not words or not _is_plural_head(words[-1]):
+        return None
+    things = _plural_topic(previous, subject)
+    attribute = _asked_attribute(previous, subject)
+    if not things or not attribute or compact(things) in compact(attribute):
+        return None
+    if words[-1].lower() == "ones":
+        if len(words) < 2:
+            return None  # 'the ones?' names nothing
+        bare = " ".join(words[:-1] + [things])  # 'rear ones' -> 'rear caliper bolts'
+    if compact(things).lower() == compact(bare).lower():
+        return None
+    return _replace_words(previous, things, bare)
+
+
+def _part_of_name(word: str, subject: _Subject) -> bool:
+    """`word` is one word of a subject's name of several ('E3' of 'SKR MINI E3 V2.0')."""
+    names = [_core(w).lower() for w, _, _ in _words(subject.name)]
+    return len(names) > 1 and word.lower() in names
+
+
+def _replace_model(previous: str, subject: _Subject, new: str) -> str | None:
+    """`previous` with another model in the subject's place. The kind the subject was named with
+    goes too ('the Trikdis RT2 telephone receiving module' -> 'the R11', not 'the R11 telephone
+    receiving module': another model may be another kind); a part of it stays ("the STM32F103's
+    internal temperature sensor" -> "the STM32F107's internal temperature sensor")."""
+    phrase = subject.phrase
+    last = compact(_core(subject.name.split()[-1])).lower() if subject.name.split() else ""
+    variant = bool(last) and compact(new).lower().startswith(last)  # 'R11U' of the 'R11'
+    appositive = (
+        not variant
+        and phrase != subject.name
+        and phrase.startswith(subject.name)
+        and not re.match(r"['’]s\b", phrase[len(subject.name) :])
+    )
+    if appositive:
+        replaced = _replace_words(previous, phrase, new)
+        if replaced:
+            return replaced
+    if variant and len(subject.name.split()) > 1:
+        # 'Trikdis R11' -> 'Trikdis R11U': the brand stays with its variant.
+        name = subject.name.rsplit(" ", 1)[0] + " " + _core(new.split()[-1])
+        return _replace_words(previous, subject.name, name)
+    return _replace_words(previous, subject.name, new)
+
+
+def _elliptical(
+    question: str, history: Sequence[Turn], subject: _Subject | None, *, again: bool = False
+) -> str | None:
     """'And the U version?', 'What about the RL14?', 'and the rx power reading?': the previous
-    question with its subject or topic replaced (None when the question is not elliptical)."""
+    question with its subject or topic replaced (None when the question is not elliptical).
+    `again`: the follow-up asked the previous question about what it names ('is it the same on
+    the R11?'), so a name there is another model, whatever its family."""
     if (
         not _CONNECTOR.match(question)
         and not _FRAGMENT.match(question)
@@ -542,17 +834,26 @@ def _elliptical(question: str, history: Sequence[Turn], subject: _Subject | None
     ):
         return None
     match = _ELLIPTICAL.match(question)
-    if match is None:
+    if match is not None:
+        np = (match.group("np") or match.group("np2") or match.group("pp") or "").strip()
+    elif _is_bare_phrase(question):
+        np = question.strip().rstrip("?.! ").strip()  # 'the slide pins?', 'rx power reading?'
+    else:
         return None
-    np = (match.group("np") or match.group("np2") or match.group("pp") or "").strip()
     np_words = [w for w, _, _ in _words(np)]
     if not np_words or any(w.lower() in _AUX or w.lower() in _NOT_ELLIPTICAL for w in np_words):
         return None  # it has a verb or a clause of its own: not elliptical
     if len(np_words) > 8:
         return None
-    previous = _previous_query(history[-1]).rstrip()
+    previous = _previous_with_topic(history).rstrip()
     bare = re.sub(r"^(?:the|a|an)\s+", "", np, flags=re.I)
     preposition = _PREPOSITION.match(np)
+    variant_after = np[preposition.end() :].strip() if preposition else ""
+    variant_after = re.sub(r"^(?:the|a|an)\s+", "", variant_after, flags=re.I)
+    if preposition and subject is not None and _VARIANT.match(variant_after):
+        # 'and on the 24 V one?', 'for the U version?': a variant of the subject, as without
+        # the preposition.
+        preposition, bare = None, variant_after
     if preposition:
         word = preposition.group(0).strip()
         target = np[preposition.end() :].strip()
@@ -570,6 +871,7 @@ def _elliptical(question: str, history: Sequence[Turn], subject: _Subject | None
         if (
             same
             and not holds_subject
+            and _one_question(previous)
             and (not names_code or (target_words and _is_identifier(target_words[-1])))
         ):
             # 'and at 10GE?' after '… at 25GE?': the same slot, a new value.
@@ -581,16 +883,31 @@ def _elliptical(question: str, history: Sequence[Turn], subject: _Subject | None
                 return replaced
         if subject is not None and _names_model(target_bare, subject):
             # 'and for the RL14?': the new model replaces the subject.
-            replaced = _replace_words(previous, subject.name, target_bare)
+            replaced = _replace_model(previous, subject, target_bare)
             if replaced:
                 return replaced
-        # 'what about on the 48-pin package?': the previous question, narrowed.
-        return f"{previous.rstrip('?.! ')} {np}?"
-    slot = _same_shape_slot(bare, previous)
+        if _one_question(previous):
+            # 'what about on the 48-pin package?': the previous question, narrowed.
+            return f"{previous.rstrip('?.! ')} {np}?"
+        # Appended to a question of several clauses it would read as part of the last one
+        # ('… before I plug it in in Marlin?'): asked on its own, with the conversation.
+        rewritten = f"What about {np}?"
+        carried = ([subject.phrase] if subject else []) + _topic_phrases(
+            previous, rewritten, skip=subject.phrase if subject else ""
+        )
+        return f"{rewritten} ({', '.join(carried)})" if carried else rewritten
+    # 'the 24 V version' is a variant of the subject (below), not a value of the question.
+    slot = (
+        None
+        if _VARIANT.match(bare)
+        else _same_shape_slot(bare, previous, subject.name if subject else "")
+    )
     if slot is not None:
         # 'what about 200G 8QAM?' after '… at 100G QPSK?': a value like the old one replaces it.
         return previous[: slot[0]] + bare + previous[slot[1] :]
     sibling = _sibling_code(bare, previous)
+    if sibling is not None and subject is not None and _part_of_name(sibling, subject):
+        sibling = None  # the 'E3' of the 'SKR MINI E3 V2.0' is its name, not a code in it
     if sibling is not None:
         # 'And E05?' after '… error E04 …': a code of the same kind replaces the old one.
         replaced = _replace_words(previous, sibling, bare)
@@ -630,10 +947,15 @@ def _elliptical(question: str, history: Sequence[Turn], subject: _Subject | None
             any(_is_model(w) for w in np_words)
             or _sibling_model(bare, subject)
             or _same_family(bare, subject)
+            or (again and _names_model(bare, subject))
         ):
             # A new model in the same family replaces the old one ('the R11' after the RT2,
             # 'the Ender 3 Pro' after the Ender 3): it is not glued to it.
-            replaced = _replace_words(previous, subject.name, bare)
+            replaced = (
+                _replace_words(previous, subject.name, bare)
+                if _same_family(bare, subject)
+                else _replace_model(previous, subject, bare)
+            )
             if replaced:
                 return replaced
     # A topic like the previous one ('rx power reading' for 'DDM temperature reading').
@@ -646,6 +968,9 @@ def _elliptical(question: str, history: Sequence[Turn], subject: _Subject | None
             replaced = _replace_words(previous, phrase, bare)
             if replaced:
                 return replaced
+    swapped = _other_things(bare, previous, subject)
+    if swapped:
+        return swapped
     if subject is not None and compact(subject.name) not in compact(bare):
         rewritten = f"What about the {bare} of the {subject.phrase}?"
         topic = _topic_phrases(previous, rewritten, skip=subject.phrase)
@@ -737,12 +1062,63 @@ def _introduced_object(previous: str) -> str | None:
     return " ".join(words) or None
 
 
+_QUANTITY_PREDICATE = re.compile(
+    r"\b(?P<ref>it|that)(?:['’]s|\s+(?:is|was|gets|goes|reads|runs|drops|falls|rises|stays))\s+"
+    r"(?:too\b|above\b|below\b|over\b|under\b|out\s+of\b|higher\b|lower\b|off\b|outside\b)",
+    re.I,
+)
+"""'it's too high', 'that reads below …', 'it goes out of range': a value compared with a limit."""
+_VALUE_VERB = re.compile(
+    r"\b(?:check|measure|adjust|set|change|increase|decrease|raise|lower|calibrate|configure|"
+    r"verify|modify|read|reduce)\s+(?P<ref>it|that)\b(?!\s+(?:up|to\b))",
+    re.I,
+)
+"""'how do I check it?', 'can I adjust that?': verbs done to a value or a setting ('set it up',
+'set it to' are done to the device)."""
+_ASKS_VALUE = re.compile(
+    r"^\s*(?:what|which|how\s+much|how\s+many)(?:['’]s|\s+(?:is|are|was)\b)?\s+"
+    r"(?:the\s+|a\s+|an\s+)?(?P<np>[^?,;.!]+)",
+    re.I,
+)
+
+
+def _asked_attribute(previous: str, subject: _Subject | None) -> str | None:
+    """The quantity a 'what/which …' question asked for ('supply voltage' in 'What supply
+    voltage does the RT2 accept?', 'max print speed' in "What's the max print speed on the Ender
+    3?"): its first noun phrase, when it is not the subject; None for other questions."""
+    match = _ASKS_VALUE.match(previous)
+    if match is None:
+        return None
+    words: list[str] = []
+    for word, _, _ in _words(match["np"]):
+        lowered = _core(word).lower()
+        if lowered in _AUX or _is_stop(word) or _is_participle(word):
+            break
+        if lowered in _NOT_NOUNS and lowered not in _SIZE_WORDS:
+            break
+        words.append(word)
+    phrase = " ".join(words[-MAX_PHRASE_WORDS:])
+    if not words or (subject is not None and compact(subject.name) in compact(phrase)):
+        return None
+    if re.match(r"\s*how\s+many\b", previous, re.I):
+        return f"number of {phrase}"  # 'How many rings …' asked a number
+    return phrase
+
+
+_SIZE_WORDS = frozenset("max min maximum minimum typical default first last".split())
+"""Words of `_NOT_NOUNS` that open the name of a quantity ('max print speed')."""
+
+
 def condense_locally(question: str, history: Sequence[Turn]) -> str:
     question = " ".join(question.split())
     if not question or not is_followup(question, history):
         return question
     subject = _history_subject(history)
-    elliptical = _elliptical(question, history, subject)
+    again = _same_question_for(question)
+    if again is not None:
+        # 'is it the same on the R11?' asks 'what about the R11?': the previous question about it.
+        question = f"what about {again}?"
+    elliptical = _elliptical(question, history, subject, again=again is not None)
     if elliptical:
         return elliptical
 
@@ -757,18 +1133,33 @@ def condense_locally(question: str, history: Sequence[Turn]) -> str:
         # The follow-up names its own model: it stands alone (the old subject is not glued on),
         # with the previous topic when it refers back to it ('Is that the same for the R11?').
         if _REFERS_BACK.search(stripped):
-            topic = _noun_phrases(_previous_query(history[-1]), skip=subject.phrase)
+            topic = _noun_phrases(_previous_with_topic(history), skip=subject.phrase)
             topic = [p for p in topic if p.lower() not in stripped.lower()][:MAX_CONTEXT_PHRASES]
             if topic:
                 return f"{_capitalise(stripped)} ({', '.join(topic)})"
         return _capitalise(stripped)
     stripped = _resolve_demonstrative(stripped, history[-1])
-    previous = _previous_query(history[-1])
+    previous = _previous_with_topic(history)
     introduced = _introduced_object(previous) if _IT.search(stripped) else None
     if introduced and subject and compact(introduced) not in compact(subject.phrase):
         # 'Where does it go?' after 'Does it come with a SIM card?': the card, on the subject.
         rewritten = _IT.sub(f"the {introduced}", stripped, count=1)
         return f"{_capitalise(rewritten)} ({subject.name})"
+    measured = _QUANTITY_PREDICATE.search(stripped) or _VALUE_VERB.search(stripped)
+    attribute = _asked_attribute(previous, subject) if measured else None
+    if measured and attribute:
+        # 'what if it's too high?', 'how do I check it?' after 'What supply voltage does the RT2
+        # accept?': the value asked about is too high, or checked, not the RT2.
+        after = stripped[measured.end("ref") :]
+        verb = " are" if _is_plural_head(attribute.split(" of ")[0].split()[-1]) else " is"
+        after = re.sub(r"^['’]s\b", verb, after)
+        rewritten = stripped[: measured.start("ref")] + f"the {attribute}" + after
+        rewritten = _capitalise(re.sub(r"\bthe the\b", "the", rewritten, flags=re.I))
+        skip = subject.phrase if subject else ""
+        carried = ([subject.phrase] if subject else []) + _topic_phrases(
+            previous, rewritten, skip=skip
+        )
+        return f"{rewritten} ({', '.join(carried)})" if carried else rewritten
     plural = _plural_topic(previous, subject) if _PLURAL_PRONOUN.search(stripped) else None
     by_plural = _substitute_plural(stripped, plural) if plural else None
     if by_plural is not None:
@@ -791,7 +1182,7 @@ def condense_locally(question: str, history: Sequence[Turn]) -> str:
     short = _content_count(stripped) <= 2
     if short or unresolved or subject is None or not substituted:
         skip = subject.phrase if subject else ""
-        context += _topic_phrases(_previous_query(history[-1]), rewritten, skip=skip, taken=context)
+        context += _topic_phrases(previous, rewritten, skip=skip, taken=context)
     if not context:
         return rewritten
     return f"{rewritten} ({', '.join(context)})"

@@ -10,7 +10,8 @@ wordings together, none of which decides alone:
 
 - the condensed query (weight 1);
 - its own words: the rewrite without the carried context (weight 0.5);
-- the question as the user typed it, with the conversation's subject (weight 0.5).
+- the question as the user typed it, with the conversation's subject (weight 0.5), unless it
+  names an identifier of its own ('is it the same on the R11?' is not about the RT2).
 
 Each wording's scores are divided by its best score first, so the reranker's scale does not
 matter, and the sum is divided by the total weight. Measured on dev + tune (follow-ups only,
@@ -162,7 +163,9 @@ def followup_wordings(
         return [(standalone, CONDENSED_WEIGHT)]  # the condenser found it stands alone
     subject = conversation_subject(history)
     typed = question.strip()
-    if subject and subject.lower() not in typed.lower():
+    if subject and subject.lower() not in typed.lower() and not new_identifiers(question, history):
+        # A follow-up naming a model of its own ('is it the same on the R11?') is not about the
+        # conversation's old one.
         typed = f"{typed} ({subject})"
     wordings: dict[str, float] = {}
     for text, weight in (

@@ -184,10 +184,11 @@ def test_a_followup_prefers_the_previous_manuals_until_it_moves_to_another_model
 
 
 def test_a_model_the_previous_manuals_do_not_write_ends_the_preference() -> None:
-    """The local condenser writes the old subject into 'is it the same on the R11?' ('Is the
+    """A condenser may write the old subject into 'is it the same on the R11?' ('Is the
     Trikdis RT2 the same on the R11?'), so the rewrite alone cannot tell a new model from a code
     of the same manual: the passages the search found can. A new identifier written in none of
-    the previous manuals' passages is another model; one written there is theirs."""
+    the previous manuals' passages is another model; one written there is theirs. (The local
+    condenser now asks the previous question of the R11, so the preference ends at once.)"""
     from techdocs_app.rag.followup import names_another_model, new_identifiers, preferred_manuals
 
     rt2 = Turn(
@@ -198,8 +199,11 @@ def test_a_model_the_previous_manuals_do_not_write_ends_the_preference() -> None
         identifiers=("RT2",),
     )
     question = "is it the same on the R11?"
-    standalone = condense_locally(question, [rt2])
-    assert "RT2" in standalone  # the rewrite names the old subject ...
+    local = condense_locally(question, [rt2])
+    assert local == "What is the supply voltage of the R11?"
+    assert preferred_manuals(question, local, [rt2], explicit=None) is None
+    standalone = "Is the Trikdis RT2 the same on the R11?"
+    assert "RT2" in standalone  # a rewrite naming the old subject ...
     assert preferred_manuals(question, standalone, [rt2], explicit=None) == [7]  # ... so kept
     new = new_identifiers(question, [rt2])
     assert new == {"r11"}
