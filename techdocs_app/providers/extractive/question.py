@@ -8,7 +8,14 @@ from collections.abc import Sequence
 
 from techdocs_app.providers.base import SourcePassage
 from techdocs_app.text.condenser_context import split_context
-from techdocs_app.text.words import STOPWORDS, compact, expand_contractions, stem, terms
+from techdocs_app.text.words import (
+    STOPWORDS,
+    compact,
+    expand_contractions,
+    raw_tokens,
+    stem,
+    terms,
+)
 
 PROCEDURE_CUES = re.compile(
     r"\b(how (?:do|can|should|to|is|are)|walk me through|procedure|steps?)\b", re.I
@@ -111,8 +118,13 @@ def subject_terms(question: str, sources: Sequence[SourcePassage]) -> set[str]:
             bool(key)
             and ((len(key) >= 3 and any(key in t for t in titles)) or (len(key) >= 2 and in_heads))
         )
+    # A model-number part sits right next to the name ('Ender 3', 'E3 V2'): a code the
+    # question asks about is words away from it ('e712 from an r11').
+    at = [i for i, t in enumerate(raw_tokens(question)) if t not in STOPWORDS]
     for i, token in enumerate(tokens):
-        near = (i > 0 and flags[i - 1]) or (i + 1 < len(tokens) and flags[i + 1])
+        near = (i > 0 and flags[i - 1] and at[i] - at[i - 1] == 1) or (
+            i + 1 < len(tokens) and flags[i + 1] and at[i + 1] - at[i] == 1
+        )
         if not flags[i] and near and re.search(r"\d", token):
             flags[i] = True
     return {t for t, flag in zip(tokens, flags, strict=True) if flag}

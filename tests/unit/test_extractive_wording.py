@@ -1,0 +1,48 @@
+"""The extractive answer finds the row or sentence a technician's wording asks for: a code named
+words away from the product, measures asked as 'how big', and shop words for the manual's own."""
+
+from __future__ import annotations
+
+from techdocs_app.providers.base import SourcePassage
+from techdocs_app.providers.extractive.question import subject_terms
+from techdocs_app.providers.local_answer import ExtractiveAnswerer
+
+
+def _source(text: str, *, number: int = 1, title: str = "X00 2001") -> SourcePassage:
+    return SourcePassage(
+        number=number,
+        document_title=title,
+        page_start=2,
+        page_end=2,
+        heading=f"{title} > Specifications",
+        text=text,
+    )
+
+
+async def _answer(question: str, sources: list[SourcePassage]) -> str:
+    stream = ExtractiveAnswerer().stream_answer(question=question, sources=sources, history=[])
+    return "".join([piece async for piece in stream])
+
+
+def test_a_code_words_away_from_the_model_name_is_asked_for_not_the_product() -> None:
+    sources = [_source("Event codes", title="trikdis r11")]
+    assert subject_terms("getting e712 from an r11, what is it", sources) == {"r11"}
+    # A model-number part right next to the name still names the product.
+    assert subject_terms("bed size of the ender 3?", [_source("x", title="ender3 quickstart")]) == {
+        "ender",
+        "3",
+    }
+
+
+async def test_a_fault_code_named_away_from_the_model_finds_its_row() -> None:
+    source = _source(
+        "R11 event codes\n"
+        "Event | RAS-3D change into | ECID | Note\n"
+        "Power ON | 0330199000 | R301 99 000 | do not send\n"
+        "Low Battery | 0130299000 | E302 99 000 | send\n"
+        "MCI Error | 0171299000 | E712 99 000 | do not send",
+        title="trikdis r11",
+    )
+    answer = await _answer("getting e712 from an r11, what is it", [source])
+    assert "MCI Error" in answer
+    assert "Low Battery" not in answer
