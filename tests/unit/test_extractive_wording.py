@@ -4,7 +4,8 @@ words away from the product, measures asked as 'how big', and shop words for the
 from __future__ import annotations
 
 from techdocs_app.providers.base import SourcePassage
-from techdocs_app.providers.extractive.question import subject_terms
+from techdocs_app.providers.extractive.question import question_terms, subject_terms
+from techdocs_app.providers.extractive.scoring import asked_cues
 from techdocs_app.providers.local_answer import ExtractiveAnswerer
 
 
@@ -46,3 +47,29 @@ async def test_a_fault_code_named_away_from_the_model_finds_its_row() -> None:
     answer = await _answer("getting e712 from an r11, what is it", [source])
     assert "MCI Error" in answer
     assert "Low Battery" not in answer
+
+
+def test_time_size_and_distance_questions_ask_for_their_units() -> None:
+    # The stems of 'time', 'size' and 'distance' ('tim', 'siz', 'distanc') name their cues too.
+    for question, unit in (
+        ("What is the wake-up time?", "10 ms"),
+        ("What size is the board?", "70 mm"),
+        ("What is the maximum distance?", "40 km"),
+        ("How big is the board?", "70 mm"),
+    ):
+        cues = asked_cues(question, question_terms(question))
+        assert any(cue.value and cue.stated.search(unit) for _, cue in cues), question
+
+
+async def test_how_big_is_answered_by_the_line_stating_a_size() -> None:
+    source = _source(
+        "BTT SKR MINI E3 V2.0 is a customized motherboard for Ender3 printers.\n\n"
+        "Installation size: check BTT SKR MINI E3 V2.0-SIZE.pdf for details\n\n"
+        "Appearance size: 100.75 * 70.25mm\n\n"
+        "Display: 2.4 inch TFT, Ender3 original LCD12864 screen, etc.",
+        title="btt skr mini e3 v2 manual",
+    )
+    answer = await _answer("how big is the skr mini e3 v2 pcb? will it fit the case?", [source])
+    # The product's name in the asked-for phrase ('… the skr mini e3 v2 pcb') is not what is
+    # asked: the line stating millimetres is.
+    assert answer.startswith("Appearance size: 100.75 * 70.25mm")

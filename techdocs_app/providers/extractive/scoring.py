@@ -60,17 +60,18 @@ CUES = (
     _quantity(r"temperatur\w*|hot|cold|heat|how hot", r"°\s?[CF]|[oº]\s?[CF]|degrees?"),
     _quantity(r"frequenc\w*|clock", r"[kMG]?Hz"),
     _quantity(
-        r"time|delay\w*|duration|timeout\w*|interval\w*|how long",
+        r"time|tim|delay\w*|duration|timeout\w*|interval\w*|how long",
         r"[mµμun]?s|sec\w*|min\w*|hours?|h",
     ),
     _quantity(
-        r"length|distance|reach|size|dimension\w*|diameter|width|thickness|how far",
+        r"length|distanc\w*|reach|siz\w*|dimension\w*|diameter|width|thickness|how far|how big",
         r"[mµμnck]?m|in(?:ch(?:es)?)?|ft|feet|mils?",
     ),
     _quantity(r"weight|heavy|mass|how heavy", r"k?g|lbs?|oz"),
     _quantity(r"pressur\w*", r"psig?|k?Pa|bar"),
     _quantity(r"torqu\w*", r"N\.?m|lb\.?-?ft|in\.?-?lbs?"),
     _quantity(r"baud|bandwidth|throughput", r"[kMG]?bps|[kMG]?b/s|[KMG]Baud"),
+    _quantity(r"spe|speed", r"[kMG]?Hz|[kMG]?bps|[kMG]?b/s|mm/s|m/s|rpm"),
     _quantity(r"memory|flash|ram|sram|capacity", r"[KMG]B(?:ytes)?|[KMG]bytes|bytes"),
     _quantity(r"resistanc\w*|impedanc\w*", r"[kM]?Ω|[kM]?ohms?"),
     _phrase(r"lowest|minimum|min|least|smallest", r"down to|at least|min(?:imum)?|not less than"),
@@ -80,12 +81,14 @@ CUES = (
 )
 """What a question asks for in one word and a manual states in another: a voltage is stated in
 volts ('powered with 12,6 V DC'), a time in seconds ('how long before it's dead?': 'only 2
-minutes after …'), the lowest value as 'ensured down to 2.7 V', the maximum as 'not exceeding
-150 mA', 'how much tape' as 'the amount of tape'. Units and phrases of technical writing in
-general, not of one manual."""
+minutes after …'), a size in millimetres ('how big is the board?': 'Appearance size: 100.75 *
+70.25mm'), a speed in hertz or bits per second, the lowest value as 'ensured down to 2.7 V', the
+maximum as 'not exceeding 150 mA', 'how much tape' as 'the amount of tape'. Units and phrases of
+technical writing in general, not of one manual. The asked-for words are stems ('tim' of 'time',
+'siz' of 'size')."""
 
 
-_HOW = re.compile(r"(?i)\bhow (long|hot|far|heavy|much|many)\b")
+_HOW = re.compile(r"(?i)\bhow (long|hot|far|heavy|big|much|many)\b")
 
 
 def asked_cues(question: str, q_terms: Sequence[str]) -> list[tuple[set[str], Cue]]:
@@ -148,7 +151,14 @@ def score_units(question: str, units: list[Unit], n_sources: int) -> None:
     sources = list({id(u.source): u.source for u in units}.values())
     titles = {compact(s.document_title) for s in sources}
     idents = find_identifiers(main)
-    subject = (context_terms | subject_terms(main, sources)) - focus
+    named = subject_terms(main, sources)
+    # 'How big is the SKR Mini E3 V2 PCB?': the asked-for phrase names the product too; its other
+    # words say what is asked. (Two letters found inside a heading's word, like the 'IP' of
+    # 'DESCRIPTION', name no product.)
+    naming = {t for t in named if len(t) >= 3 or re.search(r"\d", t)}
+    if focus - naming:
+        focus = focus - naming
+    subject = (context_terms | named) - focus
     header_terms: dict[tuple[str, ...], set[str]] = {}
     for unit in units:
         unit.seq = terms(unit.text)
