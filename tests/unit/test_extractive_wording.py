@@ -73,3 +73,20 @@ async def test_how_big_is_answered_by_the_line_stating_a_size() -> None:
     # The product's name in the asked-for phrase ('… the skr mini e3 v2 pcb') is not what is
     # asked: the line stating millimetres is.
     assert answer.startswith("Appearance size: 100.75 * 70.25mm")
+
+
+async def test_a_table_row_labelled_in_the_manuals_words_for_a_shop_word_is_quoted() -> None:
+    source = _source(
+        "The high-performance LAN WDM optic transmitters and high sensitivity APD receivers "
+        "provide superior performance for 100G links up to 32 km.\n\n"
+        "Parameter | Symbol | Min | Max | Unit\n"
+        "Average Launch Power, each Lane | PAVG | -2.5 | 6.5 | dBm\n"
+        "Receiver Sensitivity (OMA), each Lane | PRX | | -15 | dBm\n"
+        "Damage Threshold, each Lane | THd | -6 | | dBm",
+        title="Arista QSFP-100G-ERL4 Datasheet",
+    )
+    answer = await _answer("er4l optic - what's the rx sens per lane?", [source])
+    # 'rx sens' is the row labelled 'Receiver Sensitivity' (its label scores as the asked-for
+    # words), not the sentence about sensitive receivers.
+    assert "Receiver Sensitivity (OMA), each Lane" in answer
+    assert "APD receivers" not in answer

@@ -238,9 +238,12 @@ def score_units(question: str, units: list[Unit], n_sources: int) -> None:
         label = 0.0
         if unit.table is not None:
             # A row labelled with the asked-for words ('IP address | 192.168.100.3').
+            # The label may write a shop word the manual's way ('rx sens' -> 'Receiver
+            # Sensitivity').
             label_terms = set(terms(next((c for c in unit.table[1] if c), "")))
+            written = set().union(*(expansions.get(t, {t}) for t in matched))
             if label_terms:
-                label = 0.3 * sum(1 for t in label_terms if t in matched) / len(label_terms)
+                label = 0.3 * len(label_terms & written) / len(label_terms)
         rank_prior = 0.1 * (1 - (unit.source.number - 1) / max(1, n_sources))
         # No penalty for a unit's length: a short heading ('Bed Leveling') names its section's
         # steps, and a penalty on long units changed no answer.
