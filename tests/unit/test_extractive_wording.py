@@ -5,7 +5,8 @@ from __future__ import annotations
 
 from techdocs_app.providers.base import SourcePassage
 from techdocs_app.providers.extractive.question import question_terms, subject_terms
-from techdocs_app.providers.extractive.scoring import asked_cues
+from techdocs_app.providers.extractive.scoring import asked_cues, score_units
+from techdocs_app.providers.extractive.units import split_units
 from techdocs_app.providers.local_answer import ExtractiveAnswerer
 
 
@@ -90,3 +91,35 @@ async def test_a_table_row_labelled_in_the_manuals_words_for_a_shop_word_is_quot
     # words), not the sentence about sensitive receivers.
     assert "Receiver Sensitivity (OMA), each Lane" in answer
     assert "APD receivers" not in answer
+
+
+TROUBLESHOOTING = _source(
+    "Troubleshooting\n"
+    "| Symptom | Possible cause | Remedy |\n"
+    "|---|---|---|\n"
+    "| Nozzle does not heat | Thermistor connector unplugged | Reconnect the thermistor cable |\n"
+    "|  | Heater cartridge open circuit | Replace the heater cartridge |\n"
+    "|  | Hot end fuse blown | Replace fuse F2 (5 A) |\n"
+    "| Bed does not heat | MOSFET failed | Replace the mainboard |\n"
+    "| Display stays blank | Ribbon cable loose | Reseat the display cable |",
+    title="P100 service manual",
+)
+
+
+async def test_every_cause_of_a_symptom_in_a_merged_cell_is_quoted() -> None:
+    answer = await _answer(
+        "hot end won't warm up on the P100, nozzle does not heat, why?", [TROUBLESHOOTING]
+    )
+    # The rows under the merged 'Nozzle does not heat' cell are its other causes and remedies.
+    assert "Reconnect the thermistor cable" in answer
+    assert "Replace the heater cartridge" in answer
+    assert "Replace fuse F2" in answer
+    assert "Ribbon cable loose" not in answer
+
+
+def test_a_cause_under_a_merged_symptom_cell_matches_that_symptom() -> None:
+    units = split_units(TROUBLESHOOTING)
+    score_units("P100 nozzle does not heat, why?", units, 1)
+    cartridge = next(u for u in units if "Heater cartridge" in u.text)
+    # The row names no symptom in its own cells; the merged cell above it does.
+    assert {"nozzl", "heat"} <= cartridge.matched and cartridge.score > 0

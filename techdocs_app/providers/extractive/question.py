@@ -18,10 +18,14 @@ from techdocs_app.text.words import (
 )
 
 PROCEDURE_CUES = re.compile(
-    r"\b(how (?:do|can|should|to|is|are)|walk me through|procedure|steps?)\b", re.I
+    r"\b(how (?:do|can|should|to|is|are)|walk me through|procedure|steps?|"
+    r"(?:right|best|correct|proper) way to|what do (?:i|we|you) do)\b|\bhow\s*\?",
+    re.I,
 )
-"""A question asking for steps. Action verbs alone ('install', 'change', 'reduce' …) were cues
-too: on dev, tune and their rewordings no answer changed without them."""
+"""A question asking for steps: 'how do I …', 'walk me through …', 'the steps to …', and as a
+technician types it, 'right way to wrap …?', 'the pump won't prime, what do I do?', 'need to get
+into the receiver, how?'. Action verbs alone ('install', 'change', 'reduce' …) were cues too: on
+dev, tune and their rewordings no answer changed without them."""
 
 
 SPEC_CUES = re.compile(

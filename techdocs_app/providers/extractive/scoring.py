@@ -122,6 +122,28 @@ def _expansions(q_terms: Sequence[str], vocabulary: set[str]) -> dict[str, set[s
     return out
 
 
+def _merged_labels(units: list[Unit]) -> dict[int, str]:
+    """A table row whose first cell is empty goes on with the entry above it: the PDF split a
+    merged cell ('No heat | Thermistor unplugged | Reconnect it' then ' | Heater fuse blown |
+    Replace the fuse'), so the row is about the first cell above it, the symptom or fault its
+    cause and remedy answer. Unit id -> that cell."""
+    out: dict[int, str] = {}
+    label = ""
+    block = -1
+    for unit in units:
+        if unit.table is None:
+            block = -1
+            continue
+        row = unit.table[1]
+        if unit.block != block:
+            block, label = unit.block, ""
+        if row and row[0]:
+            label = row[0]
+        elif label and len(row) >= 3 and any(row[1:]):
+            out[id(unit)] = label
+    return out
+
+
 def _inherit_antecedents(units: list[Unit]) -> None:
     """A sentence that refers back ('It has a melting point of 361 °F.', 'These types are
     semiconducting …') is about the previous sentence's subject: it matches that sentence's
@@ -160,8 +182,11 @@ def score_units(question: str, units: list[Unit], n_sources: int) -> None:
         focus = focus - naming
     subject = (context_terms | named) - focus
     header_terms: dict[tuple[str, ...], set[str]] = {}
+    merged = _merged_labels(units)
     for unit in units:
         unit.seq = terms(unit.text)
+        if id(unit) in merged:
+            unit.seq = unit.seq + terms(merged[id(unit)])
         unit.terms = set(unit.seq)
         # A numbered instance names its kind: 'ADC1_IN16' is an ADC input, 'USART2' a USART.
         unit.terms |= {m.group(1) for t in unit.seq if (m := _NUMBERED.match(t))}

@@ -141,6 +141,7 @@ def choose_units(question: str, sources: Sequence[SourcePassage]) -> tuple[list[
     other = _best_of_another_passage(candidates, chosen, best)
     if other is not None:
         take(other)
+    _add_merged_heads(units, chosen)
     _add_continuations(units, chosen)
     if PROCEDURE_CUES.search(split_context(question)[0]):
         _add_instructions(units, chosen, best)
@@ -256,13 +257,17 @@ def _next_in_block(units: list[Unit], unit: Unit) -> Unit | None:
 
 
 def _continues_row(after: Unit, unit: Unit) -> bool:
-    """A table row that goes on with the entry above it: its first cell is empty or repeats the
-    row above, and the second (the parameter's name) is empty ('VPOR/PDR | Power on/power down
-    reset threshold | Falling edge | …' then 'VPOR/PDR |  | Rising edge | …', a merged cell the
-    PDF split over two rows)."""
+    """A table row that goes on with the entry above it: its first cell is empty (a merged cell:
+    a symptom's next cause and remedy), or it repeats the row above and the second (the
+    parameter's name) is empty ('VPOR/PDR | Power on/power down reset threshold | Falling edge |
+    …' then 'VPOR/PDR |  | Rising edge | …', a merged cell the PDF split over two rows)."""
     if unit.table is None or after.table is None or after.block != unit.block:
         return False
     row, next_row = unit.table[1], after.table[1]
+    if len(row) >= 3 and len(next_row) >= 3 and not next_row[0] and any(next_row[1:]):
+        # The first cell is merged over the rows: another cause and remedy of the same symptom
+        # ('No heat | Thermistor unplugged | …' then ' | Heater fuse blown | …').
+        return True
     if len(row) < 3 or len(next_row) < 3 or not row[0] or not row[1]:
         return False
     return next_row[0] in ("", row[0]) and not next_row[1] and any(next_row[2:])
@@ -272,6 +277,25 @@ def _introduces(unit: Unit) -> bool:
     """A sentence ending in a colon ('Driver acquisition method:', 'The clock source … depends
     on the operating mode:') says nothing by itself: what it introduces is the answer."""
     return not unit.heading and unit.text.rstrip().endswith(":")
+
+
+def _add_merged_heads(units: list[Unit], chosen: list[Unit]) -> None:
+    """A chosen table row whose first cell is empty sits under a merged cell (a symptom with
+    several causes): the row holding that cell comes along, so the cause is quoted with the
+    symptom it answers."""
+    ids = {id(u) for u in chosen}
+    position = {id(u): i for i, u in enumerate(units)}
+    for unit in list(chosen):
+        if unit.table is None or unit.table[1][0] or len(unit.table[1]) < 3:
+            continue
+        i = position[id(unit)] - 1
+        while i >= 0 and units[i].table is not None and units[i].block == unit.block:
+            if units[i].table[1][0]:  # type: ignore[index]
+                if id(units[i]) not in ids:
+                    chosen.append(units[i])
+                    ids.add(id(units[i]))
+                break
+            i -= 1
 
 
 def _add_continuations(units: list[Unit], chosen: list[Unit]) -> None:
