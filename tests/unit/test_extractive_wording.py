@@ -123,3 +123,21 @@ def test_a_cause_under_a_merged_symptom_cell_matches_that_symptom() -> None:
     cartridge = next(u for u in units if "Heater cartridge" in u.text)
     # The row names no symptom in its own cells; the merged cell above it does.
     assert {"nozzl", "heat"} <= cartridge.matched and cartridge.score > 0
+
+
+async def test_a_checklist_introduced_by_a_colon_is_quoted_whole() -> None:
+    source = _source(
+        "Printer does not start\n\n"
+        "If the printer does not start, check the following:\n"
+        "• The mains switch on the rear panel is off.\n"
+        "• Fuse F1 on the power board is blown (replace with 5 A slow-blow).\n"
+        "• The voltage selector on the PSU is set to 115 V on a 230 V supply.\n\n"
+        "Display is blank\n\n"
+        "If the display stays blank, reseat the ribbon cable at both ends.",
+        title="P100 service manual",
+    )
+    answer = await _answer("P100 does not start, what should I check?", [source])
+    # Every item of the checklist is a cause to check, the last one too.
+    assert "The mains switch on the rear panel is off." in answer
+    assert "The voltage selector on the PSU is set to 115 V" in answer
+    assert "ribbon cable" not in answer

@@ -143,6 +143,7 @@ def choose_units(question: str, sources: Sequence[SourcePassage]) -> tuple[list[
         take(other)
     _add_merged_heads(units, chosen)
     _add_continuations(units, chosen)
+    _add_introduced_lists(units, chosen)
     if PROCEDURE_CUES.search(split_context(question)[0]):
         _add_instructions(units, chosen, best)
     _add_headings(units, chosen)
@@ -324,6 +325,32 @@ def _add_continuations(units: list[Unit], chosen: list[Unit]) -> None:
             chosen.append(after)
             ids.add(id(after))
             queue.append(after)
+
+
+def _add_introduced_lists(units: list[Unit], chosen: list[Unit]) -> None:
+    """A chosen sentence ending in a colon that introduces a list ('If the printer does not
+    power on, check the following:') keeps the whole list, up to MAX_STEPS items: each item is
+    one cause to check or one thing to do, and a checklist cut after two items hides the rest."""
+    ids = {id(u) for u in chosen}
+    position = {id(u): i for i, u in enumerate(units)}
+    for unit in list(chosen):
+        if not _introduces(unit) or unit.table is not None:
+            continue
+        i = position[id(unit)] + 1
+        blocks: set[int] = set()
+        while i < len(units):
+            after = units[i]
+            if after.source is not unit.source or not after.list_item or after.table is not None:
+                break
+            if after.block not in blocks and (
+                len(blocks) >= MAX_STEPS or (blocks and after.marker == "1")
+            ):
+                break
+            blocks.add(after.block)
+            if id(after) not in ids:
+                chosen.append(after)
+                ids.add(id(after))
+            i += 1
 
 
 PROSE_STEP_WORDS = 40
