@@ -141,3 +141,17 @@ async def test_a_checklist_introduced_by_a_colon_is_quoted_whole() -> None:
     assert "The mains switch on the rear panel is off." in answer
     assert "The voltage selector on the PSU is set to 115 V" in answer
     assert "ribbon cable" not in answer
+
+
+async def test_a_why_question_is_answered_by_the_sentence_stating_a_cause() -> None:
+    source = _source(
+        "Soldering gun\n\n"
+        "A transformer in the soldering gun supplies about 1 volt at high current to the tip. "
+        "The gun heats the tip to soldering temperature in 3 to 5 seconds.\n\n"
+        "Heating and cooling cycles loosen the nuts that hold the tips. When the nut on a gun "
+        "becomes loose, the resistance of the tip connection increases.",
+        title="soldering handbook",
+    )
+    answer = await _answer("gun tip gets less and less hot as the week goes on, why?", [source])
+    # The condition that causes it ('When …') is the answer, not how fast the gun heats.
+    assert "When the nut on a gun becomes loose" in answer

@@ -78,6 +78,7 @@ CUES = (
     _phrase(r"highest|maximum|max|most|largest", r"up to|max(?:imum)?|not exceeding|no more than"),
     _phrase(r"how much", r"amount|quantity"),
     _phrase(r"how many", r"number of"),
+    _phrase(r"why", r"because|caus\w*|due to|results? in|resulting|reason\w*|if|when"),
 )
 """What a question asks for in one word and a manual states in another: a voltage is stated in
 volts ('powered with 12,6 V DC'), a time in seconds ('how long before it's dead?': 'only 2
@@ -91,9 +92,21 @@ technical writing in general, not of one manual. The asked-for words are stems (
 _HOW = re.compile(r"(?i)\bhow (long|hot|far|heavy|big|much|many)\b")
 
 
+_WHY = re.compile(
+    r"(?i)\bwhy\b|\bwhat(?:['’]s| is| could| would| might)?(?: be)? "
+    r"(?:going on|wrong|causing|the cause)|\bwhat causes\b"
+)
+"""A question asking for a cause ('why?', 'what's going on?', 'what could be causing it?'; not
+'is something wrong?', which asks whether): a manual states one with 'because', 'caused by',
+'due to', 'results in', or as a condition ('When the nut on a gun becomes loose, the resistance
+… increases')."""
+
+
 def asked_cues(question: str, q_terms: Sequence[str]) -> list[tuple[set[str], Cue]]:
     """The cues of the question's words (or 'how …' phrases), each with the words naming it."""
     words = [*q_terms, *(f"how {m.lower()}" for m in _HOW.findall(question))]
+    if _WHY.search(question):
+        words.append("why")
     out = []
     for cue in CUES:
         named = {w for w in words if cue.asked.fullmatch(w)}
