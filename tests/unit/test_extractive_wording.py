@@ -77,20 +77,26 @@ async def test_how_big_is_answered_by_the_line_stating_a_size() -> None:
 
 
 async def test_a_table_row_labelled_in_the_manuals_words_for_a_shop_word_is_quoted() -> None:
-    source = _source(
+    title = "Arista QSFP-100G-ERL4 Datasheet"
+    overview = _source(
         "The high-performance LAN WDM optic transmitters and high sensitivity APD receivers "
-        "provide superior performance for 100G links up to 32 km.\n\n"
-        "Parameter | Symbol | Min | Max | Unit\n"
-        "Average Launch Power, each Lane | PAVG | -2.5 | 6.5 | dBm\n"
-        "Receiver Sensitivity (OMA), each Lane | PRX | | -15 | dBm\n"
-        "Damage Threshold, each Lane | THd | -6 | | dBm",
-        title="Arista QSFP-100G-ERL4 Datasheet",
+        "provide superior performance for 100G links up to 32 km.",
+        title=title,
     )
-    answer = await _answer("er4l optic - what's the rx sens per lane?", [source])
+    table = _source(
+        "| Parameter | Symbol | Min | Max | Unit |\n"
+        "|---|---|---|---|---|\n"
+        "| Average Launch Power, each Lane | PAVG | -2.5 | 6.5 | dBm |\n"
+        "| Receiver Sensitivity (OMA), each Lane | PRX | | -15 | dBm |\n"
+        "| Damage Threshold, each Lane | THd | -6 | | dBm |",
+        number=2,
+        title=title,
+    )
+    answer = await _answer("er4l optic - what's the rx sens per lane?", [overview, table])
     # 'rx sens' is the row labelled 'Receiver Sensitivity' (its label scores as the asked-for
-    # words), not the sentence about sensitive receivers.
-    assert "Receiver Sensitivity (OMA), each Lane" in answer
-    assert "APD receivers" not in answer
+    # words): it leads, before the sentence about sensitive receivers.
+    assert answer.startswith("| Parameter")
+    assert "| Receiver Sensitivity (OMA), each Lane |" in answer
 
 
 TROUBLESHOOTING = _source(
@@ -155,3 +161,18 @@ async def test_a_why_question_is_answered_by_the_sentence_stating_a_cause() -> N
     answer = await _answer("gun tip gets less and less hot as the week goes on, why?", [source])
     # The condition that causes it ('When …') is the answer, not how fast the gun heats.
     assert "When the nut on a gun becomes loose" in answer
+
+
+async def test_a_short_answer_takes_the_runner_up() -> None:
+    source = _source(
+        "| Parameter | Description |\n"
+        "|---|---|\n"
+        "| Weight | 2.1 kg |\n"
+        "| Dimensions | 19 inch 1U (450 x 50 x 320 mm) |\n"
+        "| Housing | Steel, black |",
+        title="trikdis rl14",
+    )
+    answer = await _answer("how big and heavy is the rl14?", [source])
+    # 'Weight 2.1 kg' alone is four words: the close runner-up (the size) comes along.
+    assert "2.1 kg" in answer and "450 x 50 x 320 mm" in answer
+    assert "Steel" not in answer

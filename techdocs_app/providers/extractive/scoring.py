@@ -195,6 +195,7 @@ def score_units(question: str, units: list[Unit], n_sources: int) -> None:
         focus = focus - naming
     subject = (context_terms | named) - focus
     header_terms: dict[tuple[str, ...], set[str]] = {}
+    own_terms: dict[int, set[str]] = {}
     merged = _merged_labels(units)
     for unit in units:
         unit.seq = terms(unit.text)
@@ -203,6 +204,7 @@ def score_units(question: str, units: list[Unit], n_sources: int) -> None:
         unit.terms = set(unit.seq)
         # A numbered instance names its kind: 'ADC1_IN16' is an ADC input, 'USART2' a USART.
         unit.terms |= {m.group(1) for t in unit.seq if (m := _NUMBERED.match(t))}
+        own_terms[id(unit)] = set(unit.terms)
         if unit.table and unit.table[0]:
             header = tuple(unit.table[0])
             if header not in header_terms:
@@ -214,9 +216,11 @@ def score_units(question: str, units: list[Unit], n_sources: int) -> None:
     states_kind: set[int] = set()  # units stating a value of the asked-for quantity
     for unit in units:
         unit.matched = {t for t in q_terms if unit.terms & expansions.get(t, set())}
+        unit.own = {t for t in unit.matched if own_terms[id(unit)] & expansions.get(t, set())}
         for named, cue in cues:
             if cue.stated.search(unit.text):
                 unit.matched |= named
+                unit.own |= named
                 if cue.value:
                     states_kind.add(id(unit))
     df = Counter(t for u in units for t in u.matched)

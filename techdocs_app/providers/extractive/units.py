@@ -69,6 +69,8 @@ class Unit:
     """The question terms this unit contains."""
     asked: set[str] = field(default_factory=set)
     """Those of `matched` that say what is asked, not which product or manual."""
+    own: set[str] = field(default_factory=set)
+    """Those of `matched` found in the unit's own text (a table row's cells, not its header)."""
 
 
 def _split_cells(line: str) -> list[str]:
