@@ -156,12 +156,12 @@ def choose_units(question: str, sources: Sequence[SourcePassage]) -> tuple[list[
     # A short answer takes the runners-up (FILL_WORDS), not one about another model or variant
     # than the best unit names ('type 50/50 paste' when the best says '70/30').
     words = sum(len(u.text.split()) for u in chosen)
-    named = {t for t in best.matched if re.search(r"\d", t)}
+    variant = {t for t in best.matched if re.search(r"\d", t)}
     if words < FILL_WORDS:
         for unit in candidates:
             if words >= FILL_WORDS or unit.score < best.score * FILL_SHARE:
                 break
-            if unit not in chosen and named <= unit.matched and take(unit):
+            if unit not in chosen and variant <= unit.matched and take(unit):
                 words += len(unit.text.split())
     _add_headings(units, chosen)
     # The best unit's source leads (a spec answer opens with the sentence holding the value, not
