@@ -176,3 +176,16 @@ async def test_a_short_answer_takes_the_runner_up() -> None:
     # 'Weight 2.1 kg' alone is four words: the close runner-up (the size) comes along.
     assert "2.1 kg" in answer and "450 x 50 x 320 mm" in answer
     assert "Steel" not in answer
+
+
+async def test_a_review_question_in_the_manual_is_not_an_answer() -> None:
+    source = _source(
+        "Q3. What stripping tool would NOT be used to strip glass braid insulation?\n"
+        "Q4. What tool should be used to strip aluminum wire?\n\n"
+        "Take extreme care when stripping aluminum wire. A knife is the required tool to strip "
+        "aluminum wire.",
+        title="neets module4",
+    )
+    answer = await _answer("best tool to strip aluminium wire?", [source])
+    assert "A knife is the required tool" in answer
+    assert "Q4." not in answer

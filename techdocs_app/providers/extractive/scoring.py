@@ -26,6 +26,15 @@ FOCUS_WEIGHT = 1.6
 
 SUBJECT_WEIGHT = 0.25
 
+QUESTION_SHARE = 0.5
+"""A sentence that asks a question (a manual's review question 'Q4. What tool should be used to
+strip aluminum wire?', a rhetorical one) answers nothing: it scores this share. Headings ending
+in '?' ('Axis movement is not normal?') still name their section. On dev, tune and the probes,
+any share from 0.6 down gained one question and lost none (leave-one-manual-out: no manual up or
+down); it keeps quiz lines out of answers."""
+
+_ASKS = re.compile(r"\?[\s\"”’)]*$")
+
 
 _NUMBERED = re.compile(r"^([a-z]{3,})\d{1,2}$")
 _TOC_LINE = re.compile(r"(?:\.\s?){4,}\s*\d|…{2,}|\.\.\.(?:\s*\d|\s*$)")
@@ -290,3 +299,5 @@ def score_units(question: str, units: list[Unit], n_sources: int) -> None:
         # No penalty for a unit's length: a short heading ('Bed Leveling') names its section's
         # steps, and a penalty on long units changed no answer.
         unit.score = coverage + 0.3 * phrase + 0.2 * ident + value + label + rank_prior
+        if not unit.heading and unit.table is None and _ASKS.search(unit.text):
+            unit.score *= QUESTION_SHARE
