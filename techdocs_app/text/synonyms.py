@@ -37,6 +37,8 @@ _TABLE = (
     "forget forgets: lost erased cleared",
     # radio and line faults: a technician's 'interference' is the manual's 'noise' ('RF noise')
     "interference: noise",
+    # a line or a signal that is 'back' is the manual's 'restore' event ('COM RESTORE')
+    "back: restore",
     # actions
     "pick choose select",
     "plug connect insert",

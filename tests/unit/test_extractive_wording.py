@@ -189,3 +189,43 @@ async def test_a_review_question_in_the_manual_is_not_an_answer() -> None:
     answer = await _answer("best tool to strip aluminium wire?", [source])
     assert "A knife is the required tool" in answer
     assert "Q4." not in answer
+
+
+async def test_a_word_with_a_doubled_consonant_matches_its_root() -> None:
+    source = _source(
+        "Grasp the wire firmly and dip it into the flux to a depth of about 1/8 inch.\n\n"
+        "Dip only half of the stripped conductor length into the solder.",
+        title="neets module4",
+    )
+    # The previous turn's words (in parentheses) name the subject; 'dipping' is what is asked.
+    answer = await _answer("What about dipping it in the pot? (solder pot, tinning wire)", [source])
+    assert "Dip only half of the stripped conductor length" in answer
+
+
+async def test_a_question_for_rates_takes_the_sentence_stating_them() -> None:
+    source = _source(
+        "The line rate and modulation scheme associated with the same are both software "
+        "settable on the pluggable. One could choose between 100G QPSK, 200G 8-QAM, 200G 16-QAM "
+        "on the same pluggable module by software actuation.\n\n"
+        "The module is hot-pluggable.",
+        title="Cisco CFP2-DCO data sheet",
+    )
+    answer = await _answer("What line rates does the CFP2 support?", [source])
+    assert "100G QPSK, 200G 8-QAM, 200G 16-QAM" in answer
+
+
+async def test_which_one_cannot_is_answered_by_the_exception() -> None:
+    usarts = _source(
+        "The device has up to five USARTs, all running at up to 4.5 Mbit/s.\n\n"
+        "USART1, USART2 and USART3 can use DMA requests to transmit and receive, and USART4 can "
+        "use the DMA too.",
+        title="stm32f103 datasheet",
+    )
+    dma = _source(
+        "Serial interfaces: all interfaces can be served by the DMA controller except for UART5.",
+        number=2,
+        title="stm32f103 datasheet",
+    )
+    answer = await _answer("Which USART can't use DMA?", [usarts, dma])
+    # The exception answers 'which one can't': it leads.
+    assert answer.startswith("Serial interfaces: all interfaces can be served by the DMA")

@@ -60,3 +60,7 @@ def test_shop_words_for_parts_faults_and_actions_are_read_one_way() -> None:
     # Abbreviations.
     assert "sensitivity" in synonyms(stem("sens")) and "diameter" in synonyms("dia")
     assert "wavelength" in synonyms(stem("lambdas")) and stem("torque") in synonyms("drag")
+
+
+def test_a_line_that_is_back_is_restored() -> None:
+    assert stem("restore") in synonyms("back") and "back" not in synonyms(stem("restore"))

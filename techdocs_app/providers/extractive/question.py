@@ -31,7 +31,8 @@ dev, tune and their rewordings no answer changed without them."""
 SPEC_CUES = re.compile(
     r"\b(how (?:much|many|long|fast|far|big|hot|heavy)|what (?:is|are) the|which|range|voltage|"
     r"current|power|temperature|torque|size|weight|pressure|speed|frequency|rating|capacity|"
-    r"maximum|minimum|typical|default|limit|reach|sensitivity|wattage|budget|dimensions?)\b",
+    r"maximum|minimum|typical|default|limit|reach|sensitivity|wattage|budget|dimensions?|"
+    r"rates?|speeds?)\b",
     re.I,
 )
 

@@ -19,7 +19,7 @@ from techdocs_app.providers.extractive.units import ANAPHOR, VALUE, Unit
 from techdocs_app.text.condenser_context import split_context
 from techdocs_app.text.identifiers import find_identifiers
 from techdocs_app.text.synonyms import synonyms
-from techdocs_app.text.words import compact, terms
+from techdocs_app.text.words import compact, expand_contractions, terms
 
 FOCUS_WEIGHT = 1.6
 
@@ -87,6 +87,7 @@ CUES = (
     _phrase(r"highest|maximum|max|most|largest", r"up to|max(?:imum)?|not exceeding|no more than"),
     _phrase(r"how much", r"amount|quantity"),
     _phrase(r"how many", r"number of"),
+    _phrase(r"which not", r"except|excluding|other than|apart from|with the exception"),
     _phrase(r"why", r"because|caus\w*|due to|results? in|resulting|reason\w*|if|when"),
 )
 """What a question asks for in one word and a manual states in another: a voltage is stated in
@@ -111,11 +112,21 @@ _WHY = re.compile(
 … increases')."""
 
 
+_WHICH_NOT = re.compile(
+    r"(?i)\b(?:which|what)\b(?:\s+\w+){0,3}?\s+(?:can|does|do|will|is|are|has|have)\s+(?:not|no)\b"
+    r"|\b(?:which|what)\s+(?:\w+\s+)?(?:has|have|lacks?|without)\s+no\b"
+)
+"""A question asking for the exception ('Which one can't use DMA?', 'which USART has no DMA?'):
+a manual states it as 'All interfaces … except for UART5'."""
+
+
 def asked_cues(question: str, q_terms: Sequence[str]) -> list[tuple[set[str], Cue]]:
     """The cues of the question's words (or 'how …' phrases), each with the words naming it."""
     words = [*q_terms, *(f"how {m.lower()}" for m in _HOW.findall(question))]
     if _WHY.search(question):
         words.append("why")
+    if _WHICH_NOT.search(expand_contractions(question)):
+        words.append("which not")
     out = []
     for cue in CUES:
         named = {w for w in words if cue.asked.fullmatch(w)}
@@ -124,13 +135,21 @@ def asked_cues(question: str, q_terms: Sequence[str]) -> list[tuple[set[str], Cu
     return out
 
 
+_DOUBLED = re.compile(r"([bdgmnprt])\1$")
+"""A stem ending in a doubled consonant ('dipp' of 'dipping', 'tinn' of 'tinning', 'plugg' of
+'plugged'): the word without the suffix has one ('dip', 'tin', 'plug')."""
+
+
 def _expansions(q_terms: Sequence[str], vocabulary: set[str]) -> dict[str, set[str]]:
     """The unit terms each question term matches: itself, the manual's words for a shop word
-    ('psu'/'power', 'wiped'/'lost'), and for words of five letters or more those sharing a stem
-    with it ('wattage'/'watts', 'lacing'/'lace')."""
+    ('psu'/'power', 'wiped'/'lost'), the word a doubled consonant was added to ('dipping'/'dip'),
+    and for words of five letters or more those sharing a stem with it ('wattage'/'watts',
+    'lacing'/'lace')."""
     out: dict[str, set[str]] = {}
     for term in q_terms:
         found = {term} | (synonyms(term) & vocabulary)
+        if _DOUBLED.search(term) and term[:-1] in vocabulary:
+            found.add(term[:-1])  # 'dipping' is stemmed 'dipp', 'dip' stays 'dip'
         if len(term) >= 5 and term.isalpha():
             found |= {
                 u
