@@ -229,3 +229,18 @@ async def test_which_one_cannot_is_answered_by_the_exception() -> None:
     answer = await _answer("Which USART can't use DMA?", [usarts, dma])
     # The exception answers 'which one can't': it leads.
     assert answer.startswith("Serial interfaces: all interfaces can be served by the DMA")
+
+
+async def test_a_code_to_decode_is_explained_part_by_part() -> None:
+    source = _source(
+        "Aircraft Wire-Marking Systems\n\n"
+        "All aircraft wiring is identified on wiring diagrams exactly as the wire is marked in "
+        "the aircraft. Each wire is coded by a combination of letters and numbers imprinted on "
+        "the wire at prescribed intervals along the wire run.\n\n"
+        "The first letter of the code is the circuit function letter. The wire number, 215, "
+        "indicates that it is the 215th wire in the dc distribution system.",
+        title="neets module4",
+    )
+    answer = await _answer("Decode the aircraft wire marking P215A4N.", [source])
+    # The manual never writes the whole code: it explains its parts ('215').
+    assert "The wire number, 215, indicates" in answer

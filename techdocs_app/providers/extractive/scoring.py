@@ -163,6 +163,26 @@ def _expansions(q_terms: Sequence[str], vocabulary: set[str]) -> dict[str, set[s
     return out
 
 
+_DECODE = re.compile(r"(?i)\b(?:mean|means|meaning|decode|stands? for|denotes?|indicates?)\b")
+
+
+def _code_parts(question: str, q_terms: Sequence[str]) -> dict[str, set[str]]:
+    """A code the question asks to decode ('What does the cable tag C-MB144 mean?', 'Decode
+    P215A4N'), mapped to its parts of two characters or more ('mb', '144'; '215'): the manual
+    explains a code part by part ('The letters MB denote the circuit', 'The wire number, 215,
+    indicates …'), so a sentence naming a part is about the code."""
+    if not _DECODE.search(question):
+        return {}
+    out: dict[str, set[str]] = {}
+    for term in q_terms:
+        if len(term) < 5 or not (re.search(r"\d", term) and re.search(r"[a-z]", term)):
+            continue
+        parts = {p for p in re.findall(r"[a-z]+|\d+", term) if len(p) >= 2}
+        if len(re.findall(r"[a-z]+|\d+", term)) >= 3 and parts:
+            out[term] = parts
+    return out
+
+
 def _merged_labels(units: list[Unit]) -> dict[int, str]:
     """A table row whose first cell is empty goes on with the entry above it: the PDF split a
     merged cell ('No heat | Thermistor unplugged | Reconnect it' then ' | Heater fuse blown |
@@ -240,10 +260,16 @@ def score_units(question: str, units: list[Unit], n_sources: int) -> None:
             unit.terms |= header_terms[header]
     expansions = _expansions(q_terms, set().union(*(u.terms for u in units)))
     cues = asked_cues(main, question_terms(main))
+    decoded = _code_parts(main, q_terms)
+    if decoded:
+        # 'What does the shipboard cable tag C-MB144 mean?' asks for the code, the words before it
+        # say what kind of code it is.
+        focus = set(decoded)
     q_terms += sorted({t for named, _ in cues for t in named} - set(q_terms))
     states_kind: set[int] = set()  # units stating a value of the asked-for quantity
     for unit in units:
         unit.matched = {t for t in q_terms if unit.terms & expansions.get(t, set())}
+        unit.matched |= {code for code, parts in decoded.items() if parts & set(unit.seq)}
         unit.own = {t for t in unit.matched if own_terms[id(unit)] & expansions.get(t, set())}
         for named, cue in cues:
             if cue.stated.search(unit.text):
