@@ -244,3 +244,32 @@ async def test_a_code_to_decode_is_explained_part_by_part() -> None:
     answer = await _answer("Decode the aircraft wire marking P215A4N.", [source])
     # The manual never writes the whole code: it explains its parts ('215').
     assert "The wire number, 215, indicates" in answer
+
+
+LABELLED = _source(
+    "8. Troubleshooting\n\n"
+    "Problem: Paper jams at the fuser exit.\n"
+    "Cause: The fuser exit rollers are worn.\n"
+    "Solution: Replace the fuser unit (see 5.3).\n\n"
+    "Problem: Prints are faint.\n"
+    "Cause: Toner is low.\n"
+    "Solution: Replace the toner cartridge.\n\n"
+    "Problem: Printer shows error E05.\n"
+    "Cause: Fuser thermistor open.\n"
+    "Solution: Check the thermistor connector CN12.",
+    title="LX500 service manual",
+)
+
+
+async def test_a_labelled_troubleshooting_entry_is_quoted_with_its_cause_and_remedy() -> None:
+    answer = await _answer("paper keeps jamming at the fuser on the lx500, why?", [LABELLED])
+    assert answer.startswith(
+        "Problem: Paper jams at the fuser exit. Cause: The fuser exit rollers are worn. "
+        "Solution: Replace the fuser unit (see 5.3)."
+    )
+    assert "Toner is low" not in answer
+
+
+async def test_a_fault_code_brings_its_cause_and_remedy_lines() -> None:
+    answer = await _answer("lx500 throwing E05", [LABELLED])
+    assert "Cause: Fuser thermistor open. Solution: Check the thermistor connector CN12." in answer

@@ -15,7 +15,13 @@ from techdocs_app.providers.extractive.question import (
     question_terms,
     subject_terms,
 )
-from techdocs_app.providers.extractive.units import ANAPHOR, VALUE, Unit
+from techdocs_app.providers.extractive.units import (
+    ANAPHOR,
+    ANSWER_LABEL,
+    SYMPTOM_LABEL,
+    VALUE,
+    Unit,
+)
 from techdocs_app.text.condenser_context import split_context
 from techdocs_app.text.identifiers import find_identifiers
 from techdocs_app.text.synonyms import synonyms
@@ -205,6 +211,23 @@ def _merged_labels(units: list[Unit]) -> dict[int, str]:
     return out
 
 
+def _inherit_symptoms(units: list[Unit]) -> None:
+    """A troubleshooting entry written as labelled lines ('Problem: Prints are faint.' then
+    'Cause: Toner is low.' and 'Solution: Replace the toner cartridge.'): the cause and the remedy
+    answer for the problem, so they match its question terms too."""
+    symptom: Unit | None = None
+    for unit in units:
+        if unit.table is not None or unit.heading and not SYMPTOM_LABEL.match(unit.text):
+            symptom = None
+        elif SYMPTOM_LABEL.match(unit.text):
+            symptom = unit
+        elif ANSWER_LABEL.match(unit.text):
+            if symptom is not None and symptom.source is unit.source:
+                unit.matched = unit.matched | symptom.matched
+        else:
+            symptom = None
+
+
 def _inherit_antecedents(units: list[Unit]) -> None:
     """A sentence that refers back ('It has a melting point of 361 °F.', 'These types are
     semiconducting …') is about the previous sentence's subject: it matches that sentence's
@@ -279,6 +302,7 @@ def score_units(question: str, units: list[Unit], n_sources: int) -> None:
                     states_kind.add(id(unit))
     df = Counter(t for u in units for t in u.matched)
     _inherit_antecedents(units)
+    _inherit_symptoms(units)
     n = len(units)
     weight: dict[str, float] = {}
     for t in q_terms:

@@ -13,7 +13,15 @@ from techdocs_app.providers.extractive.question import (
     focus_of,
 )
 from techdocs_app.providers.extractive.scoring import score_units
-from techdocs_app.providers.extractive.units import ANAPHOR, VALUE, Unit, has_value, split_units
+from techdocs_app.providers.extractive.units import (
+    ANAPHOR,
+    ANSWER_LABEL,
+    SYMPTOM_LABEL,
+    VALUE,
+    Unit,
+    has_value,
+    split_units,
+)
 from techdocs_app.text.condenser_context import split_context
 
 MAX_UNITS = 3
@@ -149,6 +157,7 @@ def choose_units(question: str, sources: Sequence[SourcePassage]) -> tuple[list[
     if other is not None:
         take(other)
     _add_merged_heads(units, chosen)
+    _add_entries(units, chosen)
     _add_continuations(units, chosen)
     _add_introduced_lists(units, chosen)
     if PROCEDURE_CUES.search(split_context(question)[0]):
@@ -295,6 +304,49 @@ def _introduces(unit: Unit) -> bool:
     """A sentence ending in a colon ('Driver acquisition method:', 'The clock source … depends
     on the operating mode:') says nothing by itself: what it introduces is the answer."""
     return not unit.heading and unit.text.rstrip().endswith(":")
+
+
+ENTRY_LINES = 4
+"""Lines of a labelled troubleshooting entry quoted after its problem line (causes, remedies)."""
+
+
+def _add_entries(units: list[Unit], chosen: list[Unit]) -> None:
+    """A chosen line of a troubleshooting entry written as labelled lines ('Problem: …', 'Cause:
+    …', 'Solution: …') brings the whole entry: the problem it answers and its causes and
+    remedies, in order, up to ENTRY_LINES lines after the problem."""
+    ids = {id(u) for u in chosen}
+    position = {id(u): i for i, u in enumerate(units)}
+    for unit in list(chosen):
+        if unit.table is not None:
+            continue
+        i = position[id(unit)]
+        if ANSWER_LABEL.match(unit.text):
+            start = i
+            while (
+                start > 0
+                and i - start < ENTRY_LINES
+                and units[start - 1].source is unit.source
+                and ANSWER_LABEL.match(units[start - 1].text)
+            ):
+                start -= 1
+            if not (
+                start > 0
+                and units[start - 1].source is unit.source
+                and SYMPTOM_LABEL.match(units[start - 1].text)
+            ):
+                continue
+            i = start - 1
+        elif not SYMPTOM_LABEL.match(unit.text):
+            continue
+        entry = [units[i]]
+        for after in units[i + 1 : i + 1 + ENTRY_LINES]:
+            if after.source is not unit.source or not ANSWER_LABEL.match(after.text):
+                break
+            entry.append(after)
+        for line in entry:
+            if id(line) not in ids:
+                chosen.append(line)
+                ids.add(id(line))
 
 
 def _add_merged_heads(units: list[Unit], chosen: list[Unit]) -> None:

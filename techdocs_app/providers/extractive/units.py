@@ -38,6 +38,17 @@ _CONTINUES = re.compile(r"[,(\-–/&+]$")
 ANAPHOR = re.compile(r"(?:It|Its|This|These|They|That|Those|Such|The latter)\b")
 """A sentence opening that refers back to the previous sentence's subject."""
 
+SYMPTOM_LABEL = re.compile(
+    r"(?i)^(?:problem|symptom|fault|trouble|condition|issue|malfunction)\s*(?:\d+\s*)?[:：]"
+)
+"""A troubleshooting entry's first line: 'Problem: Paper jams at the fuser exit.'"""
+
+ANSWER_LABEL = re.compile(
+    r"(?i)^(?:(?:possible|probable|likely)\s+)?(?:causes?|reasons?|solutions?|remed(?:y|ies)|"
+    r"(?:corrective\s+)?actions?|fix|checks?|corrections?|repairs?)\s*[:：]"
+)
+"""The lines answering it: 'Cause: The exit rollers are worn.', 'Solution: Replace the fuser.'"""
+
 
 VALUE = re.compile(
     r"(?<![A-Za-z\d])[-+–]?\d+(?:[.,]\d+)?\s?(?:%|°\s?[CF]|o[CF]\b|"
