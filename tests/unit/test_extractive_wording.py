@@ -273,3 +273,9 @@ async def test_a_labelled_troubleshooting_entry_is_quoted_with_its_cause_and_rem
 async def test_a_fault_code_brings_its_cause_and_remedy_lines() -> None:
     answer = await _answer("lx500 throwing E05", [LABELLED])
     assert "Cause: Fuser thermistor open. Solution: Check the thermistor connector CN12." in answer
+
+
+def test_a_shop_word_names_the_cue_of_the_manuals_word() -> None:
+    for question, stated in (("trikdis r11 vhf rx - what freqs can it tune?", "146 to 174 MHz"),):
+        cues = asked_cues(question, question_terms(question))
+        assert any(cue.value and cue.stated.search(stated) for _, cue in cues), question

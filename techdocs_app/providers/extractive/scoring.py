@@ -127,7 +127,8 @@ a manual states it as 'All interfaces … except for UART5'."""
 
 
 def asked_cues(question: str, q_terms: Sequence[str]) -> list[tuple[set[str], Cue]]:
-    """The cues of the question's words (or 'how …' phrases), each with the words naming it."""
+    """The cues of the question's words (or 'how …' phrases), each with the words naming it. A
+    shop word names the cue of the manual's word ('temp' a temperature, 'freq' a frequency)."""
     words = [*q_terms, *(f"how {m.lower()}" for m in _HOW.findall(question))]
     if _WHY.search(question):
         words.append("why")
@@ -135,7 +136,11 @@ def asked_cues(question: str, q_terms: Sequence[str]) -> list[tuple[set[str], Cu
         words.append("which not")
     out = []
     for cue in CUES:
-        named = {w for w in words if cue.asked.fullmatch(w)}
+        named = {
+            w
+            for w in words
+            if cue.asked.fullmatch(w) or any(cue.asked.fullmatch(s) for s in synonyms(w))
+        }
         if named:
             out.append((named, cue))
     return out
