@@ -177,7 +177,35 @@ def choose_units(question: str, sources: Sequence[SourcePassage]) -> tuple[list[
     # with a higher-ranked source's neighbouring sentence); each source reads in order.
     order = {s.number: i for i, s in enumerate(sources)}
     order[best.source.number] = -1
-    return sorted(chosen, key=lambda u: (order[u.source.number], u.position)), False
+    # Within its source the run of chosen units holding the best one (its paragraph, its table
+    # rows, a labelled troubleshooting entry, the heading naming them) leads too: the sentence
+    # holding the asked value opens the answer, the run read in order.
+    mine = {u.position: u for u in chosen if u.source is best.source}
+    low = high = best.position
+    while low - 1 in mine and _joined(mine[low - 1], mine[low]):
+        low -= 1
+    while high + 1 in mine and _joined(mine[high], mine[high + 1]):
+        high += 1
+
+    def leads(unit: Unit) -> bool:
+        return unit.source is best.source and (
+            low <= unit.position <= high or unit.block == best.block
+        )
+
+    return sorted(chosen, key=lambda u: (order[u.source.number], not leads(u), u.position)), False
+
+
+def _joined(unit: Unit, after: Unit) -> bool:
+    """Whether `after` reads on from `unit` as one piece: the same paragraph, list item or
+    table; a heading and what it names; the lines of one labelled troubleshooting entry."""
+    return (
+        after.block == unit.block
+        or (unit.heading and not after.heading)
+        or (
+            bool(SYMPTOM_LABEL.match(unit.text) or ANSWER_LABEL.match(unit.text))
+            and bool(ANSWER_LABEL.match(after.text))
+        )
+    )
 
 
 def _continues(after: Unit, unit: Unit | None = None) -> bool:
