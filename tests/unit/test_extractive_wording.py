@@ -283,3 +283,19 @@ def test_a_shop_word_names_the_cue_of_the_manuals_word() -> None:
     for question, stated in (("trikdis r11 vhf rx - what freqs can it tune?", "146 to 174 MHz"),):
         cues = asked_cues(question, question_terms(question))
         assert any(cue.value and cue.stated.search(stated) for _, cue in cues), question
+
+
+def test_a_short_heading_ending_in_a_small_word_is_not_run_into_the_next_sentence() -> None:
+    units = split_units(
+        _source(
+            "Printer does not power on\n"
+            "If the printer does not power on, check the following:\n\n"
+            "Connect the cable to the\n"
+            "RT2 module and tighten the screws."
+        )
+    )
+    texts = [u.text for u in units]
+    assert texts[0] == "Printer does not power on" and units[0].heading
+    assert texts[1].startswith("If the printer does not power on")
+    # A sentence wrapped before a name stays one sentence.
+    assert "Connect the cable to the RT2 module and tighten the screws." in texts

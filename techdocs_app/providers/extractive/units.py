@@ -124,6 +124,16 @@ def _starts_new_line_unit(previous: str, line: str) -> bool:
     if re.search(r"[.!?:;]$", previous):
         return True
     last = previous.rsplit(" ", 1)[-1].lower()
+    first = line.split(" ", 1)[0]
+    if (
+        last in STOPWORDS
+        and len(previous.split()) <= 6
+        and first.istitle()
+        and first.lower() in STOPWORDS
+    ):
+        # A short heading ending in a small word ('Printer does not power on') and a sentence
+        # opening with one ('If the printer …'): a wrapped sentence goes on in lower case.
+        return True
     return not (_CONTINUES.search(previous) or last in STOPWORDS)
 
 
