@@ -299,3 +299,20 @@ def test_a_short_heading_ending_in_a_small_word_is_not_run_into_the_next_sentenc
     assert texts[1].startswith("If the printer does not power on")
     # A sentence wrapped before a name stays one sentence.
     assert "Connect the cable to the RT2 module and tighten the screws." in texts
+
+
+async def test_a_symptom_heading_keeps_its_whole_list_of_causes() -> None:
+    source = _source(
+        "Troubleshooting\n\n"
+        "Layer shifting\n"
+        "1. The X or Y belt is loose.\n"
+        "2. Stepper driver current is too low.\n"
+        "3. Print speed is too high.\n\n"
+        "Warping\n"
+        "1. Bed temperature too low.\n"
+        "2. First layer not adhering.",
+        title="LX500 service manual",
+    )
+    answer = await _answer("LX500 prints warping off the bed", [source])
+    assert "Bed temperature too low." in answer
+    assert "First layer not adhering." in answer

@@ -173,6 +173,7 @@ def choose_units(question: str, sources: Sequence[SourcePassage]) -> tuple[list[
             if unit not in chosen and variant <= unit.matched and take(unit):
                 words += len(unit.text.split())
     _add_headings(units, chosen)
+    _add_introduced_lists(units, chosen, headings=True)
     # The best unit's source leads (a spec answer opens with the sentence holding the value, not
     # with a higher-ranked source's neighbouring sentence); each source reads in order.
     order = {s.number: i for i, s in enumerate(sources)}
@@ -424,14 +425,17 @@ def _add_continuations(units: list[Unit], chosen: list[Unit]) -> None:
             queue.append(after)
 
 
-def _add_introduced_lists(units: list[Unit], chosen: list[Unit]) -> None:
+def _add_introduced_lists(units: list[Unit], chosen: list[Unit], *, headings: bool = False) -> None:
     """A chosen sentence ending in a colon that introduces a list ('If the printer does not
     power on, check the following:') keeps the whole list, up to MAX_STEPS items: each item is
-    one cause to check or one thing to do, and a checklist cut after two items hides the rest."""
+    one cause to check or one thing to do, and a checklist cut after two items hides the rest.
+    With `headings`, so does a chosen heading matching the question ('Warping' over its numbered
+    causes)."""
     ids = {id(u) for u in chosen}
     position = {id(u): i for i, u in enumerate(units)}
     for unit in list(chosen):
-        if not _introduces(unit) or unit.table is not None:
+        opens = _introduces(unit) or (headings and unit.heading and unit.score > 0)
+        if not opens or unit.table is not None:
             continue
         i = position[id(unit)] + 1
         blocks: set[int] = set()
