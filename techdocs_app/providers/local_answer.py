@@ -35,7 +35,17 @@ How a unit is chosen:
   procedure's steps, as a paragraph of its own;
 - "how do I …" questions quote the whole numbered list holding the best match (from its step 1,
   with the heading before it), in order; steps the PDF printed elsewhere in the passage (columns,
-  figures) are gathered by their numbers.
+  figures) are gathered by their numbers;
+- troubleshooting: a why-question ('why?', "what's going on?") prefers a sentence stating a
+  cause ('because', 'due to', 'When the nut … becomes loose'); a symptom's merged table cell
+  carries over its cause/remedy rows (matched and quoted with the symptom row); a sentence ending
+  in a colon keeps the whole checklist it introduces; an entry written as labelled lines
+  ('Problem:' then 'Cause:', 'Solution:') is quoted whole; 'which one can't …' is answered by
+  the exception ('except for UART5'); a code to decode ('what does C-MB144 mean?') matches the
+  sentences naming its parts ('The letters MB denote …');
+- a sentence asking a question (a manual's review question) scores half; an answer under
+  FILL_WORDS words takes the runners-up scoring close to the best (not another variant's);
+- within its source the best unit's paragraph, table rows or entry opens the answer.
 """
 
 from __future__ import annotations

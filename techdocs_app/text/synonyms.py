@@ -34,11 +34,24 @@ _TABLE = (
     "dead fault failure",
     "error fault failure trouble",
     "wiped erased lost cleared",
+    "forget forgets: lost erased cleared",
+    # radio and line faults: a technician's 'interference' is the manual's 'noise' ('RF noise')
+    "interference: noise",
+    # a line or a signal that is 'back' is the manual's 'restore' event ('COM RESTORE')
+    "back: restore",
     # actions
     "pick choose select",
     "plug connect insert",
     "hook connect",
     "fix repair remedy",
+    # a setting that 'fixes' a fault is the manual's 'solution'
+    "fix: solution",
+    # a technician 'skins' a wire; the manual 'strips' it
+    "skin: strip",
+    # a bed or a lens is 'wiped' down; the manual says 'clean'
+    "wipe: clean",
+    # a device 'wakes'; the manual says it 'exits' a low-power mode
+    "wake: exit wakeup",
     "reboot restart reset",
     # things and parts
     "temp temperature",
@@ -52,6 +65,22 @@ _TABLE = (
     "tx: transmit output",
     "mcu microcontroller",
     "mcu: processor cpu",
+    # 'what chip is it running on?': the manual's MCU or processor
+    "chip: mcu microcontroller processor",
+    # a technician's RAM, I/O lines and USART are the datasheet's SRAM, GPIOs and UART5
+    "ram: sram",
+    "io: gpio i/o",
+    "usart: uart",
+    "pullup: pull",
+    "pulldown: pull",
+    # a thermistor is the manual's temperature sensor ('2 channels 100K NTC')
+    "thermistor: temperature sensor ntc",
+    # a machine's limit switch is a printer's or CNC's endstop
+    "limit: endstop",
+    # optics: a lane's 'lambda' is its wavelength
+    "lambda: wavelength",
+    # bearings: the 'drag' felt when turning is the manual's rolling torque
+    "drag: torque",
     "cpu: mcu processor core",
     "pinout: pin",
     "program: software application firmware tool",
@@ -82,6 +111,10 @@ _TABLE = (
     # Shop abbreviations, one way: a question's short form, the manual's word. General ones
     # (those a parts counter or a service bulletin uses), not read off any question.
     "freq: frequency",
+    "sens: sensitivity",
+    "dia: diameter",
+    "calc: calculate calculation",
+    "quick: speed rate",
     "diff: differential difference",
     "spec specs: specification rating",
     "config: configuration setting",

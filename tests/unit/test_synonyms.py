@@ -43,3 +43,24 @@ def test_shop_abbreviations_are_read_as_the_manuals_words_one_way() -> None:
     assert stem("bitrate") in synonyms("baud")  # a group: either name of the serial rate
     # 'max' is left alone: manuals write it too, and it is no abbreviation of one other word.
     assert synonyms("max") == frozenset()
+
+
+def test_shop_words_for_parts_faults_and_actions_are_read_one_way() -> None:
+    # A technician's chip, RAM, I/O lines, thermistor and limit switch are the datasheet's MCU,
+    # SRAM, GPIOs, temperature sensor and endstop; not the other way round.
+    assert "mcu" in synonyms("chip") and "chip" not in synonyms("mcu")
+    assert "sram" in synonyms("ram") and "gpio" in synonyms("io")
+    assert {stem("temperature"), stem("sensor"), "ntc"} <= synonyms("thermistor")
+    assert "endstop" in synonyms("limit") and "limit" not in synonyms("endstop")
+    # Faults, fixes and actions in shop words.
+    assert stem("noise") in synonyms(stem("interference"))
+    assert "solution" in synonyms("fix") and "strip" in synonyms("skin")
+    assert "exit" in synonyms(stem("wake")) and "clean" in synonyms(stem("wipe"))
+    assert "lost" in synonyms(stem("forgets"))
+    # Abbreviations.
+    assert "sensitivity" in synonyms(stem("sens")) and "diameter" in synonyms("dia")
+    assert "wavelength" in synonyms(stem("lambdas")) and stem("torque") in synonyms("drag")
+
+
+def test_a_line_that_is_back_is_restored() -> None:
+    assert stem("restore") in synonyms("back") and "back" not in synonyms(stem("restore"))

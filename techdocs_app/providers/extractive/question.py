@@ -8,19 +8,31 @@ from collections.abc import Sequence
 
 from techdocs_app.providers.base import SourcePassage
 from techdocs_app.text.condenser_context import split_context
-from techdocs_app.text.words import STOPWORDS, compact, expand_contractions, stem, terms
+from techdocs_app.text.words import (
+    STOPWORDS,
+    compact,
+    expand_contractions,
+    raw_tokens,
+    stem,
+    terms,
+)
 
 PROCEDURE_CUES = re.compile(
-    r"\b(how (?:do|can|should|to|is|are)|walk me through|procedure|steps?)\b", re.I
+    r"\b(how (?:do|can|should|to|is|are)|walk me through|procedure|steps?|"
+    r"(?:right|best|correct|proper) way to|what do (?:i|we|you) do)\b|\bhow\s*\?",
+    re.I,
 )
-"""A question asking for steps. Action verbs alone ('install', 'change', 'reduce' …) were cues
-too: on dev, tune and their rewordings no answer changed without them."""
+"""A question asking for steps: 'how do I …', 'walk me through …', 'the steps to …', and as a
+technician types it, 'right way to wrap …?', 'the pump won't prime, what do I do?', 'need to get
+into the receiver, how?'. Action verbs alone ('install', 'change', 'reduce' …) were cues too: on
+dev, tune and their rewordings no answer changed without them."""
 
 
 SPEC_CUES = re.compile(
     r"\b(how (?:much|many|long|fast|far|big|hot|heavy)|what (?:is|are) the|which|range|voltage|"
     r"current|power|temperature|torque|size|weight|pressure|speed|frequency|rating|capacity|"
-    r"maximum|minimum|typical|default|limit|reach|sensitivity|wattage|budget|dimensions?)\b",
+    r"maximum|minimum|typical|default|limit|reach|sensitivity|wattage|budget|dimensions?|"
+    r"rates?|speeds?)\b",
     re.I,
 )
 
@@ -111,8 +123,13 @@ def subject_terms(question: str, sources: Sequence[SourcePassage]) -> set[str]:
             bool(key)
             and ((len(key) >= 3 and any(key in t for t in titles)) or (len(key) >= 2 and in_heads))
         )
+    # A model-number part sits right next to the name ('Ender 3', 'E3 V2'): a code the
+    # question asks about is words away from it ('e712 from an r11').
+    at = [i for i, t in enumerate(raw_tokens(question)) if t not in STOPWORDS]
     for i, token in enumerate(tokens):
-        near = (i > 0 and flags[i - 1]) or (i + 1 < len(tokens) and flags[i + 1])
+        near = (i > 0 and flags[i - 1] and at[i] - at[i - 1] == 1) or (
+            i + 1 < len(tokens) and flags[i + 1] and at[i + 1] - at[i] == 1
+        )
         if not flags[i] and near and re.search(r"\d", token):
             flags[i] = True
     return {t for t, flag in zip(tokens, flags, strict=True) if flag}

@@ -15,16 +15,31 @@ from techdocs_app.providers.extractive.question import (
     question_terms,
     subject_terms,
 )
-from techdocs_app.providers.extractive.units import ANAPHOR, VALUE, Unit
+from techdocs_app.providers.extractive.units import (
+    ANAPHOR,
+    ANSWER_LABEL,
+    SYMPTOM_LABEL,
+    VALUE,
+    Unit,
+)
 from techdocs_app.text.condenser_context import split_context
 from techdocs_app.text.identifiers import find_identifiers
 from techdocs_app.text.synonyms import synonyms
-from techdocs_app.text.words import compact, terms
+from techdocs_app.text.words import compact, expand_contractions, terms
 
 FOCUS_WEIGHT = 1.6
 
 
 SUBJECT_WEIGHT = 0.25
+
+QUESTION_SHARE = 0.5
+"""A sentence that asks a question (a manual's review question 'Q4. What tool should be used to
+strip aluminum wire?', a rhetorical one) answers nothing: it scores this share. Headings ending
+in '?' ('Axis movement is not normal?') still name their section. On dev, tune and the probes,
+any share from 0.6 down gained one question and lost none (leave-one-manual-out: no manual up or
+down); it keeps quiz lines out of answers."""
+
+_ASKS = re.compile(r"\?[\s\"”’)]*$")
 
 
 _NUMBERED = re.compile(r"^([a-z]{3,})\d{1,2}$")
@@ -60,52 +75,92 @@ CUES = (
     _quantity(r"temperatur\w*|hot|cold|heat|how hot", r"°\s?[CF]|[oº]\s?[CF]|degrees?"),
     _quantity(r"frequenc\w*|clock", r"[kMG]?Hz"),
     _quantity(
-        r"time|delay\w*|duration|timeout\w*|interval\w*|how long",
+        r"time|tim|delay\w*|duration|timeout\w*|interval\w*|how long",
         r"[mµμun]?s|sec\w*|min\w*|hours?|h",
     ),
     _quantity(
-        r"length|distance|reach|size|dimension\w*|diameter|width|thickness|how far",
+        r"length|distanc\w*|reach|siz\w*|dimension\w*|diameter|width|thickness|how far|how big",
         r"[mµμnck]?m|in(?:ch(?:es)?)?|ft|feet|mils?",
     ),
     _quantity(r"weight|heavy|mass|how heavy", r"k?g|lbs?|oz"),
     _quantity(r"pressur\w*", r"psig?|k?Pa|bar"),
     _quantity(r"torqu\w*", r"N\.?m|lb\.?-?ft|in\.?-?lbs?"),
     _quantity(r"baud|bandwidth|throughput", r"[kMG]?bps|[kMG]?b/s|[KMG]Baud"),
+    _quantity(r"spe|speed", r"[kMG]?Hz|[kMG]?bps|[kMG]?b/s|mm/s|m/s|rpm"),
     _quantity(r"memory|flash|ram|sram|capacity", r"[KMG]B(?:ytes)?|[KMG]bytes|bytes"),
     _quantity(r"resistanc\w*|impedanc\w*", r"[kM]?Ω|[kM]?ohms?"),
     _phrase(r"lowest|minimum|min|least|smallest", r"down to|at least|min(?:imum)?|not less than"),
     _phrase(r"highest|maximum|max|most|largest", r"up to|max(?:imum)?|not exceeding|no more than"),
     _phrase(r"how much", r"amount|quantity"),
     _phrase(r"how many", r"number of"),
+    _phrase(r"which not", r"except|excluding|other than|apart from|with the exception"),
+    _phrase(r"why", r"because|caus\w*|due to|results? in|resulting|reason\w*|if|when"),
 )
 """What a question asks for in one word and a manual states in another: a voltage is stated in
 volts ('powered with 12,6 V DC'), a time in seconds ('how long before it's dead?': 'only 2
-minutes after …'), the lowest value as 'ensured down to 2.7 V', the maximum as 'not exceeding
-150 mA', 'how much tape' as 'the amount of tape'. Units and phrases of technical writing in
-general, not of one manual."""
+minutes after …'), a size in millimetres ('how big is the board?': 'Appearance size: 100.75 *
+70.25mm'), a speed in hertz or bits per second, the lowest value as 'ensured down to 2.7 V', the
+maximum as 'not exceeding 150 mA', 'how much tape' as 'the amount of tape'. Units and phrases of
+technical writing in general, not of one manual. The asked-for words are stems ('tim' of 'time',
+'siz' of 'size')."""
 
 
-_HOW = re.compile(r"(?i)\bhow (long|hot|far|heavy|much|many)\b")
+_HOW = re.compile(r"(?i)\bhow (long|hot|far|heavy|big|much|many)\b")
+
+
+_WHY = re.compile(
+    r"(?i)\bwhy\b|\bwhat(?:['’]s| is| could| would| might)?(?: be)? "
+    r"(?:going on|wrong|causing|the cause)|\bwhat causes\b"
+)
+"""A question asking for a cause ('why?', 'what's going on?', 'what could be causing it?'; not
+'is something wrong?', which asks whether): a manual states one with 'because', 'caused by',
+'due to', 'results in', or as a condition ('When the nut on a gun becomes loose, the resistance
+… increases')."""
+
+
+_WHICH_NOT = re.compile(
+    r"(?i)\b(?:which|what)\b(?:\s+\w+){0,3}?\s+(?:can|does|do|will|is|are|has|have)\s+(?:not|no)\b"
+    r"|\b(?:which|what)\s+(?:\w+\s+)?(?:has|have|lacks?|without)\s+no\b"
+)
+"""A question asking for the exception ('Which one can't use DMA?', 'which USART has no DMA?'):
+a manual states it as 'All interfaces … except for UART5'."""
 
 
 def asked_cues(question: str, q_terms: Sequence[str]) -> list[tuple[set[str], Cue]]:
-    """The cues of the question's words (or 'how …' phrases), each with the words naming it."""
+    """The cues of the question's words (or 'how …' phrases), each with the words naming it. A
+    shop word names the cue of the manual's word ('temp' a temperature, 'freq' a frequency)."""
     words = [*q_terms, *(f"how {m.lower()}" for m in _HOW.findall(question))]
+    if _WHY.search(question):
+        words.append("why")
+    if _WHICH_NOT.search(expand_contractions(question)):
+        words.append("which not")
     out = []
     for cue in CUES:
-        named = {w for w in words if cue.asked.fullmatch(w)}
+        named = {
+            w
+            for w in words
+            if cue.asked.fullmatch(w) or any(cue.asked.fullmatch(s) for s in synonyms(w))
+        }
         if named:
             out.append((named, cue))
     return out
 
 
+_DOUBLED = re.compile(r"([bdgmnprt])\1$")
+"""A stem ending in a doubled consonant ('dipp' of 'dipping', 'tinn' of 'tinning', 'plugg' of
+'plugged'): the word without the suffix has one ('dip', 'tin', 'plug')."""
+
+
 def _expansions(q_terms: Sequence[str], vocabulary: set[str]) -> dict[str, set[str]]:
     """The unit terms each question term matches: itself, the manual's words for a shop word
-    ('psu'/'power', 'wiped'/'lost'), and for words of five letters or more those sharing a stem
-    with it ('wattage'/'watts', 'lacing'/'lace')."""
+    ('psu'/'power', 'wiped'/'lost'), the word a doubled consonant was added to ('dipping'/'dip'),
+    and for words of five letters or more those sharing a stem with it ('wattage'/'watts',
+    'lacing'/'lace')."""
     out: dict[str, set[str]] = {}
     for term in q_terms:
         found = {term} | (synonyms(term) & vocabulary)
+        if _DOUBLED.search(term) and term[:-1] in vocabulary:
+            found.add(term[:-1])  # 'dipping' is stemmed 'dipp', 'dip' stays 'dip'
         if len(term) >= 5 and term.isalpha():
             found |= {
                 u
@@ -117,6 +172,65 @@ def _expansions(q_terms: Sequence[str], vocabulary: set[str]) -> dict[str, set[s
             }
         out[term] = found
     return out
+
+
+_DECODE = re.compile(r"(?i)\b(?:mean|means|meaning|decode|stands? for|denotes?|indicates?)\b")
+
+
+def _code_parts(question: str, q_terms: Sequence[str]) -> dict[str, set[str]]:
+    """A code the question asks to decode ('What does the cable tag C-MB144 mean?', 'Decode
+    P215A4N'), mapped to its parts of two characters or more ('mb', '144'; '215'): the manual
+    explains a code part by part ('The letters MB denote the circuit', 'The wire number, 215,
+    indicates …'), so a sentence naming a part is about the code."""
+    if not _DECODE.search(question):
+        return {}
+    out: dict[str, set[str]] = {}
+    for term in q_terms:
+        if len(term) < 5 or not (re.search(r"\d", term) and re.search(r"[a-z]", term)):
+            continue
+        parts = {p for p in re.findall(r"[a-z]+|\d+", term) if len(p) >= 2}
+        if len(re.findall(r"[a-z]+|\d+", term)) >= 3 and parts:
+            out[term] = parts
+    return out
+
+
+def _merged_labels(units: list[Unit]) -> dict[int, str]:
+    """A table row whose first cell is empty goes on with the entry above it: the PDF split a
+    merged cell ('No heat | Thermistor unplugged | Reconnect it' then ' | Heater fuse blown |
+    Replace the fuse'), so the row is about the first cell above it, the symptom or fault its
+    cause and remedy answer. Unit id -> that cell."""
+    out: dict[int, str] = {}
+    label = ""
+    block = -1
+    for unit in units:
+        if unit.table is None:
+            block = -1
+            continue
+        row = unit.table[1]
+        if unit.block != block:
+            block, label = unit.block, ""
+        if row and row[0]:
+            label = row[0]
+        elif label and len(row) >= 3 and any(row[1:]):
+            out[id(unit)] = label
+    return out
+
+
+def _inherit_symptoms(units: list[Unit]) -> None:
+    """A troubleshooting entry written as labelled lines ('Problem: Prints are faint.' then
+    'Cause: Toner is low.' and 'Solution: Replace the toner cartridge.'): the cause and the remedy
+    answer for the problem, so they match its question terms too."""
+    symptom: Unit | None = None
+    for unit in units:
+        if unit.table is not None or unit.heading and not SYMPTOM_LABEL.match(unit.text):
+            symptom = None
+        elif SYMPTOM_LABEL.match(unit.text):
+            symptom = unit
+        elif ANSWER_LABEL.match(unit.text):
+            if symptom is not None and symptom.source is unit.source:
+                unit.matched = unit.matched | symptom.matched
+        else:
+            symptom = None
 
 
 def _inherit_antecedents(units: list[Unit]) -> None:
@@ -148,13 +262,25 @@ def score_units(question: str, units: list[Unit], n_sources: int) -> None:
     sources = list({id(u.source): u.source for u in units}.values())
     titles = {compact(s.document_title) for s in sources}
     idents = find_identifiers(main)
-    subject = (context_terms | subject_terms(main, sources)) - focus
+    named = subject_terms(main, sources)
+    # 'How big is the SKR Mini E3 V2 PCB?': the asked-for phrase names the product too; its other
+    # words say what is asked. (Two letters found inside a heading's word, like the 'IP' of
+    # 'DESCRIPTION', name no product.)
+    naming = {t for t in named if len(t) >= 3 or re.search(r"\d", t)}
+    if focus - naming:
+        focus = focus - naming
+    subject = (context_terms | named) - focus
     header_terms: dict[tuple[str, ...], set[str]] = {}
+    own_terms: dict[int, set[str]] = {}
+    merged = _merged_labels(units)
     for unit in units:
         unit.seq = terms(unit.text)
+        if id(unit) in merged:
+            unit.seq = unit.seq + terms(merged[id(unit)])
         unit.terms = set(unit.seq)
         # A numbered instance names its kind: 'ADC1_IN16' is an ADC input, 'USART2' a USART.
         unit.terms |= {m.group(1) for t in unit.seq if (m := _NUMBERED.match(t))}
+        own_terms[id(unit)] = set(unit.terms)
         if unit.table and unit.table[0]:
             header = tuple(unit.table[0])
             if header not in header_terms:
@@ -162,17 +288,26 @@ def score_units(question: str, units: list[Unit], n_sources: int) -> None:
             unit.terms |= header_terms[header]
     expansions = _expansions(q_terms, set().union(*(u.terms for u in units)))
     cues = asked_cues(main, question_terms(main))
+    decoded = _code_parts(main, q_terms)
+    if decoded:
+        # 'What does the shipboard cable tag C-MB144 mean?' asks for the code, the words before it
+        # say what kind of code it is.
+        focus = set(decoded)
     q_terms += sorted({t for named, _ in cues for t in named} - set(q_terms))
     states_kind: set[int] = set()  # units stating a value of the asked-for quantity
     for unit in units:
         unit.matched = {t for t in q_terms if unit.terms & expansions.get(t, set())}
+        unit.matched |= {code for code, parts in decoded.items() if parts & set(unit.seq)}
+        unit.own = {t for t in unit.matched if own_terms[id(unit)] & expansions.get(t, set())}
         for named, cue in cues:
             if cue.stated.search(unit.text):
                 unit.matched |= named
+                unit.own |= named
                 if cue.value:
                     states_kind.add(id(unit))
     df = Counter(t for u in units for t in u.matched)
     _inherit_antecedents(units)
+    _inherit_symptoms(units)
     n = len(units)
     weight: dict[str, float] = {}
     for t in q_terms:
@@ -228,10 +363,15 @@ def score_units(question: str, units: list[Unit], n_sources: int) -> None:
         label = 0.0
         if unit.table is not None:
             # A row labelled with the asked-for words ('IP address | 192.168.100.3').
+            # The label may write a shop word the manual's way ('rx sens' -> 'Receiver
+            # Sensitivity').
             label_terms = set(terms(next((c for c in unit.table[1] if c), "")))
+            written = set().union(*(expansions.get(t, {t}) for t in matched))
             if label_terms:
-                label = 0.3 * sum(1 for t in label_terms if t in matched) / len(label_terms)
+                label = 0.3 * len(label_terms & written) / len(label_terms)
         rank_prior = 0.1 * (1 - (unit.source.number - 1) / max(1, n_sources))
         # No penalty for a unit's length: a short heading ('Bed Leveling') names its section's
         # steps, and a penalty on long units changed no answer.
         unit.score = coverage + 0.3 * phrase + 0.2 * ident + value + label + rank_prior
+        if not unit.heading and unit.table is None and _ASKS.search(unit.text):
+            unit.score *= QUESTION_SHARE

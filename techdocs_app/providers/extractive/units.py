@@ -38,6 +38,17 @@ _CONTINUES = re.compile(r"[,(\-–/&+]$")
 ANAPHOR = re.compile(r"(?:It|Its|This|These|They|That|Those|Such|The latter)\b")
 """A sentence opening that refers back to the previous sentence's subject."""
 
+SYMPTOM_LABEL = re.compile(
+    r"(?i)^(?:problem|symptom|fault|trouble|condition|issue|malfunction)\s*(?:\d+\s*)?[:：]"
+)
+"""A troubleshooting entry's first line: 'Problem: Paper jams at the fuser exit.'"""
+
+ANSWER_LABEL = re.compile(
+    r"(?i)^(?:(?:possible|probable|likely)\s+)?(?:causes?|reasons?|solutions?|remed(?:y|ies)|"
+    r"(?:corrective\s+)?actions?|fix|checks?|corrections?|repairs?)\s*[:：]"
+)
+"""The lines answering it: 'Cause: The exit rollers are worn.', 'Solution: Replace the fuser.'"""
+
 
 VALUE = re.compile(
     r"(?<![A-Za-z\d])[-+–]?\d+(?:[.,]\d+)?\s?(?:%|°\s?[CF]|o[CF]\b|"
@@ -69,6 +80,8 @@ class Unit:
     """The question terms this unit contains."""
     asked: set[str] = field(default_factory=set)
     """Those of `matched` that say what is asked, not which product or manual."""
+    own: set[str] = field(default_factory=set)
+    """Those of `matched` found in the unit's own text (a table row's cells, not its header)."""
 
 
 def _split_cells(line: str) -> list[str]:
@@ -111,6 +124,16 @@ def _starts_new_line_unit(previous: str, line: str) -> bool:
     if re.search(r"[.!?:;]$", previous):
         return True
     last = previous.rsplit(" ", 1)[-1].lower()
+    first = line.split(" ", 1)[0]
+    if (
+        last in STOPWORDS
+        and len(previous.split()) <= 6
+        and first.istitle()
+        and first.lower() in STOPWORDS
+    ):
+        # A short heading ending in a small word ('Printer does not power on') and a sentence
+        # opening with one ('If the printer …'): a wrapped sentence goes on in lower case.
+        return True
     return not (_CONTINUES.search(previous) or last in STOPWORDS)
 
 
