@@ -4,7 +4,7 @@ Manuals mix N·m, kgf·cm, ft·lb and in·lb; °C and °F; bar, kPa and psi; mm 
 each quantity in one of those units the answer shows the other system's unit, marked as converted
 with "≈" and in parentheses: "25 N·m (≈ 18 ft·lb)", "121 °C (≈ 250 °F)", "10–15 bar (≈ 145–218
 psi)", "±0.05 mm (≈ ±0.002 in)". The manual's own words and numbers are never changed: the
-conversion is only inserted after them. A tolerance (±) converts as a difference, so "±5 °C" is
+conversion is only inserted after them. A fraction is one number ('1/8 inch' is 3.2 mm). A tolerance (±) converts as a difference, so "±5 °C" is
 "±9 °F", not "±41 °F". Quantities in other units (V, A, Hz, …) are left alone.
 
 The conversions are pint's (`pint.UnitRegistry`); no factor is written here.

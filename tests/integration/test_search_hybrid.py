@@ -374,3 +374,49 @@ def test_an_identifier_in_every_chunk_of_its_manual_counts_less(make_org) -> Non
     flat = search(shop.org_id, "ZX90", weights=(0.0, 0.0, 1.0), id_common_floor=1.0)
     assert max(h.score for h in flat if h.chunk_id in common) > max(common_scores)
     assert 0.0 < IDENTIFIER_COMMON_FLOOR < 1.0
+
+
+def test_keyword_arm_searches_the_manuals_word_for_a_shop_word(make_org) -> None:  # noqa: ANN001
+    """'credentials' is a technician's word; the manual writes 'user name ... password'
+    (`text.synonyms`): the keyword arm finds that passage through the manual's word."""
+    org = make_org("Shop words")
+    ids = insert_chunks(
+        org.org_id,
+        "Gateway manual",
+        BATTERY
+        + [("Log in with user name admin and password 1234, then change them.", "Login", "")],
+    )
+    target = ids[-1]
+    hits = search(org.org_id, "gateway credentials")
+    by_id = {h.chunk_id: h for h in hits}
+    assert target in by_id and by_id[target].keyword_rank == 1
+
+
+def test_an_alternative_is_an_or_of_its_word_not_another_word_asked(
+    make_org,  # noqa: ANN001
+) -> None:
+    """When every word is common the selection ANDs them (a small budget stands in for a large
+    organization); a shop word's alternatives join its own OR group: the passages that write
+    'password' or 'login' for 'credentials' pass the AND with 'battery', and neither the battery
+    passages without them nor the password passages without a battery do."""
+    org = make_org("Shop words AND")
+    rows = (
+        [
+            (f"Battery charger note {i}: the password is on its label.", "Login", "")
+            for i in range(25)
+        ]
+        + [(f"Battery note {i}: login from the front panel.", "Panel", "") for i in range(25)]
+        + [(f"Battery storage note {i}: store it half charged.", "Storage", "") for i in range(40)]
+        + [
+            (f"Reset note {i}: hold the button to clear the password.", "Reset", "")
+            for i in range(25)
+        ]
+    )
+    ids = insert_chunks(org.org_id, "Battery guide", rows)
+    _analyze_chunks()
+    # Expected rows: password 50, login 25 (each within the budget of 55, so each may select),
+    # 'credentials' with them 75, battery 90: every group over the budget, so their AND.
+    hits = search(org.org_id, "battery credentials", keyword_budget=55)
+    keyword_hits = [h for h in hits if h.keyword_rank]
+    assert keyword_hits
+    assert all(ids.index(h.chunk_id) < 50 for h in keyword_hits)

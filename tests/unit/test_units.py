@@ -49,6 +49,13 @@ from techdocs_app.rag.units import (
             "Lower nozzle temperature (5-10 °C (≈ 9–18 °F)).",
         ),
         ("Raise the bed temperature by 5 °C", "Raise the bed temperature by 5 °C (≈ 9 °F)"),
+        # fractions as US manuals write sizes: the whole fraction, never its denominator alone
+        # ('1/8 inch' is 3.2 mm, not the 203 mm of '8 inch')
+        ("Use a 1/8 inch drill.", "Use a 1/8 inch (≈ 3.2 mm) drill."),
+        ('A 3/4" pipe', 'A 3/4" (≈ 19 mm) pipe'),
+        ("A 1-1/2 in. hole", "A 1-1/2 in. (≈ 38 mm) hole"),
+        ("1 1/2 inches long", "1 1/2 inches (≈ 38 mm) long"),
+        ("a 5/16 in. bolt at 20 ft-lb", "a 5/16 in. (≈ 7.9 mm) bolt at 20 ft-lb (≈ 27 N·m)"),
     ],
 )
 def test_quantities_get_the_common_alternative_beside_them(text: str, expected: str) -> None:
@@ -65,6 +72,7 @@ def test_quantities_get_the_common_alternative_beside_them(text: str, expected: 
         "Pressure 2.5 bar/36 psi",
         "Put 5 in the tray",  # 'in' the word, not inches
         "Code E302 on page 12",
+        "Ratio 1/0 in.",  # no fraction (zero denominator), and its '0 in.' follows a slash
         "",
     ],
 )
