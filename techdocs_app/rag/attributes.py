@@ -83,16 +83,6 @@ _ASKS_OF_ACTION_RE = re.compile(
 """'How long does the RT2 wait …', 'What does BTT recommend …': the WH word asks about what the
 subject does (its object or its duration), and the words after it are the subject and a verb,
 not the noun phrase of an attribute. Such a question has no focus."""
-_HAS_RE = re.compile(
-    r"(?:^|[-,;:?.!]\s*)(?:does|do|did|can|could|is|are|will|would|has|have)\b[^,;?]*?\b"
-    r"(?:have|has|supports?|do|come\s+with|includes?|offers?|provides?|features?"
-    r"|be\s+\w+(?:\s+(?:out|up|down|off))?\s+(?:into|to|over|with|as|from|by|on))\s+(.+)",
-    re.IGNORECASE,
-)
-"""A yes/no question whether the subject has or does a thing ('Does the SRAM have parity
-checking?', 'Can it be powered over PoE?', 'can the optic be broken out into 4 x 25G ports?'):
-the object asks for the thing as a what-question's noun phrase does, and a manual that never
-names it does not say the subject has it."""
 _PHRASE_END_RE = re.compile(
     r"\b(?:of|for|on|in|at|to|does|do|did|is|are|was|were|should|can|could|must|will|would|when|"
     r"with|from|by|that|before|after|if|while|i|you|we|it)\b|[?,;:!.]\s|[?,;!]$",
@@ -310,8 +300,7 @@ def question_parts(query: str, names: frozenset[str]) -> QuestionParts:
     """Split a standalone question into its subject (words naming a manual, and context the
     condenser appended in parentheses at its end: `text.condenser_context`) and the attribute
     words; `focus` is the noun phrase a what/which/how-much question asks for ('What Wi-Fi bands
-    does …' -> wi, fi, bands), or the object of a yes/no question whether the subject has it
-    ('Does the SRAM have parity checking?' -> parity, checking)."""
+    does …' -> wi, fi, bands)."""
     main, context = split_context(query)
     main = expand_contractions(main)
     words = _question_words(strip_how_measure(main))
@@ -336,28 +325,21 @@ def question_parts(query: str, names: frozenset[str]) -> QuestionParts:
     for token, stem_ in words:
         if _keep(token, stem_) and stem_ not in {s for _, s in attributes}:
             attributes.append((token, stem_))
-
-    def _groups(rest: str) -> list[list[tuple[str, str]]]:
+    focus: list[tuple[str, str]] = []
+    groups: list[list[tuple[str, str]]] = []
+    match = _WH_RE.search(main)
+    if match and not _ASKS_OF_ACTION_RE.match(main, match.start()):
+        rest = match.group(1)
         end = _PHRASE_END_RE.search(rest)
-        out: list[list[tuple[str, str]]] = []
-        for piece in re.split(r"(?i)\b(?:and|or)\b|[,&]", rest[: end.start()] if end else rest):
-            group: list[tuple[str, str]] = []
+        phrase = rest[: end.start()] if end else rest
+        for piece in re.split(r"(?i)\b(?:and|or)\b|[,&]", phrase):
+            group = []
             for token, stem_ in _question_words(piece):
                 if _keep(token, stem_) and (token, stem_) not in group:
                     group.append((token, stem_))
             if group:
-                out.append(group)
-        return out
-
-    groups: list[list[tuple[str, str]]] = []
-    match = _WH_RE.search(main)
-    if match and not _ASKS_OF_ACTION_RE.match(main, match.start()):
-        groups = _groups(match.group(1))
-    if not groups and (has := _HAS_RE.search(main)):
-        groups = _groups(has.group(1))
-    focus: list[tuple[str, str]] = []
-    for group in groups:
-        focus.extend(w for w in group if w not in focus)
+                groups.append(group)
+                focus.extend(w for w in group if w not in focus)
     identifiers = [
         i
         for i in query_identifiers(main)

@@ -227,14 +227,3 @@ def test_a_unit_glued_to_its_value_and_a_two_word_term_typed_as_one_are_the_manu
     # Short pieces do not join ('in to' is no 'into'), a word the manual lacks stays missing.
     evidence = assess_attributes("What jitter does the zeta hotend take?", hits, {10: profile})
     assert evidence["missing"] == ["jitter"]
-
-
-def test_the_object_of_a_yes_no_question_whether_the_subject_has_it_is_asked_for() -> None:
-    evidence = _check("Does the GW5 have a watchdog timer?")
-    assert evidence["focus"] == ["watchdog", "timer"]
-    assert evidence["focus_missing"] == ["watchdog", "timer"]
-    powered = _check("Can the GW5 be powered over PoE from the switch?")
-    assert powered["focus"] == ["poe"] and powered["focus_missing"] == ["poe"]
-    # Written in the manual: nothing missing; a question about doing something has no object.
-    assert _check("Does the GW5 have a fuse on the input?")["focus_missing"] == []
-    assert _check("Can I wire the GW5 with the power on?")["focus"] == []
