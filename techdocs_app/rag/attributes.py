@@ -28,7 +28,9 @@ from techdocs_app.text.words import (
     STOPWORDS,
     compact,
     expand_contractions,
+    glued_unit,
     is_function_word,
+    joined_words,
     spell_greek,
     strip_how_measure,
 )
@@ -101,9 +103,11 @@ def _lower_compact(token: str) -> str:
 
 
 def _vocabulary(text_: str) -> set[str]:
-    """Every word of `text_` as written, stemmed, split at punctuation and compacted."""
+    """Every word of `text_` as written, stemmed, split at punctuation and compacted; the units
+    of values written with their unit glued on; two adjacent words joined into one."""
     out: set[str] = set()
-    for token in _Q_TOKEN_RE.findall(spell_greek(text_).lower()):
+    tokens = _Q_TOKEN_RE.findall(spell_greek(text_).lower())
+    for token in tokens:
         out.add(token)
         out.add(rerank_stem(token))
         parts = [p for p in re.split(r"[.,:/+\-]", token) if p]
@@ -113,6 +117,9 @@ def _vocabulary(text_: str) -> set[str]:
             for part in parts:
                 out.add(part)
                 out.add(rerank_stem(part))
+        if unit := glued_unit(token):
+            out.add(unit)
+    out.update(joined_words(tokens))
     return out
 
 

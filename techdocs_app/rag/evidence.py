@@ -96,25 +96,40 @@ quirk of correlated inputs on a few hundred questions) no weight at all."""
 # sits on the rewordings' 0.05 limit again (the next budget holds 0.058). The weights: coverage
 # 2.5, section coverage 3.4, focus missing -3.3, unknown model -7.4, quantity missing -7.6,
 # named missing -4.8, similarity 0.25 (weighted 0: it came out against its direction).
+# Round 6, second task (issue 9): a manual's word is read as a technician types it
+# (`rag.attributes._vocabulary`): a unit glued to its value ('13.0dB', '20km') is a word of the
+# manual, and two adjacent words are one ('hot end' -> 'hotend', 'Min temp' -> 'MINTEMP', 'bit
+# rate' -> 'bitrate'). Answerable rewordings read as asking for a word the manual lacks no more,
+# so the same rule refuses one near miss more. Refitted; leave-one-manual-out against the fit
+# above (same machine), false refusal / closest / not found / stress: 0.000 / 0.024 / 0.613 /
+# 0.206 -> 0.000 / 0.029 / 0.645 / 0.215; the rewordings' false refusal / closest / not found
+# 0.040 / 0.145 / 0.484 -> 0.035 / 0.145 / 0.484; the part numbers' 0.000 / 0.026 / 0.800 both;
+# leave-one-vendor-out not found 0.548 -> 0.645. Per manual: near misses refused 19 -> 20 of 31
+# (trikdis_rl14 3 -> 4 of 5), the rewordings' 15 of 31 both (ender3_troubleshooting 3 -> 2,
+# timken 3 -> 4), answerable refused 0 of 210 both, the rewordings' 7 -> 6 of 173 (arista 1 ->
+# 2, ender3_troubleshooting 1 -> 0, smartoptics 1 -> 0), part numbers 0 of 39 and 8 of 10 both.
+# Similarity's weight came out against its direction (0). The same reading of passages for
+# coverage (`key_terms` against `_term_set`) was tried and dropped: the rewordings' false
+# refusals 0.035 -> 0.046 out of manual, nothing more refused.
 # Fitted by `python -m techdocs_app.bench.fit_evidence --write` on `eval --json` of dev + tune:
 # 241 questions, 31 not in the manuals, about 14 manuals of 9 vendors. No weight (it came out
-# against its direction): weighted, attr_coverage, arms. Reworded copies of the answerable
+# against its direction): similarity, attr_coverage, arms. Reworded copies of the answerable
 # questions weigh 0.0 times their question. The 204 questions of reworded_questions (their
 # rewordings by technicians) weigh 0.25 each, held out with their original's manual. The 49
 # questions of part_numbers (technicians' part-number questions and near misses) weigh 0.25 each,
 # held out with their manual. Budgets: of those within 0.025 false refusals, 0.3 rewording stress
 # and 0.05 false refusals of the rewordings and of the part numbers each in leave-one-manual-out
 # CV, the one with the most not found; closest the largest within 0.08. false_refusal / closest /
-# not_found_acc / stress: in-sample 0.000 / 0.019 / 0.645 / 0.234; 5-fold CV 0.000 / 0.026 / 0.589
-# / 0.164; leave-one-manual-out 0.000 / 0.024 / 0.613 / 0.206; leave-one-vendor-out 0.000 / 0.024
-# / 0.548 / 0.159. The rewordings' false_refusal / closest / not_found_acc: leave-one-manual-out
-# 0.040 / 0.145 / 0.484, in-sample 0.035 / 0.139 / 0.484. The part numbers' false_refusal /
+# not_found_acc / stress: in-sample 0.000 / 0.024 / 0.645 / 0.234; 5-fold CV 0.000 / 0.025 / 0.629
+# / 0.219; leave-one-manual-out 0.000 / 0.029 / 0.645 / 0.215; leave-one-vendor-out 0.000 / 0.024
+# / 0.645 / 0.206. The rewordings' false_refusal / closest / not_found_acc: leave-one-manual-out
+# 0.035 / 0.145 / 0.484, in-sample 0.023 / 0.139 / 0.484. The part numbers' false_refusal /
 # closest / not_found_acc: leave-one-manual-out 0.000 / 0.026 / 0.800, in-sample 0.000 / 0.026 /
 # 0.800.
-WEIGHTS = (0.251, 2.489, 0.000, 0.000, 3.445, -3.252, -7.369, 0.000, -7.571, -4.815)
-BIAS = -2.784
+WEIGHTS = (0.000, 2.711, 0.018, 0.000, 3.231, -3.302, -7.310, 0.000, -7.558, -5.274)
+BIAS = -2.674
 ANSWER_THRESHOLD = 0.405
-CLOSEST_THRESHOLD = 0.102
+CLOSEST_THRESHOLD = 0.098
 
 _WORD_RE = re.compile(r"[a-z0-9]+(?:[.,/+-][a-z0-9]+)*")
 

@@ -156,3 +156,28 @@ def spell_greek(text: str) -> str:
     if text.isascii():
         return text
     return "".join(_GREEK_NAMES.get(ch.lower(), ch) for ch in text)
+
+
+_GLUED_UNIT_RE = re.compile(r"\d+(?:[.,]\d+)*([a-zµ]{2,4})")
+"""A value with its unit glued on, as a data sheet writes it ('20km', '13.0db', '100ma')."""
+JOIN_MIN = 3
+"""Letters each of two adjacent words needs for the pair to count as one word: 'hot end' ->
+'hotend', 'min temp' -> 'mintemp', 'bit rate' -> 'bitrate'; shorter pieces ('ever y', 'in to')
+join into words of their own."""
+
+
+def glued_unit(token: str) -> str | None:
+    """The unit of a lower-case value written with its unit glued on ('13.0db' -> 'db'): a word
+    of the text too ('how many dB …')."""
+    match = _GLUED_UNIT_RE.fullmatch(token)
+    return match.group(1) if match else None
+
+
+def joined_words(tokens: list[str]) -> list[str]:
+    """Adjacent lower-case words written as one ('hot end' -> 'hotend'): a technician types a
+    manual's two-word term as one word ('hotend', 'MINTEMP', 'bitrate')."""
+    return [
+        first + second
+        for first, second in zip(tokens, tokens[1:], strict=False)
+        if min(len(first), len(second)) >= JOIN_MIN and (first + second).isalpha()
+    ]

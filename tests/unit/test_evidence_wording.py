@@ -212,3 +212,18 @@ def test_a_count_compound_and_family_suffixes_are_the_datasheets_words() -> None
         "48-pin",
         "xF/xG",
     ]
+
+
+def test_a_unit_glued_to_its_value_and_a_two_word_term_typed_as_one_are_the_manuals() -> None:
+    # A data sheet glues units to values ('13.0dB', '20km'); a technician types the manual's
+    # two-word term as one ('hotend', 'MINTEMP').
+    text = "Power budget 13.0dB, reach 20km. The hot end shows Min temp when the sensor is open."
+    profile = build_profile(10, "zeta_sfp", "zeta_sfp.pdf", [text])
+    hits = [search_hit(document_id=10, filename="zeta_sfp.pdf", content=text)]
+    evidence = assess_attributes("How many dB can the zeta take, in km?", hits, {10: profile})
+    assert evidence["missing"] == []
+    evidence = assess_attributes("zeta hotend shows MINTEMP, why?", hits, {10: profile})
+    assert evidence["missing"] == [] and evidence["named_missing"] == []
+    # Short pieces do not join ('in to' is no 'into'), a word the manual lacks stays missing.
+    evidence = assess_attributes("What jitter does the zeta hotend take?", hits, {10: profile})
+    assert evidence["missing"] == ["jitter"]
