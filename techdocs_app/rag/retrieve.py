@@ -51,11 +51,6 @@ KEYWORD_BUDGET = 1000
 KEYWORD_POOL = 1000
 """Hard cap on the candidates the keyword arm reads and ranks (bounds its cost)."""
 
-KEYWORD_ALT_WEIGHT = float(__import__("os").environ.get("FU_ALT_W", "1.0"))
-"""How much a match of the manual's word for a question's shop word ('password' for
-'credentials', `text.expansion`) counts in the keyword arm's score, as a share of a match of the
-question's own words."""
-
 RANK_POOL = 120
 """Candidates per full-text-ranked arm that ts_rank passes on to the costlier ts_rank_cd."""
 
@@ -110,20 +105,6 @@ def keyword_query(query: str) -> str:
     Quotes and leading `-` (websearch's phrase and negation syntax) are dropped so that a question
     can never turn into an exclusion; the english config drops stopwords itself.
     """
-    return " or ".join(keyword_words(query))
-
-
-def keyword_alternatives(query: str) -> tuple[list[str], list[str]]:
-    """The keyword arm's alternatives: (question words, manual words), pairwise; each manual
-    word (`text.expansion`, from `text.synonyms`) an alternative of its question word."""
-    from techdocs_app.text.expansion import keyword_alternatives as pairs
-
-    found = pairs(keyword_words(query))
-    return [a for a, _ in found], [b for _, b in found]
-
-
-def keyword_words(query: str) -> list[str]:
-    """The query's words as the keyword arm searches them (see `keyword_query`)."""
     words: list[str] = []
     seen: set[str] = set()
     for match in _WORD_RE.finditer(query):
@@ -133,7 +114,7 @@ def keyword_words(query: str) -> list[str]:
             continue
         seen.add(low)
         words.append(word)
-    return words[:64]
+    return " or ".join(words[:64])
 
 
 PREFIX_MATCH_MIN_CHARS = 6
@@ -215,79 +196,43 @@ vector_ranked AS (
 org_share AS MATERIALIZED (
     SELECT search_chunk_org_rows() AS org_rows
 ),
--- The manual's words for the question's shop words (text.expansion; 'credentials' may be
--- written 'password'), each joined to the lexemes of its question word: an alternative of
--- that word, not another word asked. One the question asks itself is left out.
-kw_question AS MATERIALIZED (
-    SELECT t.lexeme
-    FROM unnest(tsvector_to_array(to_tsvector('english', :keyword_query))) AS t(lexeme)
-),
-kw_alternatives AS MATERIALIZED (
-    SELECT DISTINCT h.lexeme AS head, a.lexeme
-    FROM unnest(CAST(:alt_heads AS text[]), CAST(:alt_words AS text[])) AS x(head, word),
-         unnest(tsvector_to_array(to_tsvector('english', x.head))) AS h(lexeme),
-         unnest(tsvector_to_array(to_tsvector('english', x.word))) AS a(lexeme)
-    WHERE h.lexeme IN (SELECT lexeme FROM kw_question)
-      AND a.lexeme NOT IN (SELECT lexeme FROM kw_question)
-),
-kw_alt_query AS MATERIALIZED (
-    -- The alternatives as one OR query, for the ranking (NULL when there are none).
-    SELECT CAST(string_agg(DISTINCT quote_literal(lexeme), ' | ') AS tsquery) AS q
-    FROM kw_alternatives
-),
 tsv_stats AS MATERIALIZED (
     -- most_common_elem_freqs lists one frequency per element, then the minimum of those.
     SELECT s.elems, s.freqs
-    FROM search_lexeme_stats(ARRAY(SELECT lexeme FROM kw_question
-                                   UNION SELECT lexeme FROM kw_alternatives)) AS s
+    FROM search_lexeme_stats(tsvector_to_array(to_tsvector('english', :keyword_query))) AS s
 ),
 kw_terms AS MATERIALIZED (
-    -- Every lexeme with the question word it stands for (a question's word stands for itself).
     -- A word missing from the statistics is rarer than the rarest word they keep: half that.
-    SELECT w.head, w.lexeme, w.freq, w.freq * (SELECT org_rows FROM org_share) AS est
+    SELECT w.lexeme, w.freq, w.freq * (SELECT org_rows FROM org_share) AS est
     FROM (
-        SELECT t.head, t.lexeme,
+        SELECT t.lexeme,
                coalesce(s.freqs[array_position(s.elems, t.lexeme)],
                         s.freqs[cardinality(s.elems) + 1] / 2, 0) AS freq
-        FROM (SELECT lexeme AS head, lexeme FROM kw_question
-              UNION SELECT head, lexeme FROM kw_alternatives) AS t
+        FROM unnest(tsvector_to_array(to_tsvector('english', :keyword_query))) AS t(lexeme)
         LEFT JOIN tsv_stats s ON true
     ) AS w
 ),
-kw_groups AS MATERIALIZED (
-    -- One OR group per question word: the word and its alternatives that the arm could select
-    -- on their own (expected count within :kw_budget; a commoner one would flood the selection
-    -- and only counts in the ranking). A group is as common as its words together.
-    SELECT head AS lexeme,
-           '(' || string_agg(quote_literal(lexeme), ' | ' ORDER BY lexeme <> head, lexeme)
-               || ')' AS expr,
-           sum(est) AS est,
-           least(sum(freq), 1.0) AS freq
-    FROM kw_terms
-    WHERE lexeme = head OR est <= :kw_budget
-    GROUP BY head
-),
 kw_ordered AS MATERIALIZED (
-    SELECT lexeme, expr, est,
+    SELECT lexeme, est,
            row_number() OVER w AS n,
            sum(est) OVER w AS running_est,
            (SELECT org_rows FROM org_share)
              * exp(sum(ln(greatest(freq, 1e-9))) OVER w) AS and_est
-    FROM kw_groups
+    FROM kw_terms
     WINDOW w AS (ORDER BY est, lexeme ROWS UNBOUNDED PRECEDING)
 ),
 kw_select AS MATERIALIZED (
     SELECT CASE
         WHEN (SELECT min(est) FROM kw_ordered) <= :kw_budget THEN (
-            SELECT string_agg(expr, ' | ' ORDER BY n)
+            SELECT string_agg(quote_literal(lexeme), ' | ' ORDER BY n)
             FROM kw_ordered WHERE n = 1 OR running_est <= :kw_budget)
         ELSE (
-            SELECT string_agg(expr, ' & ' ORDER BY n)
+            SELECT string_agg(quote_literal(lexeme), ' & ' ORDER BY n)
             FROM kw_ordered o
             WHERE o.n = 1 OR o.n <= 1 + (SELECT count(*) FROM kw_ordered p
                                          WHERE p.and_est > :kw_budget))
         END AS terms,
-        (SELECT string_agg(expr, ' | ' ORDER BY n)
+        (SELECT string_agg(quote_literal(lexeme), ' | ' ORDER BY n)
          FROM kw_ordered WHERE n <= 3) AS fallback_terms
 ),
 kw_pool AS MATERIALIZED (
@@ -317,23 +262,16 @@ kw_fallback AS MATERIALIZED (
 keyword_arm AS MATERIALIZED (
     -- ts_rank_cd costs ~6x ts_rank (covers over every query word): ts_rank picks the best
     -- :rank_pool candidates, ts_rank_cd orders those.
-    -- A match of the manual's word for a shop word counts :kw_alt_weight of a word asked.
     SELECT r.id,
            ts_rank_cd(CAST(:ts_weights AS real[]), r.tsv,
-                      websearch_to_tsquery('english', :keyword_query), :ts_norm)
-           + :kw_alt_weight * coalesce(ts_rank_cd(CAST(:ts_weights AS real[]), r.tsv,
-                                                  (SELECT q FROM kw_alt_query), :ts_norm), 0)
-             AS kscore
+                      websearch_to_tsquery('english', :keyword_query), :ts_norm) AS kscore
     FROM (
         SELECT p.id, p.tsv
         FROM (SELECT id, tsv FROM kw_pool
               UNION ALL
               SELECT id, tsv FROM kw_fallback) AS p
         ORDER BY ts_rank(CAST(:ts_weights AS real[]), p.tsv,
-                         websearch_to_tsquery('english', :keyword_query), :ts_norm)
-                 + :kw_alt_weight * coalesce(ts_rank(CAST(:ts_weights AS real[]), p.tsv,
-                                                     (SELECT q FROM kw_alt_query), :ts_norm), 0)
-                 DESC, p.id
+                         websearch_to_tsquery('english', :keyword_query), :ts_norm) DESC, p.id
         LIMIT :rank_pool
     ) AS r
     ORDER BY kscore DESC, r.id
@@ -474,7 +412,6 @@ def search_params(
     rrf_k: int | None = None,
     keyword_budget: int | None = None,
     id_common_floor: float | None = None,
-    keyword_alt_weight: float | None = None,
 ) -> dict[str, Any]:
     settings = get_settings()
     idents = list(identifiers) if identifiers is not None else _query_identifiers(query)
@@ -484,16 +421,10 @@ def search_params(
         settings.keyword_weight,
         settings.identifier_weight,
     )
-    alt_heads, alt_words = keyword_alternatives(query)
     return {
         "org_id": int(org_id),
         "query_vector": vector_literal(query_vector),
         "keyword_query": keyword_query(query),
-        "alt_heads": alt_heads,
-        "alt_words": alt_words,
-        "kw_alt_weight": float(
-            keyword_alt_weight if keyword_alt_weight is not None else KEYWORD_ALT_WEIGHT
-        ),
         "embed_model": embed_model,
         "document_ids": [int(d) for d in document_ids] if document_ids is not None else None,
         "identifiers": idents + [f for f in families if f not in idents],
@@ -567,7 +498,6 @@ def hybrid_search(
     rrf_k: int | None = None,
     keyword_budget: int | None = None,
     id_common_floor: float | None = None,
-    keyword_alt_weight: float | None = None,
 ) -> list[SearchHit]:
     """The top `k` chunks of the organization for `query`, fused over the three arms.
 
@@ -590,7 +520,6 @@ def hybrid_search(
         rrf_k=rrf_k,
         keyword_budget=keyword_budget,
         id_common_floor=id_common_floor,
-        keyword_alt_weight=keyword_alt_weight,
     )
     if document_ids is not None and not params["document_ids"]:
         return []
