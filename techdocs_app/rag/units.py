@@ -74,9 +74,11 @@ _SPELLINGS: list[tuple[str, str]] = [
     (r"fl\.?\s?oz\b", "fl oz"),
 ]
 _UNIT_RE = "|".join(f"(?P<u{i}>{pattern})" for i, (pattern, _) in enumerate(_SPELLINGS))
-_NUMBER = r"\d+(?:[.,]\d+)?"
+_FRACTION = r"(?:\d+[\s-])?\d+/[1-9]\d*"
+"""A fraction as US manuals write sizes: '1/8 in', '3/4"', '1-1/2 in', '1 1/2 inches'."""
+_NUMBER = rf"(?:{_FRACTION}|\d+(?:[.,]\d+)?)"
 _QUANTITY = re.compile(
-    rf"(?<![\w.,])(?P<tol>±\s?)?(?P<low>-?{_NUMBER})"
+    rf"(?<![\w.,/])(?P<tol>±\s?)?(?P<low>-?{_NUMBER})"
     rf"(?:\s?(?P<sep>–|—|-|to|~)\s?(?P<high>-?{_NUMBER}))?"
     rf"\s?(?:{_UNIT_RE})"
 )
@@ -100,7 +102,15 @@ def _registry() -> pint.UnitRegistry:
 
 
 def _number(text: str) -> float:
-    return float(text.replace(",", "."))
+    """'2,5' -> 2.5; a fraction '1/8' -> 0.125, '1-1/2' or '1 1/2' -> 1.5."""
+    if "/" not in text:
+        return float(text.replace(",", "."))
+    negative = text.startswith("-")
+    body = text.lstrip("-")
+    whole, _, fraction = body.rpartition(" ") if " " in body else body.rpartition("-")
+    numerator, _, denominator = fraction.partition("/")
+    total = (int(whole) if whole else 0) + int(numerator) / int(denominator)
+    return -total if negative else total
 
 
 def format_value(value: float) -> str:
