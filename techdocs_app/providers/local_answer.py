@@ -43,6 +43,9 @@ How a unit is chosen:
   ('Problem:' then 'Cause:', 'Solution:') is quoted whole; 'which one can't …' is answered by
   the exception ('except for UART5'); a code to decode ('what does C-MB144 mean?') matches the
   sentences naming its parts ('The letters MB denote …');
+- two part numbers compared ('…RET6 vs …VET6') are answered by the ordering key's lines defining
+  the characters they differ in ('R = 64 pins V = 100 pins'); a question about the manual's own
+  version by its label and number ('DATASHEET 6.0', 'Rev 8'); a heading quoted alone is cited;
 - a sentence asking a question (a manual's review question) scores half; an answer under
   FILL_WORDS words takes the runners-up scoring close to the best (not another variant's);
 - within its source the best unit's paragraph, table rows or entry opens the answer.

@@ -94,6 +94,11 @@ CUES = (
     _phrase(r"how much", r"amount|quantity"),
     _phrase(r"how many", r"number of"),
     _phrase(r"which not", r"except|excluding|other than|apart from|with the exception"),
+    _phrase(
+        r"document version",
+        r"rev(?:ision)?\.?\s?\d+(?:[.\-]\d+)*"
+        r"|(?:datasheet|data sheet|manual|guide|handbook)\s+(?:v\d+(?:\.\d+)*|\d+(?:\.\d+)+)",
+    ),
     _phrase(r"why", r"because|caus\w*|due to|results? in|resulting|reason\w*|if|when"),
 )
 """What a question asks for in one word and a manual states in another: a voltage is stated in
@@ -126,6 +131,44 @@ _WHICH_NOT = re.compile(
 a manual states it as 'All interfaces … except for UART5'."""
 
 
+_CODE = re.compile(r"(?<![\w\-])(?=[A-Za-z\d]*\d)(?=[A-Za-z\d]*[A-Za-z])[A-Za-z\d]{6,}(?![\w\-])")
+"""A part number or order code typed as one word ('stm32f103ret6', 'TS2017S31C')."""
+
+CODE_DIFFERENCES = 2
+"""Positions two codes of one family may differ in to be compared character by character
+('stm32f103ret6 vs stm32f103vet6' differ in one; two codes differing in more are two products,
+not two variants of one ordering key)."""
+
+
+def code_differences(question: str) -> set[str]:
+    """The characters in which codes of one ordering scheme the question compares differ
+    ('stm32f103RET6 vs stm32f103VET6, what's the difference?' -> R, V): the manual's ordering
+    key defines each ('Pin count R = 64 pins V = 100 pins'), and shares no word with the
+    question."""
+    codes = list(dict.fromkeys(c.upper() for c in _CODE.findall(question)))
+    out: set[str] = set()
+    for i, a in enumerate(codes):
+        for b in codes[i + 1 :]:
+            if len(a) != len(b):
+                continue
+            diff = [(x, y) for x, y in zip(a, b, strict=True) if x != y]
+            if 0 < len(diff) <= CODE_DIFFERENCES:
+                out |= {c for pair in diff for c in pair}
+    return out
+
+
+_DOCUMENT_VERSION = re.compile(
+    r"(?i)\b(?:version|revision|rev|edition)\b(?:\W+\w+){0,6}?\W+"
+    r"(?:datasheet|data\s?sheet|manual|document|doc|guide|pdf|handbook)s?\b"
+    r"|\b(?:datasheet|data\s?sheet|manual|document|doc|guide|pdf|handbook)(?:['’]s)?\s+"
+    r"(?:version|revision|rev|edition)\b"
+)
+"""A question about the manual's own version ('What version is the … datasheet?', 'which
+revision of the manual is this?'): a manual prints it as a label and a number in its header or
+footer ('DATASHEET 6.0', 'Doc ID 14611 Rev 8'), which shares no word with the question but
+'datasheet', a word naming the manual."""
+
+
 def asked_cues(question: str, q_terms: Sequence[str]) -> list[tuple[set[str], Cue]]:
     """The cues of the question's words (or 'how …' phrases), each with the words naming it. A
     shop word names the cue of the manual's word ('temp' a temperature, 'freq' a frequency)."""
@@ -134,6 +177,8 @@ def asked_cues(question: str, q_terms: Sequence[str]) -> list[tuple[set[str], Cu
         words.append("why")
     if _WHICH_NOT.search(expand_contractions(question)):
         words.append("which not")
+    if _DOCUMENT_VERSION.search(question):
+        words.append("document version")
     out = []
     for cue in CUES:
         named = {
@@ -325,6 +370,7 @@ def score_units(question: str, units: list[Unit], n_sources: int) -> None:
     # ordering scheme 'Package H = BGA T = LQFP'). The C of '°C' and the E of 'E-steps' are not
     # symbols.
     symbols = set(re.findall(r"(?<![\w'’°\-])([B-HJ-Z])(?![\w'’\-])", main))
+    symbols |= code_differences(main)
     definition = (
         re.compile(
             rf"^\s*(?:where:?\s*)?(?:{'|'.join(sorted(symbols))})\s*(?:=|:|–)\s*\S"
