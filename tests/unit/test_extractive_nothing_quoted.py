@@ -64,3 +64,16 @@ def test_a_heading_quoted_alone_is_cited_without_a_colon() -> None:
     assert pieces[0] == "Maximum current [1]"
     # A heading followed by its own text still introduces it.
     assert render(first, "current")[0] == "Maximum current:"
+
+
+async def test_a_character_named_as_a_digit_or_suffix_is_looked_up_in_the_ordering_key() -> None:
+    source = _source(
+        "Ordering information scheme\n\n"
+        "Each order code ends in the digit of its temperature range, as the example shows.\n\n"
+        "Example: AB12 C D R 6\n\n"
+        "Temperature range\n\n"
+        "6 = Industrial temperature range, -40 to 85 °C.\n\n"
+        "7 = Industrial temperature range, -40 to 105 °C."
+    )
+    answer = await _answer("What does the digit 7 at the end of an AB12 order code mean?", [source])
+    assert answer.startswith("7 = Industrial temperature range, -40 to 105 °C.")

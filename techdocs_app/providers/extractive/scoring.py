@@ -157,6 +157,15 @@ def code_differences(question: str) -> set[str]:
     return out
 
 
+_NAMED_SYMBOL = re.compile(
+    r"(?i)\b(?:digit|letter|character|suffix)\s+['\"‘“]?([a-z\d])\b"
+    r"|(?<![\w\-])['\"‘“]?([a-z\d])['\"’”]?\s+(?:digit|letter|character|suffix)\b"
+)
+"""A character of a code the question names as such ('the digit 7 at the end of the order
+code', 'the T suffix', 'what does letter H stand for'): the ordering key defines it ('7 =
+Industrial temperature range')."""
+
+
 _DOCUMENT_VERSION = re.compile(
     r"(?i)\b(?:version|revision|rev|edition)\b(?:\W+\w+){0,6}?\W+"
     r"(?:datasheet|data\s?sheet|manual|document|doc|guide|pdf|handbook)s?\b"
@@ -371,6 +380,7 @@ def score_units(question: str, units: list[Unit], n_sources: int) -> None:
     # symbols.
     symbols = set(re.findall(r"(?<![\w'’°\-])([B-HJ-Z])(?![\w'’\-])", main))
     symbols |= code_differences(main)
+    symbols |= {c.upper() for pair in _NAMED_SYMBOL.findall(main) for c in pair if c}
     definition = (
         re.compile(
             rf"^\s*(?:where:?\s*)?(?:{'|'.join(sorted(symbols))})\s*(?:=|:|–)\s*\S"
