@@ -129,6 +129,20 @@ _TABLE = (
     "credentials: password login username",
     "plug: connector socket",
     "feed: power supply",
+    # British and American spellings of one word: a technician writes 'aluminium' or 'fibre',
+    # the manual 'aluminum', 'fiber' (or the other way round). Not 'colour'/'color': a
+    # 'what colour …' question wants a colour's name, and 'color coded' outranked it.
+    "aluminium aluminum",
+    "fibre fiber",
+    "metre meter",
+    "centre center",
+    "litre liter",
+    "grey gray",
+    "mould mold",
+    "sulphur sulfur",
+    "tyre tire",
+    # one way: a British electrician's 'earth' is the manual's 'ground' ('GND')
+    "earth: ground gnd",
 )
 
 
