@@ -170,3 +170,18 @@ def test_a_value_typed_with_its_unit_is_also_its_number() -> None:
     # Part and model names are not values: 'f103', 'e3' and '100g' stay whole.
     assert {"f103", "e3", "100g"} <= set(question_terms("f103 on the e3 board, 100g optic"))
     assert not {"103", "3", "100"} & set(question_terms("f103 on the e3 board, 100g optic"))
+
+
+async def test_a_unit_the_question_names_asks_for_its_quantity() -> None:
+    source = _source(
+        "Each of the GPIO pins can be configured as input with or without pull-up or "
+        "pull-down.\n\n"
+        "Table 35. I/O static characteristics\n\n"
+        "| Symbol | Parameter | Conditions | Min | Typ | Max | Unit |\n"
+        "| --- | --- | --- | --- | --- | --- | --- |\n"
+        "| RPU | Weak pull-up equivalent resistor | VIN = VSS | 30 | 40 | 50 | kΩ |\n"
+        "| VIL | Input low level voltage | | -0.5 | | 0.8 | V |"
+    )
+    answer = await _answer("internal pullup value in kohms?", [source])
+    # 'kohms' asks for a resistance: the row stating one in kΩ answers.
+    assert answer.index("30 | 40 | 50") < answer.find("GPIO pins") or "GPIO pins" not in answer

@@ -69,11 +69,11 @@ def _phrase(asked: str, phrase: str) -> Cue:
 
 
 CUES = (
-    _quantity(r"volt\w*", r"[kmµμu]?V|volts?"),
-    _quantity(r"current|amps?|amper\w*", r"[kmµμun]?A|amps?|amperes?"),
-    _quantity(r"power|wattag\w*|watts?", r"[kmµμu]?W|watts?|dBm"),
+    _quantity(r"volt\w*|millivolt\w*|[mk]v", r"[kmµμu]?V|volts?"),
+    _quantity(r"current|amps?|amper\w*|milliamp\w*|[mµu]a", r"[kmµμun]?A|amps?|amperes?"),
+    _quantity(r"power|wattag\w*|watts?|[mk]w", r"[kmµμu]?W|watts?|dBm"),
     _quantity(r"temperatur\w*|hot|cold|heat|how hot", r"°\s?[CF]|[oº]\s?[CF]|degrees?"),
-    _quantity(r"frequenc\w*|clock", r"[kMG]?Hz"),
+    _quantity(r"frequenc\w*|clock|[kmg]?hz", r"[kMG]?Hz"),
     _quantity(
         r"time|tim|delay\w*|duration|timeout\w*|interval\w*|how long",
         r"[mµμun]?s|sec\w*|min\w*|hours?|h",
@@ -88,7 +88,7 @@ CUES = (
     _quantity(r"baud|bandwidth|throughput", r"[kMG]?bps|[kMG]?b/s|[KMG]Baud"),
     _quantity(r"spe|speed", r"[kMG]?Hz|[kMG]?bps|[kMG]?b/s|mm/s|m/s|rpm"),
     _quantity(r"memory|flash|ram|sram|capacity", r"[KMG]B(?:ytes)?|[KMG]bytes|bytes"),
-    _quantity(r"resistanc\w*|impedanc\w*", r"[kM]?Ω|[kM]?ohms?"),
+    _quantity(r"resistanc\w*|impedanc\w*|[km]?ohm\w*", r"[kM]?Ω|[kM]?ohms?"),
     _phrase(r"lowest|minimum|min|least|smallest", r"down to|at least|min(?:imum)?|not less than"),
     _phrase(r"highest|maximum|max|most|largest", r"up to|max(?:imum)?|not exceeding|no more than"),
     _phrase(r"how much", r"amount|quantity"),
@@ -107,7 +107,8 @@ minutes after …'), a size in millimetres ('how big is the board?': 'Appearance
 70.25mm'), a speed in hertz or bits per second, the lowest value as 'ensured down to 2.7 V', the
 maximum as 'not exceeding 150 mA', 'how much tape' as 'the amount of tape', the manual's own
 version by its label and number ('DATASHEET 6.0', 'Doc ID 14611 Rev 8'). Units and phrases of
-technical writing in general, not of one manual. The asked-for words are stems ('tim' of 'time',
+technical writing in general, not of one manual. A unit the question names ('pull-up value in
+kohms?', 'how many mA') asks for its quantity too. The asked-for words are stems ('tim' of 'time',
 'siz' of 'size')."""
 
 
