@@ -15,7 +15,7 @@ How a unit is chosen:
   condenser appended in parentheses) count little, so a sentence that only repeats the product
   name never beats one that states the asked-for value;
 - spec questions ("what/how much …", voltage, current, …) prefer units stating a number with a
-  unit, most of all in a unit of the quantity asked for (volts for a voltage, seconds for 'how
+  unit or an amount in words ('two and one-half times'), most of all in a unit of the quantity asked for (volts for a voltage, seconds for 'how
   long'); a value in such a unit, or a phrase stating a limit or amount ('down to 2.7 V' for the
   lowest, 'not exceeding' for the maximum, 'the amount of' for 'how much'), counts as the word
   asking for it; a unit must match at least one asked-for word when the question has any;

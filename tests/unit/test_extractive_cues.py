@@ -185,3 +185,14 @@ async def test_a_unit_the_question_names_asks_for_its_quantity() -> None:
     answer = await _answer("internal pullup value in kohms?", [source])
     # 'kohms' asks for a resistance: the row stating one in kΩ answers.
     assert answer.index("30 | 40 | 50") < answer.find("GPIO pins") or "GPIO pins" not in answer
+
+
+async def test_an_amount_written_in_words_is_a_value() -> None:
+    source = _source(
+        "Lace or tie bundles tightly enough to prevent slipping, but not so tightly that the "
+        "tape cuts into the insulation.\n\n"
+        "The amount of flat tape required to lace a group of conductors is about two and "
+        "one-half times the length of the longest conductor."
+    )
+    answer = await _answer("How much lacing tape do I cut to single-lace a bundle?", [source])
+    assert answer.startswith("The amount of flat tape")
