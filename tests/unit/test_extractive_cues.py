@@ -196,3 +196,21 @@ async def test_an_amount_written_in_words_is_a_value() -> None:
     )
     answer = await _answer("How much lacing tape do I cut to single-lace a bundle?", [source])
     assert answer.startswith("The amount of flat tape")
+
+
+async def test_an_accuracy_is_stated_as_an_error_or_tolerance() -> None:
+    source = _source(
+        "The module reports its temperature reading over the two-wire interface.\n\n"
+        "| Parameter | Symbol | Min | Max | Unit |\n"
+        "| --- | --- | --- | --- | --- |\n"
+        "| Temperature monitor absolute error | DMI_Temp | -3 | 3 | degC |\n"
+        "| Supply voltage monitor absolute error | DMI_VCC | -0.1 | 0.1 | V |"
+    )
+    question = "How accurate is the temperature reading?"
+    answer = await _answer(question, [source])
+    assert "Temperature monitor absolute error" in answer
+    # 'accurate' is no word of the row: its 'absolute error' states the accuracy.
+    units = split_units(source)
+    score_units(question, units, 1)
+    row = next(u for u in units if "Temperature monitor" in u.text)
+    assert "accurat" in row.matched

@@ -91,6 +91,11 @@ CUES = (
     _quantity(r"resistanc\w*|impedanc\w*|[km]?ohm\w*", r"[kM]?Ω|[kM]?ohms?"),
     _phrase(r"lowest|minimum|min|least|smallest", r"down to|at least|min(?:imum)?|not less than"),
     _phrase(r"highest|maximum|max|most|largest", r"up to|max(?:imum)?|not exceeding|no more than"),
+    Cue(
+        re.compile(r"accura\w*|precis\w*|inaccura\w*"),
+        re.compile(r"(?i)\b(?:errors?|accuracy|tolerance|deviation)\b|±|\+/-"),
+        False,
+    ),
     _phrase(r"how much", r"amount|quantity"),
     _phrase(r"how many", r"number of"),
     _phrase(r"which not", r"except|excluding|other than|apart from|with the exception"),
@@ -105,7 +110,8 @@ CUES = (
 volts ('powered with 12,6 V DC'), a time in seconds ('how long before it's dead?': 'only 2
 minutes after …'), a size in millimetres ('how big is the board?': 'Appearance size: 100.75 *
 70.25mm'), a speed in hertz or bits per second, the lowest value as 'ensured down to 2.7 V', the
-maximum as 'not exceeding 150 mA', 'how much tape' as 'the amount of tape', the manual's own
+maximum as 'not exceeding 150 mA', an accuracy as an error or tolerance ('Temperature monitor
+absolute error -3 3 degC', '± 2 dB'), 'how much tape' as 'the amount of tape', the manual's own
 version by its label and number ('DATASHEET 6.0', 'Doc ID 14611 Rev 8'). Units and phrases of
 technical writing in general, not of one manual. A unit the question names ('pull-up value in
 kohms?', 'how many mA') asks for its quantity too. The asked-for words are stems ('tim' of 'time',
