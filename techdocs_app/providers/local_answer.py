@@ -46,7 +46,9 @@ How a unit is chosen:
 - two part numbers compared ('…RET6 vs …VET6') are answered by the ordering key's lines defining
   the characters they differ in ('R = 64 pins V = 100 pins'); a question about the manual's own
   version by its label and number ('DATASHEET 6.0', 'Rev 8'); a character named as a digit,
-  letter or suffix ('the digit 7 at the end') by the key's line for it; a heading alone is cited;
+  letter or suffix ('the digit 7 at the end') by the key's line for it, a part number to decode
+  ('STM32F103ZEH6') by the key's lines for each character after its family, all of them; a
+  heading quoted alone is cited;
 - a sentence asking a question (a manual's review question) scores half; an answer under
   FILL_WORDS words takes the runners-up scoring close to the best (not another variant's);
 - within its source the best unit's paragraph, table rows or entry opens the answer.

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from techdocs_app.providers.base import SourcePassage
 from techdocs_app.providers.extractive.render import render
-from techdocs_app.providers.extractive.scoring import code_differences
+from techdocs_app.providers.extractive.scoring import code_characters, code_differences
 from techdocs_app.providers.local_answer import ExtractiveAnswerer, split_units
 
 
@@ -77,3 +77,25 @@ async def test_a_character_named_as_a_digit_or_suffix_is_looked_up_in_the_orderi
     )
     answer = await _answer("What does the digit 7 at the end of an AB12 order code mean?", [source])
     assert answer.startswith("7 = Industrial temperature range, -40 to 105 °C.")
+
+
+def test_a_part_number_to_decode_is_read_past_its_family() -> None:
+    titles = ["ab12f3 datasheet"]
+    assert code_characters("Decode AB12F3ZEH6 for me.", titles) == {"Z", "E", "H", "6"}
+    # No manual names its family: nothing to read it by.
+    assert code_characters("Decode XY99ZEH6 for me.", titles) == set()
+
+
+async def test_every_character_of_a_decoded_part_number_is_answered() -> None:
+    source = _source(
+        "Ordering information scheme\n\n"
+        "Example: AB12F3 R C T 6\n\n"
+        "Pin count R = 64 pins V = 100 pins Z = 144 pins\n\n"
+        "Flash memory size C = 256 Kbytes D = 384 Kbytes E = 512 Kbytes\n\n"
+        "Package H = BGA T = LQFP\n\n"
+        "Temperature range 6 = Industrial temperature range, -40 to 85 °C.",
+        title="ab12f3 datasheet",
+    )
+    answer = await _answer("what does the part number AB12F3ZEH6 break down to?", [source])
+    for line in ("Z = 144 pins", "E = 512 Kbytes", "H = BGA", "6 = Industrial"):
+        assert line in answer

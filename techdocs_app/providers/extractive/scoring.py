@@ -183,6 +183,24 @@ def code_differences(question: str) -> set[str]:
     return out
 
 
+def code_characters(question: str, titles: Sequence[str]) -> set[str]:
+    """The characters of a part number the question asks to decode, after the family a manual's
+    title names ('Decode STM32F103ZEH6' with the 'STM32F103 datasheet' -> Z, E, H, 6): the
+    ordering key defines each ('Package H = BGA')."""
+    families = {w for t in titles for w in re.findall(r"[a-z0-9]+", t.lower()) if len(w) >= 4}
+    out: set[str] = set()
+    for code in _CODE.findall(question):
+        code = code.upper()
+        family = max(
+            (f for f in families if code.lower().startswith(f) and re.search(r"\d", f)),
+            key=len,
+            default="",
+        )
+        if family and len(code) > len(family):
+            out |= set(code[len(family) :])
+    return out
+
+
 _NAMED_SYMBOL = re.compile(
     r"(?i)\b(?:digit|letter|character|suffix)\s+['\"‘“]?([a-z\d])\b"
     r"|(?<![\w\-])['\"‘“]?([a-z\d])['\"’”]?\s+(?:digit|letter|character|suffix)\b"
@@ -254,7 +272,9 @@ def _expansions(q_terms: Sequence[str], vocabulary: set[str]) -> dict[str, set[s
     return out
 
 
-_DECODE = re.compile(r"(?i)\b(?:mean|means|meaning|decode|stands? for|denotes?|indicates?)\b")
+_DECODE = re.compile(
+    r"(?i)\b(?:mean|means|meaning|decode|stands? for|denotes?|indicates?|breaks? down|break-?down)\b"
+)
 
 
 def _code_parts(question: str, q_terms: Sequence[str]) -> dict[str, set[str]]:
@@ -406,6 +426,8 @@ def score_units(question: str, units: list[Unit], n_sources: int) -> None:
     # symbols.
     symbols = set(re.findall(r"(?<![\w'’°\-])([B-HJ-Z])(?![\w'’\-])", main))
     symbols |= code_differences(main)
+    if _DECODE.search(main):
+        symbols |= code_characters(main, [s.document_title for s in sources])
     symbols |= {c.upper() for pair in _NAMED_SYMBOL.findall(main) for c in pair if c}
     definition = (
         re.compile(
@@ -419,6 +441,7 @@ def score_units(question: str, units: list[Unit], n_sources: int) -> None:
         matched = unit.matched
         unit.asked = matched - subject
         defines = definition is not None and definition.search(unit.text) is not None
+        unit.defines = defines
         if defines:
             unit.score = 1.0 + 0.1 * (1 - (unit.source.number - 1) / max(1, n_sources))
             continue
