@@ -214,3 +214,14 @@ async def test_an_accuracy_is_stated_as_an_error_or_tolerance() -> None:
     score_units(question, units, 1)
     row = next(u for u in units if "Temperature monitor" in u.text)
     assert "accurat" in row.matched
+
+
+async def test_a_why_question_naming_a_power_asks_for_no_value() -> None:
+    source = _source(
+        "| Symbol | Parameter | Conditions | Max | Unit |\n"
+        "| --- | --- | --- | --- | --- |\n"
+        "| tERASE | RAM page erase time | TA = 25 °C | 40 | ms |\n\n"
+        "After entering Standby mode, RAM contents are lost when the regulator is off."
+    )
+    answer = await _answer("it comes back from low power with RAM wiped, why?", [source])
+    assert answer.startswith("After entering Standby mode")

@@ -419,7 +419,9 @@ def score_units(question: str, units: list[Unit], n_sources: int) -> None:
     q_seq = terms(main, parts=False)
     q_pairs = {(a, b) for a, b in zip(q_seq, q_seq[1:], strict=False) if a != b}
     q_idents = [i for i in idents if not any(i in t for t in titles) and len(i) >= 2]
-    wants_values = bool(SPEC_CUES.search(main))
+    # A why-question asks for a cause, not a value ('comes back from low power with RAM wiped,
+    # why?' names a power, asks for none).
+    wants_values = bool(SPEC_CUES.search(main)) and not _WHY.search(main)
     # A symbol the question asks about ('What's K in that formula?', 'what does the letter T
     # denote?') and the line defining it ('K = Constant to compensate for …', or a key of an
     # ordering scheme 'Package H = BGA T = LQFP'). The C of '°C' and the E of 'E-steps' are not
