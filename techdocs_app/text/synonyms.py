@@ -118,6 +118,10 @@ _TABLE = (
     "diff: differential difference",
     "spec specs: specification rating",
     "config: configuration setting",
+    # one way: event tables and displays abbreviate ('Cfg. Change', 'Batt. low'); a question
+    # writes the word
+    "configuration: cfg config",
+    "battery: batt",
     "qty: quantity",
     "fw: firmware",
     "hw: hardware",

@@ -72,3 +72,9 @@ def test_british_and_american_spellings_are_one_word() -> None:
     assert stem("fiber") in synonyms(stem("fibre")) and stem("meter") in synonyms(stem("metre"))
     # An electrician's 'earth' is the manual's ground; a manual's ground is no 'earth'.
     assert "gnd" in synonyms(stem("earth")) and stem("earth") not in synonyms(stem("ground"))
+
+
+def test_a_word_the_manual_abbreviates_is_read_one_way() -> None:
+    # An event table's 'Cfg. Change' and 'Batt. low' are a question's configuration and battery.
+    assert "cfg" in synonyms(stem("configuration")) and "batt" in synonyms(stem("battery"))
+    assert stem("configuration") not in synonyms("cfg")
