@@ -15,7 +15,7 @@ How a unit is chosen:
   condenser appended in parentheses) count little, so a sentence that only repeats the product
   name never beats one that states the asked-for value;
 - spec questions ("what/how much …", voltage, current, …) prefer units stating a number with a
-  unit, most of all in a unit of the quantity asked for (volts for a voltage, seconds for 'how
+  unit or an amount in words ('two and one-half times'), most of all in a unit of the quantity asked for (volts for a voltage, seconds for 'how
   long'); a value in such a unit, or a phrase stating a limit or amount ('down to 2.7 V' for the
   lowest, 'not exceeding' for the maximum, 'the amount of' for 'how much'), counts as the word
   asking for it; a unit must match at least one asked-for word when the question has any;
@@ -43,6 +43,12 @@ How a unit is chosen:
   ('Problem:' then 'Cause:', 'Solution:') is quoted whole; 'which one can't …' is answered by
   the exception ('except for UART5'); a code to decode ('what does C-MB144 mean?') matches the
   sentences naming its parts ('The letters MB denote …');
+- two part numbers compared ('…RET6 vs …VET6') are answered by the ordering key's lines defining
+  the characters they differ in ('R = 64 pins V = 100 pins'); a question about the manual's own
+  version by its label and number ('DATASHEET 6.0', 'Rev 8'); a character named as a digit,
+  letter or suffix ('the digit 7 at the end') by the key's line for it, a part number to decode
+  ('STM32F103ZEH6') by the key's lines for each character after its family, all of them; a
+  heading quoted alone is cited;
 - a sentence asking a question (a manual's review question) scores half; an answer under
   FILL_WORDS words takes the runners-up scoring close to the best (not another variant's);
 - within its source the best unit's paragraph, table rows or entry opens the answer.

@@ -118,6 +118,10 @@ _TABLE = (
     "diff: differential difference",
     "spec specs: specification rating",
     "config: configuration setting",
+    # one way: event tables and displays abbreviate ('Cfg. Change', 'Batt. low'); a question
+    # writes the word
+    "configuration: cfg config",
+    "battery: batt",
     "qty: quantity",
     "fw: firmware",
     "hw: hardware",
@@ -129,6 +133,20 @@ _TABLE = (
     "credentials: password login username",
     "plug: connector socket",
     "feed: power supply",
+    # British and American spellings of one word: a technician writes 'aluminium' or 'fibre',
+    # the manual 'aluminum', 'fiber' (or the other way round). Not 'colour'/'color': a
+    # 'what colour …' question wants a colour's name, and 'color coded' outranked it.
+    "aluminium aluminum",
+    "fibre fiber",
+    "metre meter",
+    "centre center",
+    "litre liter",
+    "grey gray",
+    "mould mold",
+    "sulphur sulfur",
+    "tyre tire",
+    # one way: a British electrician's 'earth' is the manual's 'ground' ('GND')
+    "earth: ground gnd",
 )
 
 

@@ -170,3 +170,58 @@ def test_a_value_typed_with_its_unit_is_also_its_number() -> None:
     # Part and model names are not values: 'f103', 'e3' and '100g' stay whole.
     assert {"f103", "e3", "100g"} <= set(question_terms("f103 on the e3 board, 100g optic"))
     assert not {"103", "3", "100"} & set(question_terms("f103 on the e3 board, 100g optic"))
+
+
+async def test_a_unit_the_question_names_asks_for_its_quantity() -> None:
+    source = _source(
+        "Each of the GPIO pins can be configured as input with or without pull-up or "
+        "pull-down.\n\n"
+        "Table 35. I/O static characteristics\n\n"
+        "| Symbol | Parameter | Conditions | Min | Typ | Max | Unit |\n"
+        "| --- | --- | --- | --- | --- | --- | --- |\n"
+        "| RPU | Weak pull-up equivalent resistor | VIN = VSS | 30 | 40 | 50 | kΩ |\n"
+        "| VIL | Input low level voltage | | -0.5 | | 0.8 | V |"
+    )
+    answer = await _answer("internal pullup value in kohms?", [source])
+    # 'kohms' asks for a resistance: the row stating one in kΩ answers.
+    assert answer.index("30 | 40 | 50") < answer.find("GPIO pins") or "GPIO pins" not in answer
+
+
+async def test_an_amount_written_in_words_is_a_value() -> None:
+    source = _source(
+        "Lace or tie bundles tightly enough to prevent slipping, but not so tightly that the "
+        "tape cuts into the insulation.\n\n"
+        "The amount of flat tape required to lace a group of conductors is about two and "
+        "one-half times the length of the longest conductor."
+    )
+    answer = await _answer("How much lacing tape do I cut to single-lace a bundle?", [source])
+    assert answer.startswith("The amount of flat tape")
+
+
+async def test_an_accuracy_is_stated_as_an_error_or_tolerance() -> None:
+    source = _source(
+        "The module reports its temperature reading over the two-wire interface.\n\n"
+        "| Parameter | Symbol | Min | Max | Unit |\n"
+        "| --- | --- | --- | --- | --- |\n"
+        "| Temperature monitor absolute error | DMI_Temp | -3 | 3 | degC |\n"
+        "| Supply voltage monitor absolute error | DMI_VCC | -0.1 | 0.1 | V |"
+    )
+    question = "How accurate is the temperature reading?"
+    answer = await _answer(question, [source])
+    assert "Temperature monitor absolute error" in answer
+    # 'accurate' is no word of the row: its 'absolute error' states the accuracy.
+    units = split_units(source)
+    score_units(question, units, 1)
+    row = next(u for u in units if "Temperature monitor" in u.text)
+    assert "accurat" in row.matched
+
+
+async def test_a_why_question_naming_a_power_asks_for_no_value() -> None:
+    source = _source(
+        "| Symbol | Parameter | Conditions | Max | Unit |\n"
+        "| --- | --- | --- | --- | --- |\n"
+        "| tERASE | RAM page erase time | TA = 25 °C | 40 | ms |\n\n"
+        "After entering Standby mode, RAM contents are lost when the regulator is off."
+    )
+    answer = await _answer("it comes back from low power with RAM wiped, why?", [source])
+    assert answer.startswith("After entering Standby mode")

@@ -64,3 +64,17 @@ def test_shop_words_for_parts_faults_and_actions_are_read_one_way() -> None:
 
 def test_a_line_that_is_back_is_restored() -> None:
     assert stem("restore") in synonyms("back") and "back" not in synonyms(stem("restore"))
+
+
+def test_british_and_american_spellings_are_one_word() -> None:
+    assert stem("aluminum") in synonyms(stem("aluminium"))
+    assert stem("aluminium") in synonyms(stem("aluminum"))
+    assert stem("fiber") in synonyms(stem("fibre")) and stem("meter") in synonyms(stem("metre"))
+    # An electrician's 'earth' is the manual's ground; a manual's ground is no 'earth'.
+    assert "gnd" in synonyms(stem("earth")) and stem("earth") not in synonyms(stem("ground"))
+
+
+def test_a_word_the_manual_abbreviates_is_read_one_way() -> None:
+    # An event table's 'Cfg. Change' and 'Batt. low' are a question's configuration and battery.
+    assert "cfg" in synonyms(stem("configuration")) and "batt" in synonyms(stem("battery"))
+    assert stem("configuration") not in synonyms("cfg")

@@ -72,9 +72,12 @@ def render(units: Sequence[Unit], question: str = "", steps: bool = False) -> li
                 or (not steps and nxt.position != unit.position + 1)
                 or unit.heading
             )
-            if unit.heading and not steps:
+            # A heading names what follows it from its source; quoted alone (a datasheet's
+            # 'DATASHEET 6.0' for its version) it is the answer, cited like a sentence.
+            names_next = nxt is not None and nxt.source is unit.source
+            if unit.heading and not steps and names_next:
                 text = text + ":"
-            if unit.heading and not (steps and unit.list_item and index > 0):
+            if unit.heading and names_next and not (steps and unit.list_item and index > 0):
                 cite = False
             pieces.append(f"{text} [{unit.source.number}]" if cite else text)
             index += 1

@@ -156,6 +156,7 @@ def choose_units(question: str, sources: Sequence[SourcePassage]) -> tuple[list[
     other = _best_of_another_passage(candidates, chosen, best)
     if other is not None:
         take(other)
+    _add_definitions(units, chosen, best)
     _add_merged_heads(units, chosen)
     _add_entries(units, chosen)
     _add_continuations(units, chosen)
@@ -333,6 +334,21 @@ def _introduces(unit: Unit) -> bool:
     """A sentence ending in a colon ('Driver acquisition method:', 'The clock source … depends
     on the operating mode:') says nothing by itself: what it introduces is the answer."""
     return not unit.heading and unit.text.rstrip().endswith(":")
+
+
+def _add_definitions(units: list[Unit], chosen: list[Unit], best: Unit) -> None:
+    """The best unit defines a symbol or code character asked about ('Package H = BGA'): the
+    other lines of its source defining one come along, up to MAX_STEPS, so every character of a
+    decoded part number ('STM32F103ZEH6': Z, E, H, 6) is answered, not the first three."""
+    if not best.defines:
+        return
+    ids = {id(u) for u in chosen}
+    for unit in units:
+        if len(chosen) >= MAX_STEPS:
+            break
+        if unit.defines and unit.source is best.source and id(unit) not in ids:
+            chosen.append(unit)
+            ids.add(id(unit))
 
 
 ENTRY_LINES = 4

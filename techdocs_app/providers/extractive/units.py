@@ -82,6 +82,8 @@ class Unit:
     """Those of `matched` that say what is asked, not which product or manual."""
     own: set[str] = field(default_factory=set)
     """Those of `matched` found in the unit's own text (a table row's cells, not its header)."""
+    defines: bool = False
+    """The unit defines a symbol or code character the question asks about ('H = BGA')."""
 
 
 def _split_cells(line: str) -> list[str]:
