@@ -483,10 +483,11 @@ _DECODE_RE = re.compile(
 
 _PIECE_REF_RE = re.compile(
     r"\b(?:the|letter|digit|character|suffix|prefix)\s+['\"]?([a-z0-9]{1,3})['\"]?"
-    r"(?=\s*$|\s*[?,;:!.]|\s+([a-z]+))",
+    r"(?=\s*$|\s*(?:[?,;:!]|\.(?!\d))|\s+([a-z]+))",
     re.IGNORECASE,
 )
-"""'the 4 an …', 'the T in …', 'letter C': the question points at one piece of a code."""
+"""'the 4 an …', 'the T in …', 'letter C': the question points at one piece of a code. A point
+followed by a digit is a decimal ('at the 3.3 V rail'), not the end of the sentence."""
 _PIECE_TAIL = frozenset("mean means stand stands denote denotes indicate indicates".split())
 
 

@@ -102,6 +102,11 @@ def test_a_question_pointing_at_a_piece_of_its_code_asks_to_decode_it() -> None:
     # A count with its noun is no piece ('the 48 pin'); no code, no piece.
     assert not asks_to_decode("order code letter for the 48 pin zx40, qfn48?")
     assert not asks_to_decode("is the 6 the default?")
+    # A decimal value is no piece ('the 3.3 V rail'), so a near-miss code stays unknown.
+    assert not asks_to_decode("What's the supply current of the ZX43KB at the 3.3 V rail?")
+    assert _check("What's the supply current of the ZX43KB at the 3.3 V rail?")[
+        "unknown_models"
+    ] == ["ZX43KB"]
 
 
 def test_a_documents_edition_is_not_asked_for_when_the_document_is_named() -> None:
