@@ -529,7 +529,8 @@ def unlisted_keys(text_: str, profiles: Sequence[DocumentProfile]) -> list[str]:
     """Entries of an order code the question asks about ('What package does the letter U
     denote in an order code?') that the subject's manuals have an ordering key for but list in
     none: a code the manuals do not define, like a model they do not list. A key is a single
-    character, or written in capitals or with a digit ('TR'; not 'for' of 'letter for the …')."""
+    character, or written in capitals or with a digit ('TR'; not 'for' of 'letter for the …'),
+    and not a small word ('a suffix', 'which suffix I need')."""
     schemes = [set(s) for p in profiles for s in p.schemes]
     if not schemes:
         return []
@@ -538,6 +539,10 @@ def unlisted_keys(text_: str, profiles: Sequence[DocumentProfile]) -> list[str]:
         key = match.group(1) or match.group(2)
         if not (len(key) == 1 or key.isupper() or _has_digit(key)):
             continue
+        if match.group(2) and is_function_word(key.lower()) and key != "A":
+            continue  # 'a suffix', 'an option prefix': an article, not the entry 'A'
+        if match.group(1) and key == "I":
+            continue  # 'which suffix I need': the pronoun
         if not any(key.lower() in s for s in schemes) and key not in out:
             out.append(key)
     return out

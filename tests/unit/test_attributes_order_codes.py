@@ -43,6 +43,12 @@ def _driver() -> DocumentProfile:
     return build_profile(3, "zx40 datasheet", "zx40_datasheet.pdf", list(DRIVER_TEXT))
 
 
+def _no_a() -> DocumentProfile:
+    """The driver's key without an entry 'A'."""
+    text = ORDERING_SECTION.replace("A = 64 Kbytes ", "")
+    return build_profile(3, "zx40 datasheet", "zx40_datasheet.pdf", [text])
+
+
 def _check(question: str) -> dict[str, object]:
     hits = [
         search_hit(
@@ -144,5 +150,12 @@ def test_an_order_code_entry_the_key_does_not_list_is_unknown() -> None:
     # A small word after 'letter' is no entry; a manual without an ordering key decides nothing.
     assert _check("order code letter for the 48 pin zx40?")["unknown_models"] == []
     assert unlisted_keys("What does the letter U denote?", [_driver()]) == ["U"]
+    # An article or a pronoun next to 'suffix' is no entry of the key.
+    for question in (
+        "Is there a suffix for tape and reel on the ZX40?",
+        "Which suffix I need for tape and reel on a ZX40?",
+    ):
+        assert unlisted_keys(question, [_no_a()]) == [], question
+    assert unlisted_keys("What does an X suffix mean?", [_no_a()]) == ["X"]
     plain = build_profile(4, "gw5", "gw5.pdf", ["The GW5 takes 10-30 V."])
     assert unlisted_keys("What does the letter U denote?", [plain]) == []

@@ -316,3 +316,18 @@ async def test_a_symptom_heading_keeps_its_whole_list_of_causes() -> None:
     answer = await _answer("LX500 prints warping off the bed", [source])
     assert "Bed temperature too low." in answer
     assert "First layer not adhering." in answer
+
+
+def test_the_article_of_a_suffix_is_no_code_character() -> None:
+    # 'a suffix' asks whether there is one: the FAQ's 'A:' line defines nothing asked for.
+    units = split_units(
+        _source(
+            "Q: Does the X00 ship on tape and reel?\nA: Contact your distributor.\n\n"
+            "Tape and reel packing is available: order the TR suffix. Trays are standard."
+        )
+    )
+    score_units("Is there a suffix for tape and reel on the X00?", units, 1)
+    assert not any(u.defines for u in units)
+    units = split_units(_source("Temperature range\n7 = Industrial temperature range"))
+    score_units("What does the 7 digit at the end mean?", units, 1)
+    assert any(u.defines for u in units)

@@ -203,11 +203,11 @@ def code_characters(question: str, titles: Sequence[str]) -> set[str]:
 
 _NAMED_SYMBOL = re.compile(
     r"(?i)\b(?:digit|letter|character|suffix)\s+['\"‘“]?([a-z\d])\b"
-    r"|(?<![\w\-])['\"‘“]?([a-z\d])['\"’”]?\s+(?:digit|letter|character|suffix)\b"
+    r"|(?<![\w\-])['\"‘“]?(?-i:(?!a\s))([a-z\d])['\"’”]?\s+(?:digit|letter|character|suffix)\b"
 )
 """A character of a code the question names as such ('the digit 7 at the end of the order
 code', 'the T suffix', 'what does letter H stand for'): the ordering key defines it ('7 =
-Industrial temperature range')."""
+Industrial temperature range'). The article of 'a suffix', 'a letter' is none."""
 
 
 _DOCUMENT_VERSION = re.compile(
