@@ -116,13 +116,16 @@ _SAME_QUESTION = re.compile(
     "|".join(
         (
             # 'is it the same on the R11?', 'is that different for the 24 V version?'
-            r"^(?:is|are|was|would)\s+(?:it|that|this|they|those|these|the\s+same)\s+"
-            r"(?:(?:the\s+)?(?:same|similar|different|true|so)\s+)?(?P<p1>on|for|with|in)\s+"
-            + _NP
-            + _TOO,
+            # (the comparison is needed: 'is it on the left side?', 'is that in volts?' ask
+            # their own question)
+            r"^(?:is|are|was|would)\s+(?:(?:it|that|this|they|those|these)\s+"
+            r"(?:the\s+)?(?:same|similar|different|true|so)|the\s+same(?:\s+true)?)\s+"
+            r"(?P<p1>on|for|with|in)\s+" + _NP + _TOO,
             # 'does that apply to the R11?', 'does the same go for the Ender 5 too?'
-            r"^(?:does|do|would|will)\s+(?:that|this|it|the\s+same)\s+(?:also\s+)?"
-            r"(?:apply|hold|go|count|work)\s+(?:true\s+)?(?P<p2>to|for|on|with|in)\s+" + _NP + _TOO,
+            # ('does it work with the BLTouch?', 'does it go on the left?' ask their own)
+            r"^(?:does|do|would|will)\s+(?:(?:that|this|it)\s+(?:also\s+)?(?:apply|hold)"
+            r"|the\s+same\s+(?:also\s+)?(?:apply|hold|go|count))"
+            r"\s+(?:true\s+)?(?P<p2>to|for|on|with|in)\s+" + _NP + _TOO,
             # 'does the R11 do that too?', 'does the RL14 have the same?'
             r"^(?:does|do|did|is|are|can|will|would)\s+" + _NP + r"\s+(?:do|have|use|take|"
             r"need|support|work\s+like|behave\s+like|get|be)\s+(?:that|this|it|the\s+same"

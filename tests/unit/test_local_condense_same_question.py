@@ -277,3 +277,20 @@ def test_how_much_and_how_many_ask_a_quantity_too() -> None:
     assert condense_locally("how do I check that?", history).startswith(
         "How do I check the current? (RT2"
     )
+
+
+@pytest.mark.parametrize(
+    ("previous", "followup", "kept"),
+    [
+        ("Where is the fuse on the Trikdis RT2?", "is it on the left side?", "left side"),
+        ("What supply voltage does the Trikdis RT2 accept?", "is that in volts?", "volts"),
+        ("How do I level the bed on the Ender 3?", "does it work with the BLTouch?", "BLTouch"),
+        ("Where is the fuse on the Trikdis RT2?", "does it go on the left side?", "left side"),
+    ],
+)
+def test_a_yes_no_question_with_a_preposition_asks_its_own_question(
+    previous: str, followup: str, kept: str
+) -> None:
+    # Without 'the same', 'different' or 'apply', it is not the previous question again.
+    rewritten = condense_locally(followup, [Turn(question=previous, answer="…")])
+    assert kept in rewritten and not rewritten.startswith(previous.rstrip("?"))
