@@ -431,11 +431,18 @@ def _previous_with_topic(history: Sequence[Turn]) -> str:
     """The latest turn's standalone question that names something besides its subject: a
     follow-up after "why?" or "where is that?" continues the question before it ("how do I check
     it?" after "What supply voltage does the RT2 accept?" then "why?" is about the supply
-    voltage). The latest turn's when none does."""
+    voltage). The latest turn's when none does, or when the search reaches a turn about another
+    model ('Tell me about the R11' after a question about the M4's caliper bolts is about the
+    R11: the M4's torque is not carried over)."""
     subject = _history_subject(history)
     skip = subject.phrase if subject else ""
+    key = compact(subject.name).lower() if subject else ""
+    model = any(c.isdigit() for c in key)  # 'R11', 'Ender 3'; not a button read as one ('Set')
     for turn in reversed(history):
         query = _previous_query(turn)
+        own = _subject_of(query)
+        if model and own is not None and compact(own.name).lower() != key:
+            break  # a turn about another model: the conversation moved on from it
         if _noun_phrases(query, skip=skip):
             return query
     return _previous_query(history[-1])

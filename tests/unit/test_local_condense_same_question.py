@@ -294,3 +294,13 @@ def test_a_yes_no_question_with_a_preposition_asks_its_own_question(
     # Without 'the same', 'different' or 'apply', it is not the previous question again.
     rewritten = condense_locally(followup, [Turn(question=previous, answer="…")])
     assert kept in rewritten and not rewritten.startswith(previous.rstrip("?"))
+
+
+def test_a_turn_about_another_model_ends_the_search_for_the_previous_topic() -> None:
+    history = [
+        Turn(question="What torque do the caliper bolts on the M4 take?", answer="25 N·m [1]"),
+        Turn(question="Tell me about the Trikdis R11", answer="The R11 is a receiver [1]"),
+    ]
+    checked = condense_locally("how do I check it?", history)
+    assert "torque" not in checked and "caliper" not in checked and "R11" in checked
+    assert "M4" not in condense_locally("and the slide pins?", history)
