@@ -74,8 +74,10 @@ _SPELLINGS: list[tuple[str, str]] = [
     (r"fl\.?\s?oz\b", "fl oz"),
 ]
 _UNIT_RE = "|".join(f"(?P<u{i}>{pattern})" for i, (pattern, _) in enumerate(_SPELLINGS))
-_FRACTION = r"(?:\d+[\s-])?\d+/[1-9]\d*"
-"""A fraction as US manuals write sizes: '1/8 in', '3/4"', '1-1/2 in', '1 1/2 inches'."""
+_FRACTION = r"(?:\d+[ \u00a0\u2009\u202f-])?\d+/[1-9]\d*"
+"""A fraction as US manuals write sizes: '1/8 in', '3/4"', '1-1/2 in', '1 1/2 inches' (a space, a
+no-break or thin space, or a hyphen between the whole and the fraction; a line break or a tab
+is no such join)."""
 _NUMBER = rf"(?:{_FRACTION}|\d+(?:[.,]\d+)?)"
 _QUANTITY = re.compile(
     rf"(?<![\w.,/])(?P<tol>±\s?)?(?P<low>-?{_NUMBER})"
@@ -105,12 +107,12 @@ def _number(text: str) -> float:
     """'2,5' -> 2.5; a fraction '1/8' -> 0.125, '1-1/2' or '1 1/2' -> 1.5."""
     if "/" not in text:
         return float(text.replace(",", "."))
-    negative = text.startswith("-")
-    body = text.lstrip("-")
-    whole, _, fraction = body.rpartition(" ") if " " in body else body.rpartition("-")
-    numerator, _, denominator = fraction.partition("/")
-    total = (int(whole) if whole else 0) + int(numerator) / int(denominator)
-    return -total if negative else total
+    match = re.fullmatch(r"(-?)(?:(\d+)[^\d/])?(\d+)/(\d+)", text)
+    if match is None:
+        raise ValueError(f"not a number: {text!r}")
+    sign, whole, numerator, denominator = match.groups()
+    total = int(whole or 0) + int(numerator) / int(denominator)
+    return -total if sign else total
 
 
 def format_value(value: float) -> str:

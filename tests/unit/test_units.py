@@ -117,3 +117,13 @@ def test_a_stream_without_quantities_is_released_as_it_comes() -> None:
     assert stream.feed("bar (36 psi) is fine ") == ""
     rest = stream.feed("and the text goes on for a while longer here ") + stream.flush()
     assert rest.startswith("2.5 bar (36 psi) is fine")  # no conversion next to the manual's own
+
+
+def test_a_whole_number_and_fraction_split_by_other_whitespace_do_not_crash() -> None:
+    # A line break, no-break or thin space between the whole and the fraction (an LLM's or a
+    # PDF's text): the fraction alone converts, nothing raises.
+    for gap in ("\n", "\u00a0", "\u202f", "\t"):
+        text = f"Use a 1{gap}1/2 inch pipe."
+        assert annotate_conversions(text).startswith(text[: text.index("inch")])
+    assert "38 mm" in annotate_conversions("Use a 1-1/2 inch pipe.")
+    assert "38 mm" in annotate_conversions("Use a 1\u00a01/2 inch pipe.")
