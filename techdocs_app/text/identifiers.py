@@ -171,6 +171,10 @@ temperature range', 'TR = tape and reel')."""
 SCHEME_MIN_KEYS = 4
 """Entries a section needs to be a key to codes: a scheme has at least a family and a few
 options; fewer '=' are a formula or a test condition ('VDD = 3.3 V')."""
+SCHEME_MAX_KEYS = 100
+"""Entries read after the title at most: a key has a few fields of a few options each (tens of
+entries); a long section goes on with formulas or register tables, and `scheme_decodes` recurses
+once per entry it uses."""
 SCHEME_MIN_PARTS = 2
 """Entries of the scheme a decoded code must use after its family prefix: one letter after a
 family name is as likely a model of its own as a code."""
@@ -203,8 +207,12 @@ def ordering_scheme(section: str) -> tuple[str, ...]:
     )
     if heading is None:
         return ()
-    keys = list(dict.fromkeys(k.lower() for k in _SCHEME_KEY.findall(section[heading.end() :])))
-    return tuple(keys) if len(keys) >= SCHEME_MIN_KEYS else ()
+    keys = []
+    for key in _SCHEME_KEY.findall(section[heading.end() :]):
+        keys.append(key.lower())
+        if len(keys) >= SCHEME_MAX_KEYS:
+            break
+    return tuple(keys) if len(set(keys)) >= SCHEME_MIN_KEYS else ()
 
 
 def scheme_decodes(code: str, scheme: Sequence[str], words: Collection[str]) -> bool:
@@ -213,8 +221,10 @@ def scheme_decodes(code: str, scheme: Sequence[str], words: Collection[str]) -> 
     entries, each listed after the one before ('r' pin count, 'd' Flash size, 't' package, '6'
     temperature range). A code with a part the key does not list ('C8T6': no '8') is not one."""
     key = compact(code).lower()
-    position = {k: i for i, k in reversed(list(enumerate(scheme)))}
-    entries = sorted((k for k in position if k.isalnum()), key=len, reverse=True)
+    positions: dict[str, list[int]] = {}
+    for i, k in enumerate(scheme):
+        positions.setdefault(k, []).append(i)  # one letter may stand in two fields (T pins, T LQFP)
+    entries = sorted((k for k in positions if k.isalnum()), key=len, reverse=True)
 
     @cache
     def parts_from(start: int, after: int) -> int:
@@ -223,8 +233,12 @@ def scheme_decodes(code: str, scheme: Sequence[str], words: Collection[str]) -> 
             return 0
         best = -1
         for entry in entries:
-            if key.startswith(entry, start) and position[entry] > after:
-                rest = parts_from(start + len(entry), position[entry])
+            if not key.startswith(entry, start):
+                continue
+            # The entry's first field after the previous one (later fields leave fewer choices).
+            at = next((p for p in positions[entry] if p > after), None)
+            if at is not None:
+                rest = parts_from(start + len(entry), at)
                 if rest >= 0:
                     best = max(best, rest + 1)
         return best

@@ -159,3 +159,25 @@ def test_an_order_code_entry_the_key_does_not_list_is_unknown() -> None:
     assert unlisted_keys("What does an X suffix mean?", [_no_a()]) == ["X"]
     plain = build_profile(4, "gw5", "gw5.pdf", ["The GW5 takes 10-30 V."])
     assert unlisted_keys("What does the letter U denote?", [plain]) == []
+
+
+def test_a_letter_standing_in_two_fields_of_the_key_decodes_in_either() -> None:
+    # 'T' is a pin count and a package: ZX40R8T6 is 64 pins, 64 Kbytes, LQFP, -40 to 85 °C.
+    section = (
+        "Ordering information scheme\nExample: ZX 40 T C 8 T 6\nDevice family ZX = controller\n"
+        "Line 40 = industrial\nPin count T = 36 pins C = 48 pins R = 64 pins\n"
+        "Flash size 8 = 64 Kbytes B = 128 Kbytes\nPackage T = LQFP H = BGA\n"
+        "Temperature range 6 = -40 to 85 °C 7 = -40 to 105 °C"
+    )
+    scheme = ordering_scheme(section)
+    assert scheme_decodes("ZX40R8T6", scheme, frozenset())
+    assert scheme_decodes("ZX40T8T6", scheme, frozenset())
+    assert not scheme_decodes("ZX40R8Q6", scheme, frozenset())
+
+
+def test_a_section_of_a_thousand_entries_neither_recurses_nor_reads_them_all() -> None:
+    section = "Ordering information\n" + "\n".join(f"V{i} = {i} V" for i in range(1100))
+    scheme = ordering_scheme(section)
+    assert 0 < len(scheme) <= 100
+    code = "-".join(f"v{i}" for i in range(1050))
+    assert not scheme_decodes(code, scheme, frozenset())  # no RecursionError
