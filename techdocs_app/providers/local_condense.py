@@ -799,6 +799,17 @@ def _other_things(bare: str, previous: str, subject: _Subject | None) -> str | N
     return _replace_words(previous, things, bare)
 
 
+def _another_name(text: str, subject: _Subject) -> bool:
+    """`text` is a model's name, however typed ('Ender 5', 'ender 5', 'Ender 3 Pro'), other than
+    the subject's."""
+    typed = _typed_name_number(text)
+    return compact(text).lower() != compact(subject.name).lower() and bool(
+        _same_family(text, subject)
+        or _NAME_NUMBER.fullmatch(text.strip())
+        or (typed is not None and typed.group(0) == text.strip())
+    )
+
+
 def _part_of_name(word: str, subject: _Subject) -> bool:
     """`word` is one word of a subject's name of several ('E3' of 'SKR MINI E3 V2.0')."""
     names = [_core(w).lower() for w, _, _ in _words(subject.name)]
@@ -894,6 +905,16 @@ def _elliptical(
         if subject is not None and _names_model(target_bare, subject):
             # 'and for the RL14?': the new model replaces the subject.
             replaced = _replace_model(previous, subject, target_bare)
+            if replaced:
+                return replaced
+        if again and subject is not None and _another_name(target_bare, subject):
+            # 'is it the same on the ender 5?', 'does that apply to the Ender 3 Pro?': the
+            # previous question of that model, not of the old one narrowed to it.
+            replaced = (
+                _replace_words(previous, subject.name, target_bare)
+                if _same_family(target_bare, subject)
+                else _replace_model(previous, subject, target_bare)
+            )
             if replaced:
                 return replaced
         if _one_question(previous):

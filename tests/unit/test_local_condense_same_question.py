@@ -304,3 +304,20 @@ def test_a_turn_about_another_model_ends_the_search_for_the_previous_topic() -> 
     checked = condense_locally("how do I check it?", history)
     assert "torque" not in checked and "caliper" not in checked and "R11" in checked
     assert "M4" not in condense_locally("and the slide pins?", history)
+
+
+@pytest.mark.parametrize(
+    ("followup", "model"),
+    [
+        ("is it the same on the ender 5?", "ender 5"),
+        ("does that apply to the Ender 3 Pro?", "Ender 3 Pro"),
+        ("is it the same for the Prusa 3?", "Prusa 3"),
+    ],
+)
+def test_the_same_question_of_a_named_model_after_a_preposition_replaces_the_subject(
+    followup: str, model: str
+) -> None:
+    history = [Turn(question="What's the max print speed on the Ender 3?", answer="…")]
+    rewritten = condense_locally(followup, history)
+    assert model in rewritten and "Ender 3 " not in rewritten.replace(model, "")
+    assert "print speed" in rewritten
