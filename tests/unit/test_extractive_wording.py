@@ -331,3 +331,15 @@ def test_the_article_of_a_suffix_is_no_code_character() -> None:
     units = split_units(_source("Temperature range\n7 = Industrial temperature range"))
     score_units("What does the 7 digit at the end mean?", units, 1)
     assert any(u.defines for u in units)
+
+
+def test_a_products_version_named_with_the_manual_is_no_document_version() -> None:
+    wants = [
+        ("document version" in named)
+        for named, _ in asked_cues("What firmware version does the manual recommend?", [])
+    ]
+    assert not any(wants)
+    assert any(
+        "document version" in named
+        for named, _ in asked_cues("What version is the X00 manual?", [])
+    )

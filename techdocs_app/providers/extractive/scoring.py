@@ -211,7 +211,9 @@ Industrial temperature range'). The article of 'a suffix', 'a letter' is none.""
 
 
 _DOCUMENT_VERSION = re.compile(
-    r"(?i)\b(?:version|revision|rev|edition)\b(?:\W+\w+){0,6}?\W+"
+    r"(?i)(?<!firmware )(?<!software )(?<!hardware )(?<!fw )(?<!hw )(?<!bios )"
+    r"(?<!driver )(?<!app )(?<!protocol )"
+    r"\b(?:version|revision|rev|edition)\b(?:\W+\w+){0,6}?\W+"
     r"(?:datasheet|data\s?sheet|manual|document|doc|guide|pdf|handbook)s?\b"
     r"|\b(?:datasheet|data\s?sheet|manual|document|doc|guide|pdf|handbook)(?:['’]s)?\s+"
     r"(?:version|revision|rev|edition)\b"
@@ -219,7 +221,8 @@ _DOCUMENT_VERSION = re.compile(
 """A question about the manual's own version ('What version is the … datasheet?', 'which
 revision of the manual is this?'): a manual prints it as a label and a number in its header or
 footer ('DATASHEET 6.0', 'Doc ID 14611 Rev 8'), which shares no word with the question but
-'datasheet', a word naming the manual."""
+'datasheet', a word naming the manual. A product's version ('what firmware version does the
+manual recommend?') is no edition of the manual."""
 
 
 def asked_cues(question: str, q_terms: Sequence[str]) -> list[tuple[set[str], Cue]]:
