@@ -171,9 +171,23 @@ def _term_found(term: str, words: frozenset[str]) -> bool:
             ORDER_MODEL_MIN <= len(w)
             and key.startswith(w)
             and len(key) - len(w) <= ORDER_SUFFIX_MAX
+            and not _new_field_after(term, len(w))
         )
         for w in _code_keys(words)
     )
+
+
+def _new_field_after(term: str, n: int) -> bool:
+    """Whether `term` starts a field of its own after its first `n` letters and digits
+    ('qsfp-100g-zr4' after 'qsfp100g': '-zr4' is another variant of the family, not an order
+    suffix; 'stm32f103ret6' after 'stm32f103re' goes on without a separator)."""
+    seen = 0
+    for i, ch in enumerate(term):
+        if ch.isalnum():
+            seen += 1
+            if seen == n:
+                return i + 1 < len(term) and not term[i + 1].isalnum()
+    return False
 
 
 @lru_cache(maxsize=8192)
