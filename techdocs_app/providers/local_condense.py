@@ -318,6 +318,16 @@ _COUNTED = frozenset("seconds minutes hours days weeks years times percent degre
 """Words after a number that make it a count or a measure ('lasts 10 minutes'), not a name."""
 
 
+_NUMBERED_PARTS = frozenset(
+    "zone code grade step layer page channel port slot input output level mode line table "
+    "figure section chapter item phase stage class type size gauge bit byte row column terminal "
+    "relay circuit fuse bolt screw wire cable group partition user account event setting".split()
+)
+"""Nouns that number a part of a product or of its manual ('zone 2', 'error code 5', 'grade 8
+bolts', 'step 4', 'channel 3'): a part the question is about, never the product a follow-up
+continues with."""
+
+
 def _typed_name_number(query: str) -> re.Match[str] | None:
     """A name and its number typed in lower case ('ender 3', 'awg 14'): a noun of four letters or
     more, not a function word or a verb, before a number that no unit follows ('weighs 2 kg',
@@ -325,6 +335,8 @@ def _typed_name_number(query: str) -> re.Match[str] | None:
     for match in _TYPED_NAME_NUMBER.finditer(query):
         word = match["word"]
         if _is_stop(word) or word in _NOT_NOUNS or word in _AUX or not _is_noun_like(word):
+            continue
+        if word.lower() in _NUMBERED_PARTS or word.lower().rstrip("s") in _NUMBERED_PARTS:
             continue
         after = query[match.end() :].split()
         if _unit_after(query, match.end()) or (
@@ -1095,10 +1107,11 @@ def _introduced_object(previous: str) -> str | None:
 
 _QUANTITY_PREDICATE = re.compile(
     r"\b(?P<ref>it|that)(?:['’]s|\s+(?:is|was|gets|goes|reads|runs|drops|falls|rises|stays))\s+"
-    r"(?:too\b|above\b|below\b|over\b|under\b|out\s+of\b|higher\b|lower\b|off\b|outside\b)",
+    r"(?:too\b|above\b|below\b|over\b|under\b|out\s+of\b|higher\b|lower\b|off\s+by\b|outside\b)",
     re.I,
 )
-"""'it's too high', 'that reads below …', 'it goes out of range': a value compared with a limit."""
+"""'it's too high', 'that reads below …', 'it goes out of range', 'it's off by 2 mm': a value compared
+with a limit ('what if it's off?' is the device, not a value)."""
 _VALUE_VERB = re.compile(
     r"\b(?:check|measure|adjust|set|change|increase|decrease|raise|lower|calibrate|configure|"
     r"verify|modify|read|reduce)\s+(?P<ref>it|that)\b(?!\s+(?:up|to\b))",

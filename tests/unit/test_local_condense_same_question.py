@@ -321,3 +321,40 @@ def test_the_same_question_of_a_named_model_after_a_preposition_replaces_the_sub
     rewritten = condense_locally(followup, history)
     assert model in rewritten and "Ender 3 " not in rewritten.replace(model, "")
     assert "print speed" in rewritten
+
+
+@pytest.mark.parametrize(
+    ("previous", "followup", "expected"),
+    [
+        # a numbered part of the product is no product the follow-up continues with
+        (
+            "What is the wire size for zone 2 on the alarm panel?",
+            "what about the siren?",
+            "What about the siren? (wire size, zone 2)",
+        ),
+        (
+            "What does error code 5 mean on the dryer?",
+            "how do I clear it?",
+            "How do I clear it? (error code 5, dryer)",
+        ),
+        # ...while a product typed lower case with its number still is
+        (
+            "What is the max print speed on the ender 3?",
+            "what about the ender 5?",
+            "What is the max print speed on the ender 5?",
+        ),
+    ],
+)
+def test_a_numbered_part_is_not_the_subject(previous: str, followup: str, expected: str) -> None:
+    assert condense_locally(followup, _history(previous)) == expected
+
+
+def test_a_device_that_is_off_is_not_a_value_off_its_limit() -> None:
+    history = _history("What is the default IP address of the Trikdis RT2?")
+    assert condense_locally("what if it's off?", history) == (
+        "What if the Trikdis RT2 is off? (IP address)"
+    )
+    supply = _history("What supply voltage does the Trikdis RT2 accept?")
+    assert condense_locally("what if it's off by 2 V?", supply).startswith(
+        "What if the supply voltage is off by 2 V?"
+    )
