@@ -543,6 +543,8 @@ def unlisted_keys(text_: str, profiles: Sequence[DocumentProfile]) -> list[str]:
             continue  # 'a suffix', 'an option prefix': an article, not the entry 'A'
         if match.group(1) and key == "I":
             continue  # 'which suffix I need': the pronoun
+        if match.group(1) and key.isdigit() and re.match(r"(?:digit|character|letter)s", match[0]):
+            continue  # 'digits 5 and 6 of the order code': positions in the code, not entries
         if not any(key.lower() in s for s in schemes) and key not in out:
             out.append(key)
     return out

@@ -157,6 +157,9 @@ def test_an_order_code_entry_the_key_does_not_list_is_unknown() -> None:
     ):
         assert unlisted_keys(question, [_no_a()]) == [], question
     assert unlisted_keys("What does an X suffix mean?", [_no_a()]) == ["X"]
+    # Positions in the code are no entries: 'digits 5 and 6' of it, unlike 'the digit 9'.
+    assert unlisted_keys("What do digits 5 and 6 of a ZX40 order code mean?", [_driver()]) == []
+    assert unlisted_keys("What does the digit 9 mean?", [_driver()]) == ["9"]
     plain = build_profile(4, "gw5", "gw5.pdf", ["The GW5 takes 10-30 V."])
     assert unlisted_keys("What does the letter U denote?", [plain]) == []
 
