@@ -476,9 +476,13 @@ def _passage_lexicon(text_: str) -> Lexicon:
 
 _DECODE_RE = re.compile(
     r"\b(?:decode|decipher|interpret|break\s+down)\b"
-    r"|\bwhat\s+(?:does|do|is)\b.*\b(?:mean|stand\s+for|denote|indicate)s?\b|\bmeaning\s+of\b",
+    r"|\bwhat\s+(?:does|do|is)\b.{0,120}?\b(?:mean|stand\s+for|denote|indicate)s?\b"
+    r"|\bmeaning\s+of\b",
     re.IGNORECASE,
 )
+"""'decode …', 'what does … mean / stand for', 'meaning of …'. The gap between 'what does' and its
+verb is bounded (120 characters: a code and a few words) so that a long question costs linear
+time, not quadratic."""
 
 
 _PIECE_REF_RE = re.compile(

@@ -184,3 +184,10 @@ def test_a_section_of_a_thousand_entries_neither_recurses_nor_reads_them_all() -
     assert 0 < len(scheme) <= 100
     code = "-".join(f"v{i}" for i in range(1050))
     assert not scheme_decodes(code, scheme, frozenset())  # no RecursionError
+
+
+def test_the_decode_check_looks_a_bounded_distance_for_its_verb() -> None:
+    # 'what does <code> mean' with a code and a few words between; a verb 20,000 characters on
+    # is another sentence, and the bound keeps a long question's check linear, not quadratic.
+    assert asks_to_decode("What does the TR at the end of a ZX40 order code really mean?")
+    assert not asks_to_decode("what does " + "x " * 10_000 + "mean")
