@@ -1157,6 +1157,10 @@ def condense_locally(question: str, history: Sequence[Turn]) -> str:
     question = " ".join(question.split())
     if not question or not is_followup(question, history):
         return question
+    if not any(ch.isalnum() for ch in _LEAD.sub("", question, count=1)):
+        # 'OK?', 'and?': nothing of its own is asked, so it is the previous question again (not
+        # '? (Ender 3, bed)' nor 'What about ?').
+        return history[-1].standalone_query or history[-1].question
     subject = _history_subject(history)
     again = _same_question_for(question)
     if again is not None:

@@ -358,3 +358,10 @@ def test_a_device_that_is_off_is_not_a_value_off_its_limit() -> None:
     assert condense_locally("what if it's off by 2 V?", supply).startswith(
         "What if the supply voltage is off by 2 V?"
     )
+
+
+@pytest.mark.parametrize("followup", ["OK?", "and?", "ok, and?"])
+def test_a_follow_up_asking_nothing_of_its_own_is_the_previous_question(followup: str) -> None:
+    # Not '? (Ender 3, bed)' nor 'What about ? (Ender 3, bed)'.
+    history = _history("How do I level the bed on the Ender 3?")
+    assert condense_locally(followup, history) == "How do I level the bed on the Ender 3?"
