@@ -226,11 +226,10 @@ def no_probe() -> Probe:
     return Probe(np.zeros((0, len(FEATURES))), np.zeros(0), np.zeros(0, dtype=int))
 
 
-def add_parts(
-    probe: Probe, path: Path, ids: Sequence[str], manuals: Sequence[str], questions: Sequence[Path]
-) -> Probe:
+def add_parts(probe: Probe, path: Path, manuals: Sequence[str], questions: Sequence[Path]) -> Probe:
     """`probe` with the `PARTS_SET` questions of `path` whose manual (`doc`, a near miss's
-    `closest_doc`, in `questions`) has fitted questions: each is held out with that manual."""
+    `closest_doc`, in `questions`) has fitted questions (`manuals`, one per fitted question):
+    each is held out with that manual."""
     docs = _question_docs(questions)
     x, y, part_ids = load_examples(path, (PARTS_SET,))
     first = {}
@@ -838,7 +837,7 @@ def main(argv: list[str] | None = None) -> int:
     manuals = load_manuals(args.results, ids, args.questions)
     rewording = load_reworded(args.results, ids)
     probe = add_parts(
-        load_probe(args.results, ids, args.questions), args.results, ids, manuals, args.questions
+        load_probe(args.results, ids, args.questions), args.results, manuals, args.questions
     )
     augment = args.augment_weight
     weight = args.probe_weight if len(probe.y) else 0.0

@@ -276,7 +276,7 @@ def test_part_number_questions_join_the_probe_held_out_with_their_own_manual(
     files.write_text("\n".join(json.dumps(line) for line in lines) + "\n")
     x, y, ids = fit_evidence.load_examples(path)
     manuals = fit_evidence.load_manuals(path, ids, [files])
-    probe = fit_evidence.add_parts(fit_evidence.no_probe(), path, ids, manuals, [files])
+    probe = fit_evidence.add_parts(fit_evidence.no_probe(), path, manuals, [files])
     assert len(probe.y) == 5 and probe.is_part().all()
     # Each is held out with a fitted question of its own manual.
     assert [manuals[int(o)] for o in probe.originals] == [
