@@ -25,7 +25,7 @@ from techdocs_app.providers.extractive.units import (
 from techdocs_app.text.condenser_context import split_context
 from techdocs_app.text.identifiers import find_identifiers
 from techdocs_app.text.synonyms import synonyms
-from techdocs_app.text.words import compact, expand_contractions, terms
+from techdocs_app.text.words import compact, expand_contractions, raw_tokens, terms
 
 FOCUS_WEIGHT = 1.6
 
@@ -39,7 +39,7 @@ in '?' ('Axis movement is not normal?') still name their section. On dev, tune a
 any share from 0.6 down gained one question and lost none (leave-one-manual-out: no manual up or
 down); it keeps quiz lines out of answers."""
 
-_ASKS = re.compile(r"\?[\s\"”’)]*$")
+ASKS = re.compile(r"\?[\s\"”’)]*$")
 
 
 _NUMBERED = re.compile(r"^([a-z]{3,})\d{1,2}$")
@@ -247,6 +247,34 @@ def asked_cues(question: str, q_terms: Sequence[str]) -> list[tuple[set[str], Cu
     return out
 
 
+_PARTICLES = frozenset({"up", "down", "off", "out", "back", "over", "in", "on"})
+"""Particles of a phrasal verb the manual writes as one word: 'shut … down' / 'shutdown', 'start
+up' / 'start-up', 'set up' / 'setup', 'warm up' / 'warm-up', 'back up' / 'backup'."""
+
+PHRASAL_GAP = 4
+"""Words a phrasal verb's object may put between the verb and its particle ('shut the HT-920B's
+gun down')."""
+
+
+def phrasal_compounds(question: str, vocabulary: set[str]) -> list[str]:
+    """The manual's one-word forms of the question's phrasal verbs: 'How do I shut the gun down?'
+    asks for the 'shutdown procedures', 'how do I start it up?' for the 'start-up' steps. A form
+    counts only when some passage writes it (a word no passage has would only dilute the
+    others)."""
+    tokens = raw_tokens(expand_contractions(question))
+    out: list[str] = []
+    for j, particle in enumerate(tokens):
+        if particle not in _PARTICLES:
+            continue
+        for verb in tokens[max(0, j - PHRASAL_GAP - 1) : j]:
+            if not verb.isalpha() or len(verb) < 3:
+                continue
+            for form in (f"{verb}{particle}", f"{verb}-{particle}"):
+                found = [t for t in terms(form, parts=False) if t in vocabulary]
+                out += [t for t in found if t not in out]
+    return out
+
+
 _DOUBLED = re.compile(r"([bdgmnprt])\1$")
 """A stem ending in a doubled consonant ('dipp' of 'dipping', 'tinn' of 'tinning', 'plugg' of
 'plugged'): the word without the suffix has one ('dip', 'tin', 'plug')."""
@@ -389,7 +417,12 @@ def score_units(question: str, units: list[Unit], n_sources: int) -> None:
             if header not in header_terms:
                 header_terms[header] = set(terms(" ".join(header)))
             unit.terms |= header_terms[header]
-    expansions = _expansions(q_terms, set().union(*(u.terms for u in units)))
+    vocabulary = set().union(*(u.terms for u in units))
+    # The phrasal verb is the action a how-to asks for: its one-word form weighs as the focus.
+    compounds = phrasal_compounds(main, vocabulary)
+    q_terms += [t for t in compounds if t not in q_terms]
+    focus |= set(compounds)
+    expansions = _expansions(q_terms, vocabulary)
     cues = asked_cues(main, question_terms(main))
     decoded = _code_parts(main, q_terms)
     if decoded:
@@ -485,5 +518,5 @@ def score_units(question: str, units: list[Unit], n_sources: int) -> None:
         # No penalty for a unit's length: a short heading ('Bed Leveling') names its section's
         # steps, and a penalty on long units changed no answer.
         unit.score = coverage + 0.3 * phrase + 0.2 * ident + value + label + rank_prior
-        if not unit.heading and unit.table is None and _ASKS.search(unit.text):
+        if not unit.heading and unit.table is None and ASKS.search(unit.text):
             unit.score *= QUESTION_SHARE
