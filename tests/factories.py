@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from techdocs_app.providers.base import SourcePassage
+from techdocs_app.providers.local_answer import ExtractiveAnswerer
 from techdocs_app.rag.retrieve import SearchHit
 
 
@@ -27,3 +29,30 @@ def search_hit(*, chunk_id: int = 1, document_id: int = 1, **fields: Any) -> Sea
     }
     values.update(fields)
     return SearchHit(**values)
+
+
+def source_passage(
+    text: str,
+    *,
+    number: int = 1,
+    title: str = "X00 2001",
+    section: str = "Specifications",
+    heading: str = "",
+    page: int = 2,
+) -> SourcePassage:
+    """A passage as the answerer receives it: `title > section` as its heading unless `heading`
+    is given."""
+    return SourcePassage(
+        number=number,
+        document_title=title,
+        page_start=page,
+        page_end=page,
+        heading=heading or f"{title} > {section}",
+        text=text,
+    )
+
+
+async def extractive_answer(question: str, sources: list[SourcePassage]) -> str:
+    """The offline answerer's whole streamed answer to `question` from `sources`."""
+    stream = ExtractiveAnswerer().stream_answer(question=question, sources=sources, history=[])
+    return "".join([piece async for piece in stream])

@@ -7,24 +7,16 @@ from __future__ import annotations
 from techdocs_app.providers.base import SourcePassage
 from techdocs_app.providers.extractive.question import question_terms
 from techdocs_app.providers.extractive.scoring import score_units
-from techdocs_app.providers.local_answer import ExtractiveAnswerer, split_units
+from techdocs_app.providers.local_answer import split_units
 from techdocs_app.text.condenser_context import split_context
+from tests.factories import extractive_answer, source_passage
 
 
 def _source(text: str, *, number: int = 1, title: str = "X00 2001") -> SourcePassage:
-    return SourcePassage(
-        number=number,
-        document_title=title,
-        page_start=2,
-        page_end=2,
-        heading=f"{title} > Specifications",
-        text=text,
-    )
+    return source_passage(text, number=number, title=title, section="Specifications", page=2)
 
 
-async def _answer(question: str, sources: list[SourcePassage]) -> str:
-    stream = ExtractiveAnswerer().stream_answer(question=question, sources=sources, history=[])
-    return "".join([piece async for piece in stream])
+_answer = extractive_answer
 
 
 async def test_a_value_in_the_unit_of_the_asked_quantity_answers_a_question_not_naming_it() -> None:

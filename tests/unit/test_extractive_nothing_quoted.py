@@ -8,23 +8,15 @@ from __future__ import annotations
 from techdocs_app.providers.base import SourcePassage
 from techdocs_app.providers.extractive.render import render
 from techdocs_app.providers.extractive.scoring import code_characters, code_differences
-from techdocs_app.providers.local_answer import ExtractiveAnswerer, split_units
+from techdocs_app.providers.local_answer import split_units
+from tests.factories import extractive_answer, source_passage
 
 
 def _source(text: str, *, number: int = 1, title: str = "ab12 datasheet") -> SourcePassage:
-    return SourcePassage(
-        number=number,
-        document_title=title,
-        page_start=2,
-        page_end=2,
-        heading=f"{title} > Ordering information",
-        text=text,
-    )
+    return source_passage(text, number=number, title=title, section="Ordering information", page=2)
 
 
-async def _answer(question: str, sources: list[SourcePassage]) -> str:
-    stream = ExtractiveAnswerer().stream_answer(question=question, sources=sources, history=[])
-    return "".join([piece async for piece in stream])
+_answer = extractive_answer
 
 
 def test_codes_of_one_family_differ_in_their_letters() -> None:

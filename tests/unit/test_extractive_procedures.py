@@ -7,23 +7,14 @@ from __future__ import annotations
 
 from techdocs_app.providers.base import SourcePassage
 from techdocs_app.providers.extractive.scoring import phrasal_compounds
-from techdocs_app.providers.local_answer import ExtractiveAnswerer
+from tests.factories import extractive_answer, source_passage
 
 
 def _source(text: str, *, number: int = 1, title: str = "shop module 4") -> SourcePassage:
-    return SourcePassage(
-        number=number,
-        document_title=title,
-        page_start=5,
-        page_end=5,
-        heading=f"{title} > Heating tool",
-        text=text,
-    )
+    return source_passage(text, number=number, title=title, section="Heating tool", page=5)
 
 
-async def _answer(question: str, sources: list[SourcePassage]) -> str:
-    stream = ExtractiveAnswerer().stream_answer(question=question, sources=sources, history=[])
-    return "".join([piece async for piece in stream])
+_answer = extractive_answer
 
 
 def test_a_phrasal_verb_matches_the_manuals_one_word_form() -> None:

@@ -7,23 +7,14 @@ from techdocs_app.providers.base import SourcePassage
 from techdocs_app.providers.extractive.question import question_terms, subject_terms
 from techdocs_app.providers.extractive.scoring import asked_cues, score_units
 from techdocs_app.providers.extractive.units import split_units
-from techdocs_app.providers.local_answer import ExtractiveAnswerer
+from tests.factories import extractive_answer, source_passage
 
 
 def _source(text: str, *, number: int = 1, title: str = "X00 2001") -> SourcePassage:
-    return SourcePassage(
-        number=number,
-        document_title=title,
-        page_start=2,
-        page_end=2,
-        heading=f"{title} > Specifications",
-        text=text,
-    )
+    return source_passage(text, number=number, title=title, section="Specifications", page=2)
 
 
-async def _answer(question: str, sources: list[SourcePassage]) -> str:
-    stream = ExtractiveAnswerer().stream_answer(question=question, sources=sources, history=[])
-    return "".join([piece async for piece in stream])
+_answer = extractive_answer
 
 
 def test_a_code_words_away_from_the_model_name_is_asked_for_not_the_product() -> None:
