@@ -828,6 +828,14 @@ def _part_of_name(word: str, subject: _Subject) -> bool:
     return len(names) > 1 and word.lower() in names
 
 
+def _swap_model(previous: str, subject: _Subject, name: str) -> str | None:
+    """The previous question about model `name` instead of the subject: a name of the same family
+    replaces the subject's words ('the R11' for 'the RT2'), another model the whole subject."""
+    if _same_family(name, subject):
+        return _replace_words(previous, subject.name, name)
+    return _replace_model(previous, subject, name)
+
+
 def _replace_model(previous: str, subject: _Subject, new: str) -> str | None:
     """`previous` with another model in the subject's place. The kind the subject was named with
     goes too ('the Trikdis RT2 telephone receiving module' -> 'the R11', not 'the R11 telephone
@@ -922,11 +930,7 @@ def _elliptical(
         if again and subject is not None and _another_name(target_bare, subject):
             # 'is it the same on the ender 5?', 'does that apply to the Ender 3 Pro?': the
             # previous question of that model, not of the old one narrowed to it.
-            replaced = (
-                _replace_words(previous, subject.name, target_bare)
-                if _same_family(target_bare, subject)
-                else _replace_model(previous, subject, target_bare)
-            )
+            replaced = _swap_model(previous, subject, target_bare)
             if replaced:
                 return replaced
         if _one_question(previous):
@@ -994,11 +998,7 @@ def _elliptical(
         ):
             # A new model in the same family replaces the old one ('the R11' after the RT2,
             # 'the Ender 3 Pro' after the Ender 3): it is not glued to it.
-            replaced = (
-                _replace_words(previous, subject.name, bare)
-                if _same_family(bare, subject)
-                else _replace_model(previous, subject, bare)
-            )
+            replaced = _swap_model(previous, subject, bare)
             if replaced:
                 return replaced
     # A topic like the previous one ('rx power reading' for 'DDM temperature reading').

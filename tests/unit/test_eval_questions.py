@@ -468,24 +468,7 @@ def _dev_and_tune_rows() -> list[Question]:
 
 
 def test_part_numbers_follow_the_schema() -> None:
-    for q in part_numbers():
-        qid = str(q.get("id"))
-        assert REQUIRED <= set(q), (qid, REQUIRED - set(q))
-        assert set(q) <= REQUIRED | {"evidence", "closest_doc", "phrasing"}, qid
-        assert re.fullmatch(r"p\d{3}", qid), qid
-        assert q["kind"] in {"part_number", "not_in_docs"}, qid
-        assert q["question"].strip() and q["answer"].strip(), qid
-        assert q.get("phrasing", "technician") == "technician", qid
-        if q["kind"] == "not_in_docs":
-            assert q["doc"] is None and q["pages"] == [] and q["answer"] == "NOT_IN_DOCS", qid
-            assert q.get("closest_doc") in DOCS and "evidence" not in q, qid
-            continue
-        assert q["doc"] in DOCS and "closest_doc" not in q, qid
-        pages = q["pages"]
-        assert pages and pages == sorted(set(pages)) and all(p >= 1 for p in pages), qid
-        evidence = q.get("evidence")
-        assert isinstance(evidence, str) and evidence == evidence.lower(), qid
-        assert evidence == evidence.strip() and 3 <= len(evidence.split()) <= 10, qid
+    _check_single_turn_schema(part_numbers(), r"p\d{3}", {"part_number", "not_in_docs"})
 
 
 def test_part_number_ids_are_unique_and_unused_by_the_other_sets() -> None:
@@ -559,6 +542,24 @@ def _check_answerable_schema(q: Question) -> None:
     evidence = q.get("evidence")
     assert isinstance(evidence, str) and evidence == evidence.lower(), qid
     assert evidence == evidence.strip() and 3 <= len(evidence.split()) <= 10, qid
+
+
+def _check_single_turn_schema(rows: list[Question], id_pattern: str, kinds: set[str]) -> None:
+    """A probe of single-turn questions: its ids, kinds and fields; a near miss names its
+    closest manual and carries no evidence; an answerable one is checked as every set's."""
+    for q in rows:
+        qid = str(q.get("id"))
+        assert REQUIRED <= set(q), (qid, REQUIRED - set(q))
+        assert set(q) <= REQUIRED | {"evidence", "closest_doc", "phrasing"}, qid
+        assert re.fullmatch(id_pattern, qid), qid
+        assert q["kind"] in kinds, qid
+        assert q["question"].strip() and q["answer"].strip(), qid
+        assert q.get("phrasing", "technician") == "technician", qid
+        if q["kind"] == "not_in_docs":
+            assert q["doc"] is None and q["pages"] == [] and q["answer"] == "NOT_IN_DOCS", qid
+            assert q.get("closest_doc") in DOCS and "evidence" not in q, qid
+            continue
+        _check_answerable_schema(q)
 
 
 def test_fresh_followups_follow_the_schema() -> None:
@@ -648,19 +649,7 @@ FRESH_ABSENT: dict[str, list[str]] = {
 
 
 def test_fresh_questions_follow_the_schema() -> None:
-    for q in fresh_questions():
-        qid = str(q.get("id"))
-        assert REQUIRED <= set(q), (qid, REQUIRED - set(q))
-        assert set(q) <= REQUIRED | {"evidence", "closest_doc", "phrasing"}, qid
-        assert re.fullmatch(r"q\d{3}", qid), qid
-        assert q["kind"] in FRESH_QUESTION_KINDS, qid
-        assert q["question"].strip() and q["answer"].strip(), qid
-        assert q.get("phrasing", "technician") == "technician", qid
-        if q["kind"] == "not_in_docs":
-            assert q["doc"] is None and q["pages"] == [] and q["answer"] == "NOT_IN_DOCS", qid
-            assert q.get("closest_doc") in DOCS and "evidence" not in q, qid
-            continue
-        _check_answerable_schema(q)
+    _check_single_turn_schema(fresh_questions(), r"q\d{3}", FRESH_QUESTION_KINDS)
 
 
 def test_fresh_questions_counts() -> None:
