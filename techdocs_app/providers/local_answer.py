@@ -16,9 +16,9 @@ How a unit is chosen:
   name never beats one that states the asked-for value;
 - spec questions ("what/how much …", voltage, current, …) prefer units stating a number with a
   unit or an amount in words ('two and one-half times'), most of all in a unit of the quantity
-  asked for (volts for a voltage, seconds for 'how long'); a value in such a unit, or a phrase stating a limit or amount ('down to 2.7 V' for the
-  lowest, 'not exceeding' for the maximum, 'the amount of' for 'how much'), counts as the word
-  asking for it; a unit must match at least one asked-for word when the question has any;
+  asked for (volts for a voltage, seconds for 'how long'); a value in such a unit, or a phrase
+  stating a limit or amount ('down to 2.7 V' for the lowest, 'not exceeding' for the maximum,
+  'the amount of' for 'how much'), counts as the word asking for it; a unit must match at least one asked-for word when the question has any;
 - a shop word matches the word manuals use for it ('psu'/'power', 'wiped'/'lost',
   `text.synonyms`); contractions ("won't") are no question words;
 - a sentence referring back ("It has a melting point of …") also matches the question words of
@@ -52,7 +52,8 @@ How a unit is chosen:
   ('STM32F103ZEH6') by the key's lines for each character after its family, all of them; a
   heading quoted alone is cited;
 - a sentence asking a question (a manual's review question) scores half; an answer under
-  `selection.FILL_WORDS` (35) words takes the runners-up scoring close to the best (not another variant's);
+  `selection.FILL_WORDS` (35) words takes the runners-up scoring close to the best (not another
+  variant's);
 - within its source the best unit's paragraph, table rows or entry opens the answer.
 """
 
