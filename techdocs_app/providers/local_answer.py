@@ -18,7 +18,8 @@ How a unit is chosen:
   unit or an amount in words ('two and one-half times'), most of all in a unit of the quantity
   asked for (volts for a voltage, seconds for 'how long'); a value in such a unit, or a phrase
   stating a limit or amount ('down to 2.7 V' for the lowest, 'not exceeding' for the maximum,
-  'the amount of' for 'how much'), counts as the word asking for it; a unit must match at least one asked-for word when the question has any;
+  'the amount of' for 'how much'), counts as the word asking for it; a unit must match at least
+  one asked-for word when the question has any;
 - a shop word matches the word manuals use for it ('psu'/'power', 'wiped'/'lost',
   `text.synonyms`); contractions ("won't") are no question words;
 - a sentence referring back ("It has a melting point of …") also matches the question words of

@@ -6,8 +6,8 @@ refers back ("it", "its", "they", "that one", "… instead?"), is very short, or
 come back unchanged.
 
 The previous turn's *subject* is its model, part or product name ("R11 receiver",
-"TS2017-S31C-SO", "the STM32F103's internal temperature sensor", "ender 3" typed in lower case); its *topic* the noun phrases it
-asked about ("DDM temperature reading"). The rewrite is a question a person could have typed:
+"TS2017-S31C-SO", "the STM32F103's internal temperature sensor", "ender 3" typed in lower case);
+its *topic* the noun phrases it asked about ("DDM temperature reading"). The rewrite is a question a person could have typed:
 - a pronoun is replaced by the subject:
   "Where does it assert and clear LOS?" -> "Where does the TS2017-S31C-SO assert and clear LOS?";
 - an elliptical follow-up takes the previous question's frame:
@@ -1110,8 +1110,8 @@ _QUANTITY_PREDICATE = re.compile(
     r"(?:too\b|above\b|below\b|over\b|under\b|out\s+of\b|higher\b|lower\b|off\s+by\b|outside\b)",
     re.I,
 )
-"""'it's too high', 'that reads below …', 'it goes out of range', 'it's off by 2 mm': a value compared
-with a limit ('what if it's off?' is the device, not a value)."""
+"""'it's too high', 'that reads below …', 'it goes out of range', 'it's off by 2 mm': a value
+compared with a limit ('what if it's off?' is the device, not a value)."""
 _VALUE_VERB = re.compile(
     r"\b(?:check|measure|adjust|set|change|increase|decrease|raise|lower|calibrate|configure|"
     r"verify|modify|read|reduce)\s+(?P<ref>it|that)\b(?!\s+(?:up|to\b))",
