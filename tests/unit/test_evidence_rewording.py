@@ -5,7 +5,9 @@ and the augmented fit that keeps such questions answered."""
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -37,6 +39,22 @@ def _features(question: str) -> tuple[dict[str, object], dict[str, float]]:
     evidence = assess_evidence(question, HITS)
     evidence.update(assess_attributes(question, HITS, PROFILES))
     return evidence, dict(zip(FEATURES, evidence_features(evidence), strict=True))
+
+
+def _write_fit_inputs(
+    tmp_path: Path,
+    results: Sequence[Any],
+    probes: dict[str, Sequence[Any]],
+    lines: Sequence[Any],
+) -> tuple[Path, Path]:
+    """An `eval --json` file (the first 12 results as dev, the rest as tune, plus `probes`' sets)
+    and the question file giving their manuals."""
+    path = tmp_path / "eval.json"
+    sets = {"dev": list(results[:12]), "tune": list(results[12:]), **probes}
+    path.write_text(json.dumps({name: {"results": rows} for name, rows in sets.items()}))
+    files = tmp_path / "questions.jsonl"
+    files.write_text("\n".join(json.dumps(line) for line in lines) + "\n")
+    return path, files
 
 
 def test_the_prediction_matches_the_features_of_the_reworded_question() -> None:
@@ -211,18 +229,7 @@ def test_the_fitting_script_reads_the_rewordings_and_groups_near_misses_by_close
             {"id": f"r{i}", "kind": kind, "failed": None, "evidence_features": reworded}
         )
         lines.append({"id": f"r{i}", "reworded_from": f"q{i}", "doc": None})
-    path = tmp_path / "eval.json"
-    path.write_text(
-        json.dumps(
-            {
-                "dev": {"results": results[:12]},
-                "tune": {"results": results[12:]},
-                fit_evidence.PROBE_SET: {"results": rewordings},
-            }
-        )
-    )
-    files = tmp_path / "questions.jsonl"
-    files.write_text("\n".join(json.dumps(line) for line in lines) + "\n")
+    path, files = _write_fit_inputs(tmp_path, results, {fit_evidence.PROBE_SET: rewordings}, lines)
     x, y, ids = fit_evidence.load_examples(path)
     assert len(ids) == 24  # the rewordings are not questions of the fit's own sets
     manuals = fit_evidence.load_manuals(path, ids, [files])
@@ -262,18 +269,7 @@ def test_part_number_questions_join_the_probe_held_out_with_their_own_manual(
         # One question of a manual no fitted question is about: nowhere to hold it out.
         manual = "vendor7_manual7" if j == 5 else f"vendor{j % 4}_manual{j % 4}"
         lines.append({"id": f"p{j}"} | ({"closest_doc": manual} if near else {"doc": manual}))
-    path = tmp_path / "eval.json"
-    path.write_text(
-        json.dumps(
-            {
-                "dev": {"results": results[:12]},
-                "tune": {"results": results[12:]},
-                fit_evidence.PARTS_SET: {"results": parts},
-            }
-        )
-    )
-    files = tmp_path / "questions.jsonl"
-    files.write_text("\n".join(json.dumps(line) for line in lines) + "\n")
+    path, files = _write_fit_inputs(tmp_path, results, {fit_evidence.PARTS_SET: parts}, lines)
     x, y, ids = fit_evidence.load_examples(path)
     manuals = fit_evidence.load_manuals(path, ids, [files])
     probe = fit_evidence.add_parts(fit_evidence.no_probe(), path, manuals, [files])
