@@ -3,16 +3,16 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import pytest
 
 from techdocs_app.providers.anthropic_condense import ClaudeCondenser
 from techdocs_app.providers.base import Condenser, Turn
 from techdocs_app.providers.local_condense import LocalCondenser, condense_locally, is_followup
+from tests.conftest import DEV_QUESTIONS
 from tests.fakes.vendors import FakeVendors
 
-DEV = Path(__file__).resolve().parents[3] / "shared" / "eval" / "dev.jsonl"
+DEV = DEV_QUESTIONS  # ../shared/eval/dev.jsonl, or TECHDOCS_EVAL_DIR's (a clone elsewhere)
 
 
 def _turn(question: str, standalone: str = "") -> Turn:
