@@ -46,7 +46,12 @@ import re
 from collections.abc import Collection, Mapping, Sequence
 
 from techdocs_app.providers.base import Turn
-from techdocs_app.providers.local_condense import conversation_subject, without_context
+from techdocs_app.providers.local_condense import (
+    about_another_model,
+    asks_again,
+    conversation_subject,
+    without_context,
+)
 from techdocs_app.rag.events import SourceView
 from techdocs_app.rag.retrieve import SearchHit
 from techdocs_app.text.identifiers import query_identifiers
@@ -105,6 +110,22 @@ def preferred_manuals(
     return list(previous.document_ids[:2])
 
 
+def moved_rewrite(question: str, standalone: str, history: Sequence[Turn]) -> str | None:
+    """The standalone query of a follow-up whose new identifiers none of the previous manuals
+    write (the caller looked): it names another model, so the previous question is asked about
+    it ('and the R11?' after '… on the Ender-3?' -> '… on the R11?', not 'What about the R11 of
+    the Ender-3? (bed)', which searched the printer's manuals for a Trikdis receiver). None when
+    the rewrite does not carry the conversation's old subject (another condenser may have
+    rewritten it well) or the follow-up is not elliptical."""
+    subject = conversation_subject(history)
+    if not subject or not _names(standalone, subject):
+        return None
+    moved = about_another_model(question, history)
+    if moved is None or wording_key(moved) == wording_key(standalone):
+        return None
+    return moved
+
+
 def _known_identifiers(previous: Turn) -> set[str]:
     return {i.lower() for i in previous.identifiers} | {
         i.lower() for i in query_identifiers(previous.standalone_query or previous.question)
@@ -161,6 +182,8 @@ def followup_wordings(
     that is not a follow-up, or that the condenser left alone, has one wording)."""
     if not history or " ".join(standalone.split()) == " ".join(question.split()):
         return [(standalone, CONDENSED_WEIGHT)]  # the condenser found it stands alone
+    if asks_again(question):
+        return [(standalone, CONDENSED_WEIGHT)]  # 'huh?': the previous question, asked again
     subject = conversation_subject(history)
     typed = question.strip()
     if subject and subject.lower() not in typed.lower() and not new_identifiers(question, history):
