@@ -59,6 +59,13 @@ its *topic* the noun phrases it asked about ("DDM temperature reading"). The rew
 - "that <noun>" takes the previous question's noun phrase with the same head word ("that
   formula" -> "the Projecta-Set setting formula"), else the one named <noun> the previous answer
   mentions ("Standby mode"); several named ones (Sleep, Stop, Standby mode) resolve nothing;
+- a follow-up asking nothing of its own ('and?', 'huh?', 'sorry, what?', 'come again?':
+  `asks_again`) is the previous question again; 'why?' and 'how?' ask about the answer;
+- a short code after a subject that is not a code ('and the R11?' after '… on the Ender-3?')
+  reads as a part of the subject ('What about the R11 of the Ender-3? (bed)'): the rules cannot
+  tell the R11 receiver from a resistor R11 on the printer's board. The pipeline looks the name up
+  in the previous manuals and, when none writes it, asks `about_another_model` instead: the
+  previous question about it ('How do I level the bed on the R11?');
 - the previous question is the latest one that names something besides the subject: after
   "why?" or "where is that?", the question before it goes on ("how do I check it?" after "What
   supply voltage does the Trikdis RT2 accept?" and "why?" checks the supply voltage);
