@@ -54,7 +54,10 @@ SIMILARITY_WEIGHT (0-2) and RANK_K (5-20) or fused weight (0.3-1.0) for follow-u
 reranker's own 0.2 / 10 / 0.6); a candidate raised by the other passages of its page (every
 weight worse: tune 0.847 -> 0.78 at 0.05); 1 or 3 carried topic phrases instead of 2 (the
 rewrites re-run and re-embedded: 0.917 / 0.814 / 0.779 and 0.906 / 0.832 / 0.775 against 0.917 /
-0.832 / 0.779); a linear model over nine such features fitted listwise (out of manual
+0.832 / 0.779); the carried words discounted inside the condensed wording (their IDF in the
+local reranker times 0.75 / 0.5 / 0.25 / 0: 0.917 / 0.847 / 0.775, 0.917 / 0.849 / 0.784, 0.917 /
+0.832 / 0.786, 0.917 / 0.809 / 0.773, each within one question of the plain wording); a linear
+model over nine such features fitted listwise (out of manual
 0.52-0.66).
 
 Which manuals are "previous" (`preferred_manuals`): those the previous turn cited or showed, or,
