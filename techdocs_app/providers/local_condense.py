@@ -1161,13 +1161,13 @@ _SIZE_WORDS = frozenset("max min maximum minimum typical default first last".spl
 
 
 _ASK_AGAIN = frozenset(
-    """huh eh hm hmm what what's whats sorry pardon come again say repeat that please
-    excuse me i beg your""".split()
+    """huh eh hm hmm what sorry pardon come again say repeat that please excuse me i beg
+    your""".split()
 )
 """Words of a request to hear the previous answer again ('huh?', 'sorry, what?', 'come again?',
 'say that again please?', 'I beg your pardon?'): a follow-up made only of these (and of a
-leading 'and'/'ok') asks nothing of its own. 'why?' and 'how?' are not among them: they ask
-about the previous answer."""
+leading 'and'/'ok') asks nothing of its own. 'why?', 'how?' and "what's that?" are not among
+them: they ask about the previous answer."""
 
 
 def asks_again(question: str) -> bool:

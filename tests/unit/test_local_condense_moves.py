@@ -25,7 +25,19 @@ def _turn(question: str, standalone: str = "") -> Turn:
 
 @pytest.mark.parametrize(
     "question",
-    ["huh?", "Huh?", "what?", "sorry?", "Sorry, what?", "come again?", "and?", "eh?", "pardon?"],
+    [
+        "huh?",
+        "Huh?",
+        "what?",
+        "sorry?",
+        "Sorry, what?",
+        "come again?",
+        "and?",
+        "eh?",
+        "pardon?",
+        "say that again please?",
+        "I beg your pardon?",
+    ],
 )
 def test_a_followup_asking_nothing_of_its_own_asks_the_previous_question_again(
     question: str,
@@ -42,7 +54,16 @@ def test_a_followup_asking_nothing_of_its_own_asks_the_previous_question_again(
 
 @pytest.mark.parametrize(
     "question",
-    ["why?", "how?", "what about the R11?", "and the bed?", "what voltage?", "huh, and the fuse?"],
+    [
+        "why?",
+        "how?",
+        "what's that?",
+        "what is that?",
+        "what about the R11?",
+        "and the bed?",
+        "what voltage?",
+        "huh, and the fuse?",
+    ],
 )
 def test_a_followup_asking_something_is_not_asked_again(question: str) -> None:
     assert not asks_again(question)
