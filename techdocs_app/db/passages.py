@@ -1,12 +1,15 @@
 """Reads the answer pipeline makes (keyword-only, every function filters on org_id): the
-organization's index version, the manuals searched, parent sections of retrieved chunks, and a
-manual's whole text for the evidence decision."""
+organization's index version, the manuals searched, parent sections of retrieved chunks, a
+manual's whole text for the evidence decision, and which manuals write a name a follow-up asks
+about."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from typing import NamedTuple
 
+from sqlalchemy import text
 from sqlmodel import Session, col, select
 
 from techdocs_app.db.models import Chunk, Document, Organization
@@ -83,3 +86,24 @@ def manual_chunks(
         .order_by(col(Chunk.document_id), col(Chunk.ordinal))
     ).all()
     return [ManualChunk(int(d), int(c or 0), p, content) for d, c, p, content in rows]
+
+
+def documents_naming(
+    session: Session, *, org_id: int, document_ids: Sequence[int], names: Sequence[str]
+) -> set[int]:
+    """Which of these manuals write any of `names` (model names, codes) as a whole word of a
+    chunk, whatever its case ('R11' is not written by 'R11U' nor by 'TR11-4')."""
+    cleaned = sorted({n.strip() for n in names if n and n.strip()})
+    if not document_ids or not cleaned:
+        return set()
+    escaped = "|".join(re.sub(r"([^A-Za-z0-9])", r"\\\1", n) for n in cleaned)
+    pattern = rf"(^|[^[:alnum:]_-])({escaped})($|[^[:alnum:]_-])"
+    rows = session.execute(
+        text(
+            "SELECT DISTINCT document_id FROM chunks WHERE org_id = :org_id"
+            " AND document_id = ANY(CAST(:document_ids AS bigint[]))"
+            " AND content ~* CAST(:pattern AS text)"
+        ),
+        {"org_id": org_id, "document_ids": list(document_ids), "pattern": pattern},
+    ).all()
+    return {int(row[0]) for row in rows}

@@ -59,6 +59,13 @@ its *topic* the noun phrases it asked about ("DDM temperature reading"). The rew
 - "that <noun>" takes the previous question's noun phrase with the same head word ("that
   formula" -> "the Projecta-Set setting formula"), else the one named <noun> the previous answer
   mentions ("Standby mode"); several named ones (Sleep, Stop, Standby mode) resolve nothing;
+- a follow-up asking nothing of its own ('and?', 'huh?', 'sorry, what?', 'come again?':
+  `asks_again`) is the previous question again; 'why?' and 'how?' ask about the answer;
+- a short code after a subject that is not a code ('and the R11?' after '… on the Ender-3?')
+  reads as a part of the subject ('What about the R11 of the Ender-3? (bed)'): the rules cannot
+  tell the R11 receiver from a resistor R11 on the printer's board. The pipeline looks the name up
+  in the previous manuals and, when none writes it, asks `about_another_model` instead: the
+  previous question about it ('How do I level the bed on the R11?');
 - the previous question is the latest one that names something besides the subject: after
   "why?" or "where is that?", the question before it goes on ("how do I check it?" after "What
   supply voltage does the Trikdis RT2 accept?" and "why?" checks the supply voltage);
@@ -1153,13 +1160,31 @@ _SIZE_WORDS = frozenset("max min maximum minimum typical default first last".spl
 """Words of `_NOT_NOUNS` that open the name of a quantity ('max print speed')."""
 
 
+_ASK_AGAIN = frozenset(
+    """huh eh hm hmm what sorry pardon come again say repeat that please excuse me i beg
+    your""".split()
+)
+"""Words of a request to hear the previous answer again ('huh?', 'sorry, what?', 'come again?',
+'say that again please?', 'I beg your pardon?'): a follow-up made only of these (and of a
+leading 'and'/'ok') asks nothing of its own. 'why?', 'how?' and "what's that?" are not among
+them: they ask about the previous answer."""
+
+
+def asks_again(question: str) -> bool:
+    """The follow-up asks nothing of its own ('and?', 'huh?', 'sorry, what?'): no word, or only
+    words of `_ASK_AGAIN`. The previous question is asked again."""
+    rest = _LEAD.sub("", question, count=1)
+    words = [w.lower().replace("’", "'") for w, _, _ in _words(rest)]
+    return all(w in _ASK_AGAIN for w in words)
+
+
 def condense_locally(question: str, history: Sequence[Turn]) -> str:
     question = " ".join(question.split())
     if not question or not is_followup(question, history):
         return question
-    if not any(ch.isalnum() for ch in _LEAD.sub("", question, count=1)):
-        # 'OK?', 'and?': nothing of its own is asked, so it is the previous question again (not
-        # '? (Ender 3, bed)' nor 'What about ?').
+    if asks_again(question):
+        # 'and?', 'huh?', 'come again?': nothing of its own is asked, so it is the previous
+        # question again (not '? (Ender 3, bed)' nor 'What about the huh of the Ender 3?').
         return history[-1].standalone_query or history[-1].question
     subject = _history_subject(history)
     again = _same_question_for(question)
@@ -1234,6 +1259,23 @@ def condense_locally(question: str, history: Sequence[Turn]) -> str:
     if not context:
         return rewritten
     return f"{rewritten} ({', '.join(context)})"
+
+
+def about_another_model(question: str, history: Sequence[Turn]) -> str | None:
+    """The previous question about the model a follow-up names ('and the R11?' after 'How do I
+    level the bed on the Ender-3?' -> 'How do I level the bed on the R11?'), as for 'is it the same
+    on the R11?'. For a follow-up known to name another model: the rules alone cannot tell the
+    R11 receiver from a part R11 of the subject (a resistor on its board), so `condense_locally`
+    reads a short code as a part ('What about the R11 of the Ender-3?'), and the caller, which
+    can look in the manuals, asks this instead when the previous manuals never write the name
+    (`rag.answer._condense`). None when the follow-up is not elliptical or there is no subject."""
+    question = " ".join(question.split())
+    subject = _history_subject(history)
+    if not question or subject is None:
+        return None
+    again = _same_question_for(question)
+    asked = f"what about {again}?" if again is not None else question
+    return _elliptical(asked, history, subject, again=True)
 
 
 class LocalCondenser:

@@ -72,6 +72,7 @@ from techdocs_app.rag.followup import (
     fuse_scores,
     lacks_previous_manuals,
     merge_pools,
+    moved_rewrite,
     names_another_model,
     new_identifiers,
     own_words,
@@ -403,6 +404,16 @@ async def _condense(run: _Run) -> None:
     run.focus = preferred_manuals(
         run.question, run.standalone, run.history, explicit=run.ctx.document_ids
     )
+    new = new_identifiers(run.question, run.history)
+    if run.focus and new:
+        named = await asyncio.to_thread(_documents_naming, run.org_id, run.focus, sorted(new))
+        moved = None if named else moved_rewrite(run.question, run.standalone, run.history)
+        if moved is not None:
+            # 'and the R11?' after a question about the Ender-3, whose manuals never write
+            # 'R11': another model, asked the previous question, and no preference for the
+            # printer's manuals (`rag.followup.moved_rewrite`).
+            run.standalone, run.focus = moved, None
+            run.trace.standalone_query = moved
     run.wordings = followup_wordings(run.question, run.standalone, run.history)
     run.trace.document_filter = run.key_filter
 
@@ -912,6 +923,13 @@ def _open_conversation(
 def _searched_titles(org_id: int, document_ids: Sequence[int] | None) -> list[str]:
     with session_scope(org_id=org_id) as session:
         return passages_db.ready_document_titles(session, org_id=org_id, document_ids=document_ids)
+
+
+def _documents_naming(org_id: int, document_ids: Sequence[int], names: Sequence[str]) -> set[int]:
+    with session_scope(org_id=org_id) as session:
+        return passages_db.documents_naming(
+            session, org_id=org_id, document_ids=document_ids, names=names
+        )
 
 
 def _parent_texts(org_id: int, parent_ids: Sequence[int]) -> dict[int, str]:

@@ -1,0 +1,113 @@
+"""Follow-ups that ask nothing of their own ('huh?') and follow-ups naming another model
+('and the R11?' after a question about the Ender-3): the offline condenser's rewrites and the
+follow-up ranking's use of them."""
+
+from __future__ import annotations
+
+import pytest
+
+from techdocs_app.providers.base import Turn
+from techdocs_app.providers.local_condense import (
+    about_another_model,
+    asks_again,
+    condense_locally,
+)
+from techdocs_app.rag.followup import followup_wordings, moved_rewrite
+
+ENDER_BED = "How do I level the bed on the Ender-3?"
+ENDER_NOZZLE = "What's the max nozzle temperature of the Ender-3?"
+RT2_VOLTAGE = "What supply voltage does the Trikdis RT2 accept?"
+
+
+def _turn(question: str, standalone: str = "") -> Turn:
+    return Turn(question=question, answer="(answer)", standalone_query=standalone or question)
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "huh?",
+        "Huh?",
+        "what?",
+        "sorry?",
+        "Sorry, what?",
+        "come again?",
+        "and?",
+        "eh?",
+        "pardon?",
+        "say that again please?",
+        "I beg your pardon?",
+    ],
+)
+def test_a_followup_asking_nothing_of_its_own_asks_the_previous_question_again(
+    question: str,
+) -> None:
+    assert asks_again(question)
+    assert condense_locally(question, [_turn(ENDER_BED)]) == ENDER_BED
+    # The previous turn's rewrite, not its typed words, is asked again.
+    history = [
+        _turn(RT2_VOLTAGE),
+        _turn("and the R11?", "What supply voltage does the R11 accept?"),
+    ]
+    assert condense_locally(question, history) == "What supply voltage does the R11 accept?"
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "why?",
+        "how?",
+        "what's that?",
+        "what is that?",
+        "what about the R11?",
+        "and the bed?",
+        "what voltage?",
+        "huh, and the fuse?",
+    ],
+)
+def test_a_followup_asking_something_is_not_asked_again(question: str) -> None:
+    assert not asks_again(question)
+    assert condense_locally(question, [_turn(RT2_VOLTAGE)]) != RT2_VOLTAGE
+
+
+def test_huh_is_ranked_by_the_previous_question_alone() -> None:
+    """'huh?' (the typed words with the subject) would be a wording of its own: none is added."""
+    history = [_turn(ENDER_BED)]
+    assert followup_wordings("huh?", ENDER_BED, history) == [(ENDER_BED, 1.0)]
+
+
+def test_a_first_question_of_huh_stays_as_typed() -> None:
+    assert condense_locally("huh?", []) == "huh?"
+
+
+def test_a_short_code_after_another_models_question_reads_as_a_part_without_the_manuals() -> None:
+    """The rules alone cannot tell the R11 receiver from a resistor R11 of the printer, so
+    `condense_locally` keeps reading a short code as a part of the subject; `about_another_model`
+    is what the pipeline asks when the printer's manuals never write the name."""
+    history = [_turn(ENDER_BED)]
+    assert condense_locally("and the R11?", history) == "What about the R11 of the Ender-3? (bed)"
+    assert about_another_model("and the R11?", history) == "How do I level the bed on the R11?"
+    assert (
+        about_another_model("and the R11?", [_turn(ENDER_NOZZLE)])
+        == "What's the max nozzle temperature of the R11?"
+    )
+    assert (
+        about_another_model("what about the R11?", [_turn(ENDER_NOZZLE)])
+        == "What's the max nozzle temperature of the R11?"
+    )
+    assert about_another_model("and the R11?", []) is None
+
+
+def test_the_moved_rewrite_replaces_only_a_rewrite_that_carries_the_old_subject() -> None:
+    history = [_turn(ENDER_BED)]
+    glued = condense_locally("and the R11?", history)
+    assert moved_rewrite("and the R11?", glued, history) == "How do I level the bed on the R11?"
+    # A rewrite that already left the printer (another condenser's) is kept.
+    assert (
+        moved_rewrite("and the R11?", "How do I level the bed on the Trikdis R11?", history) is None
+    )
+    # After the RT2 the rules already ask the R11 the previous question: nothing to replace.
+    rt2 = [_turn(RT2_VOLTAGE)]
+    rewrite = condense_locally("and the R11?", rt2)
+    assert rewrite == "What supply voltage does the R11 accept?"
+    assert moved_rewrite("and the R11?", rewrite, rt2) is None
