@@ -249,7 +249,12 @@ def measure(path: Path, weights: Sequence[float] = WEIGHTS, *, verbose: bool = F
     if verbose:
         for p, o in zip(prepared, outcomes, strict=True):
             if p.status == "unit" and not o.found:
+                replay(p, weights)
+                best = max(p.units, key=lambda u: (u.score, -u.source.number, -u.position))
+                held = max((p.units[i] for i in p.holders), key=lambda u: u.score)
                 print(f"  {p.case.set}:{p.case.id} rank={o.rank} {p.case.question[:70]!r}")
+                print(f"    best [{best.source.number}] {best.score:.2f} {best.text[:90]!r}")
+                print(f"    evidence [{held.source.number}] {held.score:.2f} {held.text[:90]!r}")
     return 0
 
 

@@ -151,3 +151,16 @@ def test_capture_refuses_held_out_sets(tmp_path: Path, capsys: pytest.CaptureFix
     )
     assert code == 2
     assert "held-out sets are not captured" in capsys.readouterr().out
+
+
+def test_measure_lists_the_misses_with_their_best_and_evidence_units(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = tmp_path / "passages.json"
+    _write_passages(path, [_case("What current does the RT2 draw?", "has four leds")])
+    assert fit_units.main(["measure", "-v", str(path)]) == 0
+    out = capsys.readouterr().out
+    assert "tune: unit top-1=0.000" in out
+    assert "tune:v001 rank=None 'What current does the RT2 draw?'" in out
+    assert "best [1] " in out and "Current not exceeding 150 mA." in out
+    assert "evidence [1] 0.00 'Receiving module RT2 has four LEDs.'" in out
