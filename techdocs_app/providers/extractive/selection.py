@@ -64,14 +64,30 @@ def select_units(question: str, sources: Sequence[SourcePassage]) -> list[Unit]:
 
 def choose_units(question: str, sources: Sequence[SourcePassage]) -> tuple[list[Unit], bool]:
     """The units to quote and whether they are a procedure's steps (quoted as a numbered list)."""
+    return choose_scored(question, sources, scored_units(question, sources))
+
+
+def scored_units(question: str, sources: Sequence[SourcePassage]) -> list[Unit]:
+    """The sources' units, scored for the question (a unit of a manual the question does not
+    name scores 0)."""
     units = [u for s in sources for u in split_units(s)]
     if not units:
-        return [], False
+        return []
     score_units(question, units, len(sources))
     named = _named_sources(question, sources)
     for unit in units:
         if unit.source.number not in named:
             unit.score = 0.0
+            unit.features = ()
+    return units
+
+
+def choose_scored(
+    question: str, sources: Sequence[SourcePassage], units: list[Unit]
+) -> tuple[list[Unit], bool]:
+    """`choose_units` on units `scored_units` scored (or rescored, `bench.fit_units`)."""
+    if not units:
+        return [], False
     best = max(units, key=lambda u: u.score)
     if best.score <= 0:
         return [], False

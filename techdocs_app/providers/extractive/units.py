@@ -84,6 +84,11 @@ class Unit:
     """Those of `matched` found in the unit's own text (a table row's cells, not its header)."""
     defines: bool = False
     """The unit defines a symbol or code character the question asks about ('H = BGA')."""
+    features: tuple[float, ...] = ()
+    """The scorer's features (`scoring.FEATURES`); () for a unit scored by a rule or not at all."""
+    share: float = 1.0
+    """The share of its weighted features a unit scores (a sentence asking a question scores
+    `scoring.QUESTION_SHARE`)."""
 
 
 def _split_cells(line: str) -> list[str]:
