@@ -114,13 +114,19 @@ def _merge_small(sections: list[_Section], min_tokens: int) -> list[_Section]:
     produce one tiny child per heading: more vectors to embed, each with too little context.
     The merged section keeps the first heading path (or a sub-heading's deeper path when it
     only continues it); later headings stay in the content.
+
+    A section of `min_tokens` or more that does not continue the small one's path is not merged
+    into it: it starts a chunk of its own under its own heading. Merged, a whole chapter ("7 Part
+    numbering") went into the few lines ending the previous one (a figure's axis labels) and
+    carried that section's heading path. The small one then stays a small chunk.
     """
     out: list[_Section] = []
     size = 0
     for sec in sections:
         tokens = sum(it.tokens for it in sec.items)
-        if out and size < min_tokens:
-            if sec.path[: len(out[-1].path)] == out[-1].path:
+        continues = bool(out) and sec.path[: len(out[-1].path)] == out[-1].path
+        if out and size < min_tokens and (continues or tokens < min_tokens):
+            if continues:
                 out[-1].path = list(sec.path)  # "3 Maintenance" + "3.1 Bearings": keep the deeper
             out[-1].items.extend(sec.items)
             size += tokens
