@@ -21,6 +21,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import os
 import statistics
 import time
 import urllib.parse
@@ -30,8 +31,9 @@ from pathlib import Path
 from typing import Any
 
 DEFAULT_URL = "http://127.0.0.1:3000"
-CORPUS_DIR = Path(__file__).resolve().parents[3] / "shared" / "eval" / "corpus"
+CHECKOUT = Path(__file__).resolve().parents[2]
 DEFAULT_MANUAL = "trikdis_rt2.pdf"
+"""The corpus manual the bench organization gets when `--manual` is not given."""
 BENCH_EMAIL = "bench-chat@bench.techdocs.invalid"
 BENCH_PASSWORD = "bench-chat-password-1"
 BENCH_ORG = "Bench Alarm Service"
@@ -98,6 +100,29 @@ class UserResult:
     setup_error: str | None = None
 
 
+def eval_dir(checkout: Path = CHECKOUT) -> Path:
+    """The eval folder, found as the tests find it (tests/conftest.py): `TECHDOCS_EVAL_DIR` from
+    the environment, else from the checkout's `.env`, else `../shared/eval` beside the checkout."""
+    from dotenv import dotenv_values
+
+    configured = os.environ.get("TECHDOCS_EVAL_DIR") or dotenv_values(checkout / ".env").get(
+        "TECHDOCS_EVAL_DIR"
+    )
+    return Path(configured or checkout.parent / "shared" / "eval").resolve()
+
+
+def default_manual(checkout: Path = CHECKOUT) -> Path:
+    """`DEFAULT_MANUAL` in the eval corpus (`eval_dir`); SystemExit saying where it looked and how
+    to point elsewhere when it is not there."""
+    manual = eval_dir(checkout) / "corpus" / DEFAULT_MANUAL
+    if not manual.is_file():
+        raise SystemExit(
+            f"bench-chat: the default manual is not at {manual}: set TECHDOCS_EVAL_DIR (environment "
+            "or .env) to the eval folder that holds corpus/, or pass --manual PATH"
+        )
+    return manual
+
+
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--users", type=int, default=20, help="concurrent users (default 20)")
     parser.add_argument(
@@ -107,8 +132,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--manual",
         type=Path,
-        default=CORPUS_DIR / DEFAULT_MANUAL,
-        help="PDF ingested for the bench organization first",
+        default=None,
+        help=f"PDF ingested for the bench organization first (default: {DEFAULT_MANUAL} of the "
+        "eval corpus, TECHDOCS_EVAL_DIR/corpus, as the tests find it)",
     )
     parser.add_argument(
         "--timeout", type=float, default=120.0, help="seconds allowed per answer (default 120)"
@@ -403,7 +429,7 @@ def run(args: argparse.Namespace) -> int:
 
     if args.users < 1 or args.questions < 1:
         raise SystemExit("bench-chat: --users and --questions must be at least 1")
-    manual: Path = args.manual
+    manual: Path = args.manual if args.manual is not None else default_manual()
     if not manual.exists():
         raise SystemExit(f"bench-chat: manual not found: {manual}")
     print(f"bench-chat: preparing the bench organization with {manual.name} …", flush=True)

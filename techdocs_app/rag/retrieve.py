@@ -21,7 +21,9 @@ query embedder's model — and to the optional document filter):
 - identifier: the part numbers/codes found in the query (`text.identifiers.query_identifiers`)
   matched as whole tokens of the `identifiers` column with a case-insensitive regex, which the
   trigram GIN index serves (pg_trgm cannot use the index for `ILIKE ANY(array)`); at most
-  IDENTIFIER_POOL matches are ranked (identifiers matched, then the keyword score). Each matched
+  IDENTIFIER_POOL matches are ranked, the strongest first (see IDENTIFIER_POOL), by identifiers
+  matched, then the keyword score. A family prefix of a long code counts FAMILY_PREFIX_WEIGHT of
+  an identifier of the query. Each matched
   identifier counts by its rarity in its manual: the model name found in most of the manual's
   chunks says which manual, not which passage, so it counts IDENTIFIER_COMMON_FLOOR of a rare
   one ("E302"), and a chunk's arm weight is that of its rarest match.
@@ -60,7 +62,18 @@ IDENTIFIER_COMMON_FLOOR = 0.3
 
 IDENTIFIER_POOL = 300
 """Hard cap on the identifier matches the identifier arm ranks (a model name in every heading of
-its manual matches thousands of chunks in a large organization)."""
+its manual matches thousands of chunks in a large organization). The pool takes the strongest
+matches (the summed weights of the query identifiers a chunk holds as whole tokens), then the
+lowest ids: the same pool whatever order the planner reads the matches in (before, a bare LIMIT
+kept the first matches read). On the eval corpus no pool is full: the tuning sets' figures are
+the same with and without the order."""
+
+FAMILY_PREFIX_WEIGHT = 1.0
+"""How much a code's family prefix ('STM32F103' of 'STM32F103RET6', `text.identifiers.
+family_prefixes`) counts in the identifier arm, against 1.0 for an identifier of the query.
+Measured at 0.5 (a reviewer's suggestion): dev mrr@10 0.909 -> 0.897 (recall@5 0.986 -> 0.972),
+part_numbers 0.806 -> 0.784 (recall@5 0.949 -> 0.923), tune, rewordings unchanged: the family's
+ordering scheme and device tables are what an order-code question asks for, so full weight."""
 
 TS_RANK_WEIGHTS = "{0.1, 0.2, 0.4, 1.0}"
 """ts_rank(_cd) weights for D, C, B, A: heading/identifier words (A) count 2.5x body words (B)."""
@@ -282,20 +295,37 @@ keyword_ranked AS (
 ),
 id_pool AS MATERIALIZED (
     -- A model name in every heading of its manual matches thousands of chunks in a large
-    -- organization: rank at most :id_pool of them.
+    -- organization: rank at most :id_pool of them, the strongest matches first (the weights of
+    -- the query identifiers a chunk holds as whole tokens: a family prefix counts
+    -- FAMILY_PREFIX_WEIGHT, a longer code's variant found only by the regex nothing), then by id,
+    -- so the pool is the same whatever plan reads the matches. The text search vector is read
+    -- only for the pooled rows.
     SELECT c.id, c.document_id, c.identifiers, c.tsv
-    FROM tenant_chunks c
-    WHERE
+    FROM (
+        SELECT m.id,
+               (SELECT coalesce(sum(i.weight), 0)
+                FROM unnest(CAST(:identifiers AS text[]),
+                            CAST(:identifier_weights AS float8[])) AS i(ident, weight)
+                WHERE (' ' || lower(m.identifiers) || ' ') LIKE ('% ' || lower(i.ident) || ' %')
+               ) AS strength
+        FROM tenant_chunks m
+        WHERE
 """
-    + SEARCHABLE_SQL
-    + """      AND CAST(:identifier_regex AS text) IS NOT NULL
-      AND c.identifiers ~* CAST(:identifier_regex AS text)
-    LIMIT :id_pool
+    + SEARCHABLE_SQL.replace("c.", "m.")
+    + """          AND CAST(:identifier_regex AS text) IS NOT NULL
+          AND m.identifiers ~* CAST(:identifier_regex AS text)
+        ORDER BY strength DESC, m.id
+        LIMIT :id_pool
+    ) AS s
+    JOIN tenant_chunks c ON c.id = s.id
 ),
 id_matches AS MATERIALIZED (
-    -- Each query identifier a pooled chunk holds as a whole token.
-    SELECT p.id, p.document_id, i.ident
-    FROM id_pool p, unnest(CAST(:identifiers AS text[])) AS i(ident)
+    -- Each query identifier a pooled chunk holds as a whole token, with its weight (a family
+    -- prefix's is FAMILY_PREFIX_WEIGHT).
+    SELECT p.id, p.document_id, i.ident, i.weight
+    FROM id_pool p,
+         unnest(CAST(:identifiers AS text[]), CAST(:identifier_weights AS float8[]))
+           AS i(ident, weight)
     WHERE (' ' || lower(p.identifiers) || ' ') LIKE ('% ' || lower(i.ident) || ' %')
 ),
 id_counts AS MATERIALIZED (
@@ -322,8 +352,8 @@ id_hits AS MATERIALIZED (
     -- Identifiers matched per chunk, each counted by its rarity (a common one still counts a
     -- little: :id_common_floor); a chunk's arm weight is that of its rarest match.
     SELECT m.id,
-           sum(:id_common_floor + (1 - :id_common_floor) * ir.rarity) AS hits,
-           max(:id_common_floor + (1 - :id_common_floor) * ir.rarity) AS weight
+           sum(m.weight * (:id_common_floor + (1 - :id_common_floor) * ir.rarity)) AS hits,
+           max(m.weight * (:id_common_floor + (1 - :id_common_floor) * ir.rarity)) AS weight
     FROM id_matches m
     JOIN id_rarity ir ON ir.ident = m.ident AND ir.document_id = m.document_id
     GROUP BY m.id
@@ -412,10 +442,13 @@ def search_params(
     rrf_k: int | None = None,
     keyword_budget: int | None = None,
     id_common_floor: float | None = None,
+    family_weight: float | None = None,
+    id_pool: int | None = None,
 ) -> dict[str, Any]:
     settings = get_settings()
     idents = list(identifiers) if identifiers is not None else _query_identifiers(query)
     families = _family_prefixes(idents)
+    extra_families = [f for f in families if f not in idents]
     w_vector, w_keyword, w_identifier = weights or (
         settings.semantic_weight,
         settings.keyword_weight,
@@ -427,7 +460,10 @@ def search_params(
         "keyword_query": keyword_query(query),
         "embed_model": embed_model,
         "document_ids": [int(d) for d in document_ids] if document_ids is not None else None,
-        "identifiers": idents + [f for f in families if f not in idents],
+        "identifiers": idents + extra_families,
+        "identifier_weights": [1.0] * len(idents)
+        + [float(family_weight if family_weight is not None else FAMILY_PREFIX_WEIGHT)]
+        * len(extra_families),
         "identifier_regex": identifier_regex(idents, families),
         "ts_weights": TS_RANK_WEIGHTS,
         "ts_norm": TS_RANK_NORMALIZATION,
@@ -435,7 +471,7 @@ def search_params(
         "kw_budget": int(keyword_budget if keyword_budget is not None else KEYWORD_BUDGET),
         "kw_pool": KEYWORD_POOL,
         "rank_pool": RANK_POOL,
-        "id_pool": IDENTIFIER_POOL,
+        "id_pool": int(id_pool if id_pool is not None else IDENTIFIER_POOL),
         "id_common_floor": float(
             id_common_floor if id_common_floor is not None else IDENTIFIER_COMMON_FLOOR
         ),
@@ -498,6 +534,8 @@ def hybrid_search(
     rrf_k: int | None = None,
     keyword_budget: int | None = None,
     id_common_floor: float | None = None,
+    family_weight: float | None = None,
+    id_pool: int | None = None,
 ) -> list[SearchHit]:
     """The top `k` chunks of the organization for `query`, fused over the three arms.
 
@@ -520,6 +558,8 @@ def hybrid_search(
         rrf_k=rrf_k,
         keyword_budget=keyword_budget,
         id_common_floor=id_common_floor,
+        family_weight=family_weight,
+        id_pool=id_pool,
     )
     if document_ids is not None and not params["document_ids"]:
         return []

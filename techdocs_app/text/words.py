@@ -34,10 +34,17 @@ Other words end in '-ly' without being an adverb of a shorter word: 'supply', 'a
 _NOT_ADVERBS = frozenset({"early"})
 
 
+_SILENT_E_SUFFIXES = frozenset({"ingly", "edly", "ing", "es", "ed", "e"})
+"""Suffixes that take a word's silent 'e' with them ('lanes', 'timing', 'coded', 'lane'): a short
+stem they leave is given its 'e' back (`_restores_e`)."""
+_VOWELS = frozenset("aeiou")
+
+
 @lru_cache(maxsize=65536)
 def stem(word: str) -> str:
     """A deliberately small suffix stripper: 'pins'/'pin', 'lacing'/'lace', 'clears'/'clear',
-    'quickly'/'quick'."""
+    'quickly'/'quick'. A short stem keeps its silent 'e' ('lanes', 'lane' -> 'lane'; 'timing' ->
+    'time'), so a word never ends as another, shorter one ('lan' is the LAN, 'not' a stop word)."""
     if len(word) <= 3 or not word.isalpha():
         return word
     for suffix in _SUFFIXES:
@@ -47,8 +54,38 @@ def stem(word: str) -> str:
             if suffix == "ly" and not _is_adverb(word):
                 continue
             base = word[: -len(suffix)]
-            return base + "y" if suffix in ("ies", "ied") else base
+            if suffix in ("ies", "ied"):
+                return base + "y"
+            if suffix in _SILENT_E_SUFFIXES and _restores_e(base):
+                return base + "e"
+            return base
     return word
+
+
+def _consonant(word: str, i: int) -> bool:
+    """Whether word[i] is a consonant: 'y' is one only at the start or after a vowel ('type')."""
+    if word[i] in _VOWELS:
+        return False
+    return word[i] != "y" or i == 0 or not _consonant(word, i - 1)
+
+
+def _restores_e(base: str) -> bool:
+    """Whether a stem left by a silent-'e' suffix gets its 'e' back: the Porter stemmer's rule, a
+    stem of one vowel group ending consonant-vowel-consonant ('lan', 'tim', 'plan', 'typ'), but
+    not when that consonant is w, x, y ('fixed', 'sewing', 'keyed') or s ('buses', 'gases': the
+    '-es' of a plural, and 'fuse'/'fused' stay 'fus' together). Longer stems lose the 'e' either
+    way ('rotate'/'rotating' -> 'rotat'), and 'opened'/'entered' are 'open'/'enter'."""
+    n = len(base)
+    if n < 3 or base[-1] in "wxys":
+        return False
+    if not (_consonant(base, n - 1) and not _consonant(base, n - 2) and _consonant(base, n - 3)):
+        return False
+    # Porter's measure m: the number of vowel-group -> consonant-group changes.
+    groups = 0
+    for i in range(1, n):
+        if _consonant(base, i) and not _consonant(base, i - 1):
+            groups += 1
+    return groups == 1
 
 
 def _is_adverb(word: str) -> bool:

@@ -374,3 +374,71 @@ def test_an_identifier_in_every_chunk_of_its_manual_counts_less(make_org) -> Non
     flat = search(shop.org_id, "ZX90", weights=(0.0, 0.0, 1.0), id_common_floor=1.0)
     assert max(h.score for h in flat if h.chunk_id in common) > max(common_scores)
     assert 0.0 < IDENTIFIER_COMMON_FLOOR < 1.0
+
+
+def test_identifier_pool_takes_the_strongest_matches_then_the_lowest_ids(make_org) -> None:  # noqa: ANN001
+    """More chunks match than the pool holds: the pool is not whichever rows the planner reads
+    first but those holding the most query identifiers, then the lowest ids (identifier arm
+    alone: weights 0/0/1, a pool of 5)."""
+    shop = make_org("Pool order")
+    common = insert_chunks(
+        shop.org_id,
+        "ZX90 manual",
+        [
+            (f"Section {i} of the ZX90 manual: routine care step {i}.", f"Care {i}", "ZX90")
+            for i in range(12)
+        ],
+    )
+    [filter_chunk] = insert_chunks(
+        shop.org_id,
+        "Parts catalogue",
+        [("The ZX90 uses the K-12 filter cartridge.", "Filters", "ZX90 K-12")],
+    )
+    for _ in range(2):  # the same pool on a second run
+        hits = search(shop.org_id, "ZX90 K-12 filter", weights=(0.0, 0.0, 1.0), id_pool=5)
+        pooled = {h.chunk_id for h in hits if h.identifier_rank is not None}
+        assert hits[0].chunk_id == filter_chunk
+        assert pooled == {filter_chunk, *sorted(common)[:4]}
+
+
+def test_a_family_prefix_counts_its_weight(make_org) -> None:  # noqa: ANN001
+    """'STM32F103RET6' also searches its family 'STM32F103' (text.identifiers.family_prefixes):
+    a chunk holding the family alone counts FAMILY_PREFIX_WEIGHT of one holding the code."""
+    from techdocs_app.rag.retrieve import FAMILY_PREFIX_WEIGHT, search_params
+    from techdocs_app.settings import get_settings
+
+    params = search_params(
+        org_id=1,
+        query="STM32F103RET6 flash size",
+        query_vector=[0.0] * 384,
+        embed_model="m",
+        document_ids=None,
+        k=5,
+    )
+    weights = dict(zip(params["identifiers"], params["identifier_weights"], strict=True))
+    assert weights["STM32F103RET6"] == 1.0
+    assert weights["STM32F103"] == FAMILY_PREFIX_WEIGHT
+    shop = make_org("Family weight")
+    family, code = insert_chunks(
+        shop.org_id,
+        "Datasheet",
+        [
+            ("Ordering scheme of the STM32F103 family.", "Part numbering", "STM32F103"),
+            ("The STM32F103RET6 has 512 Kbytes of Flash.", "Device summary", "STM32F103RET6"),
+        ],
+    )
+    rrf_k = get_settings().rrf_k
+    for family_weight in (0.5, 1.0):
+        hits = search(
+            shop.org_id,
+            "STM32F103RET6",
+            weights=(0.0, 0.0, 1.0),
+            id_common_floor=1.0,
+            family_weight=family_weight,
+        )
+        by_id = {h.chunk_id: h for h in hits}
+        assert by_id[code].identifier_rank == 1
+        assert by_id[family].identifier_rank == 2
+        # score = weight / (rrf_k + rank): the weight is the family prefix's.
+        ratio = (by_id[family].score * (rrf_k + 2)) / (by_id[code].score * (rrf_k + 1))
+        assert ratio == pytest.approx(family_weight)

@@ -1,0 +1,66 @@
+"""The small stemmer of text.words: a word's forms meet, and never meet another word."""
+
+from __future__ import annotations
+
+import pytest
+
+from techdocs_app.text.words import is_function_word, stem, terms
+
+
+def test_lanes_are_not_the_lan() -> None:
+    """'lanes' (optical lanes) and 'LAN' (the network) were both 'lan'."""
+    assert stem("lanes") == stem("lane") == "lane"
+    assert stem("lan") == "lan"
+    assert "lan" not in terms("The CFP2 module carries four optical lanes, one per lane")
+    assert "lan" in terms("Connect the LAN port")
+    assert set(terms("optical lanes")).isdisjoint(terms("LAN cable"))
+
+
+@pytest.mark.parametrize(
+    ("forms", "other"),
+    [
+        (("lane", "lanes", "laned"), "lan"),
+        (("time", "times", "timed", "timing"), "tim"),
+        (("code", "codes", "coded", "coding"), "cod"),
+        (("mode", "modes"), "mod"),
+        (("note", "notes", "noted"), "not"),
+        (("plane", "planes"), "plan"),
+        (("pine", "pines"), "pin"),
+        (("type", "types", "typed"), "typ"),
+        (("tape", "tapes", "taped"), "tap"),
+    ],
+)
+def test_silent_e_words_meet_their_forms_not_the_shorter_word(
+    forms: tuple[str, ...], other: str
+) -> None:
+    stems = {stem(f) for f in forms}
+    assert len(stems) == 1
+    assert stems != {stem(other)}
+
+
+@pytest.mark.parametrize(
+    "forms",
+    [
+        ("pin", "pins"),
+        ("plan", "plans"),
+        ("box", "boxes"),
+        ("fix", "fixes", "fixed"),
+        ("bus", "buses"),
+        ("fuse", "fuses", "fused"),
+        ("open", "opened", "opens"),
+        ("enter", "entered"),
+        ("rotate", "rotated", "rotating"),
+        ("key", "keyed"),
+        ("clear", "clears", "cleared"),
+        ("quick", "quickly"),
+        ("lace", "lacing"),
+    ],
+)
+def test_forms_still_meet(forms: tuple[str, ...]) -> None:
+    assert len({stem(f) for f in forms}) == 1
+
+
+def test_notes_is_no_function_word() -> None:
+    """'notes' stemmed to the stop word 'not' and was dropped as question filler."""
+    assert not is_function_word("notes")
+    assert is_function_word("tells")
