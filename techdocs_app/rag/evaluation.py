@@ -1,8 +1,9 @@
 """Retrieval and answer evaluation over a PDF corpus and a JSONL question file.
 
 Every PDF goes through the real ingestion pipeline (`rag.ingest.ingest_path`) into a scratch
-organization named after a fingerprint of the corpus (file names, sizes, mtimes), so an unchanged
-corpus is ingested once and reused. Every question goes through the real `ask()`: a follow-up is
+organization named after a fingerprint of the corpus (file names, sizes, mtimes) and of the
+ingestion code (`INGESTION_MODULES`), so an unchanged corpus is ingested once per ingestion code and
+reused. Every question goes through the real `ask()`: a follow-up is
 asked right after the question it follows, in the same conversation; every other question starts a
 fresh conversation. The organization's index version is bumped at the start of a run so that the
 answer cache of a previous run cannot stand in for the pipeline being measured.
@@ -125,11 +126,43 @@ def corpus_files(corpus: Path) -> list[Path]:
     return sorted(p for p in corpus.iterdir() if p.suffix.lower() == ".pdf" and p.is_file())
 
 
+INGESTION_MODULES = (
+    "rag/ingest.py",
+    "rag/chunking.py",
+    "rag/pdf",
+    "text/identifiers.py",
+    "text/wordpiece.py",
+    "providers/local_embed.py",
+)
+"""The code that decides what an ingested manual's stored chunks hold (extraction, headings,
+chunk boundaries, identifiers, token counts, vectors), relative to the package. Its source is part
+of the corpus fingerprint: a change to the chunker must not be measured on chunks the old chunker
+made (before, an unchanged corpus reused its ingestion whatever the code, and a chunking fix
+measured nothing until someone touched the PDFs)."""
+
+
+def ingestion_code_digest(root: Path | None = None) -> str:
+    """A digest of the source of `INGESTION_MODULES` (every .py file under a folder) of the
+    package at `root` (this one by default)."""
+    root = root or Path(__file__).resolve().parent.parent
+    digest = hashlib.sha256()
+    for entry in INGESTION_MODULES:
+        target = root / entry
+        paths = sorted(target.rglob("*.py")) if target.is_dir() else [target]
+        for path in paths:
+            digest.update(f"{path.relative_to(root).as_posix()}\x1f".encode())
+            digest.update(path.read_bytes())
+    return digest.hexdigest()
+
+
 def corpus_fingerprint(files: Sequence[Path]) -> str:
+    """The corpus's files (names, sizes, mtimes) and the ingestion code that read them
+    (`ingestion_code_digest`): the name of the scratch organization that holds their ingestion."""
     digest = hashlib.sha256()
     for path in files:
         stat = path.stat()
         digest.update(f"{path.name}\x1f{stat.st_size}\x1f{int(stat.st_mtime)}\n".encode())
+    digest.update(ingestion_code_digest().encode())
     return digest.hexdigest()[:12]
 
 

@@ -1,0 +1,56 @@
+"""The eval's scratch organization is named after the corpus and the ingestion code, so a change
+to the chunker is measured on chunks the new chunker made."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+from techdocs_app.rag import evaluation
+
+PACKAGE = Path(evaluation.__file__).resolve().parent.parent
+
+
+def test_every_ingestion_module_exists() -> None:
+    for entry in evaluation.INGESTION_MODULES:
+        assert (PACKAGE / entry).exists(), entry
+
+
+def _package_copy(tmp_path: Path) -> Path:
+    copy = tmp_path / "pkg"
+    for entry in evaluation.INGESTION_MODULES:
+        source = PACKAGE / entry
+        target = copy / entry
+        if source.is_dir():
+            shutil.copytree(source, target, ignore=shutil.ignore_patterns("__pycache__"))
+        else:
+            target.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(source, target)
+    return copy
+
+
+def test_the_digest_follows_the_chunker_source(tmp_path: Path) -> None:
+    copy = _package_copy(tmp_path)
+    before = evaluation.ingestion_code_digest(copy)
+    assert before == evaluation.ingestion_code_digest(PACKAGE)
+    chunking = copy / "rag" / "chunking.py"
+    chunking.write_text(chunking.read_text() + "\n# a new chunk boundary rule\n")
+    assert evaluation.ingestion_code_digest(copy) != before
+
+
+def test_the_digest_covers_files_under_a_folder(tmp_path: Path) -> None:
+    copy = _package_copy(tmp_path)
+    before = evaluation.ingestion_code_digest(copy)
+    (copy / "rag" / "pdf" / "new_reader.py").write_text("X = 1\n")
+    assert evaluation.ingestion_code_digest(copy) != before
+
+
+def test_the_corpus_fingerprint_follows_the_files(tmp_path: Path) -> None:
+    pdf = tmp_path / "manual.pdf"
+    pdf.write_bytes(b"%PDF-1.4 one")
+    first = evaluation.corpus_fingerprint([pdf])
+    assert first == evaluation.corpus_fingerprint([pdf])
+    pdf.write_bytes(b"%PDF-1.4 one, longer")
+    os.utime(pdf, (1_700_000_000, 1_700_000_000))
+    assert evaluation.corpus_fingerprint([pdf]) != first
