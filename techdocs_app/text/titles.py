@@ -17,7 +17,10 @@ from techdocs_app.text.words import compact, raw_tokens
 
 NAME_MIN = 3
 """Characters a part of a title word needs to count as naming it: 'f103' in 'stm32f103', not '3'
-or 'e3' (a digit alone, or a size, names nothing)."""
+or 'e3' (a digit alone, or a size, names nothing). On the recorded candidates of the 422
+single-turn answerable questions of the five tuning sets (the local reranker, MRR@10
+reworded_questions): 2 and 3 give 0.739, 4, 5 and no part match at all 0.737 (the 'f103' of
+'stm32f103'); dev, tune, reworded_followups and part_numbers are the same for all."""
 
 
 @lru_cache(maxsize=1024)
