@@ -24,6 +24,33 @@ lexical evidence keeps the lead; the semantic order breaks near-ties, typically 
 that shares many of the question's words against the table or paragraph that answers it. Raw or
 min-max-scaled cosines added to the weighted sum did not generalise (below); ranks did.
 
+The question is read as the evidence decision reads it (`question_terms`: contractions and the
+measure word after 'how' dropped). A question's words that name the passage's manual in another
+form than its title ('F103' of the 'STM32F103 datasheet', 'ender 3' of 'ender3 troubleshooting',
+`text.titles`) count as the title's words, as the title's own words already do: they say which
+manual, not which page, and no longer lift the one page that happens to write the short name.
+On the recorded candidates of the 422 single-turn answerable questions of the five tuning sets,
+that adds 0.903 / 0.796 / 0.736 / 0.834 / 0.805 -> 0.903 / 0.796 / 0.739 / 0.834 / 0.805 (MRR@10
+dev / tune / reworded_questions / reworded_followups / part_numbers; alone, on the old reading:
+3 manuals gain, none loses). Nothing fitted.
+
+Where the first turn still goes wrong (issue 9, round 7; dev + tune + reworded_questions, 105
+questions whose answer is among the candidates but not first, before the change above): in 80 the
+winner's lead is the search's fused score (in 49 of those the identifier arm ranks it above the
+answer: the page that writes the product's name), in 23 BM25 (it holds more of the question's
+words); 96 lose to a page of the same manual, 24 to its first page (24 others are answered there),
+22 to a neighbouring page, 1 to a revision-history page, none to a table of contents. Measured on
+the recorded candidates (the 422 single-turn answerable questions of the five tuning sets, MRR@10
+0.793 with the change above) and dropped: English irregular verb forms folded to their verb (a
+grammar's list of 187 forms; 'woke', 'driven', 'sent'): 0.793, three questions move, +2 -1; the
+doubled consonant of '-ing'/'-ed' undone ('setting' -> 'set', 'running' -> 'run'):
+reworded_questions -0.008 (a 'setting' is not 'set to'); a hyphenated word also joined
+('set-up' -> 'setup'): -0.003 there; ten more shop words ('card', 'pcb', 'rev', 'box', 'spare',
+'launch', 'readout', …): 4 ranks move, none to first; a question's identifiers credited to every
+passage of a manual where any candidate writes them: 0.785 -> 0.783 before the change; Greek
+letters spelled as typed ('µs' -> 'us'): no move; the identifier arm's share taken out of the fused
+score when the question names only its manual (simulated from the arms' ranks): 0.793 -> 0.789.
+
 The text helpers (`terms`, `find_identifiers`, …) live in `techdocs_app.text`.
 """
 
@@ -37,7 +64,8 @@ from collections.abc import Sequence
 from techdocs_app.providers.base import RerankCandidate, RerankResult
 from techdocs_app.text.identifiers import find_identifiers, normalize_identifier
 from techdocs_app.text.synonyms import synonyms
-from techdocs_app.text.words import compact, terms
+from techdocs_app.text.titles import title_terms
+from techdocs_app.text.words import compact, expand_contractions, strip_how_measure, terms
 
 # Tuned on the dev set (eval): the fused retrieval score at 0.5-0.7 gives MRR@10 0.860-0.874;
 # 0.2 gave 0.841 and 1.0 0.819. 0.6 sits in the middle of that plateau.
@@ -94,6 +122,27 @@ count): 0.760-0.766, 7 better and 3 worse. The IDF of the term and its equivalen
 instead of the term's own, lost on the probes (reworded_questions 0.707 against 0.715)."""
 
 
+def question_terms(query: str) -> list[str]:
+    """The question's terms as the evidence decision reads them (`rag.evidence`,
+    `rag.attributes`): contractions written out or dropped ("what's", "RL14's", "doesn't" leave
+    no 's', 't' or 'doesn'), and the measure word after 'how' dropped ('how long', 'how far':
+    a manual states the value, '2000 ms', not the word).
+
+    Measured on the recorded candidates of every single-turn answerable question of the five
+    tuning sets (422; MRR@10 dev / tune / reworded_questions / reworded_followups /
+    part_numbers 0.903 / 0.783 / 0.728 / 0.830 / 0.805 before): contractions alone 0.903 /
+    0.788 / 0.735 / 0.830 / 0.805; the measure word alone 0.903 / 0.791 / 0.730 / 0.834 /
+    0.805; both 0.903 / 0.796 / 0.736 / 0.834 / 0.805. Nothing fitted; by manual (reciprocal rank
+    summed over its questions), 5 of 13 gain (STM32F103 +1.3, NEETS +0.8, R11 +0.5, CFP2-DCO
+    +0.5, RL14 +0.3) and 2 lose (BTT -0.5: 'how big is the pcb', whose 'big' the shop-word
+    table reads as 'size'; Ender 3 quick start -0.1). Keeping the measure words the table knows ('big', 'fast', 'quick')
+    gave 0.903 / 0.789 / 0.738 / 0.834 / 0.805: tune lost 'how big is a page'. In the eval
+    (with `text.titles`, below), two follow-up chains move from rank 1 to 2: the old reading's 's'
+    of "STM32F103's" and "HT-920B's" matched the 's' of the answer table's 'µs' (µ is no word
+    character), a match by chance."""
+    return terms(strip_how_measure(expand_contractions(query)))
+
+
 class LocalReranker:
     name = "local-lexical"
 
@@ -113,14 +162,17 @@ class LocalReranker:
         n = len(candidates)
         if n == 0:
             return []
-        q_terms = terms(query)
+        q_terms = question_terms(query)
         q_set = list(dict.fromkeys(q_terms))
         q_pairs = {(a, b) for a, b in zip(q_terms, q_terms[1:], strict=False) if a != b}
         q_idents = find_identifiers(query)
 
         bodies = [terms(c.text) for c in candidates]
         body_counts = [Counter(t) for t in bodies]
-        head_sets = [set(terms(f"{c.heading} {c.document_title}")) for c in candidates]
+        head_sets = [
+            set(terms(f"{c.heading} {c.document_title}")) | title_terms(q_terms, c.document_title)
+            for c in candidates
+        ]
         df = Counter(
             t
             for counts, heads in zip(body_counts, head_sets, strict=True)

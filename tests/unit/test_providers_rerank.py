@@ -9,7 +9,7 @@ import pytest
 from techdocs_app.errors import ProviderError, ProviderTimeout
 from techdocs_app.providers.base import RerankCandidate, Reranker
 from techdocs_app.providers.cohere_rerank import CohereReranker
-from techdocs_app.providers.local_rerank import LocalReranker
+from techdocs_app.providers.local_rerank import LocalReranker, question_terms
 from techdocs_app.text.identifiers import find_identifiers
 from techdocs_app.text.words import stem, terms
 from tests.fakes.vendors import FakeVendors
@@ -238,6 +238,69 @@ async def test_local_reranker_equivalents_go_one_way() -> None:
     assert by_supply[0] > by_supply[1] > by_supply[2]
     by_power = LocalReranker().score("module power rating", candidates)
     assert by_power[1] > by_power[0] == by_power[2]
+
+
+def test_question_terms_drop_contractions_and_the_measure_word() -> None:
+    """Read as the evidence decision reads a question: no 's' of "it's" or "RL14's", no 't' or
+    'doesn' of "doesn't", no 'long' of 'how long'."""
+    found = question_terms(
+        "how long before the RL14's battery is flat? it's pulled and doesn't run"
+    )
+    assert found[:3] == ["rl14", stem("battery"), "flat"]
+    assert not {"s", "t", "doesn", "long"} & set(found)
+    assert question_terms("How big is the SKR board?") == terms("How is the SKR board?")
+
+
+async def test_local_reranker_contractions_and_how_long_lift_no_page() -> None:
+    """The page that writes "customer's" and 'a long LAN cable' no longer outranks the one that
+    says how long the receiver runs off the mains (both: the old reading ranked them the other
+    way)."""
+    rack = RerankCandidate(
+        text="Mount the receiver in the customer's 19 inch rack and run a long LAN cable to the "
+        "switch.",
+        heading="Installation",
+        document_title="trikdis rl14",
+        fused_score=0.011,
+    )
+    battery = RerankCandidate(
+        text="When the mains supply is lost, the receiver runs from the backup battery for up to "
+        "8 hours.",
+        heading="Power supply",
+        document_title="trikdis rl14",
+        fused_score=0.010,
+    )
+    results = await LocalReranker().rerank(
+        "how long does the rl14 run once it's off the mains?", [rack, battery], 2
+    )
+    assert results[0].index == 1
+
+
+async def test_local_reranker_short_model_name_lifts_no_page_of_its_manual() -> None:
+    """'ender 3' names the manual titled 'ender3 reference data': every page of it holds the
+    name, so the page that repeats it no longer beats the slicer table. Under a title that does
+    not name the printer, the name is the page's own again and lifts it."""
+
+    def pages(title: str) -> list[RerankCandidate]:
+        return [
+            RerankCandidate(
+                text="Ender 3 printing: keep the first layer slow. Ender 3 Z offset.",
+                heading="Reference data",
+                document_title=title,
+                fused_score=0.013,
+            ),
+            RerankCandidate(
+                text="Skirt: minimum length 250 mm, 3 lines.",
+                heading="Slicer settings",
+                document_title=title,
+                fused_score=0.010,
+            ),
+        ]
+
+    question = "minimum skirt on the ender 3?"
+    named = await LocalReranker().rerank(question, pages("ender3 reference data"), 2)
+    assert named[0].index == 1
+    unnamed = await LocalReranker().rerank(question, pages("creality printer notes"), 2)
+    assert unnamed[0].index == 0
 
 
 async def test_cohere_reranker_success(fake: FakeVendors) -> None:

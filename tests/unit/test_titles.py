@@ -1,0 +1,28 @@
+from __future__ import annotations
+
+from techdocs_app.text.titles import title_terms
+from techdocs_app.text.words import terms
+
+
+def test_a_short_or_split_model_name_names_its_manual() -> None:
+    assert title_terms(terms("Max clock of the F103?"), "stm32f103 datasheet") == {"f103"}
+    assert title_terms(terms("ender 3 skirt length"), "ender3 reference data") == {"ender", "3"}
+    assert title_terms(terms("QSFP-100G power draw"), "Arista QSFP-100G-ERL4 Datasheet") == {
+        "qsfp-100g",
+        "qsfp",
+        "100g",
+    }
+    assert title_terms(terms("skr mini e3 fan"), "btt skr mini e3 v2 manual") == {
+        "skr",
+        "mini",
+        "e3",
+    }
+
+
+def test_a_word_inside_a_title_word_or_a_bare_digit_names_nothing() -> None:
+    # 'ring' is inside 'bearing', '3' inside 'stm32f103', 'er4l' is not the title's 'ERL4'
+    # (the title's own stemmed words, 'sett' of 'setting', the reranker reads from the title)
+    assert title_terms(terms("outer ring"), "timken bearing setting") == set()
+    assert title_terms(terms("pin 3 of the port"), "stm32f103 datasheet") == set()
+    assert title_terms(terms("ER4L power"), "Arista QSFP-100G-ERL4 Datasheet") == set()
+    assert title_terms(terms("anything"), "") == set()
