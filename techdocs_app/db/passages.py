@@ -92,17 +92,22 @@ def documents_naming(
     session: Session, *, org_id: int, document_ids: Sequence[int], names: Sequence[str]
 ) -> set[int]:
     """Which of these manuals write any of `names` (model names, codes) as a whole word of a
-    chunk, whatever its case ('R11' is not written by 'R11U' nor by 'TR11-4')."""
+    chunk, of its identifiers or of the manual's title, whatever its case ('R11' is not written
+    by 'R11U' nor by 'TR11-4'). A name followed by 'x' and a digit is written ('M14x1.5' writes
+    the thread M14, a size and its pitch)."""
     cleaned = sorted({n.strip() for n in names if n and n.strip()})
     if not document_ids or not cleaned:
         return set()
     escaped = "|".join(re.sub(r"([^A-Za-z0-9])", r"\\\1", n) for n in cleaned)
-    pattern = rf"(^|[^[:alnum:]_-])({escaped})($|[^[:alnum:]_-])"
+    pattern = rf"(^|[^[:alnum:]_-])({escaped})($|[^[:alnum:]_-]|x[0-9])"
     rows = session.execute(
         text(
             "SELECT DISTINCT document_id FROM chunks WHERE org_id = :org_id"
             " AND document_id = ANY(CAST(:document_ids AS bigint[]))"
-            " AND content ~* CAST(:pattern AS text)"
+            " AND (content ~* CAST(:pattern AS text) OR identifiers ~* CAST(:pattern AS text))"
+            " UNION SELECT id FROM documents WHERE org_id = :org_id"
+            " AND id = ANY(CAST(:document_ids AS bigint[]))"
+            " AND title ~* CAST(:pattern AS text)"
         ),
         {"org_id": org_id, "document_ids": list(document_ids), "pattern": pattern},
     ).all()

@@ -1160,22 +1160,33 @@ _SIZE_WORDS = frozenset("max min maximum minimum typical default first last".spl
 """Words of `_NOT_NOUNS` that open the name of a quantity ('max print speed')."""
 
 
-_ASK_AGAIN = frozenset(
-    """huh eh hm hmm what sorry pardon come again say repeat that please excuse me i beg
-    your""".split()
+_ASK_AGAIN = frozenset("huh eh hm hmm what sorry pardon again".split())
+"""Words that alone ask to hear the previous answer again ('huh?', 'sorry, what?', 'again?'); a
+follow-up made only of these, of the phrases of `_ASK_AGAIN_PHRASES` (and of a leading
+'and'/'ok', and 'please') asks nothing of its own. 'why?', 'how?' and "what's that?" are not
+among them: they ask about the previous answer. Nor are 'that', 'I', 'your' or 'me' by
+themselves ('and that?' asks about something the answer named, as 'and this?' does)."""
+_ASK_AGAIN_PHRASES = re.compile(
+    r"\b(?:(?:i\s+)?beg\s+your\s+pardon|excuse\s+me|come\s+again"
+    r"|(?:(?:could|can|would)\s+you\s+)?(?:please\s+)?(?:say|repeat)\s+(?:that\s+)?again"
+    r"|(?:(?:could|can|would)\s+you\s+)?(?:please\s+)?repeat(?:\s+that)?)\b"
 )
-"""Words of a request to hear the previous answer again ('huh?', 'sorry, what?', 'come again?',
-'say that again please?', 'I beg your pardon?'): a follow-up made only of these (and of a
-leading 'and'/'ok') asks nothing of its own. 'why?', 'how?' and "what's that?" are not among
-them: they ask about the previous answer."""
+"""The set phrases of a request to hear it again ('I beg your pardon?', 'excuse me?', 'come
+again?', 'say that again?', 'could you repeat that?'): the only places 'that', 'I', 'your' and
+'me' ask again."""
 
 
 def asks_again(question: str) -> bool:
-    """The follow-up asks nothing of its own ('and?', 'huh?', 'sorry, what?'): no word, or only
-    words of `_ASK_AGAIN`. The previous question is asked again."""
-    rest = _LEAD.sub("", question, count=1)
-    words = [w.lower().replace("’", "'") for w, _, _ in _words(rest)]
-    return all(w in _ASK_AGAIN for w in words)
+    """The follow-up asks nothing of its own ('and?', 'huh?', 'sorry, what?', 'repeat that
+    please?'): no word, or only words of `_ASK_AGAIN` and phrases of `_ASK_AGAIN_PHRASES`, with
+    'please' beside them (not alone). The previous question is asked again."""
+    rest = _LEAD.sub("", question, count=1).lower().replace("’", "'")
+    phrases = len(_ASK_AGAIN_PHRASES.findall(rest))
+    words = [w for w, _, _ in _words(_ASK_AGAIN_PHRASES.sub(" ", rest))]
+    asked = [w for w in words if w != "please"]
+    if not all(w in _ASK_AGAIN for w in asked):
+        return False
+    return bool(asked) or phrases > 0 or not words
 
 
 def condense_locally(question: str, history: Sequence[Turn]) -> str:

@@ -405,13 +405,14 @@ async def _condense(run: _Run) -> None:
         run.question, run.standalone, run.history, explicit=run.ctx.document_ids
     )
     new = new_identifiers(run.question, run.history)
-    if run.focus and new:
+    moved = moved_rewrite(run.question, run.standalone, run.history) if run.focus and new else None
+    # Only a follow-up that would move is looked up in the previous manuals (a scan of their
+    # chunks): 'and the R11?' after a question about the Ender-3, whose manuals never write
+    # 'R11', names another model, asked the previous question with no preference for the
+    # printer's manuals (`rag.followup.moved_rewrite`).
+    if moved is not None and run.focus and new:
         named = await asyncio.to_thread(_documents_naming, run.org_id, run.focus, sorted(new))
-        moved = None if named else moved_rewrite(run.question, run.standalone, run.history)
-        if moved is not None:
-            # 'and the R11?' after a question about the Ender-3, whose manuals never write
-            # 'R11': another model, asked the previous question, and no preference for the
-            # printer's manuals (`rag.followup.moved_rewrite`).
+        if not named:
             run.standalone, run.focus = moved, None
             run.trace.standalone_query = moved
     run.wordings = followup_wordings(run.question, run.standalone, run.history)

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pymupdf
 import pytest
 
 from tests.integration.test_answer_flow import collect, ingest
@@ -38,6 +39,49 @@ def test_documents_naming_finds_a_name_as_a_whole_word(make_org, corpus_dir) -> 
         assert naming(["R11", "Ender"]) == {ender, r11}
         assert naming([]) == set()
         assert naming(["R11)|(.*"]) == set()  # a name is matched as written, not as a pattern
+
+
+def _wheel_pdf(path: Path) -> None:
+    """A van's wheel data: the stud thread written only as 'M14x1.5', the model only in the
+    title."""
+    doc = pymupdf.open()
+    page = doc.new_page()
+    lines = [
+        "Wheels and tyres",
+        "Wheel nut thread: M14x1.5. Wheel nut torque: 200 N m.",
+        "Tighten the wheel nuts in a diagonal sequence.",
+    ]
+    for i, line in enumerate(lines):
+        page.insert_text((72, 72 + 18 * i), line, fontsize=11)
+    doc.set_metadata({"title": "Transit VN5 wheel data"})
+    doc.save(path)
+
+
+def test_a_thread_size_and_the_title_write_a_name(make_org, corpus_dir, tmp_path) -> None:  # noqa: ANN001
+    """'M14x1.5' writes M14 (a thread and its pitch), and a model named only in the manual's
+    title is written by it: 'and the M14?' after a wheel nut question is no other model."""
+    from techdocs_app.db import passages
+    from techdocs_app.db.engine import session_scope
+    from techdocs_app.rag.ingest import ingest_path
+
+    shop = make_org("Threads")
+    pdf = tmp_path / "transit_wheels.pdf"
+    _wheel_pdf(pdf)
+    wheels = ingest_path(org_id=shop.org_id, path=pdf, uploaded_by=shop.user_id).id
+    assert wheels is not None
+    ender = ingest(shop, corpus_dir, ENDER)
+    with session_scope(org_id=shop.org_id) as session:
+
+        def naming(names: list[str]) -> set[int]:
+            return passages.documents_naming(
+                session, org_id=shop.org_id, document_ids=[wheels, ender], names=names
+            )
+
+        assert naming(["M14"]) == {wheels}
+        assert naming(["m14"]) == {wheels}
+        assert naming(["M1"]) == set()  # not a prefix of 'M14'
+        assert naming(["VN5"]) == {wheels}  # in the title alone
+        assert naming(["M14X1.5"]) == {wheels}
 
 
 async def test_a_followup_naming_a_model_the_previous_manuals_never_write_moves_to_it(

@@ -16,8 +16,8 @@ from techdocs_app.rag.attributes import (
     build_profile,
     question_parts,
     values_missing,
-    written_values,
 )
+from techdocs_app.rag.variant_values import read_values
 from tests.factories import search_hit
 
 OPTIC_TEXT = (
@@ -95,11 +95,10 @@ def test_a_missing_word_of_an_unworded_focus_counts_as_missing() -> None:
 
 
 def test_values_are_read_with_their_unit_in_one_form() -> None:
-    assert written_values("SM, 20km, 13.0dB, LC at 3.3 V") == frozenset(
-        {("20", "km"), ("13", "db"), ("3.3", "v")}
-    )
+    values = read_values("SM, 20km, 13.0dB, LC at 3.3 V")
+    assert values.points == frozenset({("m", 20000.0), ("db", 13.0), ("v", 3.3)})
     # A count's noun, a plural part number, a fraction's inch, a temperature: no value of a unit.
-    assert written_values("4 lanes of 2209s, 3/4 in of jacket at 82C") == frozenset()
+    assert read_values("4 lanes of 2209s, 3/4 in of jacket at 82C").dimensions == frozenset()
 
 
 def test_a_variant_pinned_by_a_value_the_manual_never_writes_is_unknown() -> None:
@@ -114,3 +113,45 @@ def test_a_variant_pinned_by_a_value_the_manual_never_writes_is_unknown() -> Non
     evidence = _check("What's the ordering number of the 40 km version of the QX2020 SFP28?")
     assert evidence["unknown_models"] == ["40 km"]
     assert _check("What is the typical reach of the QX2020 SFP28 in km?")["unknown_models"] == []
+
+
+def test_a_perfect_after_could_or_would_is_no_thing_the_subject_has() -> None:
+    # 'could … have failed' asks whether something happened, not whether it has 'failed'.
+    assert _focus("Could the thermistor have failed if the QX2020 shows E3?") == []
+    assert _focus("Would the QX2020 have been damaged by 48 V?") == []
+    assert _focus("Does the QX2020 have been tested?") == []
+    assert _focus("Could the QX2020 have gone bad?") == []
+    # 'does/did … have', and 'can/will … support', still ask for a thing.
+    assert _focus("Did the QX2020 have a dust cover?") == ["dust", "cover"]
+    assert _focus("Will the QX2020 support DDM?") == ["ddm"]
+
+
+def test_a_symptom_has_no_unworded_focus() -> None:
+    assert _focus("Does the QX2020 have a problem with clogging?") == []
+    assert _focus("Does the QX2020 have a known issue with the latch?") == []
+    assert _focus("grinding sound on the Z axis of the Ender-3?") == []
+    assert _focus("clicking noise in the extruder of the Ender-3?") == []
+    assert _focus("link not coming up on the QX2020?") == []
+    assert _focus("intermittent errors on the QX2020?") == []
+
+
+def test_values_are_no_words_of_the_focus() -> None:
+    # The manual writes 'the 24 V fan': the glued '24V' is no missing word.
+    assert _focus("Does the QX2020 have a 24V fan?") == ["fan"]
+    assert _check("Does the QX2020 have a 3.3V supply?")["focus_missing"] == []
+    # 'in' after a number is the inch, not a preposition.
+    assert _focus("3/4 in hose fitting torque on the XR650?") == ["hose", "fitting", "torque"]
+
+
+def test_an_answerable_value_question_keeps_its_focus_and_no_unknown_variant() -> None:
+    # 'at 3.3 V' is a condition the manual writes, '25G' no value in a unit of a variant.
+    power = _check("What's the power consumption of the QX2020 at 3.3 V?")
+    assert power["focus_missing"] == [] and power["unknown_models"] == []
+    assert _check("Does the QX2020 support 25G Ethernet?")["unknown_models"] == []
+    assert _check("Is there a 20 km version of the QX2020?")["unknown_models"] == []
+
+
+def test_the_whole_object_of_have_is_the_focus() -> None:
+    # The word right after 'have' is read for a participle, and kept in the phrase.
+    assert _focus("Does the QX2020's internal SRAM have parity checking?") == ["parity"]
+    assert _focus("Does the QX2020 have integrated DDM?") == ["integrated", "ddm"]

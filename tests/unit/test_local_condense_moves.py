@@ -70,6 +70,25 @@ def test_a_followup_asking_something_is_not_asked_again(question: str) -> None:
     assert condense_locally(question, [_turn(RT2_VOLTAGE)]) != RT2_VOLTAGE
 
 
+@pytest.mark.parametrize(
+    "question",
+    ["and that?", "that?", "and this?", "I?", "your?", "please?", "what, that?", "me?"],
+)
+def test_a_pronoun_or_a_polite_word_alone_is_no_request_to_hear_it_again(question: str) -> None:
+    """'that' only asks again inside 'say that again' or 'repeat that'; 'I', 'your', 'me' only
+    inside 'I beg your pardon' and 'excuse me'; 'please' only with such a request."""
+    assert not asks_again(question)
+    assert condense_locally(question, [_turn(ENDER_BED)]) != ENDER_BED
+
+
+@pytest.mark.parametrize(
+    "question", ["repeat that?", "could you repeat that please?", "excuse me?", "say again?"]
+)
+def test_the_set_phrases_of_asking_again(question: str) -> None:
+    assert asks_again(question)
+    assert condense_locally(question, [_turn(ENDER_BED)]) == ENDER_BED
+
+
 def test_huh_is_ranked_by_the_previous_question_alone() -> None:
     """'huh?' (the typed words with the subject) would be a wording of its own: none is added."""
     history = [_turn(ENDER_BED)]

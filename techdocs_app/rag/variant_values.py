@@ -1,0 +1,221 @@
+"""Values that pin a product variant ('the 40 km version'), and the values and ranges a manual
+writes, for the attribute check (`rag.attributes.values_missing`).
+
+A value in a question is a condition far more often than a variant: 'Can I power the RT2 from a
+24 V supply?' asks about a value inside the manual's '10–30 V DC', 'Can I run 1200 m of cable?'
+about one under its 'up to 1,200 m', 'Is terminal 3 a ground?' holds no value at all (the article
+'a' is no ampere). So only a value tied to a variant word ('the 40 km version', 'a 12 V model')
+or glued to a model code ('SFP28-40km') pins a variant, and the manual covers it when it writes
+that value (in any prefix of the unit: 20 km is 20000 m) or a range or limit holding it ('10–30
+V', '60 to 100 mA', 'up to 1,200 m', '≤ 30 V', 'max 30 V', '1.2 W max').
+
+Measured (eval, the five tuning sets): the first reading (any value the manual does not write
+verbatim) caught one tuning question, v327 ('the 40 km version of the Smartoptics TS2017'), and
+refused answerable questions a technician asks every day ('from a 24 V supply' against '10–30 V
+DC'); this reading still catches v327 and changes no outcome of the five sets.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass
+from decimal import Decimal, InvalidOperation
+
+from techdocs_app.text.identifiers import query_identifiers
+
+_UNITS: dict[str, tuple[str, float]] = {
+    "nm": ("m", 1e-9),
+    "um": ("m", 1e-6),
+    "µm": ("m", 1e-6),
+    "mm": ("m", 1e-3),
+    "cm": ("m", 1e-2),
+    "m": ("m", 1.0),
+    "km": ("m", 1e3),
+    "ft": ("ft", 1.0),
+    "mi": ("mi", 1.0),
+    "mv": ("v", 1e-3),
+    "v": ("v", 1.0),
+    "kv": ("v", 1e3),
+    "ua": ("a", 1e-6),
+    "µa": ("a", 1e-6),
+    "ma": ("a", 1e-3),
+    "a": ("a", 1.0),
+    "mw": ("w", 1e-3),
+    "w": ("w", 1.0),
+    "kw": ("w", 1e3),
+    "hz": ("hz", 1.0),
+    "khz": ("hz", 1e3),
+    "mhz": ("hz", 1e6),
+    "ghz": ("hz", 1e9),
+    "db": ("db", 1.0),
+    "dbm": ("dbm", 1.0),
+    "ns": ("s", 1e-9),
+    "us": ("s", 1e-6),
+    "µs": ("s", 1e-6),
+    "ms": ("s", 1e-3),
+    "min": ("s", 60.0),
+    "kb": ("byte", 1e3),
+    "mb": ("byte", 1e6),
+    "gb": ("byte", 1e9),
+    "kg": ("kg", 1.0),
+    "lb": ("lb", 1.0),
+    "lbs": ("lb", 1.0),
+    "oz": ("oz", 1.0),
+}
+"""Units a variant can be pinned in -> (dimension, factor to the dimension's base unit). Not 's'
+('2209s' is a plural), 'in' ('pin 4 in the connector'), 'g' ('25G' is a rate, '4G' a network),
+'k' (kilo of what?) nor temperatures (a technician's '82C ambient' is a condition)."""
+
+_NUMBER = r"[-+−]?(?:[1-9]\d{0,2}(?:,\d{3})+(?![\d,])|\d+(?:[.,]\d+)?)"
+"""A number as written: thousands separated by commas ('1,200'), a decimal point or comma."""
+_UNIT = r"[A-Za-zµ]{1,4}"
+_VALUE_RE = re.compile(rf"(?<![\w.,/])({_NUMBER})\s?({_UNIT})\b")
+_RANGE_RE = re.compile(
+    rf"(?<![\w.,/])({_NUMBER})\s?({_UNIT})?\s*(?:–|—|-|~|\.\.\.?|…|\bto\b)\s*({_NUMBER})\s?"
+    rf"({_UNIT})\b"
+)
+"""'10–30 V', '60-100 mA', '-5.0 to +2.0dBm', '5 V to 24 V': both ends, the low end in the high
+end's unit when it has none of its own."""
+_UPPER_RE = re.compile(
+    rf"(?:\bup\s+to|\bmax(?:imum)?\b\.?|≤|<=|<|\bat\s+most)\s*:?\s*({_NUMBER})\s?({_UNIT})\b"
+    rf"|(?<![\w.,/])({_NUMBER})\s?({_UNIT})\s+max(?:imum)?\b",
+    re.IGNORECASE,
+)
+"""A limit: 'up to 1,200 m', 'max. 30 V', '≤ 30 V', '1.2 W max'."""
+_LOWER_RE = re.compile(
+    rf"(?:\bmin(?:imum)?\b\.?|≥|>=|>|\bat\s+least)\s*:?\s*({_NUMBER})\s?({_UNIT})\b",
+    re.IGNORECASE,
+)
+"""A floor: 'min. 10 V', '≥ 10 V', 'at least 10 V'."""
+_VARIANT_WORDS = r"(?i:versions?|variants?|models?|editions?|skus?)"
+_VARIANT_RE = re.compile(
+    rf"(?<![\w.,/])({_NUMBER})\s?({_UNIT})(?:\s+[A-Za-z]+(?:-[A-Za-z]+)*)?[\s-]+"
+    rf"{_VARIANT_WORDS}\b(?!\s+(?i:numbers?|names?|no\b|codes?))"
+)
+"""'the 40 km version', 'a 12 V model', 'the 10 km long-reach variant': a value then a word for
+a variant (one word between at most; not a 'model number', which names no variant)."""
+_IN_CODE_RE = re.compile(rf"\b([A-Za-z0-9]*[A-Za-z][A-Za-z0-9]*)-({_NUMBER})({_UNIT})\b")
+"""'SFP28-40km': a value glued to a model code."""
+
+
+_QUANTITY_TOKEN_RE = re.compile(r"[-+]?\d+(?:[.,/]\d+)*([a-zµ]{1,4})?", re.IGNORECASE)
+
+
+def is_quantity(token: str) -> bool:
+    """A number, or a value with its unit glued on ('3/4', '24v', '3.3V', '20km', '12vdc'): a
+    manual writes it its own way ('24 V', '3/4 in.'), so it is no word a manual must write."""
+    match = _QUANTITY_TOKEN_RE.fullmatch(token)
+    if match is None:
+        return False
+    unit = (match.group(1) or "").lower()
+    return not unit or unit in _UNITS or unit in {"vdc", "vac"}
+
+
+def _unit(written: str) -> tuple[str, float] | None:
+    """The dimension and factor of a unit as written; 'A' (amperes) only in capitals, since 'a'
+    after a number is an article ('Is terminal 3 a ground?')."""
+    if written == "a":
+        return None
+    return _UNITS.get(written.lower())
+
+
+def written_number(text_: str) -> str:
+    """A number in one form: no thousands separator ('1,200' -> '1200'), a decimal comma read
+    as a point ('0,5' -> '0.5'), no trailing zeros ('0.50' -> '0.5', '13.0' -> '13')."""
+    text_ = text_.replace("−", "-")
+    if re.fullmatch(r"[-+]?[1-9]\d{0,2}(?:,\d{3})+", text_):
+        text_ = text_.replace(",", "")
+    text_ = text_.replace(",", ".")
+    try:
+        number = Decimal(text_).normalize()
+    except InvalidOperation:
+        return text_
+    return format(number, "f")
+
+
+def _same(a: float, b: float) -> bool:
+    """Equal but for the rounding of a unit's factor (0.06 A = 60 mA)."""
+    return math.isclose(a, b, rel_tol=1e-9)
+
+
+def _base(number: str, unit: str) -> tuple[str, float] | None:
+    found = _unit(unit)
+    if found is None:
+        return None
+    dimension, factor = found
+    return dimension, float(written_number(number)) * factor
+
+
+@dataclass(frozen=True)
+class WrittenValues:
+    """The values and ranges a text writes, in the base unit of each dimension."""
+
+    points: frozenset[tuple[str, float]] = frozenset()
+    ranges: frozenset[tuple[str, float, float]] = frozenset()
+
+    @property
+    def dimensions(self) -> frozenset[str]:
+        return frozenset({d for d, _ in self.points} | {d for d, _, _ in self.ranges})
+
+    def covers(self, dimension: str, value: float) -> bool:
+        """Whether the text writes this value or a range or limit holding it."""
+        if any(d == dimension and _same(v, value) for d, v in self.points):
+            return True
+        return any(
+            d == dimension and (lo <= value <= hi or _same(value, lo) or _same(value, hi))
+            for d, lo, hi in self.ranges
+        )
+
+    def __or__(self, other: WrittenValues) -> WrittenValues:
+        return WrittenValues(self.points | other.points, self.ranges | other.ranges)
+
+
+EMPTY = WrittenValues()
+
+
+def read_values(text_: str) -> WrittenValues:
+    """The values `text_` writes ('20km', '3.3 V') and its ranges and limits, both ends read."""
+    points: set[tuple[str, float]] = set()
+    ranges: set[tuple[str, float, float]] = set()
+    for number, unit in _VALUE_RE.findall(text_):
+        if value := _base(number, unit):
+            points.add(value)
+    for low, low_unit, high, high_unit in _RANGE_RE.findall(text_):
+        top = _base(high, high_unit)
+        bottom = _base(low, low_unit or high_unit)
+        if top and bottom and top[0] == bottom[0]:
+            lo, hi = sorted((bottom[1], top[1]))
+            ranges.add((top[0], lo, hi))
+            points.update({bottom, top})
+    for match in _UPPER_RE.finditer(text_):
+        number, unit = (match.group(1), match.group(2)) if match.group(1) else match.group(3, 4)
+        if limit := _base(number, unit):
+            ranges.add((limit[0], -math.inf, limit[1]))
+    for number, unit in _LOWER_RE.findall(text_):
+        if limit := _base(number, unit):
+            ranges.add((limit[0], limit[1], math.inf))
+    return WrittenValues(frozenset(points), frozenset(ranges))
+
+
+def variant_values(question: str) -> list[tuple[str, str, float]]:
+    """The values `question` pins a variant with: ('40 km', 'm', 40000.0) for 'the 40 km
+    version' or 'SFP28-40km'; none for a value that is a condition ('from a 24 V supply', 'at
+    0.3 mm layers', '1200 m of cable')."""
+    found: list[tuple[str, str]] = list(_VARIANT_RE.findall(question))
+    codes = {c.lower() for c in query_identifiers(question)}
+    for match in _IN_CODE_RE.finditer(question):
+        code = match.group(1)
+        if (
+            any(ch.isdigit() for ch in code)
+            and len(code) >= 3
+            and (code.lower() in codes or any(c.startswith(code.lower()) for c in codes))
+        ):
+            found.append((match.group(2), match.group(3)))
+    out: list[tuple[str, str, float]] = []
+    for number, unit in found:
+        value = _base(number, unit)
+        label = f"{written_number(number)} {unit}"
+        if value and (label, *value) not in out:
+            out.append((label, *value))
+    return out

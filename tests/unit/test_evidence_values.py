@@ -1,0 +1,123 @@
+"""The evidence decision on questions that carry a value or a yes/no object: answered when the
+manual's page is retrieved, whatever value the question mentions, and refused only for a variant
+the manual does not cover ('the 40 km version').
+
+Synthetic manuals in the conventions of a Trikdis receiver's and a Creality printer's manuals,
+retrieved as search would retrieve them (the page ranked first by both arms, similarity 0.6); the
+eval questions are measured by `bench.fit_evidence`, not here.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from techdocs_app.rag.attributes import DocumentProfile, assess_attributes, build_profile
+from techdocs_app.rag.evidence import assess_evidence, decide
+from techdocs_app.rag.retrieve import SearchHit
+from tests.factories import search_hit
+
+RT2_TITLE, RT2_FILE = "Trikdis RT2 receiver", "trikdis_rt2.pdf"
+RT2 = (
+    "Technical specifications\nPower supply voltage 10–30 V DC\nCurrent consumption 60-100 mA\n"
+    "RS485 bus length up to 1,200 m\nOperating temperature -20 to +50 °C",
+    "Wiring\nTerminal 1 +DC, terminal 2 -DC, terminal 3 GND, terminal 4 A (RS485), terminal 5 "
+    "B. Output 1 relay contact rated 1 A at 30 V DC. Output 2 open collector.",
+    "Installation\nMount the RT2 receiver on a DIN rail. Connect the RS485 cable to terminals 4 "
+    "and 5.",
+)
+ENDER_TITLE, ENDER_FILE = "Creality Ender-3", "ender3_manual.pdf"
+ENDER = (
+    "Specifications\nLayer thickness 0.1-0.4 mm\nNozzle diameter 0.4 mm\nPrint speed up to "
+    "180 mm/s\nPower 24 V, 270 W\nNozzle temperature up to 255 °C. PETG: nozzle 230-250 °C, bed "
+    "70-80 °C.",
+    "Troubleshooting\nZ axis makes abnormal noise: lubricate the lead screw. Extruder clicks "
+    "while printing: the nozzle is clogged, clean it. Clogging: clean the nozzle with the needle. E3 error: "
+    "the thermistor is faulty, replace it.",
+    "Hotend\nThe 24 V fan cools the heat sink. The thermistor and heater cartridge sit in the "
+    "heater block.",
+)
+PROFILES: dict[int, DocumentProfile] = {
+    1: build_profile(1, RT2_TITLE, RT2_FILE, list(RT2)),
+    2: build_profile(2, ENDER_TITLE, ENDER_FILE, list(ENDER)),
+}
+
+
+def _hits(document_id: int) -> list[SearchHit]:
+    title, filename, sections = (
+        (RT2_TITLE, RT2_FILE, RT2) if document_id == 1 else (ENDER_TITLE, ENDER_FILE, ENDER)
+    )
+    return [
+        search_hit(
+            chunk_id=10 * document_id + i,
+            document_id=document_id,
+            document_title=title,
+            filename=filename,
+            content=text,
+            vector_similarity=0.6,
+            vector_rank=i + 1,
+            keyword_rank=i + 1,
+        )
+        for i, text in enumerate(sections)
+    ]
+
+
+def _evidence(question: str, document_id: int) -> dict[str, Any]:
+    hits = _hits(document_id)
+    evidence = assess_evidence(question, hits)
+    evidence.update(assess_attributes(question, hits, PROFILES))
+    return evidence
+
+
+@pytest.mark.parametrize(
+    ("question", "document_id"),
+    [
+        # A value inside the manual's range, or the low end of it, or written another way.
+        ("Can I power the RT2 from a 24 V supply?", 1),
+        ("Can I power the RT2 from a 10 V supply?", 1),
+        ("What's the current consumption of the RT2 at 24 V?", 1),
+        ("What nozzle temp for PETG at 0.3 mm layers on the Ender-3?", 2),
+        ("Can I run 1200 m of RS485 cable to the RT2?", 1),
+        ("Can I run 1,200 m of RS485 cable to the RT2?", 1),
+        # 'a' is an article, not amperes.
+        ("Is terminal 3 a ground on the RT2?", 1),
+        ("Is terminal 5 a GND on the RT2?", 1),
+        ("Is output 1 a relay on the RT2?", 1),
+    ],
+)
+def test_a_question_with_a_value_the_manual_covers_is_answered(
+    question: str, document_id: int
+) -> None:
+    evidence = _evidence(question, document_id)
+    assert evidence["unknown_models"] == []
+    assert decide(evidence) == "answer"
+
+
+def test_a_variant_the_manual_does_not_cover_is_still_unknown() -> None:
+    evidence = _evidence("What's the ordering number of the 48 V version of the RT2?", 1)
+    assert evidence["unknown_models"] == ["48 V"]
+    assert decide(evidence) == "not_found"
+    # A variant whose value the manual's range covers is the manual's product.
+    assert _evidence("Is there a 24 V version of the RT2?", 1)["unknown_models"] == []
+
+
+@pytest.mark.parametrize(
+    ("question", "document_id"),
+    [
+        # 'could … have failed' is a perfect, not 'does it have a failed'.
+        ("Could the thermistor have failed if the Ender-3 shows E3?", 2),
+        # A symptom asks what is wrong; its words are the technician's.
+        ("Does the Ender-3 have a problem with clogging?", 2),
+        ("grinding sound on the Z axis of the Ender-3?", 2),
+        ("clicking noise in the extruder of the Ender-3?", 2),
+        # The manual's '24 V fan', typed with the unit glued on.
+        ("Does the Ender-3 have a 24V fan?", 2),
+    ],
+)
+def test_yes_no_questions_about_a_symptom_a_participle_or_a_value_are_answered(
+    question: str, document_id: int
+) -> None:
+    evidence = _evidence(question, document_id)
+    assert evidence["focus_missing"] == []
+    assert decide(evidence) == "answer"

@@ -1,0 +1,78 @@
+"""The values a manual writes and the variant a question pins by a value ('the 40 km version').
+
+A question's value is a condition far more often than a variant: 'Can I power the RT2 from a 24 V
+supply?' asks about a value inside the manual's '10–30 V DC', 'Is terminal 3 a ground?' has no
+value at all. Only a value tied to a variant word ('the 40 km version') or glued to a model code
+('SFP28-40km') pins a variant, and only when no value or range the manual writes in that dimension
+covers it. Synthetic manual text in the conventions of a receiver's and a printer's data sheets.
+"""
+
+from __future__ import annotations
+
+from techdocs_app.rag.variant_values import (
+    EMPTY,
+    read_values,
+    variant_values,
+    written_number,
+)
+
+RECEIVER = (
+    "Power supply voltage 10–30 V DC. Current consumption 60-100 mA. RS485 bus length up to "
+    "1,200 m. Output 1: relay, 1 A at 30 V DC. Standby 0.50 W max. Operating temperature -20 to "
+    "+50 °C. Typical reach 20 km."
+)
+
+
+def test_numbers_are_read_in_one_form() -> None:
+    assert written_number("1,200") == "1200"
+    assert written_number("0.50") == "0.5"
+    assert written_number("13.0") == "13"
+    assert written_number("0,5") == "0.5"  # a decimal comma
+    assert written_number("20") == "20"
+
+
+def test_a_manual_writes_points_and_ranges_with_both_ends() -> None:
+    values = read_values(RECEIVER)
+    # Both ends of '10–30 V DC', '60-100 mA' and '-5 to +2 dBm' are read, not only the last.
+    assert values.covers("v", 10.0) and values.covers("v", 30.0) and values.covers("v", 24.0)
+    assert values.covers("a", 0.06) and values.covers("a", 0.08)
+    assert not values.covers("v", 48.0)
+    # 'up to 1,200 m': any length to 1200 m, in any prefix of the unit.
+    assert values.covers("m", 1200.0) and values.covers("m", 300.0)
+    assert not values.covers("m", 1500.0)
+    # A value read as written ('0.50 W max' is 0.5 W) and in another prefix (20 km = 20000 m).
+    assert values.covers("w", 0.5) and values.covers("m", 20000.0)
+    assert values.dimensions >= {"v", "a", "m", "w"}
+    assert EMPTY.dimensions == frozenset() and not EMPTY.covers("v", 24.0)
+
+
+def test_limits_in_their_usual_forms() -> None:
+    for text in ("max 30 V", "max. 30 V", "maximum 30 V", "≤ 30 V", "<= 30 V", "30 V max"):
+        values = read_values(f"Supply: {text}.")
+        assert values.covers("v", 12.0) and values.covers("v", 30.0), text
+        assert not values.covers("v", 36.0), text
+    assert read_values("Inputs from 5 to 24 V.").covers("v", 12.0)
+
+
+def test_the_article_a_is_no_ampere() -> None:
+    assert read_values("Is terminal 3 a ground? Is pin 5 a GND?").dimensions == frozenset()
+    assert read_values("rated 1 A, fuse 2A").covers("a", 2.0)
+
+
+def test_only_a_value_tied_to_a_variant_word_or_a_model_code_pins_a_variant() -> None:
+    assert variant_values("What's the ordering number of the 40 km version?") == [
+        ("40 km", "m", 40000.0)
+    ]
+    assert variant_values("Is there a 12 V model of the fan?") == [("12 V", "v", 12.0)]
+    assert variant_values("p/n of the SFP28-40km?") == [("40 km", "m", 40000.0)]
+    # Conditions, not variants: a supply, a layer height, a cable run, a terminal number.
+    for question in (
+        "Can I power the RT2 from a 24 V supply?",
+        "What's the current consumption of the RT2 at 24 V?",
+        "What nozzle temp for PETG at 0.3 mm layers on the Ender-3?",
+        "layer height for a 0.6 mm nozzle on the Ender-3?",
+        "Can I run 1200 m of RS485 cable to the RT2?",
+        "Is terminal 3 a ground on the RT2?",
+        "Does the SFP support 40 km reach?",
+    ):
+        assert variant_values(question) == [], question
