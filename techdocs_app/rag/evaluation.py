@@ -38,6 +38,7 @@ from typing import Any
 
 from techdocs_app.auth import Principal
 from techdocs_app.rag.units import strip_conversions
+from techdocs_app.settings import get_settings
 
 log = logging.getLogger(__name__)
 
@@ -156,13 +157,20 @@ def ingestion_code_digest(root: Path | None = None) -> str:
 
 
 def corpus_fingerprint(files: Sequence[Path]) -> str:
-    """The corpus's files (names, sizes, mtimes) and the ingestion code that read them
-    (`ingestion_code_digest`): the name of the scratch organization that holds their ingestion."""
+    """The corpus's files (names, sizes, mtimes), the ingestion code that read them
+    (`ingestion_code_digest`) and the chunk sizes it was given (`CHUNK_TOKENS`,
+    `CHUNK_OVERLAP_TOKENS`, `PARENT_CHUNK_TOKENS`, which `.env` may set): the name of the scratch
+    organization that holds their ingestion."""
     digest = hashlib.sha256()
     for path in files:
         stat = path.stat()
         digest.update(f"{path.name}\x1f{stat.st_size}\x1f{int(stat.st_mtime)}\n".encode())
     digest.update(ingestion_code_digest().encode())
+    settings = get_settings()
+    digest.update(
+        f"{settings.chunk_tokens}\x1f{settings.chunk_overlap_tokens}"
+        f"\x1f{settings.parent_chunk_tokens}".encode()
+    )
     return digest.hexdigest()[:12]
 
 

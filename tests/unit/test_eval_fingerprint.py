@@ -7,6 +7,8 @@ import os
 import shutil
 from pathlib import Path
 
+import pytest
+
 from techdocs_app.rag import evaluation
 
 PACKAGE = Path(evaluation.__file__).resolve().parent.parent
@@ -54,3 +56,21 @@ def test_the_corpus_fingerprint_follows_the_files(tmp_path: Path) -> None:
     pdf.write_bytes(b"%PDF-1.4 one, longer")
     os.utime(pdf, (1_700_000_000, 1_700_000_000))
     assert evaluation.corpus_fingerprint([pdf]) != first
+
+
+def test_the_corpus_fingerprint_follows_the_chunk_sizes(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from techdocs_app.settings import get_settings
+
+    pdf = tmp_path / "manual.pdf"
+    pdf.write_bytes(b"%PDF-1.4 one")
+    first = evaluation.corpus_fingerprint([pdf])
+    monkeypatch.setenv("CHUNK_TOKENS", str(get_settings().chunk_tokens + 50))
+    get_settings.cache_clear()
+    try:
+        assert evaluation.corpus_fingerprint([pdf]) != first
+    finally:
+        monkeypatch.delenv("CHUNK_TOKENS")
+        get_settings.cache_clear()
+    assert evaluation.corpus_fingerprint([pdf]) == first
