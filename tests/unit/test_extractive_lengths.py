@@ -12,7 +12,11 @@ import pytest
 from techdocs_app.bench import fit_units
 from techdocs_app.bench.fit_units import lengths
 from techdocs_app.providers.extractive.render import MAX_UNIT_WORDS, render
-from techdocs_app.providers.extractive.selection import choose_units
+from techdocs_app.providers.extractive.selection import (
+    OTHER_PASSAGE_SHARE,
+    choose_units,
+    scored_units,
+)
 from techdocs_app.providers.extractive.units import figure_text, split_units
 from tests.factories import extractive_answer, source_passage
 
@@ -161,3 +165,40 @@ def test_words_reads_an_eval_runs_answers_refusals_left_out(
     # 'Current not exceeding 150 mA.' is 5 words, the table 4 (rules, bars, citation aside).
     assert "tune: words median=4 p90=5 p95=5 max=5 over120=0" in out
     assert "tokens median=" in out and "given=2" in out
+
+
+async def test_another_passages_row_matching_through_its_header_is_not_appended() -> None:
+    title = "Cisco Digital CFP2-DCO Coherent Optical Module Data Sheet"
+    transmitter = source_passage(
+        "Table 3. Transmitter specifications\n"
+        "Product ID | Transmit Power | Output out-of-band | Output in-band | Optical output return\n"
+        "Product ID | Range (dBm) | OSNR (dB @0.1nm) | OSNR (dB @0.1nm) | loss (dB)\n"
+        "CFP2-WDM-DETS-1HL= | -10 to +1 | 45 | 100G QPSK: 37 | 27\n"
+        " |  |  | 200G 16QAM: 34.3 | \n"
+        "CFP2-WDM-DS-1HL= | -5 to +1 | 25 | 100G QPSK: 37 | 27\n"
+        "The transmitter has a cold restart timing specification of 50-90 seconds. Cold restart "
+        "means that the DCO is in a Low_Power mode. The maximum Tx turn-up time is counted from "
+        "de-assert of the Low_power pin and Tx_disable pin to full Tx turn-up.",
+        title=title,
+        section="Specifications",
+    )
+    receiver = source_passage(
+        "Product ID | Receiver Power Range | Maximum | Back to back OSNR (dB | Chromatic\n"
+        "CFP2-WDM-DETS-1HL= CFP2-WDM-DS-1HL= | 200G 16QAM Without OSNR penalty: - 13 to 0 With "
+        "SD-FEC: -22 to 0 | 13 | 200G 16QAM SD-FEC Non-Diff: 21.5 | 200G 16QAM: 0.5",
+        title=title,
+        section="Specifications",
+        number=2,
+    )
+    sources = [transmitter, receiver]
+    question = "Transmit power range of the CFP2-WDM-DETS-1HL=?"
+    units = scored_units(question, sources)
+    row = next(u for u in units if u.source is receiver and u.table is not None)
+    best = max(units, key=lambda u: u.score)
+    # Close to the best, but its own cells name only the product: power and range are the
+    # header's words ('Receiver Power Range').
+    assert row.score >= best.score * OTHER_PASSAGE_SHARE
+    assert 2 * len(row.own & row.asked) < len(row.asked)
+    answer = await extractive_answer(question, sources)
+    assert "| CFP2-WDM-DETS-1HL= | -10 to +1 | 45 | 100G QPSK: 37 | 27 |" in answer
+    assert "Receiver Power Range" not in answer and "SD-FEC" not in answer
