@@ -202,3 +202,42 @@ async def test_another_passages_row_matching_through_its_header_is_not_appended(
     answer = await extractive_answer(question, sources)
     assert "| CFP2-WDM-DETS-1HL= | -10 to +1 | 45 | 100G QPSK: 37 | 27 |" in answer
     assert "Receiver Power Range" not in answer and "SD-FEC" not in answer
+
+
+HEAT_GUN = source_passage(
+    "As noted in table 2-1, the compressed air/nitrogen source CANNOT be greater than 200 psig.\n"
+    "6. Set the power switch to the ON position. The power lamp and heated-air-on lamp will both "
+    "illuminate.\n"
+    "7. There is a 1-minute warm-up time. During this warm-up period, ensure that the indicated "
+    "air pressure increases to 10 to 15 psig on the air-pressure gauge.\n"
+    "8. You can now adjust the temperature control knob to the desired temperature setting.\n"
+    "9. You can turn the air/nitrogen pressure off and on to the gun without powering down the "
+    "module by using the switch mounted on the gun handle.\n"
+    "After you complete your task with the compressed air/nitrogen heating tool, use the "
+    "following shutdown procedures:\n"
+    "1. Push down and fully turn the air regulator knob counterclockwise. Observe that the air "
+    "pressure gauge indication drops to 0 psig and the heated air lamp goes out.\n"
+    "2. Position the switch on the heating gun toward the rear of the handle.\n"
+    "3. Place the power switch to the OFF position and observe that the power lamp goes out.\n"
+    "4. Allow the air/nitrogen to flow for a minimum of 1 minute to cool the heating gun.\n"
+    "5. Disconnect the power connecter from the power source.\n"
+    "6. Turn off air/nitrogen source at place of origin and disconnect.\n"
+    "7. Disconnect the compressed air/nitrogen hose from the air inlet nipple and install the "
+    "dust cap on the air inlet nipple.",
+    title="neets module4",
+    section="CHAPTER 2",
+)
+
+
+async def test_a_procedure_keeps_its_own_steps_not_the_end_of_the_list_before_it() -> None:
+    answer = await extractive_answer(
+        "How do I shut the HT-920B's gun down when I'm done?", [HEAT_GUN]
+    )
+    steps = [line for line in answer.splitlines() if line[:2] in {f"{n}." for n in range(1, 10)}]
+    # All seven shutdown steps, in order: none cut.
+    assert len(steps) == 7
+    assert steps[0].startswith("1. Push down and fully turn the air regulator knob")
+    assert steps[6].startswith("7. Disconnect the compressed air/nitrogen hose")
+    # Steps 8 and 9 of the start-up list printed before it are not the shutdown's.
+    assert "temperature control knob" not in answer
+    assert "without powering down the module" not in answer
