@@ -42,9 +42,9 @@ How a unit is chosen:
   question's words, and columns empty in the header and every quoted row are left out;
 - "how do I …" questions quote the whole numbered list holding the best match (from its step 1,
   with the heading before it), in order; steps the PDF printed elsewhere in the passage (columns,
-  figures) are gathered by their numbers; when the best unit opens no list (a line naming the
-  model), the list of a close unit that does and matches an asked-for word the best misses is
-  quoted; a phrasal verb matches the manual's one word ('shut … down' / 'shutdown procedures');
+  figures) are gathered by their numbers (not the last steps of another list printed before
+  it); when the best unit opens no list (a line naming the model), the list of a close unit that
+  does and matches an asked-for word the best misses is quoted; a phrasal verb matches the manual's one word ('shut … down' / 'shutdown procedures');
 - troubleshooting: a why-question ('why?', "what's going on?") prefers a sentence stating a
   cause ('because', 'due to', 'When the nut … becomes loose'); a symptom's merged table cell
   carries over its cause/remedy rows (matched and quoted with the symptom row); a sentence ending
