@@ -12,7 +12,12 @@ Two steps:
   (`selection.scored_units`): "unit top-1 / top-3". Questions whose passages hold no unit with the
   evidence are counted apart (`absent`: no passage has it, a retrieval miss; `spans`: it runs
   over two units). `evidence` is the replayed evidence_in_answer (the eval's figure for the
-  answers given, without the not-found decision), `words` the median answer words.
+  answers given, without the not-found decision), `words` the answers' length (median, p90, p95,
+  max and how many run over LONG_WORDS, in `rag.evaluation.answer_words`); `--long N` prints
+  each replayed answer over N words.
+- `words RESULTS.json`: the same length figures for the answers an eval run gave (`eval --json`:
+  every answer not refused, "closest passages" included), per set; and in whitespace tokens
+  (table rules and empty cells counted), as issue 9 first measured them.
 - `fit PASSAGES.json`: `scoring.WEIGHTS` chosen by coordinate search over a grid (`GRID`), by
   replayed evidence_in_answer, then unit top-1; and leave-one-manual-out: the weights chosen
   without a manual's questions, scored on them (the figures a new shop would see).
@@ -178,6 +183,7 @@ class Outcome:
     found: bool
     """The replayed answer holds the evidence."""
     words: int
+    answer: str = ""
 
 
 def replay(p: Prepared, weights: Sequence[float]) -> Outcome:
@@ -197,7 +203,50 @@ def replay(p: Prepared, weights: Sequence[float]) -> Outcome:
         rank = at + 1 if p.units[order[at]].score > 0 else None
     chosen, steps = choose_scored(p.case.question, p.case.sources, p.units)
     answer = "".join(render(chosen, p.case.question, steps=steps)) if chosen else ""
-    return Outcome(rank, p.evidence in fold(answer), answer_words(answer) if answer else 0)
+    return Outcome(rank, p.evidence in fold(answer), answer_words(answer) if answer else 0, answer)
+
+
+LONG_WORDS = 120
+"""An answer over this many words is long to read on a tablet (issue 9 §4): counted apart."""
+
+
+@dataclass
+class Lengths:
+    """How long answers run, in `rag.evaluation.answer_words`."""
+
+    median: float
+    p90: float
+    p95: float
+    max: int
+    long: int
+    """Answers over LONG_WORDS words."""
+
+    def line(self) -> str:
+        return (
+            f"words median={self.median:.0f} p90={self.p90:.0f} p95={self.p95:.0f} "
+            f"max={self.max} over{LONG_WORDS}={self.long}"
+        )
+
+
+def lengths(words: Sequence[int]) -> Lengths:
+    """Median, 90th and 95th percentile (linear between ranks), max and the long ones."""
+    if not words:
+        return Lengths(0.0, 0.0, 0.0, 0, 0)
+    ordered = sorted(words)
+
+    def at(share: float) -> float:
+        k = (len(ordered) - 1) * share
+        low = int(k)
+        high = min(low + 1, len(ordered) - 1)
+        return ordered[low] + (ordered[high] - ordered[low]) * (k - low)
+
+    return Lengths(
+        float(statistics.median(ordered)),
+        at(0.9),
+        at(0.95),
+        ordered[-1],
+        sum(1 for w in ordered if w > LONG_WORDS),
+    )
 
 
 @dataclass
@@ -208,14 +257,14 @@ class Figures:
     top3: int
     found: int
     median_words: float
+    words: Lengths
 
     def line(self, label: str) -> str:
         share = max(1, self.in_unit)
         return (
             f"{label}: unit top-1={self.top1 / share:.3f} top-3={self.top3 / share:.3f} "
             f"(of {self.in_unit} with a unit holding the evidence) "
-            f"evidence={self.found / max(1, self.n):.3f} median_words={self.median_words:.1f} "
-            f"n={self.n}"
+            f"evidence={self.found / max(1, self.n):.3f} {self.words.line()} n={self.n}"
         )
 
 
@@ -229,10 +278,17 @@ def figures(prepared: Sequence[Prepared], outcomes: Sequence[Outcome]) -> Figure
         top3=sum(1 for o in in_unit if o.rank is not None and o.rank <= 3),
         found=sum(1 for o in outcomes if o.found),
         median_words=float(statistics.median(words)) if words else 0.0,
+        words=lengths(words),
     )
 
 
-def measure(path: Path, weights: Sequence[float] = WEIGHTS, *, verbose: bool = False) -> int:
+def measure(
+    path: Path,
+    weights: Sequence[float] = WEIGHTS,
+    *,
+    verbose: bool = False,
+    long: int | None = None,
+) -> int:
     prepared = [prepare(c) for c in load_cases(path)]
     outcomes = [replay(p, weights) for p in prepared]
     by_set: dict[str, list[int]] = defaultdict(list)
@@ -255,6 +311,31 @@ def measure(path: Path, weights: Sequence[float] = WEIGHTS, *, verbose: bool = F
                 print(f"  {p.case.set}:{p.case.id} rank={o.rank} {p.case.question[:70]!r}")
                 print(f"    best [{best.source.number}] {best.score:.2f} {best.text[:90]!r}")
                 print(f"    evidence [{held.source.number}] {held.score:.2f} {held.text[:90]!r}")
+    if long is not None:
+        for p, o in zip(prepared, outcomes, strict=True):
+            if o.words > long:
+                found = "found" if o.found else "missed"
+                print(f"\n=== {p.case.set}:{p.case.id} words={o.words} evidence {found}")
+                print(f"Q: {p.case.question}")
+                print(o.answer)
+    return 0
+
+
+def words(path: Path) -> int:
+    """Per set of an eval run's results, how long its given answers run."""
+    from techdocs_app.rag.evaluation import answer_words
+
+    results = json.loads(path.read_text(encoding="utf-8"))
+    for name, data in results.items():
+        given = [
+            r["answer"]
+            for r in data["results"]
+            if r["answer"] and r["outcome"] in ("answer", "closest")
+        ]
+        counted = lengths([answer_words(a) for a in given]).line()
+        # Whitespace tokens, table rules and empty cells included: what the issue first counted.
+        tokens = lengths([len(a.split()) for a in given]).line().replace("words", "tokens")
+        print(f"{name}: {counted} | {tokens} given={len(given)}")
     return 0
 
 
@@ -356,13 +437,18 @@ def main(argv: Sequence[str] | None = None) -> int:
     m = sub.add_parser("measure", help="unit top-1 / top-3 and replayed evidence")
     m.add_argument("passages", type=Path)
     m.add_argument("-v", "--verbose", action="store_true", help="list the unit misses")
+    m.add_argument("--long", type=int, help="print the replayed answers over this many words")
+    w = sub.add_parser("words", help="answer lengths of an eval run (eval --json)")
+    w.add_argument("results", type=Path)
     f = sub.add_parser("fit", help="choose scoring.WEIGHTS, with leave-one-manual-out")
     f.add_argument("passages", type=Path)
     args = parser.parse_args(argv)
     if args.command == "capture":
         return capture(args.corpus, args.questions, args.out)
     if args.command == "measure":
-        return measure(args.passages, verbose=args.verbose)
+        return measure(args.passages, verbose=args.verbose, long=args.long)
+    if args.command == "words":
+        return words(args.results)
     return fit(args.passages)
 
 

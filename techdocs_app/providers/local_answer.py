@@ -33,12 +33,18 @@ How a unit is chosen:
   when it does; a sentence ending in a colon keeps what it introduces;
 - the best unit of another passage comes along when it scores close to the best (passages
   split one topic; the answer does not rest on one passage's wording), also after a
-  procedure's steps, as a paragraph of its own;
+  procedure's steps, as a paragraph of its own; not a unit over 70 words (a revision history's
+  changes match a question's words scattered), nor a table row matching the question mostly
+  through its header (another parameter of the product), which is not taken to fill a short
+  answer either;
+- a figure's text layer (a memory map's addresses, a drawing's dimensions: mostly numbers, no
+  sentence) is never quoted; a table cell over 70 words is cut to its window holding the
+  question's words, and columns empty in the header and every quoted row are left out;
 - "how do I …" questions quote the whole numbered list holding the best match (from its step 1,
   with the heading before it), in order; steps the PDF printed elsewhere in the passage (columns,
-  figures) are gathered by their numbers; when the best unit opens no list (a line naming the
-  model), the list of a close unit that does and matches an asked-for word the best misses is
-  quoted; a phrasal verb matches the manual's one word ('shut … down' / 'shutdown procedures');
+  figures) are gathered by their numbers (not the last steps of another list printed before
+  it); when the best unit opens no list (a line naming the model), the list of a close unit that
+  does and matches an asked-for word the best misses is quoted; a phrasal verb matches the manual's one word ('shut … down' / 'shutdown procedures');
 - troubleshooting: a why-question ('why?', "what's going on?") prefers a sentence stating a
   cause ('because', 'due to', 'When the nut … becomes loose'); a symptom's merged table cell
   carries over its cause/remedy rows (matched and quoted with the symptom row); a sentence ending

@@ -11,22 +11,22 @@ from techdocs_app.text.words import terms
 MAX_UNIT_WORDS = 70
 
 
-def _truncate(text: str, question_terms: set[str]) -> str:
+def _truncate(text: str, question_terms: set[str], limit: int = MAX_UNIT_WORDS) -> str:
     """Long units (run-on PDF text, big table cells) are cut to the window of words that holds
     the most question terms, on word boundaries so numbers and units stay whole."""
     words = text.split()
-    if len(words) <= MAX_UNIT_WORDS:
+    if len(words) <= limit:
         return " ".join(words)
     hits = [1 if question_terms & set(terms(w)) else 0 for w in words]
-    window = sum(hits[:MAX_UNIT_WORDS])
+    window = sum(hits[:limit])
     best, best_start = window, 0
-    for start in range(1, len(words) - MAX_UNIT_WORDS + 1):
-        window += hits[start + MAX_UNIT_WORDS - 1] - hits[start - 1]
+    for start in range(1, len(words) - limit + 1):
+        window += hits[start + limit - 1] - hits[start - 1]
         if window > best:
             best, best_start = window, start
     # Start a few words early so the matching phrase keeps its subject.
     start = max(0, best_start - 5) if best_start else 0
-    end = min(len(words), start + MAX_UNIT_WORDS)
+    end = min(len(words), start + limit)
     prefix = "… " if start else ""
     suffix = " …" if end < len(words) else ""
     return prefix + " ".join(words[start:end]) + suffix
@@ -90,7 +90,10 @@ def render(units: Sequence[Unit], question: str = "", steps: bool = False) -> li
             and units[index].source is unit.source
             and units[index].table[0] == header  # type: ignore[index]
         ):
-            rows.append(units[index].table[1])  # type: ignore[index]
+            # A cell runs as long as a sentence may (a revision history's 'Changes', a figure's
+            # text the PDF put in one cell): cut to its window holding the question's words.
+            row = units[index].table[1]  # type: ignore[index]
+            rows.append([_truncate(cell, q_terms) for cell in row])
             index += 1
         lead = "\n\n" if pieces else ""
         caption = f"{unit.caption}\n\n" if unit.caption else ""
@@ -99,13 +102,22 @@ def render(units: Sequence[Unit], question: str = "", steps: bool = False) -> li
             pieces.append(f"{lead}{caption}" + "\n".join(lines) + f" [{unit.source.number}]\n\n")
             continue
         width = max(len(header), *(len(r) for r in rows))
+        header, *rows = _drop_empty_columns([_pad(header, width), *(_pad(r, width) for r in rows)])
+        width = len(header)
         lines = [
-            "| " + " | ".join(_pad(header, width)) + " |",
+            "| " + " | ".join(header) + " |",
             "|" + "---|" * width,
-            *("| " + " | ".join(_pad(r, width)) + " |" for r in rows),
+            *("| " + " | ".join(r) + " |" for r in rows),
         ]
         pieces.append(f"{lead}{caption}" + "\n".join(lines) + f"\n\n[{unit.source.number}]\n\n")
     return pieces
+
+
+def _drop_empty_columns(table: list[list[str]]) -> list[list[str]]:
+    """The columns with a cell in the header or a quoted row: a PDF table's spanning cells leave
+    empty columns ('| Parameter | | Symbol | | Min | |'), which a tablet shows as gaps."""
+    keep = [i for i in range(len(table[0])) if any(row[i] for row in table)]
+    return [[row[i] for i in keep] for row in table] if keep else table
 
 
 def _pad(cells: list[str], width: int) -> list[str]:

@@ -262,5 +262,36 @@ def split_units(source: SourcePassage) -> list[Unit]:
     return units
 
 
+FIGURE_WORDS = 25
+"""A unit this long or longer may be a figure's text layer (`figure_text`); a short run of
+numbers is a value or a table row."""
+
+FIGURE_NUMBERS = 0.5
+"""The share of a figure's text-layer words holding a digit: a memory map's addresses ('0x4000
+0400 - 0x4000 07FF'), a package drawing's dimensions. Over the eval's passages, the units of 25
+words or more at 0.5 and above are all drawings, maps and pinouts (0.97, 0.94, 0.77, 0.66, 0.62,
+0.60, 0.59), the densest prose 0.39 (a temperature range list) and the densest table row with a
+header 0.56 (kept: a header says what its numbers are)."""
+
+
+def figure_text(unit: Unit) -> bool:
+    """A figure's text dumped by the PDF (a memory map, a drawing's labels and dimensions): mostly
+    numbers and labels, no sentence (never three lowercase words in a row). Not quotable: it reads
+    as a wall of addresses, and a headed table row is never one."""
+    if unit.table is not None and unit.table[0]:
+        return False
+    words = unit.text.split()
+    if len(words) < FIGURE_WORDS:
+        return False
+    if sum(1 for w in words if re.search(r"\d", w)) < FIGURE_NUMBERS * len(words):
+        return False
+    run = 0
+    for word in words:
+        run = run + 1 if re.fullmatch(r"[a-z][a-z\-]*[,;.]?", word) else 0
+        if run >= 3:
+            return False
+    return True
+
+
 def has_value(unit: Unit) -> bool:
     return bool(VALUE.search(unit.text))
