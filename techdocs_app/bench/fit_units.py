@@ -4,8 +4,8 @@ Two steps:
 
 - `capture --corpus DIR --questions FILE ... --out PASSAGES.json`: the eval (`rag.evaluation`)
   over the question files, recording the passages each question's answer was given (the question
-  as the answerer saw it, the standalone one, and its sources). Held-out sets (`HIDDEN_SETS`) are
-  refused. Needs `make services`, like `eval`.
+  as the answerer saw it, the standalone one, and its sources). Held-out sets
+  (`evaluation.is_hidden`: validate and the fresh probes) are refused. Needs `make services`, like `eval`.
 - `measure PASSAGES.json`: the answerer replayed on those passages (pure Python, a second or
   two). For each answerable question whose evidence phrase a single unit (sentence, table row,
   list item, heading) of its passages holds, where the best such unit ranks in the scorer's order
@@ -95,11 +95,12 @@ class _Recorder:
 
 def capture(corpus: Path, questions: list[Path], out: Path) -> int:
     from techdocs_app.rag import answer as answer_mod
-    from techdocs_app.rag.evaluation import HIDDEN_SETS, load_questions, run_eval
+    from techdocs_app.rag.evaluation import is_hidden, load_questions, run_eval
 
     sets = {path.stem: path for path in questions}
-    if HIDDEN_SETS & set(sets):
-        print(f"error: held-out sets are not captured: {sorted(HIDDEN_SETS & set(sets))}")
+    hidden = sorted(name for name in sets if is_hidden(name))
+    if hidden:
+        print(f"error: held-out sets are not captured: {hidden}")
         return 2
     recorder = _Recorder()
     answer_mod.get_answerer = lambda: recorder  # type: ignore[assignment]

@@ -46,6 +46,14 @@ NOT_IN_DOCS = "not_in_docs"
 FOLLOWUP = "followup"
 HIDDEN_SETS = frozenset({"validate"})
 """Sets whose per-question results are never printed or saved (aggregates only)."""
+HIDDEN_PREFIXES = ("fresh",)
+"""And every set named so: the held-out probes (`fresh_*`, `fresh2_*`, tests/eval/README.md),
+run once at the end of a round, aggregates only."""
+
+
+def is_hidden(name: str) -> bool:
+    """Whether a question set (named by its file's stem) is held out: aggregates only."""
+    return name in HIDDEN_SETS or name.startswith(HIDDEN_PREFIXES)
 
 
 @dataclass
@@ -417,7 +425,7 @@ def run_eval(
     echo: Callable[[str], None] = print,
 ) -> dict[str, dict[str, float]]:
     """Score each named question file; returns {set name: metrics}. Per-question lines and JSON
-    are written for every set except those in HIDDEN_SETS."""
+    are written for every set except the held-out ones (`is_hidden`)."""
     files = corpus_files(corpus)
     if not files:
         raise FileNotFoundError(f"no PDFs in {corpus}")
@@ -429,7 +437,7 @@ def run_eval(
     by_set: dict[str, dict[str, float]] = {}
     saved: dict[str, Any] = {}
     for name, path in question_sets.items():
-        hidden = name in HIDDEN_SETS
+        hidden = is_hidden(name)
         echo(f"-- {name}: {path}" + (" (aggregates only)" if hidden else ""))
         questions = load_questions(path)
         results = asyncio.run(ask_questions(principal, questions, echo=None if hidden else echo))

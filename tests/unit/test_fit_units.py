@@ -143,8 +143,11 @@ def test_measure_and_fit_read_the_captured_passages(
     assert "leave-one-manual-out, fitted : unit top-1=1.000" in out
 
 
-def test_capture_refuses_held_out_sets(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    held_out = tmp_path / "validate.jsonl"
+@pytest.mark.parametrize("stem", ["validate", "fresh_questions", "fresh2_followups"])
+def test_capture_refuses_held_out_sets(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], stem: str
+) -> None:
+    held_out = tmp_path / f"{stem}.jsonl"
     held_out.write_text("", encoding="utf-8")
     code = fit_units.main(
         ["capture", "--corpus", str(tmp_path), "--questions", str(held_out), "--out", "x.json"]

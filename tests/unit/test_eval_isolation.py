@@ -1,5 +1,6 @@
-"""The eval's scratch organization is named after the corpus and the ingestion code, so a change
-to the chunker is measured on chunks the new chunker made."""
+"""What keeps an eval run honest: its scratch organization is named after the corpus, the
+ingestion code and the chunk sizes (a chunker change is measured on the chunks it makes), and the
+held-out sets print aggregates only."""
 
 from __future__ import annotations
 
@@ -74,3 +75,18 @@ def test_the_corpus_fingerprint_follows_the_chunk_sizes(
         monkeypatch.delenv("CHUNK_TOKENS")
         get_settings.cache_clear()
     assert evaluation.corpus_fingerprint([pdf]) == first
+
+
+@pytest.mark.parametrize(
+    ("name", "hidden"),
+    [
+        ("validate", True),
+        ("fresh_questions", True),
+        ("fresh2_followups", True),
+        ("tune", False),
+        ("dev", False),
+        ("reworded_questions", False),
+    ],
+)
+def test_held_out_sets_are_aggregates_only(name: str, hidden: bool) -> None:
+    assert evaluation.is_hidden(name) is hidden
