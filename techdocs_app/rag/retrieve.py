@@ -306,7 +306,7 @@ id_pool AS MATERIALIZED (
                (SELECT coalesce(sum(i.weight), 0)
                 FROM unnest(CAST(:identifiers AS text[]),
                             CAST(:identifier_weights AS float8[])) AS i(ident, weight)
-                WHERE (' ' || lower(m.identifiers) || ' ') LIKE ('% ' || lower(i.ident) || ' %')
+                WHERE strpos(' ' || lower(m.identifiers) || ' ', ' ' || lower(i.ident) || ' ') > 0
                ) AS strength
         FROM tenant_chunks m
         WHERE
@@ -321,12 +321,13 @@ id_pool AS MATERIALIZED (
 ),
 id_matches AS MATERIALIZED (
     -- Each query identifier a pooled chunk holds as a whole token, with its weight (a family
-    -- prefix's is FAMILY_PREFIX_WEIGHT).
+    -- prefix's is FAMILY_PREFIX_WEIGHT). A whole token is found with strpos, never LIKE: an
+    -- identifier's '_' or '%' ('USART1_TX') is a character, not a wildcard.
     SELECT p.id, p.document_id, i.ident, i.weight
     FROM id_pool p,
          unnest(CAST(:identifiers AS text[]), CAST(:identifier_weights AS float8[]))
            AS i(ident, weight)
-    WHERE (' ' || lower(p.identifiers) || ' ') LIKE ('% ' || lower(i.ident) || ' %')
+    WHERE strpos(' ' || lower(p.identifiers) || ' ', ' ' || lower(i.ident) || ' ') > 0
 ),
 id_counts AS MATERIALIZED (
     -- Per query identifier and manual: the pooled chunks holding it, the manual's chunk count,

@@ -442,3 +442,33 @@ def test_a_family_prefix_counts_its_weight(make_org) -> None:  # noqa: ANN001
         # score = weight / (rrf_k + rank): the weight is the family prefix's.
         ratio = (by_id[family].score * (rrf_k + 2)) / (by_id[code].score * (rrf_k + 1))
         assert ratio == pytest.approx(family_weight)
+
+
+@pytest.mark.parametrize(("identifier", "lookalike"), [("USART1_TX", "USART1XTX"), ("E%2", "E302")])
+def test_an_identifier_matches_itself_not_a_like_pattern(
+    make_org,  # noqa: ANN001
+    identifier: str,
+    lookalike: str,
+) -> None:
+    """'_' and '%' in an identifier ('USART1_TX', or any text a caller passes) are characters, not
+    LIKE wildcards: a chunk pooled for another query identifier ('PA9') does not also count
+    'USART1_TX' for its 'USART1XTX' (identifier arm alone, rarity off; the two chunks are worded
+    the same and the query's words are in neither, so only the matched identifiers can order them,
+    and the lookalike has the lower id)."""
+    shop = make_org(f"Wildcards {identifier}")
+    text = "Pin PA9 carries the USART1 transmit signal."
+    lookalike_chunk, real_chunk = insert_chunks(
+        shop.org_id,
+        "Pinout",
+        [(text, "Pins", f"PA9 {lookalike}"), (text, "Pins", f"PA9 {identifier}")],
+    )
+    hits = search(
+        shop.org_id,
+        "wiring",
+        identifiers=["PA9", identifier],
+        weights=(0.0, 0.0, 1.0),
+        id_common_floor=1.0,
+    )
+    by_id = {h.chunk_id: h for h in hits}
+    assert by_id[real_chunk].identifier_rank == 1
+    assert by_id[lookalike_chunk].identifier_rank == 2
