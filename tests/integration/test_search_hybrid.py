@@ -472,3 +472,34 @@ def test_an_identifier_matches_itself_not_a_like_pattern(
     by_id = {h.chunk_id: h for h in hits}
     assert by_id[real_chunk].identifier_rank == 1
     assert by_id[lookalike_chunk].identifier_rank == 2
+
+
+def test_keyword_pool_takes_the_best_ranked_matches_then_the_lowest_ids(make_org) -> None:  # noqa: ANN001
+    """More chunks match than the keyword pool holds: the pool is not whichever rows the planner
+    reads first (the lowest ids, in a freshly filled table) but the best by the arm's ts_rank,
+    then the lowest ids (keyword arm alone: weights 0/1/0; a pool of an arm's 40, so the one-time
+    fallback, for a pool of fewer, stays out)."""
+    from techdocs_app.rag.retrieve import ARM_MIN_K
+
+    shop = make_org("Keyword pool order")
+    passing = insert_chunks(
+        shop.org_id,
+        "Charger manual",
+        [(f"Note {i}: the flumox is mentioned in passing.", f"Note {i}", "") for i in range(60)],
+    )
+    [best] = insert_chunks(
+        shop.org_id,
+        "Flumox guide",
+        [("Flumox fuse: replace the flumox when the flumox opens.", "Flumox fuse", "")],
+    )
+    for _ in range(2):  # the same pool on a second run
+        hits = search(
+            shop.org_id,
+            "flumox fuse",
+            k=ARM_MIN_K,
+            weights=(0.0, 1.0, 0.0),
+            keyword_pool=ARM_MIN_K,
+        )
+        pooled = {h.chunk_id for h in hits if h.keyword_rank is not None}
+        assert hits[0].chunk_id == best
+        assert pooled == {best, *sorted(passing)[: ARM_MIN_K - 1]}
