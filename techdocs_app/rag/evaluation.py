@@ -141,13 +141,17 @@ INGESTION_MODULES = (
     "rag/pdf",
     "text/identifiers.py",
     "text/wordpiece.py",
+    "text/words.py",
     "providers/local_embed.py",
 )
 """The code that decides what an ingested manual's stored chunks hold (extraction, headings,
 chunk boundaries, identifiers, token counts, vectors), relative to the package. Its source is part
 of the corpus fingerprint: a change to the chunker must not be measured on chunks the old chunker
 made (before, an unchanged corpus reused its ingestion whatever the code, and a chunking fix
-measured nothing until someone touched the PDFs)."""
+measured nothing until someone touched the PDFs). `text/words.py` is read at ingestion too: its
+STOPWORDS tell the PDF reader's prose lines (`rag/pdf/raw.py`) and its `compact` makes the stored
+identifier keys (`text/identifiers.py`); nothing else of it is stored (its terms are computed at
+question time, from the question and the stored text alike)."""
 
 
 def ingestion_code_digest(root: Path | None = None) -> str:

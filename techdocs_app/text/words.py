@@ -7,6 +7,7 @@ decision all split text the same way.
 from __future__ import annotations
 
 import re
+import unicodedata
 from functools import lru_cache
 
 STOPWORDS = frozenset(
@@ -22,7 +23,12 @@ STOPWORDS = frozenset(
 )
 """English function words plus question filler that never decides which passage answers."""
 
-_TOKEN_RE = re.compile(r"[A-Za-z0-9]+(?:[.,:/+\-][A-Za-z0-9]+)*[+\-]?")
+_TOKEN_RE = re.compile(r"[^\W_]+(?:[.,:/+\-][^\W_]+)*[+\-]?")
+"""A word: letters and digits of any alphabet (`\\w` without '_'; on ASCII text exactly the
+[A-Za-z0-9] it was), compounds joined by . , : / + - kept whole. Before, only ASCII letters
+counted: '5 µs', '10 µA', '100 µF' were the terms 's', 'a', 'f' (a question's possessive "'s"
+then matched a table's 'µs'), and 'Ω', 'Résistance' or a Greek letter fell out or cut the word
+(`raw_tokens` spells the Greek symbols)."""
 _SUFFIXES = ("ingly", "edly", "ings", "ing", "ies", "ied", "es", "ed", "ly", "s", "e")
 
 
@@ -95,8 +101,34 @@ def _is_adverb(word: str) -> bool:
 
 
 def raw_tokens(text: str) -> list[str]:
-    """Lower-cased word tokens; compounds like `qsfp-100g-er4l` or `12,6` stay whole."""
-    return [t.lower() for t in _TOKEN_RE.findall(text)]
+    """Lower-cased word tokens; compounds like `qsfp-100g-er4l` or `12,6` stay whole. Text
+    beyond ASCII is read in its compatibility forms (NFKC, as ingestion stores a manual's text:
+    the micro sign is mu, the ohm sign omega, 'ﬁ' is 'fi', 'mm²' is 'mm2'), and a token with a
+    Greek symbol in it is spelled as `spell_greek` spells it, as the attribute check reads the
+    manuals: '5 µs' -> '5', 'us' (as typed without the sign), '10 kΩ' -> 'kohm', 'ΔV' ->
+    'deltav'; a word of Greek letters only ('αντίσταση') stays a word."""
+    if text.isascii():
+        return [t.lower() for t in _TOKEN_RE.findall(text)]
+    return [_spell_symbols(t.lower()) for t in _TOKEN_RE.findall(_compatible(text))]
+
+
+def _compatible(text: str) -> str:
+    """NFKC (ASCII is left as it is)."""
+    return text if text.isascii() else unicodedata.normalize("NFKC", text)
+
+
+def _is_greek(ch: str) -> bool:
+    return "\u0370" <= ch <= "\u03ff" or "\u1f00" <= ch <= "\u1fff"
+
+
+def _spell_symbols(token: str) -> str:
+    """A token with a Greek letter used as a symbol ('μs', 'kω', 'δv', 'ω'), spelled
+    (`spell_greek`); ASCII tokens and words of two or more Greek letters as they are."""
+    if token.isascii() or not any(_is_greek(ch) for ch in token):
+        return token
+    if len(token) > 1 and all(_is_greek(ch) for ch in token if ch.isalnum()):
+        return token
+    return spell_greek(token)
 
 
 def terms(text: str, *, parts: bool = True) -> list[str]:
@@ -195,8 +227,9 @@ def spell_greek(text: str) -> str:
     return "".join(_GREEK_NAMES.get(ch.lower(), ch) for ch in text)
 
 
-_GLUED_UNIT_RE = re.compile(r"\d+(?:[.,]\d+)*([a-zµ]{2,4})")
-"""A value with its unit glued on, as a data sheet writes it ('20km', '13.0db', '100ma')."""
+_GLUED_UNIT_RE = re.compile(r"\d+(?:[.,]\d+)*([a-z]{2,4})")
+"""A value with its unit glued on, as a data sheet writes it ('20km', '13.0db', '100ma'), a
+micro or ohm sign spelled first ('100µf' -> '100uf', `raw_tokens`)."""
 JOIN_MIN = 3
 """Letters each of two adjacent words needs for the pair to count as one word: 'hot end' ->
 'hotend', 'min temp' -> 'mintemp', 'bit rate' -> 'bitrate'; shorter pieces ('ever y', 'in to')
@@ -205,7 +238,9 @@ join into words of their own."""
 
 def glued_unit(token: str) -> str | None:
     """The unit of a lower-case value written with its unit glued on ('13.0db' -> 'db'): a word
-    of the text too ('how many dB …')."""
+    of the text too ('how many dB …'), in the form `raw_tokens` gives it ('100µf' -> 'uf')."""
+    if not token.isascii():
+        token = _spell_symbols(_compatible(token))
     match = _GLUED_UNIT_RE.fullmatch(token)
     return match.group(1) if match else None
 

@@ -442,3 +442,64 @@ def test_a_family_prefix_counts_its_weight(make_org) -> None:  # noqa: ANN001
         # score = weight / (rrf_k + rank): the weight is the family prefix's.
         ratio = (by_id[family].score * (rrf_k + 2)) / (by_id[code].score * (rrf_k + 1))
         assert ratio == pytest.approx(family_weight)
+
+
+@pytest.mark.parametrize(("identifier", "lookalike"), [("USART1_TX", "USART1XTX"), ("E%2", "E302")])
+def test_an_identifier_matches_itself_not_a_like_pattern(
+    make_org,  # noqa: ANN001
+    identifier: str,
+    lookalike: str,
+) -> None:
+    """'_' and '%' in an identifier ('USART1_TX', or any text a caller passes) are characters, not
+    LIKE wildcards: a chunk pooled for another query identifier ('PA9') does not also count
+    'USART1_TX' for its 'USART1XTX' (identifier arm alone, rarity off; the two chunks are worded
+    the same and the query's words are in neither, so only the matched identifiers can order them,
+    and the lookalike has the lower id)."""
+    shop = make_org(f"Wildcards {identifier}")
+    text = "Pin PA9 carries the USART1 transmit signal."
+    lookalike_chunk, real_chunk = insert_chunks(
+        shop.org_id,
+        "Pinout",
+        [(text, "Pins", f"PA9 {lookalike}"), (text, "Pins", f"PA9 {identifier}")],
+    )
+    hits = search(
+        shop.org_id,
+        "wiring",
+        identifiers=["PA9", identifier],
+        weights=(0.0, 0.0, 1.0),
+        id_common_floor=1.0,
+    )
+    by_id = {h.chunk_id: h for h in hits}
+    assert by_id[real_chunk].identifier_rank == 1
+    assert by_id[lookalike_chunk].identifier_rank == 2
+
+
+def test_keyword_pool_takes_the_best_ranked_matches_then_the_lowest_ids(make_org) -> None:  # noqa: ANN001
+    """More chunks match than the keyword pool holds: the pool is not whichever rows the planner
+    reads first (the lowest ids, in a freshly filled table) but the best by the arm's ts_rank,
+    then the lowest ids (keyword arm alone: weights 0/1/0; a pool of an arm's 40, so the one-time
+    fallback, for a pool of fewer, stays out)."""
+    from techdocs_app.rag.retrieve import ARM_MIN_K
+
+    shop = make_org("Keyword pool order")
+    passing = insert_chunks(
+        shop.org_id,
+        "Charger manual",
+        [(f"Note {i}: the flumox is mentioned in passing.", f"Note {i}", "") for i in range(60)],
+    )
+    [best] = insert_chunks(
+        shop.org_id,
+        "Flumox guide",
+        [("Flumox fuse: replace the flumox when the flumox opens.", "Flumox fuse", "")],
+    )
+    for _ in range(2):  # the same pool on a second run
+        hits = search(
+            shop.org_id,
+            "flumox fuse",
+            k=ARM_MIN_K,
+            weights=(0.0, 1.0, 0.0),
+            keyword_pool=ARM_MIN_K,
+        )
+        pooled = {h.chunk_id for h in hits if h.keyword_rank is not None}
+        assert hits[0].chunk_id == best
+        assert pooled == {best, *sorted(passing)[: ARM_MIN_K - 1]}

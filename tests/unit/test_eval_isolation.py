@@ -4,6 +4,7 @@ held-out sets print aggregates only."""
 
 from __future__ import annotations
 
+import ast
 import os
 import shutil
 from pathlib import Path
@@ -18,6 +19,30 @@ PACKAGE = Path(evaluation.__file__).resolve().parent.parent
 def test_every_ingestion_module_exists() -> None:
     for entry in evaluation.INGESTION_MODULES:
         assert (PACKAGE / entry).exists(), entry
+
+
+def _ingestion_files() -> list[Path]:
+    files: list[Path] = []
+    for entry in evaluation.INGESTION_MODULES:
+        target = PACKAGE / entry
+        files += sorted(target.rglob("*.py")) if target.is_dir() else [target]
+    return files
+
+
+def test_the_text_helpers_ingestion_reads_are_ingestion_modules() -> None:
+    """A `techdocs_app.text` module the ingestion code imports decides stored text too (the PDF
+    reader's stop words, the identifiers' compact keys are `text.words`): its source is part of the
+    digest."""
+    listed = {PACKAGE / entry for entry in evaluation.INGESTION_MODULES}
+    for path in _ingestion_files():
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.ImportFrom) and (node.module or "").startswith(
+                "techdocs_app.text."
+            ):
+                module = PACKAGE / (
+                    node.module.removeprefix("techdocs_app.").replace(".", "/") + ".py"
+                )
+                assert module in listed, f"{path.relative_to(PACKAGE)} imports {node.module}"
 
 
 def _package_copy(tmp_path: Path) -> Path:
