@@ -34,9 +34,10 @@ Other words end in '-ly' without being an adverb of a shorter word: 'supply', 'a
 _NOT_ADVERBS = frozenset({"early"})
 
 
-_SILENT_E_SUFFIXES = frozenset({"ingly", "edly", "ing", "es", "ed", "e"})
-"""Suffixes that take a word's silent 'e' with them ('lanes', 'timing', 'coded', 'lane'): a short
-stem they leave is given its 'e' back (`_restores_e`)."""
+_SILENT_E_SUFFIXES = frozenset({"ingly", "edly", "ings", "ing", "es", "ed", "e"})
+"""Suffixes that take a word's silent 'e' with them ('lanes', 'timing', 'timings', 'coded',
+'lane'): a short stem they leave is given its 'e' back (`_restores_e`), so 'ratings', 'rating'
+and 'rate' meet ('ratings' was 'rat')."""
 _VOWELS = frozenset("aeiou")
 
 
@@ -54,6 +55,8 @@ def stem(word: str) -> str:
             if suffix == "ly" and not _is_adverb(word):
                 continue
             base = word[: -len(suffix)]
+            if suffix == "ed" and base.endswith("e"):
+                return word  # 'speed', 'exceed', 'bleed': no '-ed' form ('spe-ed')
             if suffix in ("ies", "ied"):
                 return base + "y"
             if suffix in _SILENT_E_SUFFIXES and _restores_e(base):
@@ -142,17 +145,21 @@ def expand_contractions(text: str) -> str:
     return _CONTRACTION_RE.sub(_expand, text)
 
 
-_HOW_MEASURE_RE = re.compile(
-    r"\bhow\s+(?!(?:do|does|did|to|can|could|should|would|will|is|are|was|were|i|you|we)\b)"
-    r"[a-z]+\b",
-    re.I,
-)
+_MEASURE_WORDS = (
+    "long far hot cold big small large fast slow quick quickly soon often frequently heavy wide "
+    "tall high low thick thin deep loud old tight close warm strong hard full accurate precise "
+    "sensitive many much"
+).split()
+"""Words that after 'how' name a measure ('how long', 'how tight'). The tuning sets' 'how X'
+(42 questions besides 'how do/many/much/is/are/does/can/should/else') are all among them."""
+_HOW_MEASURE_RE = re.compile(rf"\bhow\s+(?:{'|'.join(_MEASURE_WORDS)})\b", re.I)
 
 
 def strip_how_measure(text: str) -> str:
     """'How long', 'how far', 'how strong' -> 'how': the word after 'how' names the measure the
     question asks for (a duration, a distance), which a manual states as a value ('2000 ms'),
-    not as that word."""
+    not as that word. Only a measure word (`_MEASURE_WORDS`): a telegraphic 'how calibrate the z
+    probe', 'how reset alarm' keeps its verb."""
     return _HOW_MEASURE_RE.sub("how", text)
 
 
