@@ -170,10 +170,12 @@ def _base(number: str, unit: str) -> tuple[str, float] | None:
 
 @dataclass(frozen=True)
 class WrittenValues:
-    """The values and ranges a text writes, in the base unit of each dimension."""
+    """The values and ranges a text writes, in the base unit of each dimension, and every number
+    it writes (`written_number`), with a unit or without."""
 
     points: frozenset[tuple[str, float]] = frozenset()
     ranges: frozenset[tuple[str, float, float]] = frozenset()
+    numbers: frozenset[str] = frozenset()
 
     @property
     def dimensions(self) -> frozenset[str]:
@@ -188,8 +190,15 @@ class WrittenValues:
             for d, lo, hi in self.ranges
         )
 
+    def writes_number(self, number: str) -> bool:
+        """Whether the text writes this number ('24', in `written_number`'s form) at all: in a
+        table under a '(V)' header, or as '24 Volts', it is no value `read_values` reads."""
+        return number in self.numbers
+
     def __or__(self, other: WrittenValues) -> WrittenValues:
-        return WrittenValues(self.points | other.points, self.ranges | other.ranges)
+        return WrittenValues(
+            self.points | other.points, self.ranges | other.ranges, self.numbers | other.numbers
+        )
 
 
 EMPTY = WrittenValues()
@@ -213,7 +222,8 @@ def read_values(text_: str) -> WrittenValues:
     for number, unit in _LOWER_RE.findall(text_):
         if limit := _base(number, unit):
             ranges.add((limit[0], limit[1], math.inf))
-    return WrittenValues(frozenset(points), frozenset(ranges))
+    numbers = frozenset(written_number(m.group(1)) for m in _VALUE_RE.finditer(text_))
+    return WrittenValues(frozenset(points), frozenset(ranges), numbers)
 
 
 def _points(text_: str) -> list[tuple[str, float]]:
@@ -238,7 +248,7 @@ def _points(text_: str) -> list[tuple[str, float]]:
 
 def variant_values(question: str) -> list[tuple[str, str, float]]:
     """The values `question` pins a variant with: ('40 km', 'm', 40000.0) for 'the 40 km
-    version' or 'SFP28-40km'; none for a value that is a condition ('from a 24 V supply', 'at
+    version' or 'SFP28-40km' (the label's number in `written_number`'s form); none for a value that is a condition ('from a 24 V supply', 'at
     0.3 mm layers', '1200 m of cable')."""
     found: list[tuple[str, str]] = list(_VARIANT_RE.findall(question))
     codes = {c.lower() for c in query_identifiers(question)}

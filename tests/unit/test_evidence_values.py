@@ -213,3 +213,43 @@ def test_a_variant_outside_the_manuals_spelled_values_is_still_unknown() -> None
     )
     assert evidence["unknown_models"] == ["48 V"]
     assert decide(evidence) == "not_found"
+
+
+@pytest.mark.parametrize(
+    ("sections", "question"),
+    [
+        # A table with the unit in its header: the manual writes 24, not '24 V'.
+        (
+            ("Technical specifications\nSupply voltage (V) 12 24\nBackup battery 12 V",),
+            "Is there a 24 V version of the RT2?",
+        ),
+        # Volts spelled out.
+        (
+            ("Technical specifications\nSupply 24 Volts, current draw 80 mA. Relay 1 A at 30 V.",),
+            "What's the current draw of the 24 V model of the RT2?",
+        ),
+        # No value in that dimension at all: the manual may simply not state it.
+        (
+            ("Technical specifications\nFuse 2 A. Relay output rated 1 A.",),
+            "Is there a 24 V version of the RT2?",
+        ),
+    ],
+)
+def test_a_variant_value_the_manual_writes_as_a_number_is_no_unknown_variant(
+    sections: tuple[str, ...], question: str
+) -> None:
+    """A value counts as an unknown variant only when the manual writes values in its dimension,
+    none of them covers it and the number itself is nowhere in the manual."""
+    evidence = _manual_evidence(sections, question)
+    assert evidence["unknown_models"] == []
+    assert decide(evidence) != "not_found"
+
+
+def test_a_plural_in_the_manual_meets_the_questions_singular() -> None:
+    """'SIA timings: see table' answers 'the SIA timing' ('timings' was stemmed 'tim')."""
+    evidence = _manual_evidence(
+        ("Technical specifications\nSIA timings: see table. Power supply 10–30 V DC.",),
+        "What's the SIA timing of the RT2?",
+    )
+    assert evidence["focus_missing"] == []
+    assert decide(evidence) == "answer"
