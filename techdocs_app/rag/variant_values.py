@@ -12,7 +12,10 @@ V', '60 to 100 mA', 'up to 1,200 m', '≤ 30 V', 'max 30 V', '1.2 W max').
 Measured (eval, the five tuning sets): the first reading (any value the manual does not write
 verbatim) caught one tuning question, v327 ('the 40 km version of the Smartoptics TS2017'), and
 refused answerable questions a technician asks every day ('from a 24 V supply' against '10–30 V
-DC'); this reading still catches v327 and changes no outcome of the five sets.
+DC'); this reading still catches v327 and changes no outcome of the five sets. The review that
+followed (volts as 'VDC', 'Vac', 'V DC'; lists '12/24 V', '12 or 24 V'; Greek mu; a value whose
+number the manual writes at all is no unknown variant) also changes no outcome and still
+catches v327 (unknown_models of every tuning question unchanged).
 """
 
 from __future__ import annotations
@@ -248,8 +251,8 @@ def _points(text_: str) -> list[tuple[str, float]]:
 
 def variant_values(question: str) -> list[tuple[str, str, float]]:
     """The values `question` pins a variant with: ('40 km', 'm', 40000.0) for 'the 40 km
-    version' or 'SFP28-40km' (the label's number in `written_number`'s form); none for a value that is a condition ('from a 24 V supply', 'at
-    0.3 mm layers', '1200 m of cable')."""
+    version' or 'SFP28-40km' (the label's number in `written_number`'s form); none for a value
+    that is a condition ('from a 24 V supply', 'at 0.3 mm layers', '1200 m of cable')."""
     found: list[tuple[str, str]] = list(_VARIANT_RE.findall(question))
     codes = {c.lower() for c in query_identifiers(question)}
     for match in _IN_CODE_RE.finditer(question):

@@ -150,8 +150,10 @@ _MEASURE_WORDS = (
     "tall high low thick thin deep loud old tight close warm strong hard full accurate precise "
     "sensitive many much"
 ).split()
-"""Words that after 'how' name a measure ('how long', 'how tight'). The tuning sets' 'how X'
-(42 questions besides 'how do/many/much/is/are/does/can/should/else') are all among them."""
+"""Words that after 'how' name a measure ('how long', 'how tight'); any other word is kept ('how
+calibrate the z probe', 'how reset alarm'). Every 'how X' of the five tuning sets with X no
+auxiliary, 'many', 'much' or 'else' (54 questions: long 17, far 11, hot 5, fast 4, big 4, tight,
+strong, full, accurate 2 each, thick, sensitive, quick, hard, deep 1 each) is among them."""
 _HOW_MEASURE_RE = re.compile(rf"\bhow\s+(?:{'|'.join(_MEASURE_WORDS)})\b", re.I)
 
 
