@@ -1167,13 +1167,13 @@ follow-up made only of these, of the phrases of `_ASK_AGAIN_PHRASES` (and of a l
 among them: they ask about the previous answer. Nor are 'that', 'I', 'your' or 'me' by
 themselves ('and that?' asks about something the answer named, as 'and this?' does)."""
 _ASK_AGAIN_PHRASES = re.compile(
-    r"\b(?:(?:i\s+)?beg\s+your\s+pardon|excuse\s+me|come\s+again"
+    r"\b(?:(?:i\s+)?beg\s+your\s+pardon|pardon\s+me|excuse\s+me|come\s+again|say\s+what"
     r"|(?:(?:could|can|would)\s+you\s+)?(?:please\s+)?(?:say|repeat)\s+(?:that\s+)?again"
     r"|(?:(?:could|can|would)\s+you\s+)?(?:please\s+)?repeat(?:\s+that)?)\b"
 )
-"""The set phrases of a request to hear it again ('I beg your pardon?', 'excuse me?', 'come
-again?', 'say that again?', 'could you repeat that?'): the only places 'that', 'I', 'your' and
-'me' ask again."""
+"""The set phrases of a request to hear it again ('I beg your pardon?', 'pardon me?', 'excuse
+me?', 'come again?', 'say what?', 'say that again?', 'could you repeat that?'): the only places
+'that', 'I', 'your' and 'me' ask again."""
 
 
 def asks_again(question: str) -> bool:

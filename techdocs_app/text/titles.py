@@ -35,7 +35,9 @@ def _title_words(title: str) -> frozenset[str]:
 
 
 def _names(key: str, words: frozenset[str]) -> bool:
-    if not key:
+    """Whether `key` names a title word: a key with a letter ('f103', 'ender3'); a bare number
+    ('error 2000', 'pin 103', '100 mA') names nothing, even inside 'Series 2000X'."""
+    if not any(c.isalpha() for c in key):
         return False
     if key in words:
         return True

@@ -40,9 +40,10 @@ Other words end in '-ly' without being an adverb of a shorter word: 'supply', 'a
 _NOT_ADVERBS = frozenset({"early"})
 
 
-_SILENT_E_SUFFIXES = frozenset({"ingly", "edly", "ing", "es", "ed", "e"})
-"""Suffixes that take a word's silent 'e' with them ('lanes', 'timing', 'coded', 'lane'): a short
-stem they leave is given its 'e' back (`_restores_e`)."""
+_SILENT_E_SUFFIXES = frozenset({"ingly", "edly", "ings", "ing", "es", "ed", "e"})
+"""Suffixes that take a word's silent 'e' with them ('lanes', 'timing', 'timings', 'coded',
+'lane'): a short stem they leave is given its 'e' back (`_restores_e`), so 'ratings', 'rating'
+and 'rate' meet ('ratings' was 'rat')."""
 _VOWELS = frozenset("aeiou")
 
 
@@ -60,6 +61,8 @@ def stem(word: str) -> str:
             if suffix == "ly" and not _is_adverb(word):
                 continue
             base = word[: -len(suffix)]
+            if suffix == "ed" and base.endswith("e"):
+                return word  # 'speed', 'exceed', 'bleed': no '-ed' form ('spe-ed')
             if suffix in ("ies", "ied"):
                 return base + "y"
             if suffix in _SILENT_E_SUFFIXES and _restores_e(base):
@@ -174,17 +177,23 @@ def expand_contractions(text: str) -> str:
     return _CONTRACTION_RE.sub(_expand, text)
 
 
-_HOW_MEASURE_RE = re.compile(
-    r"\bhow\s+(?!(?:do|does|did|to|can|could|should|would|will|is|are|was|were|i|you|we)\b)"
-    r"[a-z]+\b",
-    re.I,
-)
+_MEASURE_WORDS = (
+    "long far hot cold big small large fast slow quick quickly soon often frequently heavy wide "
+    "tall high low thick thin deep loud old tight close warm strong hard full accurate precise "
+    "sensitive many much"
+).split()
+"""Words that after 'how' name a measure ('how long', 'how tight'); any other word is kept ('how
+calibrate the z probe', 'how reset alarm'). Every 'how X' of the five tuning sets with X no
+auxiliary, 'many', 'much' or 'else' (54 questions: long 17, far 11, hot 5, fast 4, big 4, tight,
+strong, full, accurate 2 each, thick, sensitive, quick, hard, deep 1 each) is among them."""
+_HOW_MEASURE_RE = re.compile(rf"\bhow\s+(?:{'|'.join(_MEASURE_WORDS)})\b", re.I)
 
 
 def strip_how_measure(text: str) -> str:
     """'How long', 'how far', 'how strong' -> 'how': the word after 'how' names the measure the
     question asks for (a duration, a distance), which a manual states as a value ('2000 ms'),
-    not as that word."""
+    not as that word. Only a measure word (`_MEASURE_WORDS`): a telegraphic 'how calibrate the z
+    probe', 'how reset alarm' keeps its verb."""
     return _HOW_MEASURE_RE.sub("how", text)
 
 

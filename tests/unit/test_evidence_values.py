@@ -121,3 +121,135 @@ def test_yes_no_questions_about_a_symptom_a_participle_or_a_value_are_answered(
     evidence = _evidence(question, document_id)
     assert evidence["focus_missing"] == []
     assert decide(evidence) == "answer"
+
+
+def _manual_evidence(sections: tuple[str, ...], question: str) -> dict[str, Any]:
+    """The evidence for `question` against a one-manual RT2 variant written `sections`."""
+    profiles = {1: build_profile(1, RT2_TITLE, RT2_FILE, list(sections))}
+    hits = [
+        search_hit(
+            chunk_id=100 + i,
+            document_id=1,
+            document_title=RT2_TITLE,
+            filename=RT2_FILE,
+            content=text,
+            vector_similarity=0.6,
+            vector_rank=i + 1,
+            keyword_rank=i + 1,
+        )
+        for i, text in enumerate(sections)
+    ]
+    evidence = assess_evidence(question, hits)
+    evidence.update(assess_attributes(question, hits, profiles))
+    return evidence
+
+
+@pytest.mark.parametrize(
+    ("sections", "question"),
+    [
+        # The reviewer's manual: 'VDC' is volts, so '10–30 VDC' covers 24 V.
+        (
+            (
+                "Technical specifications\nPower supply voltage 10–30 VDC\nCurrent draw 60-100 "
+                "mA\nBackup battery 12 V",
+            ),
+            "Is there a 24 V version of the RT2?",
+        ),
+        (
+            (
+                "Technical specifications\nPower supply voltage 10–30 VDC\nCurrent draw 60-100 "
+                "mA\nBackup battery 12 V",
+            ),
+            "What's the current draw of the 24 V model of the RT2?",
+        ),
+        # A list gives its unit to every number.
+        (
+            ("Technical specifications\nAvailable in 12 or 24 V versions. Fuse 2 A.",),
+            "What's the fuse of the 12 V version of the RT2?",
+        ),
+        (
+            ("Technical specifications\nPower supply 12V/24V. Fuse 2 A.",),
+            "What's the fuse of the 24 V version of the RT2?",
+        ),
+        (
+            ("Technical specifications\nPower supply 12/24 VDC. Fuse 2 A.",),
+            "What's the fuse of the 24 V version of the RT2?",
+        ),
+        # 'VAC' is volts too.
+        (
+            ("Technical specifications\nMains input 100–240 VAC, 50/60 Hz. Fuse 2 A.",),
+            "What's the fuse of the 120 V model of the RT2?",
+        ),
+    ],
+)
+def test_a_variant_the_manual_writes_in_its_own_spelling_is_answered(
+    sections: tuple[str, ...], question: str
+) -> None:
+    evidence = _manual_evidence(sections, question)
+    assert evidence["unknown_models"] == []
+    # Never 'not in your manuals'; '12V/24V' and '100–240 VAC' do not write the question's
+    # '24'/'120' as words, so the lexical features may leave it the closest passage.
+    assert decide(evidence) != "not_found"
+    if "VDC" in sections[0] and "12 V" in sections[0]:
+        assert decide(evidence) == "answer"  # the reviewer's manual
+
+
+@pytest.mark.parametrize(
+    "question", ["What's the 4-20mA input of the RT2?", "Does the RT2 support a 4-20mA sensor?"]
+)
+def test_a_typed_range_is_a_value_not_a_word_the_manual_must_write(question: str) -> None:
+    evidence = _manual_evidence(
+        ("Technical specifications\nAnalog input 4–20 mA, sensor supply 24 V DC.",), question
+    )
+    # The typed range is no focus word the manual must write ('4–20 mA' is written its way).
+    assert "4-20ma" not in evidence["focus"]
+    assert evidence["focus_missing"] == []
+
+
+def test_a_variant_outside_the_manuals_spelled_values_is_still_unknown() -> None:
+    evidence = _manual_evidence(
+        ("Technical specifications\nPower supply voltage 10–30 VDC\nBackup battery 12 V",),
+        "What's the ordering number of the 48 V version of the RT2?",
+    )
+    assert evidence["unknown_models"] == ["48 V"]
+    assert decide(evidence) == "not_found"
+
+
+@pytest.mark.parametrize(
+    ("sections", "question"),
+    [
+        # A table with the unit in its header: the manual writes 24, not '24 V'.
+        (
+            ("Technical specifications\nSupply voltage (V) 12 24\nBackup battery 12 V",),
+            "Is there a 24 V version of the RT2?",
+        ),
+        # Volts spelled out.
+        (
+            ("Technical specifications\nSupply 24 Volts, current draw 80 mA. Relay 1 A at 30 V.",),
+            "What's the current draw of the 24 V model of the RT2?",
+        ),
+        # No value in that dimension at all: the manual may simply not state it.
+        (
+            ("Technical specifications\nFuse 2 A. Relay output rated 1 A.",),
+            "Is there a 24 V version of the RT2?",
+        ),
+    ],
+)
+def test_a_variant_value_the_manual_writes_as_a_number_is_no_unknown_variant(
+    sections: tuple[str, ...], question: str
+) -> None:
+    """A value counts as an unknown variant only when the manual writes values in its dimension,
+    none of them covers it and the number itself is nowhere in the manual."""
+    evidence = _manual_evidence(sections, question)
+    assert evidence["unknown_models"] == []
+    assert decide(evidence) != "not_found"
+
+
+def test_a_plural_in_the_manual_meets_the_questions_singular() -> None:
+    """'SIA timings: see table' answers 'the SIA timing' ('timings' was stemmed 'tim')."""
+    evidence = _manual_evidence(
+        ("Technical specifications\nSIA timings: see table. Power supply 10–30 V DC.",),
+        "What's the SIA timing of the RT2?",
+    )
+    assert evidence["focus_missing"] == []
+    assert decide(evidence) == "answer"

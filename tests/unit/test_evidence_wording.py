@@ -6,6 +6,8 @@ Each rule is one of technical writing or of how questions are put, tried on synt
 
 from __future__ import annotations
 
+import pytest
+
 from techdocs_app.rag.attributes import DocumentProfile, assess_attributes, build_profile
 from techdocs_app.rag.evidence import assess_evidence, key_terms
 from techdocs_app.rag.retrieve import SearchHit
@@ -15,6 +17,7 @@ from techdocs_app.text.words import (
     spell_greek,
     stem,
     strip_how_measure,
+    terms,
 )
 from tests.factories import search_hit
 
@@ -77,6 +80,25 @@ def test_the_measure_of_a_how_question_is_not_an_attribute() -> None:
     evidence = _check("How long before the GW5 modem retries?")
     assert "long" not in evidence["attributes"] and evidence["missing"] == []
     assert "long" not in key_terms("How long before the GW5 modem retries?")
+
+
+@pytest.mark.parametrize(
+    ("question", "kept"),
+    [
+        ("how calibrate the z probe", {"calibrat", "z", "probe"}),
+        ("how reset alarm", {"reset", "alarm"}),
+        ("how wire RT2 to panel", {"wire", "rt2", "panel"}),
+        ("How resistors are colour coded", {"resistor", "colour", "code"}),
+    ],
+)
+def test_only_a_measure_word_after_how_is_stripped(question: str, kept: set[str]) -> None:
+    """A telegraphic 'how <verb>' keeps its verb; only 'how long/far/hot …' names a measure."""
+    assert kept <= set(terms(strip_how_measure(question)))
+
+
+def test_measure_words_after_how_are_stripped() -> None:
+    for word in ("long", "far", "hot", "big", "fast", "tight", "thick", "deep", "strong"):
+        assert strip_how_measure(f"How {word} is it?") == "how is it?"
 
 
 def test_a_question_about_what_the_subject_does_has_no_focus() -> None:

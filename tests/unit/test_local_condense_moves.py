@@ -37,6 +37,10 @@ def _turn(question: str, standalone: str = "") -> Turn:
         "pardon?",
         "say that again please?",
         "I beg your pardon?",
+        "pardon me?",
+        "Pardon me?",
+        "say what?",
+        "Say what?",
     ],
 )
 def test_a_followup_asking_nothing_of_its_own_asks_the_previous_question_again(

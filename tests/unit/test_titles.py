@@ -26,3 +26,14 @@ def test_a_word_inside_a_title_word_or_a_bare_digit_names_nothing() -> None:
     assert title_terms(terms("pin 3 of the port"), "stm32f103 datasheet") == set()
     assert title_terms(terms("ER4L power"), "Arista QSFP-100G-ERL4 Datasheet") == set()
     assert title_terms(terms("anything"), "") == set()
+
+
+def test_a_bare_number_names_no_manual() -> None:
+    """A number of the question ('error 2000', 'pin 103', '100 mA') is no name, even inside a
+    title word ('Series 2000X', 'STM32F103', 'QSFP-100G')."""
+    assert title_terms(terms("what does error 2000 mean"), "Series 2000X manual") == set()
+    assert title_terms(terms("what is on pin 103"), "STM32F103 datasheet") == set()
+    assert title_terms(terms("100 mA draw"), "Arista QSFP-100G-ERL4 Datasheet") == set()
+    # A name with a letter still does, and a number beside a word it completes.
+    assert title_terms(terms("2000x error list"), "Series 2000X manual") == {"2000x"}
+    assert title_terms(terms("ender 3 skirt length"), "ender3 reference data") == {"ender", "3"}

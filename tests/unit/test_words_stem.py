@@ -64,3 +64,38 @@ def test_notes_is_no_function_word() -> None:
     """'notes' stemmed to the stop word 'not' and was dropped as question filler."""
     assert not is_function_word("notes")
     assert is_function_word("tells")
+
+
+@pytest.mark.parametrize(
+    "forms",
+    [
+        # '-ings' gives a short stem its silent 'e' back, as '-ing' does.
+        ("rate", "rates", "rating", "ratings", "rated"),
+        ("time", "timing", "timings"),
+        ("line", "lining", "linings"),
+        ("wire", "wiring", "wirings"),
+        # '-ings' words whose stem keeps no 'e'.
+        ("setting", "settings"),
+        ("bearing", "bearings"),
+        ("fitting", "fittings"),
+        ("reading", "readings"),
+        ("winding", "windings"),
+        ("housing", "housings"),
+        ("spring", "springs"),
+        # A word ending in '-eed' is no '-ed' form of a shorter one ('spe-ed').
+        ("speed", "speeds"),
+        ("exceed", "exceeds", "exceeded", "exceeding"),
+        ("bleed", "bleeds", "bleeding"),
+        ("proceed", "proceeds"),
+    ],
+)
+def test_word_families_meet(forms: tuple[str, ...]) -> None:
+    assert len({stem(f) for f in forms}) == 1, {f: stem(f) for f in forms}
+
+
+def test_timings_is_not_the_rat() -> None:
+    """'ratings' stemmed to 'rat' while 'rating' was 'rate'; 'speed' to 'spe', 'speeds' 'speed'."""
+    assert stem("ratings") == "rate" and stem("rat") == "rat"
+    assert "tim" not in terms("SIA timings: see table")
+    assert set(terms("SIA timing of the RT2")) & set(terms("SIA timings: see table")) >= {"time"}
+    assert stem("speed") == stem("speeds") == "speed"
