@@ -128,8 +128,16 @@ def preferred_manuals(
     names an identifier the previous turn did not and its standalone query keeps none of the
     previous turn's ('What about the R11?' after the RT2 -> '… of the R11?'); a code, pin or lane
     it names is still about the same manual when the rewrite keeps the model ('and E05?' -> 'What
-    does error E05 mean on the RL14?')."""
-    if explicit is not None or not history or not history[-1].document_ids:
+    does error E05 mean on the RL14?'). 'huh?' (`asks_again`) is the previous turn asked again:
+    it prefers what that turn preferred (`followup_wordings` likewise ranks it by that turn's
+    wordings), not the manuals that turn showed: after 'and the R11?' moved off an Ender-3
+    question, those held the Ender-3's bed page, which then led the repeat."""
+    if explicit is not None or not history:
+        return None
+    if asks_again(question):
+        previous = history[-1]
+        return preferred_manuals(previous.question, standalone, history[:-1], explicit=explicit)
+    if not history[-1].document_ids:
         return None
     previous = history[-1]
     if new_identifiers(question, history) and not any(
@@ -212,7 +220,9 @@ def followup_wordings(
     if not history or " ".join(standalone.split()) == " ".join(question.split()):
         return [(standalone, CONDENSED_WEIGHT)]  # the condenser found it stands alone
     if asks_again(question):
-        return [(standalone, CONDENSED_WEIGHT)]  # 'huh?': the previous question, asked again
+        # 'huh?': the previous turn asked again, ranked by that turn's wordings (its standalone
+        # query is this one's).
+        return followup_wordings(history[-1].question, standalone, history[:-1])
     subject = conversation_subject(history)
     typed = question.strip()
     if subject and subject.lower() not in typed.lower() and not new_identifiers(question, history):

@@ -12,7 +12,7 @@ from techdocs_app.providers.local_condense import (
     asks_again,
     condense_locally,
 )
-from techdocs_app.rag.followup import followup_wordings, moved_rewrite
+from techdocs_app.rag.followup import followup_wordings, moved_rewrite, preferred_manuals
 
 ENDER_BED = "How do I level the bed on the Ender-3?"
 ENDER_NOZZLE = "What's the max nozzle temperature of the Ender-3?"
@@ -97,6 +97,34 @@ def test_huh_is_ranked_by_the_previous_question_alone() -> None:
     """'huh?' (the typed words with the subject) would be a wording of its own: none is added."""
     history = [_turn(ENDER_BED)]
     assert followup_wordings("huh?", ENDER_BED, history) == [(ENDER_BED, 1.0)]
+
+
+def test_huh_after_a_followup_repeats_that_turns_wordings_and_preference() -> None:
+    """'huh?' after 'and the R11?' (which moved off an Ender-3 question) is that turn asked
+    again: ranked by its wordings (the typed 'and the R11?' among them) and preferring what it
+    preferred (nothing: it moved), not the manuals it showed (the Ender-3's among them)."""
+    moved = "How do I level the bed on the R11?"
+    first = Turn(
+        question=ENDER_BED, answer="(answer)", standalone_query=ENDER_BED, document_ids=(2,)
+    )
+    second = Turn(
+        question="and the R11?", answer="(answer)", standalone_query=moved, document_ids=(1, 2)
+    )
+    history = [first, second]
+    assert followup_wordings("huh?", moved, history) == followup_wordings(
+        "and the R11?", moved, [first]
+    )
+    assert len(followup_wordings("huh?", moved, history)) > 1
+    assert preferred_manuals("huh?", moved, history, explicit=None) is None
+    assert preferred_manuals("and the R11?", moved, [first], explicit=None) is None
+    # After a turn that stayed with its manual, the repeat prefers it too.
+    stayed = Turn(
+        question="and the nozzle?",
+        answer="(answer)",
+        standalone_query="What about the nozzle of the Ender-3? (bed)",
+        document_ids=(2,),
+    )
+    assert preferred_manuals("huh?", stayed.standalone_query, [first, stayed], explicit=None) == [2]
 
 
 def test_a_first_question_of_huh_stays_as_typed() -> None:
