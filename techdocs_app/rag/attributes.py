@@ -682,8 +682,11 @@ def unlisted_keys(text_: str, profiles: Sequence[DocumentProfile]) -> list[str]:
 
 
 _NAMED_RE = re.compile(r"[A-Za-z0-9]+(?:[\-/][A-Za-z0-9]+)*")
-_VALUE_TOKEN_RE = re.compile(r"^(\d+(?:[.,]\d+)?)[a-z]{1,4}$", re.IGNORECASE)
-"""A number with a unit glued on ('5v', '40km', '25G'): present when the manual has the number."""
+_VALUE_TOKEN_RE = re.compile(
+    r"^(\d+(?:[.,]\d+)?)(?:[-–](\d+(?:[.,]\d+)?))?[a-z]{1,4}$", re.IGNORECASE
+)
+"""A number with a unit glued on ('5v', '40km', '25G'), or a typed range ('4-20mA', '12-24VDC'):
+present when the manual has the number (a range: both of them; it writes '4–20 mA' its way)."""
 
 
 def named_terms(text_: str, subject: set[str] | frozenset[str]) -> list[str]:
@@ -728,7 +731,11 @@ def _named_present(term: str, lexicon: Lexicon) -> bool:
     ('2209s', 'CFP2s'), as its singular (as `unknown_models` reads them), family suffixes
     ('xC/xD/xE') as the ends of its part numbers."""
     value = _VALUE_TOKEN_RE.match(term)
-    if value and _norm_version(value.group(1).replace(",", ".")) in lexicon.words:
+    if value and all(
+        _norm_version(number.replace(",", ".")) in lexicon.words
+        for number in value.groups()
+        if number is not None
+    ):
         return True
     if re.search(r"\ds$", term) and _identifier_present(term[:-1], lexicon):  # 'R11S' is a model
         return True

@@ -204,6 +204,17 @@ def test_a_typed_range_is_a_value_not_a_word_the_manual_must_write(question: str
     # The typed range is no focus word the manual must write ('4–20 mA' is written its way).
     assert "4-20ma" not in evidence["focus"]
     assert evidence["focus_missing"] == []
+    # Nor a name it must write: both of its numbers are the manual's.
+    assert evidence["named_missing"] == []
+    assert decide(evidence) != "not_found"
+
+
+def test_a_typed_range_the_manual_does_not_write_is_still_named_missing() -> None:
+    evidence = _manual_evidence(
+        ("Technical specifications\nAnalog input 0–10 V, sensor supply 24 V DC.",),
+        "What's the 4-20mA input of the RT2?",
+    )
+    assert evidence["named_missing"] == ["4-20mA"]
 
 
 def test_a_variant_outside_the_manuals_spelled_values_is_still_unknown() -> None:
