@@ -5,12 +5,14 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
+from dataclasses import replace
 
 from techdocs_app.providers.base import SourcePassage
 from techdocs_app.providers.extractive.question import (
     PROCEDURE_CUES,
     SPEC_CUES,
     focus_of,
+    question_terms,
 )
 from techdocs_app.providers.extractive.render import MAX_UNIT_WORDS
 from techdocs_app.providers.extractive.scoring import ASKS, score_units
@@ -20,7 +22,9 @@ from techdocs_app.providers.extractive.units import (
     SYMPTOM_LABEL,
     VALUE,
     Unit,
+    figure_keys,
     figure_text,
+    figure_window,
     has_value,
     split_units,
 )
@@ -71,11 +75,38 @@ def choose_units(question: str, sources: Sequence[SourcePassage]) -> tuple[list[
 
 def scored_units(question: str, sources: Sequence[SourcePassage]) -> list[Unit]:
     """The sources' units, scored for the question (a unit of a manual the question does not
-    name scores 0, and so does a figure's text layer, `units.figure_text`)."""
+    name scores 0). A figure's text layer (`units.figure_text`: a memory map, a fuse or error-code
+    list run as one line) is scored as its window around a code the question names
+    (`units.figure_window`: 'F3 15 A' for 'What fuse is F3?'), which replaces it, when the window
+    holds every asked-for word the whole unit does; else it scores 0 (its matches are words
+    scattered over a wall of numbers: 'internal' and 'SRAM' sixteen words apart in a memory map
+    asked about parity checking)."""
     units = [u for s in sources for u in split_units(s)]
     if not units:
         return []
     score_units(question, units, len(sources))
+    figures = [u for u in units if figure_text(u) and u.score > 0]
+    if figures:
+        main = split_context(question)[0]
+        keys = figure_keys(main, [s.document_title for s in sources])
+        q_terms = set(question_terms(main))
+        windows = {}
+        for unit in figures:
+            text = figure_window(unit, keys, q_terms)
+            if text:
+                windows[id(unit)] = replace(unit, text=text, table=None, caption="", entry=True)
+        if windows:
+            # The windows scored on their own words (on copies: the other units keep their
+            # scores) say which asked-for words they hold; each keeps its list's score.
+            probe = [replace(windows.get(id(u), u)) for u in units]
+            score_units(question, probe, len(sources))
+            held = {id(w): p.asked for p, w in zip(probe, units, strict=True)}
+            units = [windows.get(id(u), u) for u in units]
+            for whole in figures:
+                window = windows.get(id(whole))
+                if window is not None and whole.asked - held[id(whole)]:
+                    window.score = 0.0
+                    window.features = ()
     named = _named_sources(question, sources)
     for unit in units:
         if unit.source.number not in named or figure_text(unit):
@@ -87,7 +118,16 @@ def scored_units(question: str, sources: Sequence[SourcePassage]) -> list[Unit]:
 def choose_scored(
     question: str, sources: Sequence[SourcePassage], units: list[Unit]
 ) -> tuple[list[Unit], bool]:
-    """`choose_units` on units `scored_units` scored (or rescored, `bench.fit_units`)."""
+    """`choose_units` on units `scored_units` scored (or rescored, `bench.fit_units`). A figure's
+    text layer left whole (no entry for a code the question names) is never quoted, also not as
+    a heading's section, a continuation or a step."""
+    chosen, steps = _choose(question, sources, units)
+    return [u for u in chosen if not figure_text(u)], steps
+
+
+def _choose(
+    question: str, sources: Sequence[SourcePassage], units: list[Unit]
+) -> tuple[list[Unit], bool]:
     if not units:
         return [], False
     best = max(units, key=lambda u: u.score)
@@ -165,7 +205,10 @@ def choose_scored(
         )
         if unit.score < best.score * MIN_RELATIVE_SCORE and not neighbour:
             continue
-        if neighbour or (wanted - covered) & unit.matched:
+        # A list's entry for a code the question names ('5 CAN-H' after 'Connector X1 is …'
+        # for 'Which pin of connector X1 is CAN-H?') answers what the chosen lines do not.
+        entry = unit.entry and not unit.asked <= {t for c in chosen for t in c.matched}
+        if neighbour or (wanted - covered) & unit.matched or entry:
             take(unit)
     for unit in candidates:
         if len(chosen) >= MAX_UNITS or unit.score < best.score * MIN_RELATIVE_SCORE:
@@ -613,6 +656,8 @@ def _section_body(units: list[Unit], heading: Unit) -> list[Unit]:
     for unit in same[same.index(heading) + 1 :]:
         if unit.heading and not unit.list_item or unit.table is not None:
             break
+        if figure_text(unit):
+            continue  # a figure's text layer says nothing quotable (`choose_scored`)
         if words >= SECTION_WORDS and not (unit.list_item and not unit.marker and body):
             break
         body.append(unit)

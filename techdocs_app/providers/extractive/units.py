@@ -7,7 +7,8 @@ import re
 from dataclasses import dataclass, field
 
 from techdocs_app.providers.base import SourcePassage
-from techdocs_app.text.words import STOPWORDS
+from techdocs_app.text.identifiers import find_identifiers
+from techdocs_app.text.words import STOPWORDS, compact, terms
 
 _ABBREVIATIONS = frozenset(
     "e.g i.e fig figs no nos approx max min typ ref vol etc vs cf pp p ca incl".split()
@@ -86,6 +87,8 @@ class Unit:
     """The unit defines a symbol or code character the question asks about ('H = BGA')."""
     features: tuple[float, ...] = ()
     """The scorer's features (`scoring.FEATURES`); () for a unit scored by a rule or not at all."""
+    entry: bool = False
+    """A figure's text cut to its entry for a code the question names (`figure_window`)."""
     share: float = 1.0
     """The share of its weighted features a unit scores (a sentence asking a question scores
     `scoring.QUESTION_SHARE`)."""
@@ -275,9 +278,11 @@ header 0.56 (kept: a header says what its numbers are)."""
 
 
 def figure_text(unit: Unit) -> bool:
-    """A figure's text dumped by the PDF (a memory map, a drawing's labels and dimensions): mostly
-    numbers and labels, no sentence (never three lowercase words in a row). Not quotable: it reads
-    as a wall of addresses, and a headed table row is never one."""
+    """A figure's text dumped by the PDF (a memory map, a drawing's labels and dimensions) or a
+    list run as one line (fuses, error codes, torque values, a pinout): mostly numbers and
+    labels, no sentence (never three lowercase words in a row). Not quotable whole: it reads as a
+    wall of numbers, and a headed table row is never one. Its entry for a code the question names
+    is (`figure_window`)."""
     if unit.table is not None and unit.table[0]:
         return False
     words = unit.text.split()
@@ -291,6 +296,52 @@ def figure_text(unit: Unit) -> bool:
         if run >= 3:
             return False
     return True
+
+
+FIGURE_WINDOW = 12
+"""Words quoted of a figure's text layer around the code the question names: its entry ('F3 15
+A', 'E07 fan 2 stalled', 'M10 49 N·m (36 ft·lb)', 'RTC 0x4000 2800 - 0x4000 2BFF', the pin
+number before 'CAN-H') and its neighbours, as the reviewer's cases read; the list's label
+('Torque values:') comes on top."""
+
+FIGURE_LEAD = 3
+"""Words of the window before the code (a pinout numbers its pin before the signal's name)."""
+
+
+def figure_keys(question: str, titles: list[str]) -> set[str]:
+    """The codes a question names that a figure's list may hold as an entry's key: identifiers
+    ('F3', 'e07', 'M10', 'CAN-H') and names typed in capitals ('RTC'), as compact keys; not those
+    naming the manual (its title)."""
+    keys = set(find_identifiers(question))
+    keys |= {compact(w) for w in re.findall(r"(?<![\w\-])[A-Z][A-Z\d]+(?![\w\-])", question)}
+    blobs = [compact(t) for t in titles]
+    return {k for k in keys if len(k) >= 2 and not any(k in b for b in blobs)}
+
+
+def figure_window(unit: Unit, keys: set[str], question_terms: set[str]) -> str:
+    """The FIGURE_WINDOW words of a figure's text around a code of `keys` (the occurrence whose
+    window holds the most question terms), after the list's label when it opens with one
+    ('Fuses:'); '' when it holds none of them."""
+    words = unit.text.split()
+    at = [i for i, w in enumerate(words) if compact(w) in keys]
+    if not at:
+        return ""
+    hits = [len(question_terms & set(terms(w))) for w in words]
+    spans = [
+        (max(0, i - FIGURE_LEAD), min(len(words), max(0, i - FIGURE_LEAD) + FIGURE_WINDOW))
+        for i in at
+    ]
+    start, end = max(spans, key=lambda s: (sum(hits[s[0] : s[1]]), -s[0]))
+    label = next((i + 1 for i, w in enumerate(words[:3]) if w.endswith(":")), 0)
+    lead = ""
+    if start <= label:
+        start = 0
+    elif label:
+        lead = " ".join(words[:label]) + " … "
+    else:
+        lead = "… "
+    tail = " …" if end < len(words) else ""
+    return lead + " ".join(words[start:end]) + tail
 
 
 def has_value(unit: Unit) -> bool:
