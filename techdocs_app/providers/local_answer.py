@@ -37,9 +37,12 @@ How a unit is chosen:
   changes match a question's words scattered), nor a table row matching the question mostly
   through its header (another parameter of the product), which is not taken to fill a short
   answer either;
-- a figure's text layer (a memory map's addresses, a drawing's dimensions: mostly numbers, no
-  sentence) is never quoted; a table cell over 70 words is cut to its window holding the
-  question's words, and columns empty in the header and every quoted row are left out;
+- a figure's text layer (a memory map's addresses, a drawing's dimensions, a fuse or error-code
+  list run as one line: mostly numbers, no sentence) is never quoted whole, also not under a
+  heading matching the question; when it holds a code the question names ('F3', 'E07', 'M10',
+  'CAN-H', 'RTC') and every asked-for word it matches sits near that code, the 12 words around
+  it are quoted (after the list's label: 'Fuses: … F3 15 A, F4 7.5 A …'); a table cell over 70
+  words is cut to its window holding the question's words, and columns empty in the header and every quoted row are left out;
 - "how do I …" questions quote the whole numbered list holding the best match (from its step 1,
   with the heading before it), in order; steps the PDF printed elsewhere in the passage (columns,
   figures) are gathered by their numbers (not the last steps of another list printed before

@@ -302,7 +302,10 @@ FIGURE_WINDOW = 12
 """Words quoted of a figure's text layer around the code the question names: its entry ('F3 15
 A', 'E07 fan 2 stalled', 'M10 49 N·m (36 ft·lb)', 'RTC 0x4000 2800 - 0x4000 2BFF', the pin
 number before 'CAN-H') and its neighbours, as the reviewer's cases read; the list's label
-('Torque values:') comes on top."""
+('Torque values:') comes on top. Chosen on those cases (tests/unit/test_extractive_figure_lists.py):
+no figure unit of the eval's passages holds a code its question names, so on dev, tune, the
+rewordings and the part numbers (575 questions) no answer changes with the window rule (eval
+before/after identical, answer for answer)."""
 
 FIGURE_LEAD = 3
 """Words of the window before the code (a pinout numbers its pin before the signal's name)."""
