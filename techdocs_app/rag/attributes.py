@@ -577,18 +577,19 @@ def values_missing(text_: str, profiles: Sequence[DocumentProfile]) -> list[str]
     (writes, or holds in a range or limit: '10–30 V', 'up to 1,200 m') although they write values
     in that dimension ('20km'): a variant of the product family the manuals do not cover, as an
     unlisted model is. A value that is a condition ('from a 24 V supply', 'at 0.3 mm layers') pins
-    nothing; nor does one whose number the manuals write at all (a table's 'Supply voltage (V)
-    12 24', '24 Volts'): an unknown model weighs -7.3 in the decision, and a technician told a
-    page that exists is not in the manuals is the worst failure. v327 ('the 40 km version' of the
-    Smartoptics TS2017, which writes '20km' and no 40 but '-40°C') is still caught."""
+    nothing; nor does one the manuals write with its unit implied (a table's 'Supply voltage
+    (V) 12 24', a column header 'Reach (km)', '24 Volts': `rag.variant_values.read_values`): an
+    unknown model weighs -7.3 in the decision, and a technician told a page that exists is not in
+    the manuals is the worst failure. A bare number elsewhere ('See page 40', 'Figure 40', '-5 to
+    40 °C') covers nothing: 'the 40 km version' against such a manual is still an unknown
+    variant. v327 ('the 40 km version' of the Smartoptics TS2017, which writes '20km' and no 40
+    but '-40°C') is still caught."""
     written = functools.reduce(operator.or_, (p.values for p in profiles), EMPTY_VALUES)
     dimensions = written.dimensions
     return [
         label
         for label, dimension, value in variant_values(text_)
-        if dimension in dimensions
-        and not written.covers(dimension, value)
-        and not written.writes_number(label.split(" ", 1)[0])
+        if dimension in dimensions and not written.covers(dimension, value)
     ]
 
 

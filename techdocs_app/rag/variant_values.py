@@ -15,7 +15,12 @@ refused answerable questions a technician asks every day ('from a 24 V supply' a
 DC'); this reading still catches v327 and changes no outcome of the five sets. The review that
 followed (volts as 'VDC', 'Vac', 'V DC'; lists '12/24 V', '12 or 24 V'; Greek mu; a value whose
 number the manual writes at all is no unknown variant) also changes no outcome and still
-catches v327 (unknown_models of every tuning question unchanged).
+catches v327 (unknown_models of every tuning question unchanged). The next review: 'a number
+written at all' let a page, a figure or a temperature ('See page 40', 'Figure 40', '-5 to 40
+°C') clear 'the 40 km version'; a bare number now counts only where its unit is implied: a
+label or column header naming it ('Supply voltage (V) 12 24', 'Reach (km)'), a row's unit cell
+('Reach | 20 | 40 | km') or a spelled unit ('24 Volts', '40 kilometres'); a reference ('page
+40', 'Fig. 40', 'Table 12') and a number carrying another unit ('40 °C', '40 %') never.
 """
 
 from __future__ import annotations
@@ -173,12 +178,10 @@ def _base(number: str, unit: str) -> tuple[str, float] | None:
 
 @dataclass(frozen=True)
 class WrittenValues:
-    """The values and ranges a text writes, in the base unit of each dimension, and every number
-    it writes (`written_number`), with a unit or without."""
+    """The values and ranges a text writes, in the base unit of each dimension."""
 
     points: frozenset[tuple[str, float]] = frozenset()
     ranges: frozenset[tuple[str, float, float]] = frozenset()
-    numbers: frozenset[str] = frozenset()
 
     @property
     def dimensions(self) -> frozenset[str]:
@@ -193,15 +196,8 @@ class WrittenValues:
             for d, lo, hi in self.ranges
         )
 
-    def writes_number(self, number: str) -> bool:
-        """Whether the text writes this number ('24', in `written_number`'s form) at all: in a
-        table under a '(V)' header, or as '24 Volts', it is no value `read_values` reads."""
-        return number in self.numbers
-
     def __or__(self, other: WrittenValues) -> WrittenValues:
-        return WrittenValues(
-            self.points | other.points, self.ranges | other.ranges, self.numbers | other.numbers
-        )
+        return WrittenValues(self.points | other.points, self.ranges | other.ranges)
 
 
 EMPTY = WrittenValues()
@@ -225,8 +221,147 @@ def read_values(text_: str) -> WrittenValues:
     for number, unit in _LOWER_RE.findall(text_):
         if limit := _base(number, unit):
             ranges.add((limit[0], limit[1], math.inf))
-    numbers = frozenset(written_number(m.group(1)) for m in _VALUE_RE.finditer(text_))
-    return WrittenValues(frozenset(points), frozenset(ranges), numbers)
+    points.update(_spelled_points(text_))
+    points.update(_implied_points(text_))
+    return WrittenValues(frozenset(points), frozenset(ranges))
+
+
+_SPELLED_UNITS: dict[str, tuple[str, float]] = {
+    "volt": ("v", 1.0),
+    "millivolt": ("v", 1e-3),
+    "kilovolt": ("v", 1e3),
+    "amp": ("a", 1.0),
+    "ampere": ("a", 1.0),
+    "milliamp": ("a", 1e-3),
+    "milliampere": ("a", 1e-3),
+    "microamp": ("a", 1e-6),
+    "microampere": ("a", 1e-6),
+    "watt": ("w", 1.0),
+    "milliwatt": ("w", 1e-3),
+    "kilowatt": ("w", 1e3),
+    "metre": ("m", 1.0),
+    "meter": ("m", 1.0),
+    "kilometre": ("m", 1e3),
+    "kilometer": ("m", 1e3),
+    "centimetre": ("m", 1e-2),
+    "centimeter": ("m", 1e-2),
+    "millimetre": ("m", 1e-3),
+    "millimeter": ("m", 1e-3),
+    "hertz": ("hz", 1.0),
+    "kilohertz": ("hz", 1e3),
+    "megahertz": ("hz", 1e6),
+    "gigahertz": ("hz", 1e9),
+    "second": ("s", 1.0),
+    "millisecond": ("s", 1e-3),
+    "microsecond": ("s", 1e-6),
+    "nanosecond": ("s", 1e-9),
+    "minute": ("s", 60.0),
+    "foot": ("ft", 1.0),
+    "feet": ("ft", 1.0),
+    "mile": ("mi", 1.0),
+    "kilogram": ("kg", 1.0),
+    "pound": ("lb", 1.0),
+    "ounce": ("oz", 1.0),
+    "decibel": ("db", 1.0),
+}
+"""Units spelled out ('24 Volts', '40 kilometres'), in `_UNITS`' dimensions."""
+_SPELLED_RE = re.compile(
+    rf"(?<![\w.,])({_NUMBER})[\s-]?({'|'.join(sorted(_SPELLED_UNITS, key=len, reverse=True))})"
+    r"(?:e?s)?\b",
+    re.IGNORECASE,
+)
+
+
+def _spelled_points(text_: str) -> list[tuple[str, float]]:
+    """The values written with their unit spelled out: '24 Volts', '40 kilometres'."""
+    out: list[tuple[str, float]] = []
+    for number, unit in _SPELLED_RE.findall(text_):
+        dimension, factor = _SPELLED_UNITS[unit.lower()]
+        out.append((dimension, float(written_number(number)) * factor))
+    return out
+
+
+_LABEL_RE = re.compile(r"[(\[] ?([A-Za-zµμ]{1,5})(?: ?[@,/][^)\]\n]{0,40})? ?[)\]]")
+"""A unit named as a label or a column header: 'Supply voltage (V)', 'Reach [km]', 'OSNR (dB
+@0.1nm)'. Bounded (one blank, 40 characters of a note) so that a hostile text costs linear
+time."""
+_REFERENCE_RE = re.compile(
+    r"(?:\b(?:pages?|pp?|fig(?:ure)?s?|tables?|tab|sections?|sec|chapters?|ch|steps?|items?"
+    r"|pins?|terminals?|no|rev|notes?)\.?|#|§)\s*$",
+    re.IGNORECASE,
+)
+"""What makes the number after it a reference, not a value: 'page 40', 'Fig. 40', 'Table 12',
+'Section 100', 'Chapter 4', 'pin 3', 'No. 2'."""
+
+
+_SYMBOLS = frozenset("°º℃%‰'\"″′")
+"""Signs after a number that make it a value of another kind: '40 °C', '40 %', '40″'."""
+
+
+_REFERENCE_REACH = 16
+"""Characters before a number searched for a reference word ('Chapter ', 'Figs. '): a window,
+so that a line of many numbers costs linear time."""
+
+
+def _bare_numbers(segment: str) -> list[tuple[int, str]]:
+    """The numbers of `segment` that carry no unit of their own and are no reference: not '40
+    °C', '40 %', '40mm', '40 mA' (a unit, a symbol or a glued letter follows; a word such as
+    'and' after a blank does not count) nor 'page 40' (`_REFERENCE_RE`); with where each
+    starts."""
+    out: list[tuple[int, str]] = []
+    for match in _VALUE_RE.finditer(segment):
+        glued = segment[match.end(1) : match.end(1) + 1]
+        after = segment[match.end(1) :].lstrip()[:1]
+        if glued.isalpha() or after in _SYMBOLS or (match.group(2) and _unit(match.group(2))):
+            continue  # '40mm', '25G', '40 °C', '40 %', '40 mA' (read as a value already)
+        if _REFERENCE_RE.search(segment, max(0, match.start() - _REFERENCE_REACH), match.start()):
+            continue
+        out.append((match.start(), match.group(1)))
+    return out
+
+
+def _row_unit(cells: list[str]) -> tuple[str, float] | None:
+    """The unit of a table row: written in a cell of its own (a data sheet's 'Unit' column) or
+    in its first cell's label ('Supply voltage (V) | 12 | 24')."""
+    for cell in cells[1:]:
+        if cell.strip().isalpha() and (found := _unit(cell.strip())) is not None:
+            return found
+    labels = _labels(cells[0])
+    return labels[-1][1] if labels else None
+
+
+def _labels(cell: str) -> list[tuple[int, tuple[str, float]]]:
+    """The units `cell` names as labels ('(V)', '[km]'), with where each label ends."""
+    out: list[tuple[int, tuple[str, float]]] = []
+    for match in _LABEL_RE.finditer(cell):
+        if (unit := _unit(match.group(1))) is not None:
+            out.append((match.end(), unit))
+    return out
+
+
+def _implied_points(text_: str) -> list[tuple[str, float]]:
+    """The bare numbers whose unit the text implies: a line after its label ('Supply voltage (V)
+    12 24'), a table cell under a column header naming one ('Reach (km)'), a row with its unit in
+    a cell of its own ('Reach | 20 | 40 | km'). Tables are the lines with '|' between cells, as
+    ingestion writes them; a header's units hold for the rows under it until the table ends."""
+    out: list[tuple[str, float]] = []
+    columns: dict[int, tuple[str, float]] = {}
+    for line in text_.splitlines():
+        cells = line.split("|") if "|" in line else [line]
+        if len(cells) == 1:
+            columns = {}
+        row_unit = _row_unit(cells) if len(cells) > 1 else None
+        for index, cell in enumerate(cells):
+            labels = _labels(cell)
+            if labels and index > 0:
+                columns[index] = labels[-1][1]
+            for start, number in _bare_numbers(cell):
+                before = [unit for end, unit in labels if end <= start]
+                unit = before[-1] if before else columns.get(index) or row_unit
+                if unit is not None:
+                    dimension, factor = unit
+                    out.append((dimension, float(written_number(number)) * factor))
+    return out
 
 
 def _points(text_: str) -> list[tuple[str, float]]:

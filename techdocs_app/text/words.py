@@ -62,13 +62,35 @@ def stem(word: str) -> str:
                 continue
             base = word[: -len(suffix)]
             if suffix == "ed" and base.endswith("e"):
-                return word  # 'speed', 'exceed', 'bleed': no '-ed' form ('spe-ed')
+                return word if _is_eed_word(word) else stem(word[:-1])
+            if base.endswith("ee") and len(base) >= 4:
+                return base[:-1]  # 'agreeing', 'guaranteeing': the '-ee' word's stem
             if suffix in ("ies", "ied"):
                 return base + "y"
             if suffix in _SILENT_E_SUFFIXES and _restores_e(base):
                 return base + "e"
             return base
     return word
+
+
+_EED_WORDS = ("ceed", "speed", "bleed", "seed", "feed", "need", "weed", "deed", "breed", "steed")
+"""Endings of the '-eed' words that are no '-ed' form of a longer word: 'exceed', 'proceed',
+'succeed', 'airspeed', 'nosebleed', 'linseed', 'overfeed', 'indeed'."""
+_EED_PAST = frozenset({"freed", "treed"})
+"""The short '-eed' words that are an '-ee' word's '-ed' form ('free' + 'd')."""
+
+
+def _is_eed_word(word: str) -> bool:
+    """Whether a word ending in '-eed' is a word of its own ('speed', 'exceed', 'bleed', 'seed':
+    not 'spe-ed', and not 'see' + 'd'), not the '-ed' form of an '-ee' word ('agreed',
+    'guaranteed', 'refereed', 'freed'): a short one (five letters at most: 'speed', 'greed',
+    'creed'), but 'freed' and 'treed', or one ending in '-ceed' or a short one's ending
+    ('airspeed', 'indeed'). The '-ee' word's forms stem as it does: 'agree', 'agreed', 'agrees',
+    'agreeing' -> 'agre' (the '-ed after e' guard alone left 'guaranteed' whole, 'guarantee'
+    'guarante')."""
+    if len(word) <= 5:
+        return word not in _EED_PAST
+    return word.endswith(_EED_WORDS)
 
 
 def _consonant(word: str, i: int) -> bool:
@@ -112,7 +134,20 @@ def raw_tokens(text: str) -> list[str]:
     'deltav'; a word of Greek letters only ('αντίσταση') stays a word."""
     if text.isascii():
         return [t.lower() for t in _TOKEN_RE.findall(text)]
-    return [_spell_symbols(t.lower()) for t in _TOKEN_RE.findall(_compatible(text))]
+    text = _DIAMETER_RE.sub(_drop_diameter, _compatible(text))
+    return [_spell_symbols(t.lower()) for t in _TOKEN_RE.findall(text)]
+
+
+_DIAMETER_RE = re.compile(r"((?<=[^\W_])[.,:/+\-])?[ØøΦφ⌀](?=\d)")
+"""A diameter sign before a number ('Ø10', '⌀10', a Chinese drawing's 'Φ10'; NFKC makes 'ϕ' a
+'φ'): Ø and Φ are letters, so `_TOKEN_RE` glued them to the number ('ø10', 'phi10') and a
+question's '10 mm shaft' did not meet the drawing's 'Ø10'. Before a letter they are letters of a
+word ('Ørsted', 'Φάση'), and after a number a symbol of its own ('3Φ', three-phase)."""
+
+
+def _drop_diameter(match: re.Match[str]) -> str:
+    """The sign as a blank, or dropped after a compound's joiner ('Ø10-Ø12' -> ' 10-12')."""
+    return match.group(1) or " "
 
 
 def _compatible(text: str) -> str:

@@ -264,3 +264,46 @@ def test_a_plural_in_the_manual_meets_the_questions_singular() -> None:
     )
     assert evidence["focus_missing"] == []
     assert decide(evidence) == "answer"
+
+
+@pytest.mark.parametrize(
+    "elsewhere",
+    [
+        "For the wiring see page 40.",
+        "Figure 40 shows the label. Table 12 lists the pins; Section 100 the alarms.",
+        "Operating temperature -5 to 40 °C, humidity 40 %, bracket 40 mm.",
+        "Chapter 40: maintenance. See p. 40 and Fig. 40.",
+    ],
+)
+def test_a_bare_number_elsewhere_in_the_manual_covers_no_variant(elsewhere: str) -> None:
+    """The review: 'the 40 km version' against a manual writing 'Reach 20km' and a page, a
+    figure or a temperature 40 was no unknown variant, since the number 40 was written at all."""
+    evidence = _manual_evidence(
+        (f"Technical specifications\nReach 20km, 1310 nm. OTN supported. {elsewhere}",),
+        "Does the 40 km version of the RT2 support OTN?",
+    )
+    assert evidence["unknown_models"] == ["40 km"]
+    assert decide(evidence) == "not_found"
+
+
+@pytest.mark.parametrize(
+    "sections",
+    [
+        # The unit in a table's column header ('|' between cells, as ingestion writes tables).
+        (
+            "Technical specifications\nModel | Reach (km) | Power (W)\nRT2-S | 20 | 1.5\nRT2-L | 40 | 2",
+        ),
+        # The unit in a cell of its own on the row (a data sheet's 'Unit' column).
+        ("Technical specifications\nParameter | Min | Max | Unit\nReach | 20 | 40 | km",),
+        # Spelled out.
+        ("Technical specifications\nReach 20km; a long-reach RT2 spans 40 kilometres.",),
+        ("Technical specifications\nReach (km) 20 40",),
+        # The unit in the row's label.
+        ("Technical specifications\nReach (km) | 20 | 40\nPower (W) | 1.5 | 2",),
+    ],
+)
+def test_a_variant_written_with_its_unit_implied_is_no_unknown_variant(
+    sections: tuple[str, ...],
+) -> None:
+    evidence = _manual_evidence(sections, "Does the 40 km version of the RT2 support OTN?")
+    assert evidence["unknown_models"] == []

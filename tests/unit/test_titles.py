@@ -37,3 +37,21 @@ def test_a_bare_number_names_no_manual() -> None:
     # A name with a letter still does, and a number beside a word it completes.
     assert title_terms(terms("2000x error list"), "Series 2000X manual") == {"2000x"}
     assert title_terms(terms("ender 3 skirt length"), "ender3 reference data") == {"ender", "3"}
+
+
+def test_a_number_that_is_the_titles_model_names_its_manual() -> None:
+    """An instrument named by a number (Tektronix 2465, Fluke 87, HP 8920): the question's number,
+    whole, is the title's standalone model number, as the question's 'F103' is a part of
+    'STM32F103'."""
+    question = terms("How do I calibrate the 2465 vertical amplifier?")
+    assert title_terms(question, "Tektronix 2465 Service Manual") == {"2465"}
+    assert title_terms(terms("Fluke 87 fuse rating"), "Fluke 87 Multimeter Manual") == {
+        "fluke",
+        "87",
+    }
+    assert title_terms(terms("87 fuse rating"), "Fluke 87 Multimeter Manual") == {"87"}
+    # Only whole: no part of a title word, nor of a number in it ('100-240 V').
+    assert title_terms(terms("2465 sweep"), "Tektronix 2465B Service Manual") == set()
+    assert title_terms(terms("set 100 mA"), "PSU 100-240 V manual") == set()
+    # A short number is the title's model only when the title has no other one.
+    assert title_terms(terms("error 12 on the display"), "RT2 12 V kit manual") == set()

@@ -10,6 +10,7 @@ covers it. Synthetic manual text in the conventions of a receiver's and a printe
 from __future__ import annotations
 
 import re
+import time
 
 import pytest
 
@@ -153,3 +154,51 @@ def test_no_limit_pattern_has_two_blank_runs_around_an_optional_colon() -> None:
     for name in ("_UPPER_RE", "_LOWER_RE"):
         pattern = getattr(variant_values_module, name).pattern
         assert not re.search(r"\\s\*:\?\\s\*", pattern), name
+
+
+@pytest.mark.parametrize(
+    ("text", "value"),
+    [
+        ("Supply voltage (V) 12 24", ("v", 24.0)),
+        ("Supply voltage (V) 12 or 24", ("v", 24.0)),
+        ("Supply 24 Volts", ("v", 24.0)),
+        ("spans 40 kilometres", ("m", 40000.0)),
+        ("Model | Reach (km) | Power (W)\nRT2-L | 40 | 2", ("m", 40000.0)),
+        ("Model | Reach (km) | Power (W)\nRT2-L | 40 | 2", ("w", 2.0)),
+        ("Parameter | Min | Max | Unit\nSupply | 10 | 24 | V", ("v", 24.0)),
+        ("Reach (km) | 20 | 40", ("m", 40000.0)),
+    ],
+)
+def test_a_bare_number_whose_unit_is_implied_is_a_value(
+    text: str, value: tuple[str, float]
+) -> None:
+    """A label, a column header, a 'Unit' cell or a spelled unit gives a bare number its unit."""
+    assert read_values(text).covers(*value)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Reach 20km. See page 40, Figure 40, Fig. 40, p. 40, Table 40, Section 40, Chapter 40.",
+        "Operating temperature -5 to 40 °C, humidity 40 %.",
+        "Reach (km) 20; see page 40.",
+        "Model | Reach (km)\nRT2 | 20\nAlarms\nFault code | 40",
+    ],
+)
+def test_a_bare_number_without_an_implied_unit_is_no_value(text: str) -> None:
+    """A reference ('page 40'), a value of another unit ('40 °C') or a number after the table
+    whose header named the unit is no 40 km."""
+    assert not read_values(text).covers("m", 40000.0)
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["(V) " + "12 " * 30_000, "(V@ " * 30_000, "page " * 30_000 + "(V) 1", "1 | (km) | " * 20_000],
+)
+def test_implied_units_are_read_in_linear_time(text: str) -> None:
+    """A hostile line of many numbers, unclosed labels or references: each number looks back a
+    bounded window for a reference word, each label reads a bounded note (a search of the whole
+    prefix per number would be quadratic)."""
+    started = time.monotonic()
+    read_values(text)
+    assert time.monotonic() - started < 2.0

@@ -87,6 +87,20 @@ def test_notes_is_no_function_word() -> None:
         ("exceed", "exceeds", "exceeded", "exceeding"),
         ("bleed", "bleeds", "bleeding"),
         ("proceed", "proceeds"),
+        ("speed", "speeds", "speeding"),
+        ("exceed", "exceeded", "exceeding"),
+        ("succeed", "succeeds", "succeeded"),
+        ("need", "needed"),
+        ("feed", "feeds", "feeding"),
+        ("seed", "seeds"),
+        ("airspeed", "airspeeds"),
+        # An '-ee' word's '-ed' form is that word's ('agreed' is 'agree' + 'd', not 'agre-ed').
+        ("agree", "agreed", "agrees", "agreeing"),
+        ("guarantee", "guaranteed", "guarantees", "guaranteeing"),
+        ("free", "freed", "frees", "freeing"),
+        ("referee", "refereed", "referees"),
+        ("decree", "decreed"),
+        ("degree", "degrees"),
     ],
 )
 def test_word_families_meet(forms: tuple[str, ...]) -> None:
@@ -99,3 +113,23 @@ def test_timings_is_not_the_rat() -> None:
     assert "tim" not in terms("SIA timings: see table")
     assert set(terms("SIA timing of the RT2")) & set(terms("SIA timings: see table")) >= {"time"}
     assert stem("speed") == stem("speeds") == "speed"
+
+
+@pytest.mark.parametrize(
+    ("first", "second"),
+    [
+        ("speed", "spee"),
+        ("bleed", "blee"),
+        ("seed", "see"),
+        ("feed", "fee"),
+        ("exceed", "excee"),
+        ("need", "nee"),
+        ("agreed", "greed"),
+        ("freed", "feed"),
+        ("speed", "agree"),
+    ],
+)
+def test_eed_words_and_ee_words_stay_apart(first: str, second: str) -> None:
+    """An '-eed' word that is no '-ed' form ('speed', 'seed', 'exceed') is not stemmed as one:
+    'seed' is not 'see', 'feed' not 'fee'; nor is 'agreed' the 'greed' it ends in."""
+    assert stem(first) != stem(second)

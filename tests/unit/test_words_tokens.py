@@ -85,3 +85,18 @@ def test_a_glued_micro_unit_is_the_term_of_its_unit(micro: str) -> None:
     assert glued_unit("13.0db") == "db"
     assert glued_unit("10kohm") == "kohm"
     assert glued_unit("f103") is None
+
+
+@pytest.mark.parametrize("sign", ["\u00d8", "\u00f8", "\u2300", "\u03a6", "\u03c6", "\u03d5"])
+def test_a_diameter_sign_is_no_letter_of_the_number_it_marks(sign: str) -> None:
+    """'Ø10' on a drawing is the 10 of a question's '10 mm shaft' (it was the term 'ø10'); Ø and
+    ø are letters, and a Chinese drawing's Φ a Greek one ('phi10'), so they were glued to it."""
+    assert raw_tokens(f"Shaft {sign}10 mm, bore {sign}3.5") == ["shaft", "10", "mm", "bore", "3.5"]
+    assert "10" in set(terms(f"{sign}10 h7 shaft")) & set(terms("10 mm shaft"))
+    assert raw_tokens(f"{sign}10-{sign}12") == ["10-12"]
+    assert raw_tokens(f"2x{sign}10") == ["2x", "10"]
+
+
+def test_a_word_with_a_diameter_sign_letter_stays_a_word() -> None:
+    """Ø and Φ are letters of words too: before a letter they are no diameter sign."""
+    assert raw_tokens("Ørsted Øresund Φάση 3Φ") == ["ørsted", "øresund", "φάση", "3phi"]
