@@ -14,7 +14,7 @@ from __future__ import annotations
 import re
 from functools import lru_cache
 
-from techdocs_app.rag.units import _registry
+from techdocs_app.rag.units import registry
 
 # How manuals write units -> pint's name for the unit (case-sensitive where case matters).
 _UNIT_SPELLINGS: tuple[tuple[str, str], ...] = (
@@ -95,7 +95,7 @@ feet'): the passage states quantities of that kind."""
 @lru_cache(maxsize=32)
 def _dimension(unit: str) -> str:
     """pint's dimensionality of `unit` in a canonical spelling ('[length]1 [mass]1 [time]-2')."""
-    dimensionality = _registry().Unit(unit).dimensionality
+    dimensionality = registry().Unit(unit).dimensionality
     return " ".join(f"{name}{power:g}" for name, power in sorted(dimensionality.items()))
 
 

@@ -99,7 +99,8 @@ converts without the offset ('lower the nozzle temperature (5-10 °C)' is 9–18
 
 
 @lru_cache(maxsize=1)
-def _registry() -> pint.UnitRegistry:
+def registry() -> pint.UnitRegistry:
+    """The one pint registry of the app (built on first use: about a second)."""
     return pint.UnitRegistry()
 
 
@@ -135,10 +136,10 @@ def convert(value: float, unit: str, *, difference: bool = False) -> tuple[float
     if spec is None:
         return None
     target = _UNITS[spec.target]
-    registry = _registry()
+    ureg = registry()
     source_name = spec.delta if difference and spec.delta else spec.pint_name
     target_name = target.delta if difference and target.delta else target.pint_name
-    converted = registry.Quantity(value, source_name).to(target_name).magnitude
+    converted = ureg.Quantity(value, source_name).to(target_name).magnitude
     return float(converted), target.shown
 
 

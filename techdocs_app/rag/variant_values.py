@@ -25,59 +25,104 @@ label or column header naming it ('Supply voltage (V) 12 24', 'Reach (km)'), a r
 
 from __future__ import annotations
 
+import functools
 import math
 import re
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 
+from techdocs_app.rag.units import registry
 from techdocs_app.text.identifiers import query_identifiers
 
-_UNITS: dict[str, tuple[str, float]] = {
-    "nm": ("m", 1e-9),
-    "um": ("m", 1e-6),
-    "µm": ("m", 1e-6),
-    "mm": ("m", 1e-3),
-    "cm": ("m", 1e-2),
-    "m": ("m", 1.0),
-    "km": ("m", 1e3),
-    "ft": ("ft", 1.0),
-    "mi": ("mi", 1.0),
-    "mv": ("v", 1e-3),
-    "v": ("v", 1.0),
-    "kv": ("v", 1e3),
-    "vdc": ("v", 1.0),
-    "vac": ("v", 1.0),
-    "vrms": ("v", 1.0),
-    "mvdc": ("v", 1e-3),
-    "mvac": ("v", 1e-3),
-    "kvdc": ("v", 1e3),
-    "kvac": ("v", 1e3),
-    "ua": ("a", 1e-6),
-    "µa": ("a", 1e-6),
-    "ma": ("a", 1e-3),
-    "a": ("a", 1.0),
-    "mw": ("w", 1e-3),
-    "w": ("w", 1.0),
-    "kw": ("w", 1e3),
-    "hz": ("hz", 1.0),
-    "khz": ("hz", 1e3),
-    "mhz": ("hz", 1e6),
-    "ghz": ("hz", 1e9),
-    "db": ("db", 1.0),
-    "dbm": ("dbm", 1.0),
-    "ns": ("s", 1e-9),
-    "us": ("s", 1e-6),
-    "µs": ("s", 1e-6),
-    "ms": ("s", 1e-3),
-    "min": ("s", 60.0),
-    "kb": ("byte", 1e3),
-    "mb": ("byte", 1e6),
-    "gb": ("byte", 1e9),
-    "kg": ("kg", 1.0),
-    "lb": ("lb", 1.0),
-    "lbs": ("lb", 1.0),
-    "oz": ("oz", 1.0),
+_PINT_NAMES: dict[str, str] = {
+    "nm": "nm",
+    "um": "µm",
+    "µm": "µm",
+    "mm": "mm",
+    "cm": "cm",
+    "m": "m",
+    "km": "km",
+    "ft": "ft",
+    "mi": "mi",
+    "mv": "mV",
+    "v": "V",
+    "kv": "kV",
+    "ua": "µA",
+    "µa": "µA",
+    "ma": "mA",
+    "a": "A",
+    "mw": "mW",
+    "w": "W",
+    "kw": "kW",
+    "hz": "Hz",
+    "khz": "kHz",
+    "mhz": "MHz",
+    "ghz": "GHz",
+    "ns": "ns",
+    "us": "µs",
+    "µs": "µs",
+    "ms": "ms",
+    "min": "min",
+    "kb": "kB",
+    "mb": "MB",
+    "gb": "GB",
+    "kg": "kg",
+    "lb": "lb",
+    "lbs": "lb",
+    "oz": "oz",
 }
+"""How pint spells a unit a manual or a question writes in any case (no factor is written here:
+the dimensions and factors are pint's, `_dimension`). A volt written 'VDC', 'VAC' or 'Vrms'
+is a volt (`_VOLT_SUFFIX_RE`)."""
+_OWN_DIMENSION = frozenset({"db", "dbm", "ft", "mi", "lb", "oz"})
+"""Units compared only with themselves: decibels are logarithmic (no factor), and an imperial
+length or mass converted to metric is a rounded number ('65 ft' of '20 m'), no other variant."""
+_VOLT_SUFFIX_RE = re.compile(r"^([mk]?v)(?:dc|ac|rms)$")
+
+
+@functools.cache
+def _dimension(spelling: str) -> tuple[str, float] | None:
+    """The dimension (`_REFERENCES`) and the factor to its reference unit of a unit spelled as
+    `_PINT_NAMES` or `_SPELLED_UNITS` write it (lower case), by pint; None for no unit it
+    knows."""
+    volt = _VOLT_SUFFIX_RE.match(spelling)
+    if volt:
+        spelling = volt.group(1)
+    if spelling in _OWN_DIMENSION:
+        return spelling, 1.0
+    name = _PINT_NAMES.get(spelling) or _SPELLED_UNITS.get(spelling)
+    if name is None:
+        return None
+    if name in _OWN_DIMENSION:
+        return name, 1.0
+    quantity = registry().Quantity(1, name)
+    key = _reference_keys().get(str(quantity.dimensionality))
+    if key is None:
+        return None
+    return key, float(quantity.to(_REFERENCES[key]).magnitude)
+
+
+_REFERENCES = {
+    "m": "m",
+    "v": "V",
+    "a": "A",
+    "w": "W",
+    "hz": "Hz",
+    "s": "s",
+    "byte": "B",
+    "kg": "kg",
+}
+"""The dimensions values are compared in, each named by its reference unit: a value is stored as
+pint's conversion to it ('20 km' is ('m', 20000.0))."""
+
+
+@functools.cache
+def _reference_keys() -> dict[str, str]:
+    return {
+        str(registry().Quantity(1, unit).dimensionality): key for key, unit in _REFERENCES.items()
+    }
+
+
 """Units a variant can be pinned in -> (dimension, factor to the dimension's base unit), the
 micro sign (U+00B5) standing for Greek mu (U+03BC) too (`_unit`); volts also as data sheets
 write them ('VDC', 'Vac', 'Vrms'; '24 V DC' is read by `_CURRENT`). Not 's' ('2209s' is a
@@ -137,7 +182,7 @@ def is_quantity(token: str) -> bool:
     if match is None:
         return False
     unit = (match.group(1) or "").lower().replace("μ", "µ")
-    return not unit or unit in _UNITS
+    return not unit or _dimension(unit) is not None
 
 
 def _unit(written: str) -> tuple[str, float] | None:
@@ -146,7 +191,7 @@ def _unit(written: str) -> tuple[str, float] | None:
     ground?')."""
     if written == "a":
         return None
-    return _UNITS.get(written.lower().replace("μ", "µ"))
+    return _dimension(written.lower().replace("μ", "µ"))
 
 
 def written_number(text_: str) -> str:
@@ -226,45 +271,45 @@ def read_values(text_: str) -> WrittenValues:
     return WrittenValues(frozenset(points), frozenset(ranges))
 
 
-_SPELLED_UNITS: dict[str, tuple[str, float]] = {
-    "volt": ("v", 1.0),
-    "millivolt": ("v", 1e-3),
-    "kilovolt": ("v", 1e3),
-    "amp": ("a", 1.0),
-    "ampere": ("a", 1.0),
-    "milliamp": ("a", 1e-3),
-    "milliampere": ("a", 1e-3),
-    "microamp": ("a", 1e-6),
-    "microampere": ("a", 1e-6),
-    "watt": ("w", 1.0),
-    "milliwatt": ("w", 1e-3),
-    "kilowatt": ("w", 1e3),
-    "metre": ("m", 1.0),
-    "meter": ("m", 1.0),
-    "kilometre": ("m", 1e3),
-    "kilometer": ("m", 1e3),
-    "centimetre": ("m", 1e-2),
-    "centimeter": ("m", 1e-2),
-    "millimetre": ("m", 1e-3),
-    "millimeter": ("m", 1e-3),
-    "hertz": ("hz", 1.0),
-    "kilohertz": ("hz", 1e3),
-    "megahertz": ("hz", 1e6),
-    "gigahertz": ("hz", 1e9),
-    "second": ("s", 1.0),
-    "millisecond": ("s", 1e-3),
-    "microsecond": ("s", 1e-6),
-    "nanosecond": ("s", 1e-9),
-    "minute": ("s", 60.0),
-    "foot": ("ft", 1.0),
-    "feet": ("ft", 1.0),
-    "mile": ("mi", 1.0),
-    "kilogram": ("kg", 1.0),
-    "pound": ("lb", 1.0),
-    "ounce": ("oz", 1.0),
-    "decibel": ("db", 1.0),
+_SPELLED_UNITS: dict[str, str] = {
+    "volt": "volt",
+    "millivolt": "millivolt",
+    "kilovolt": "kilovolt",
+    "amp": "ampere",
+    "ampere": "ampere",
+    "milliamp": "milliampere",
+    "milliampere": "milliampere",
+    "microamp": "microampere",
+    "microampere": "microampere",
+    "watt": "watt",
+    "milliwatt": "milliwatt",
+    "kilowatt": "kilowatt",
+    "metre": "metre",
+    "meter": "meter",
+    "kilometre": "kilometre",
+    "kilometer": "kilometer",
+    "centimetre": "centimetre",
+    "centimeter": "centimeter",
+    "millimetre": "millimetre",
+    "millimeter": "millimeter",
+    "hertz": "hertz",
+    "kilohertz": "kilohertz",
+    "megahertz": "megahertz",
+    "gigahertz": "gigahertz",
+    "second": "second",
+    "millisecond": "millisecond",
+    "microsecond": "microsecond",
+    "nanosecond": "nanosecond",
+    "minute": "minute",
+    "foot": "ft",
+    "feet": "ft",
+    "mile": "mi",
+    "kilogram": "kilogram",
+    "pound": "lb",
+    "ounce": "oz",
+    "decibel": "db",
 }
-"""Units spelled out ('24 Volts', '40 kilometres'), in `_UNITS`' dimensions."""
+"""Units spelled out ('24 Volts', '40 kilometres') and how pint (or `_OWN_DIMENSION`) names them."""
 _SPELLED_RE = re.compile(
     rf"(?<![\w.,])({_NUMBER})[\s-]?({'|'.join(sorted(_SPELLED_UNITS, key=len, reverse=True))})"
     r"(?:e?s)?\b",
@@ -276,8 +321,10 @@ def _spelled_points(text_: str) -> list[tuple[str, float]]:
     """The values written with their unit spelled out: '24 Volts', '40 kilometres'."""
     out: list[tuple[str, float]] = []
     for number, unit in _SPELLED_RE.findall(text_):
-        dimension, factor = _SPELLED_UNITS[unit.lower()]
-        out.append((dimension, float(written_number(number)) * factor))
+        known = _dimension(unit.lower())
+        if known is not None:
+            dimension, factor = known
+            out.append((dimension, float(written_number(number)) * factor))
     return out
 
 
