@@ -169,8 +169,9 @@ class LocalReranker:
 
         bodies = [terms(c.text) for c in candidates]
         body_counts = [Counter(t) for t in bodies]
+        named = {t: title_terms(q_terms, t) for t in {c.document_title for c in candidates}}
         head_sets = [
-            set(terms(f"{c.heading} {c.document_title}")) | title_terms(q_terms, c.document_title)
+            set(terms(f"{c.heading} {c.document_title}")) | named[c.document_title]
             for c in candidates
         ]
         df = Counter(
