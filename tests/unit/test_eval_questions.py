@@ -147,38 +147,43 @@ FRESH_FOLLOWUPS = EVAL / "fresh_followups.jsonl"
 FRESH_QUESTIONS = EVAL / "fresh_questions.jsonl"
 
 
-@functools.cache
-def fresh_followups() -> tuple[Question, ...]:
-    return tuple(_read(FRESH_FOLLOWUPS))
-
-
-@functools.cache
-def fresh_questions() -> tuple[Question, ...]:
-    return tuple(_read(FRESH_QUESTIONS))
-
-
-def fresh_answerable() -> list[Question]:
-    """The fresh probes' answerable questions (see the end of this file)."""
-    return [q for q in [*fresh_followups(), *fresh_questions()] if q["kind"] != "not_in_docs"]
-
-
 FRESH2_QUESTIONS = EVAL / "fresh2_questions.jsonl"
 FRESH2_FOLLOWUPS = EVAL / "fresh2_followups.jsonl"
 
 
 @functools.cache
+def _probe(path: Path) -> tuple[Question, ...]:
+    return tuple(_read(path))
+
+
+def _answerable_of(*paths: Path) -> list[Question]:
+    return [q for path in paths for q in _probe(path) if q["kind"] != "not_in_docs"]
+
+
+def fresh_followups() -> tuple[Question, ...]:
+    return _probe(FRESH_FOLLOWUPS)
+
+
+def fresh_questions() -> tuple[Question, ...]:
+    return _probe(FRESH_QUESTIONS)
+
+
+def fresh_answerable() -> list[Question]:
+    """The fresh probes' answerable questions (see the end of this file)."""
+    return _answerable_of(FRESH_FOLLOWUPS, FRESH_QUESTIONS)
+
+
 def fresh2_questions() -> tuple[Question, ...]:
-    return tuple(_read(FRESH2_QUESTIONS))
+    return _probe(FRESH2_QUESTIONS)
 
 
-@functools.cache
 def fresh2_followups() -> tuple[Question, ...]:
-    return tuple(_read(FRESH2_FOLLOWUPS))
+    return _probe(FRESH2_FOLLOWUPS)
 
 
 def fresh2_answerable() -> list[Question]:
     """The second fresh probe's answerable questions (see the end of this file)."""
-    return [q for q in [*fresh2_questions(), *fresh2_followups()] if q["kind"] != "not_in_docs"]
+    return _answerable_of(FRESH2_QUESTIONS, FRESH2_FOLLOWUPS)
 
 
 def answerable() -> list[Question]:
